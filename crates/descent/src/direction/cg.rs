@@ -1,0 +1,171 @@
+//! Nonlinear conjugate gradient: `d₊ = −g₊ + β d`.
+//!
+//! β formulas (Nocedal & Wright §5.2; Hager & Zhang, "A survey of nonlinear conjugate
+//! gradient methods", 2006), with `y = g₊ − g`:
+//! - Fletcher–Reeves: `g₊ᵀg₊ / gᵀg`
+//! - Polak–Ribière: `g₊ᵀy / gᵀg`; PR+ takes `max(0, ·)` (Gilbert & Nocedal 1992)
+//! - Hestenes–Stiefel: `g₊ᵀy / dᵀy`
+//! - Dai–Yuan: `g₊ᵀg₊ / dᵀy`
+//! - Hager–Zhang: `(y − 2d‖y‖²/dᵀy)ᵀg₊ / dᵀy`, bounded below by `−1/(‖d‖ min(0.01, ‖g‖))`
+//!
+//! Restarts (`d = −g`): every `restart_every` iterations (default n), and when successive
+//! gradients are far from orthogonal, `|g₊ᵀg| ≥ 0.2‖g₊‖²` (Powell 1977).
+
+use super::Direction;
+use crate::driver::{Iterate, Termination};
+use crate::linalg::{dot, norm};
+use crate::problem::Objective;
+
+/// The β formula.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CgBeta {
+    /// Fletcher–Reeves.
+    FletcherReeves,
+    /// Polak–Ribière.
+    PolakRibiere,
+    /// Polak–Ribière, clipped at 0.
+    PolakRibierePlus,
+    /// Hestenes–Stiefel.
+    HestenesStiefel,
+    /// Dai–Yuan.
+    DaiYuan,
+    /// Hager–Zhang.
+    HagerZhang,
+}
+
+impl CgBeta {
+    /// Parses `fr pr prplus hs dy hz`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "fr" => CgBeta::FletcherReeves,
+            "pr" => CgBeta::PolakRibiere,
+            "prplus" | "pr+" => CgBeta::PolakRibierePlus,
+            "hs" => CgBeta::HestenesStiefel,
+            "dy" => CgBeta::DaiYuan,
+            "hz" => CgBeta::HagerZhang,
+            _ => return None,
+        })
+    }
+    /// Short name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CgBeta::FletcherReeves => "fr",
+            CgBeta::PolakRibiere => "pr",
+            CgBeta::PolakRibierePlus => "prplus",
+            CgBeta::HestenesStiefel => "hs",
+            CgBeta::DaiYuan => "dy",
+            CgBeta::HagerZhang => "hz",
+        }
+    }
+}
+
+/// Nonlinear conjugate gradient direction.
+#[derive(Clone, Debug)]
+pub struct NonlinearCg {
+    /// The β formula.
+    pub beta: CgBeta,
+    /// Restart period; `None` means n.
+    pub restart_every: Option<usize>,
+    /// Powell's orthogonality restart test.
+    pub powell_restart: bool,
+    d_prev: Vec<f64>,
+    g_prev: Vec<f64>,
+    have_prev: bool,
+    since_restart: usize,
+    last_beta: f64,
+    n: usize,
+}
+
+impl NonlinearCg {
+    /// With formula `beta`, restarts every n iterations and Powell restarts.
+    pub fn new(beta: CgBeta) -> Self {
+        NonlinearCg {
+            beta,
+            restart_every: None,
+            powell_restart: true,
+            d_prev: Vec::new(),
+            g_prev: Vec::new(),
+            have_prev: false,
+            since_restart: 0,
+            last_beta: 0.0,
+            n: 0,
+        }
+    }
+
+    fn compute_beta(&self, g: &[f64]) -> f64 {
+        let (gp, dp) = (&self.g_prev, &self.d_prev);
+        let y: Vec<f64> = g.iter().zip(gp).map(|(a, b)| a - b).collect();
+        let gg_prev = dot(gp, gp);
+        let dy = dot(dp, &y);
+        let b = match self.beta {
+            CgBeta::FletcherReeves => dot(g, g) / gg_prev,
+            CgBeta::PolakRibiere => dot(g, &y) / gg_prev,
+            CgBeta::PolakRibierePlus => (dot(g, &y) / gg_prev).max(0.0),
+            CgBeta::HestenesStiefel => dot(g, &y) / dy,
+            CgBeta::DaiYuan => dot(g, g) / dy,
+            CgBeta::HagerZhang => {
+                let yy = dot(&y, &y);
+                let num = dot(&y, g) - 2.0 * yy / dy * dot(dp, g);
+                let b = num / dy;
+                let eta = -1.0 / (norm(dp) * 0.01f64.min(norm(gp)));
+                b.max(eta)
+            }
+        };
+        if b.is_finite() {
+            b
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Direction for NonlinearCg {
+    fn name(&self) -> String {
+        format!("nonlinear CG ({})", self.beta.as_str())
+    }
+    fn init(&mut self, n: usize) {
+        self.n = n;
+        self.d_prev = vec![0.0; n];
+        self.g_prev = vec![0.0; n];
+        self.have_prev = false;
+        self.since_restart = 0;
+    }
+    fn direction(&mut self, _p: &dyn Objective, it: &Iterate, d: &mut [f64]) -> Result<(), Termination> {
+        let g = &it.g;
+        let period = self.restart_every.unwrap_or(self.n).max(1);
+        let mut restart = !self.have_prev || self.since_restart >= period;
+        if !restart && self.powell_restart && dot(g, &self.g_prev).abs() >= 0.2 * dot(g, g) {
+            restart = true;
+        }
+        let beta = if restart { 0.0 } else { self.compute_beta(g) };
+        self.last_beta = beta;
+        if restart {
+            self.since_restart = 0;
+        }
+        for i in 0..d.len() {
+            d[i] = -g[i] + beta * self.d_prev[i];
+        }
+        if dot(d, g) >= 0.0 {
+            for (di, gi) in d.iter_mut().zip(g) {
+                *di = -gi;
+            }
+            self.since_restart = 0;
+        }
+        self.d_prev.copy_from_slice(d);
+        self.g_prev.copy_from_slice(g);
+        self.have_prev = true;
+        self.since_restart += 1;
+        Ok(())
+    }
+    fn update(&mut self, _s: &[f64], _y: &[f64], _it: &Iterate) {}
+    fn reset(&mut self) {
+        self.have_prev = false;
+        self.d_prev.iter_mut().for_each(|v| *v = 0.0);
+    }
+    fn unit_step(&self) -> bool {
+        false
+    }
+    fn extra(&self) -> Vec<(&'static str, f64)> {
+        vec![("beta", self.last_beta)]
+    }
+}

@@ -1,0 +1,168 @@
+//! Search directions, each usable with any line search through [`LineSearchMethod`].
+//!
+//! | direction | needs | notes |
+//! |---|---|---|
+//! | [`Steepest`] | gradient | `d = −∇f` |
+//! | [`NonlinearCg`] | gradient | β = FR, PR, PR+, HS, DY, HZ; restarts |
+//! | [`QuasiNewton`] | gradient | BFGS, DFP, SR1 on the inverse Hessian |
+//! | [`Lbfgs`] | gradient | two-loop recursion, memory m |
+//! | [`Newton`] | Hessian (exact or finite differences) | shifted Cholesky when indefinite |
+//! | [`NewtonCg`] | Hessian-vector products | truncated Newton |
+
+mod cg;
+mod lbfgs;
+mod newton;
+mod newton_cg;
+mod quasi_newton;
+mod steepest;
+
+pub use cg::{CgBeta, NonlinearCg};
+pub use lbfgs::Lbfgs;
+pub use newton::Newton;
+pub use newton_cg::NewtonCg;
+pub use quasi_newton::{QuasiNewton, QuasiNewtonKind};
+pub use steepest::Steepest;
+
+use crate::driver::{Iterate, Minimizer, StepOutcome, Termination};
+use crate::error::Result;
+use crate::linalg::{dot, norm};
+use crate::linesearch::{Line, LineSearch};
+use crate::problem::Objective;
+
+/// Produces a search direction from the current iterate and what it has learned.
+pub trait Direction {
+    /// Name for reports.
+    fn name(&self) -> String;
+    /// Allocates state for `n` variables.
+    fn init(&mut self, n: usize);
+    /// Writes the direction into `d`. May stop the run (e.g. no factorization).
+    fn direction(
+        &mut self,
+        problem: &dyn Objective,
+        it: &Iterate,
+        d: &mut [f64],
+    ) -> std::result::Result<(), Termination>;
+    /// Learns from an accepted step `s = x₊ − x`, `y = g₊ − g`; `it` is the new iterate.
+    fn update(&mut self, s: &[f64], y: &[f64], it: &Iterate);
+    /// Forgets curvature information (called when `d` was not a descent direction).
+    fn reset(&mut self);
+    /// Whether `d` carries its own scale, so the natural first trial step is 1 (Newton,
+    /// quasi-Newton after the first update). Otherwise the step is guessed from the last
+    /// decrease (Nocedal & Wright eq. 3.60).
+    fn unit_step(&self) -> bool;
+    /// Values for iteration reports.
+    fn extra(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+}
+
+/// A direction combined with a line search — the classical descent method
+/// `x₊ = x + α d`.
+pub struct LineSearchMethod<D, L> {
+    /// The direction.
+    pub direction: D,
+    /// The line search.
+    pub line_search: L,
+    d: Vec<f64>,
+    s: Vec<f64>,
+    y: Vec<f64>,
+    f_prev: Option<f64>,
+    last_alpha: f64,
+    resets: u64,
+}
+
+impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
+    /// Combines `direction` with `line_search`.
+    pub fn new(direction: D, line_search: L) -> Self {
+        LineSearchMethod {
+            direction,
+            line_search,
+            d: Vec::new(),
+            s: Vec::new(),
+            y: Vec::new(),
+            f_prev: None,
+            last_alpha: 0.0,
+            resets: 0,
+        }
+    }
+
+    /// First trial step. The first iteration of an unscaled direction tries a step of
+    /// length ~1 in x (`1/‖d‖`, capped at 1); later ones use the interpolation guess
+    /// `α₀ = min(1, 1.01·2(f − f₋)/φ'(0))` (N&W eq. 3.60, as SciPy does), or 1 for
+    /// self-scaled directions.
+    fn initial_step(&self, f: f64, slope: f64) -> f64 {
+        if self.direction.unit_step() {
+            return 1.0;
+        }
+        match self.f_prev {
+            Some(fp) if fp > f && slope < 0.0 => {
+                let a = 1.01 * 2.0 * (f - fp) / slope;
+                if a.is_finite() && a > 0.0 {
+                    a.min(1.0).max(1e-3 * self.last_alpha.min(1.0))
+                } else {
+                    1.0
+                }
+            }
+            _ => (1.0 / norm(&self.d)).min(1.0),
+        }
+    }
+}
+
+impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
+    fn name(&self) -> String {
+        format!("{} ({} line search)", self.direction.name(), self.line_search.name())
+    }
+    fn init(&mut self, _p: &dyn Objective, it: &Iterate) -> Result<()> {
+        let n = it.x.len();
+        self.direction.init(n);
+        self.d = vec![0.0; n];
+        self.s = vec![0.0; n];
+        self.y = vec![0.0; n];
+        self.f_prev = None;
+        self.resets = 0;
+        Ok(())
+    }
+    fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
+        if let Err(t) = self.direction.direction(problem, it, &mut self.d) {
+            return Ok(StepOutcome::Stop(t));
+        }
+        let mut slope = dot(&self.d, &it.g);
+        if !(slope < 0.0) || !slope.is_finite() {
+            // Not a descent direction: restart from steepest descent.
+            self.direction.reset();
+            self.resets += 1;
+            for (di, gi) in self.d.iter_mut().zip(&it.g) {
+                *di = -gi;
+            }
+            slope = dot(&self.d, &it.g);
+            if !(slope < 0.0) {
+                return Ok(StepOutcome::Stop(Termination::NotDescentDirection));
+            }
+        }
+        let alpha0 = self.initial_step(it.f, slope);
+        let mut line = Line::new(problem, &it.x, &self.d);
+        let Some(step) = self.line_search.search(&mut line, it.f, slope, alpha0) else {
+            return Ok(StepOutcome::Stop(Termination::LineSearchFailed));
+        };
+        let mut x_new = vec![0.0; it.x.len()];
+        let mut g_new = vec![0.0; it.x.len()];
+        let f_new = line.finish(step.alpha, &mut x_new, &mut g_new);
+        drop(line);
+        for i in 0..it.x.len() {
+            self.s[i] = x_new[i] - it.x[i];
+            self.y[i] = g_new[i] - it.g[i];
+        }
+        self.f_prev = Some(it.f);
+        self.last_alpha = step.alpha;
+        it.x = x_new;
+        it.g = g_new;
+        it.f = f_new;
+        self.direction.update(&self.s, &self.y, it);
+        Ok(StepOutcome::Accepted { step_norm: norm(&self.s), alpha: step.alpha })
+    }
+    fn extra(&self) -> Vec<(&'static str, f64)> {
+        let mut e = self.direction.extra();
+        e.push(("resets", self.resets as f64));
+        e
+    }
+}

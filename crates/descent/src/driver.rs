@@ -1,0 +1,372 @@
+//! The one loop: every method is a [`Minimizer`] (a small state machine that proposes,
+//! evaluates and accepts a step), and [`minimize`] owns the stop tests, the budgets,
+//! best-so-far tracking and the observers.
+
+use crate::error::{Error, Result};
+use crate::linalg::{all_finite, norm, norm_inf};
+use crate::problem::{Counted, Counts, Objective};
+use serde::Serialize;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// The current point of a run: `x`, `f(x)`, `∇f(x)`.
+#[derive(Clone, Debug)]
+pub struct Iterate {
+    /// Point.
+    pub x: Vec<f64>,
+    /// Value at `x`.
+    pub f: f64,
+    /// Gradient at `x`.
+    pub g: Vec<f64>,
+}
+
+/// Why a run stopped. Only the first four count as convergence ([`Termination::converged`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Termination {
+    /// `‖∇f‖∞ ≤ gtol`.
+    GradientTolerance,
+    /// `|f₋ − f| ≤ ftol·max(|f₋|, |f|)`.
+    CostChangeTolerance,
+    /// `‖Δx‖ ≤ xtol·(xtol + ‖x‖)`.
+    StepTolerance,
+    /// `f ≤ target` (when a target was set).
+    TargetCost,
+    /// The iteration budget ran out.
+    MaxIterations,
+    /// The evaluation budget ran out.
+    MaxEvaluations,
+    /// The time budget ran out.
+    TimeLimit,
+    /// The line search found no acceptable step (often: x is optimal to working precision).
+    LineSearchFailed,
+    /// The method produced a direction along which f does not decrease.
+    NotDescentDirection,
+    /// A trust region shrank below its floor.
+    TrustRegionTooSmall,
+    /// f or ∇f became NaN or infinite; the last finite point is returned.
+    NonFinite,
+    /// An observer asked to stop (e.g. Ctrl-C).
+    ObserverStop,
+    /// The method's internal linear algebra broke down (e.g. no factorization).
+    Breakdown,
+}
+
+impl Termination {
+    /// Whether the run met a convergence test (as opposed to running out or failing).
+    pub fn converged(self) -> bool {
+        matches!(
+            self,
+            Termination::GradientTolerance
+                | Termination::CostChangeTolerance
+                | Termination::StepTolerance
+                | Termination::TargetCost
+        )
+    }
+    /// snake_case name, as in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Termination::GradientTolerance => "gradient_tolerance",
+            Termination::CostChangeTolerance => "cost_change_tolerance",
+            Termination::StepTolerance => "step_tolerance",
+            Termination::TargetCost => "target_cost",
+            Termination::MaxIterations => "max_iterations",
+            Termination::MaxEvaluations => "max_evaluations",
+            Termination::TimeLimit => "time_limit",
+            Termination::LineSearchFailed => "line_search_failed",
+            Termination::NotDescentDirection => "not_descent_direction",
+            Termination::TrustRegionTooSmall => "trust_region_too_small",
+            Termination::NonFinite => "non_finite",
+            Termination::ObserverStop => "observer_stop",
+            Termination::Breakdown => "breakdown",
+        }
+    }
+}
+
+impl fmt::Display for Termination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one [`Minimizer::step`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepOutcome {
+    /// The iterate moved; `step_norm = ‖Δx‖`, `alpha` the step length used.
+    Accepted {
+        /// ‖x₊ − x‖.
+        step_norm: f64,
+        /// Line-search step or learning rate.
+        alpha: f64,
+    },
+    /// A trial was rejected and the iterate did not move (trust-region methods).
+    Rejected,
+    /// The method cannot continue.
+    Stop(Termination),
+}
+
+/// A method as a state machine: [`Minimizer::init`] once, then [`Minimizer::step`] until
+/// the driver stops it. A step evaluates candidates and only commits finite ones.
+pub trait Minimizer {
+    /// Name for reports.
+    fn name(&self) -> String;
+    /// Prepares state for a run in `it.x.len()` dimensions (`it` is already evaluated).
+    fn init(&mut self, problem: &dyn Objective, it: &Iterate) -> Result<()>;
+    /// One iteration, updating `it` in place when it accepts a step.
+    fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome>;
+    /// Whether the relative cost-change test is meaningful (false for methods whose
+    /// value may rise, such as fixed-rate step rules).
+    fn monotone(&self) -> bool {
+        true
+    }
+    /// Extra values to show in iteration reports (`("gamma", γ)`, `("tau", τ)`, ...).
+    fn extra(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+}
+
+/// Stop tests and budgets. Defaults are tight enough to reach the known minima of the
+/// Moré–Garbow–Hillstrom set to 1e-8 relative; loosen them for speed.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Stop when `‖∇f‖∞ ≤ gtol` (default 1e-8·max(1, |f₀|)^0, i.e. absolute 1e-8... see
+    /// [`Options::default`]).
+    pub gtol: f64,
+    /// Stop when `|f₋ − f| ≤ ftol·max(|f₋|, |f|, tiny)` (default 1e-15, about 5 ulp).
+    pub ftol: f64,
+    /// Stop when `‖Δx‖ ≤ xtol·(xtol + ‖x‖)` (default 1e-15).
+    pub xtol: f64,
+    /// Stop when `f ≤ target`.
+    pub target: Option<f64>,
+    /// Iteration budget (default 10 000).
+    pub max_iter: u64,
+    /// Budget on function evaluations (default unlimited).
+    pub max_evals: Option<u64>,
+    /// Wall-time budget.
+    pub time_limit: Option<Duration>,
+}
+
+impl Default for Options {
+    /// gtol = 1e-8 (absolute, max-norm, as SciPy's BFGS `gtol` but 100× tighter so that
+    /// f reaches f* to 1e-8 on badly scaled problems), ftol = xtol = 1e-15.
+    fn default() -> Self {
+        Options {
+            gtol: 1e-8,
+            ftol: 1e-15,
+            xtol: 1e-15,
+            target: None,
+            max_iter: 10_000,
+            max_evals: None,
+            time_limit: None,
+        }
+    }
+}
+
+/// What observers are told after each iteration.
+#[derive(Clone, Debug, Serialize)]
+pub struct IterReport {
+    /// Iteration number (1-based).
+    pub iter: u64,
+    /// Value.
+    pub f: f64,
+    /// ‖∇f‖∞.
+    pub grad_norm: f64,
+    /// ‖Δx‖ (0 for a rejected step).
+    pub step_norm: f64,
+    /// Step length or learning rate.
+    pub alpha: f64,
+    /// Counters so far.
+    pub counts: Counts,
+    /// Seconds since the start.
+    pub seconds: f64,
+    /// Method-specific values.
+    pub extra: Vec<(&'static str, f64)>,
+}
+
+/// Whether an observer wants the run to go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop now ([`Termination::ObserverStop`]).
+    Stop,
+}
+
+/// Watches a run: progress bars, logs, Ctrl-C.
+pub trait Observer {
+    /// Before the first iteration.
+    fn on_start(&mut self, _method: &str, _n: usize, _f0: f64) {}
+    /// After each iteration.
+    fn on_iter(&mut self, _r: &IterReport) -> Control {
+        Control::Continue
+    }
+    /// After the run.
+    fn on_finish(&mut self, _s: &Summary) {}
+}
+
+/// An observer that does nothing.
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+/// Records every iteration (for tests and comparisons).
+#[derive(Default)]
+pub struct Recorder {
+    /// The reports, in order.
+    pub reports: Vec<IterReport>,
+}
+impl Observer for Recorder {
+    fn on_iter(&mut self, r: &IterReport) -> Control {
+        self.reports.push(r.clone());
+        Control::Continue
+    }
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Method name.
+    pub method: String,
+    /// Final point (the best finite point seen).
+    pub x: Vec<f64>,
+    /// Final value.
+    pub f: f64,
+    /// ‖∇f(x)‖∞ at the final point.
+    pub grad_norm: f64,
+    /// Iterations.
+    pub iterations: u64,
+    /// Evaluation counters.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Whether a convergence test was met.
+    pub converged: bool,
+    /// Why the run stopped.
+    pub termination: Termination,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = if self.converged { "converged" } else { "did not converge" };
+        writeln!(out, "{}: {} ({})", self.method, status, self.termination)?;
+        writeln!(out, "  f(x)        = {:.12e}", self.f)?;
+        writeln!(out, "  ‖∇f(x)‖∞    = {:.3e}", self.grad_norm)?;
+        writeln!(out, "  iterations  = {}", self.iterations)?;
+        writeln!(
+            out,
+            "  evaluations = f: {}, ∇f: {}, ∇²f: {}",
+            self.counts.f_evals, self.counts.g_evals, self.counts.h_evals
+        )?;
+        write!(out, "  time        = {:.3} s", self.seconds)
+    }
+}
+
+/// Runs `method` on `problem` from `x0` until a stop test or budget ends it.
+///
+/// Errors only for input that cannot be run (wrong length, non-finite `x0` or `f(x0)`);
+/// everything else ends in `Ok(Summary)` with its [`Termination`].
+pub fn minimize(
+    problem: &dyn Objective,
+    method: &mut dyn Minimizer,
+    x0: &[f64],
+    opts: &Options,
+    obs: &mut dyn Observer,
+) -> Result<Summary> {
+    let n = problem.dim();
+    if x0.len() != n {
+        return Err(Error::DimensionMismatch { what: "x0".into(), expected: n, got: x0.len() });
+    }
+    if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteInput { index: i, value: x0[i] });
+    }
+    let start = Instant::now();
+    let counted = Counted::new(problem);
+    let mut it = Iterate { x: x0.to_vec(), f: 0.0, g: vec![0.0; n] };
+    it.f = counted.value_grad(&it.x, &mut it.g);
+    if !it.f.is_finite() {
+        return Err(Error::NonFiniteStart(format!("f(x0) = {}", it.f)));
+    }
+    if !all_finite(&it.g) {
+        return Err(Error::NonFiniteStart("the gradient at x0 has NaN or infinite entries".into()));
+    }
+    let name = method.name();
+    obs.on_start(&name, n, it.f);
+    method.init(&counted, &it)?;
+
+    let mut best = it.clone();
+    let mut iterations = 0u64;
+    let termination = loop {
+        if norm_inf(&it.g) <= opts.gtol {
+            break Termination::GradientTolerance;
+        }
+        if opts.target.is_some_and(|t| it.f <= t) {
+            break Termination::TargetCost;
+        }
+        if iterations >= opts.max_iter {
+            break Termination::MaxIterations;
+        }
+        if opts.max_evals.is_some_and(|m| counted.counts().f_evals >= m) {
+            break Termination::MaxEvaluations;
+        }
+        if opts.time_limit.is_some_and(|t| start.elapsed() >= t) {
+            break Termination::TimeLimit;
+        }
+        let f_prev = it.f;
+        let outcome = method.step(&counted, &mut it)?;
+        iterations += 1;
+        let (step_norm, alpha) = match outcome {
+            StepOutcome::Stop(t) => break t,
+            StepOutcome::Rejected => (0.0, 0.0),
+            StepOutcome::Accepted { step_norm, alpha } => (step_norm, alpha),
+        };
+        if !it.f.is_finite() || !all_finite(&it.g) || !all_finite(&it.x) {
+            break Termination::NonFinite;
+        }
+        if it.f <= best.f {
+            best.clone_from(&it);
+        }
+        let report = IterReport {
+            iter: iterations,
+            f: it.f,
+            grad_norm: norm_inf(&it.g),
+            step_norm,
+            alpha,
+            counts: counted.counts(),
+            seconds: start.elapsed().as_secs_f64(),
+            extra: method.extra(),
+        };
+        if obs.on_iter(&report) == Control::Stop {
+            break Termination::ObserverStop;
+        }
+        if matches!(outcome, StepOutcome::Accepted { .. }) {
+            if report.grad_norm <= opts.gtol {
+                break Termination::GradientTolerance;
+            }
+            if method.monotone() {
+                let scale = f_prev.abs().max(it.f.abs()).max(f64::MIN_POSITIVE);
+                if (f_prev - it.f).abs() <= opts.ftol * scale {
+                    break Termination::CostChangeTolerance;
+                }
+            }
+            if step_norm <= opts.xtol * (opts.xtol + norm(&it.x)) {
+                break Termination::StepTolerance;
+            }
+        }
+    };
+    // A non-monotone method may end above its best point; report the best one.
+    let fin = if best.f < it.f || !it.f.is_finite() { best } else { it };
+    let summary = Summary {
+        method: name,
+        grad_norm: norm_inf(&fin.g),
+        x: fin.x,
+        f: fin.f,
+        iterations,
+        counts: counted.counts(),
+        converged: termination.converged(),
+        termination,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    obs.on_finish(&summary);
+    Ok(summary)
+}

@@ -1,0 +1,62 @@
+//! # descent
+//!
+//! Every classical and modern optimizer in one place, from plain gradient descent to
+//! Newton's method, measured side by side.
+//!
+//! ## Problems
+//! - [`Objective`]: value and gradient; optional Hessian and Hessian-vector product
+//!   (finite-difference defaults, documented as such).
+//! - [`LeastSquares`]: residuals and Jacobian; [`SumOfSquares`] makes it an objective.
+//! - [`SampledObjective`]: finite sums for mini-batch and online training.
+//!
+//! ## Methods and what they need
+//! | method | needs | pick it when |
+//! |---|---|---|
+//! | gradient descent (fixed rate or line search) | ∇f | teaching; the baseline |
+//! | momentum, Nesterov | ∇f | cheap steps, ill-conditioned valleys |
+//! | Adam, AdamW, AMSGrad, RMSprop, Adagrad | ∇f | noisy (mini-batch) gradients |
+//! | nonlinear CG (FR, PR, PR+, HS, DY, HZ) | ∇f | large n, little memory |
+//! | BFGS, DFP, SR1 | ∇f | n up to a few thousand, smooth f |
+//! | L-BFGS | ∇f | the default for smooth problems of any size |
+//! | Newton | ∇²f (or finite differences) | small n, exact Hessian, fast local convergence |
+//! | Newton-CG | ∇²f·v | large n with Hessian-vector products |
+//! | [`linear_cg`] | A·v | SPD linear systems, quadratics |
+//!
+//! Line searches ([`linesearch`]): exact (bracketing + Brent), backtracking (Armijo),
+//! strong Wolfe (N&W zoom with cubic interpolation). Any direction runs with any of them.
+//!
+//! ## Example
+//! ```
+//! use descent::{minimize, MethodSpec, NoObserver, Options, problems::mgh};
+//! let p = mgh::MghProblem::parse("rosenbrock").unwrap();
+//! let mut m = MethodSpec::new("lbfgs").build().unwrap();
+//! let s = minimize(&p, m.as_mut(), &p.x0(), &Options::default(), &mut NoObserver).unwrap();
+//! assert!(s.f < 1e-12);
+//! ```
+#![warn(missing_docs)]
+#![deny(clippy::float_cmp)]
+
+pub mod ad;
+pub mod direction;
+pub mod driver;
+pub mod error;
+pub mod expr;
+pub mod linalg;
+pub mod linear_cg;
+pub mod linesearch;
+pub mod method;
+pub mod problem;
+pub mod problems;
+pub mod update;
+
+pub use driver::{
+    minimize, Control, IterReport, Iterate, Minimizer, NoObserver, Observer, Options, Recorder,
+    StepOutcome, Summary, Termination,
+};
+pub use error::{Error, Result};
+pub use linear_cg::{linear_cg, LinearCgResult};
+pub use method::{LineSearchKind, MethodSpec, METHODS};
+pub use problem::{
+    Counted, Counts, FnObjective, LeastSquares, Objective, Quadratic, SampledObjective,
+    SumOfSquares,
+};

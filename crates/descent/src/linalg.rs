@@ -1,0 +1,174 @@
+//! Small dense vector helpers and the factorizations the methods need (through `faer`).
+//!
+//! Vectors are plain slices. Matrices are row-major [`DenseMatrix`]; factorizations are
+//! delegated to faer, and no method forms an explicit inverse.
+
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
+
+/// Dot product.
+#[inline]
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Euclidean norm.
+#[inline]
+pub fn norm(a: &[f64]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+/// Max-norm ‖a‖∞.
+#[inline]
+pub fn norm_inf(a: &[f64]) -> f64 {
+    a.iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+/// `y += a·x`.
+#[inline]
+pub fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+/// True when every entry is finite.
+pub fn all_finite(a: &[f64]) -> bool {
+    a.iter().all(|v| v.is_finite())
+}
+
+/// A dense row-major matrix.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DenseMatrix {
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// Entries, row-major.
+    pub data: Vec<f64>,
+}
+
+impl DenseMatrix {
+    /// An all-zero matrix.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        DenseMatrix { rows, cols, data: vec![0.0; rows * cols] }
+    }
+    /// The identity.
+    pub fn identity(n: usize) -> Self {
+        let mut m = Self::zeros(n, n);
+        for i in 0..n {
+            m.set(i, i, 1.0);
+        }
+        m
+    }
+    /// Entry (i, j).
+    #[inline]
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        self.data[i * self.cols + j]
+    }
+    /// Sets entry (i, j).
+    #[inline]
+    pub fn set(&mut self, i: usize, j: usize, v: f64) {
+        self.data[i * self.cols + j] = v;
+    }
+    /// Row `i` as a slice.
+    #[inline]
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+    /// `out = self · v`.
+    pub fn mul_vec(&self, v: &[f64], out: &mut [f64]) {
+        for (i, o) in out.iter_mut().enumerate().take(self.rows) {
+            *o = dot(self.row(i), v);
+        }
+    }
+    /// `out = selfᵀ · v`.
+    pub fn tr_mul_vec(&self, v: &[f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for (i, vi) in v.iter().enumerate().take(self.rows) {
+            axpy(*vi, self.row(i), out);
+        }
+    }
+    /// Frobenius norm.
+    pub fn frobenius(&self) -> f64 {
+        norm(&self.data)
+    }
+    /// Symmetrizes in place: `(A + Aᵀ)/2`.
+    pub fn symmetrize(&mut self) {
+        for i in 0..self.rows {
+            for j in 0..i {
+                let v = 0.5 * (self.get(i, j) + self.get(j, i));
+                self.set(i, j, v);
+                self.set(j, i, v);
+            }
+        }
+    }
+    fn to_faer(&self) -> Mat<f64> {
+        Mat::from_fn(self.rows, self.cols, |i, j| self.get(i, j))
+    }
+}
+
+/// Solves `A x = b` for symmetric positive definite `A` by Cholesky. `None` when `A` is
+/// not (numerically) positive definite.
+pub fn cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
+    let llt = a.to_faer().llt(Side::Lower).ok()?;
+    let mut rhs = Mat::from_fn(b.len(), 1, |i, _| b[i]);
+    llt.solve_in_place(rhs.as_mut());
+    let x: Vec<f64> = (0..b.len()).map(|i| rhs[(i, 0)]).collect();
+    all_finite(&x).then_some(x)
+}
+
+/// Solves `(A + τI) x = b` with the smallest τ ≥ 0 from the sequence of Nocedal & Wright,
+/// *Numerical Optimization* (2nd ed.), Algorithm 3.3 ("Cholesky with added multiple of the
+/// identity") that makes `A + τI` positive definite. Returns `(x, τ)`.
+///
+/// This is how Newton's method stays a descent method when the Hessian is indefinite.
+/// β = 10⁻³·max(1, max|aᵢᵢ|) scales N&W's β = 10⁻³ to the matrix.
+pub fn shifted_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {
+    let n = a.rows;
+    let min_diag = (0..n).map(|i| a.get(i, i)).fold(f64::INFINITY, f64::min);
+    let max_diag = (0..n).map(|i| a.get(i, i).abs()).fold(0.0, f64::max);
+    let beta = 1e-3 * max_diag.max(1e-8 * a.frobenius()).max(f64::MIN_POSITIVE);
+    let mut tau = if min_diag > 0.0 { 0.0 } else { -min_diag + beta };
+    let mut shifted = a.clone();
+    for _ in 0..80 {
+        for i in 0..n {
+            shifted.set(i, i, a.get(i, i) + tau);
+        }
+        if let Some(x) = cholesky_solve(&shifted, b) {
+            return Some((x, tau));
+        }
+        tau = (2.0 * tau).max(beta);
+    }
+    None
+}
+
+/// Symmetric eigenvalues, ascending.
+pub fn symmetric_eigenvalues(a: &DenseMatrix) -> Option<Vec<f64>> {
+    a.to_faer().self_adjoint_eigenvalues(Side::Lower).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solves_spd() {
+        let a = DenseMatrix { rows: 2, cols: 2, data: vec![4.0, 1.0, 1.0, 3.0] };
+        let x = cholesky_solve(&a, &[1.0, 2.0]).unwrap();
+        let mut r = [0.0; 2];
+        a.mul_vec(&x, &mut r);
+        assert!((r[0] - 1.0).abs() < 1e-14 && (r[1] - 2.0).abs() < 1e-14);
+    }
+
+    #[test]
+    fn shifted_cholesky_handles_indefinite() {
+        let a = DenseMatrix { rows: 2, cols: 2, data: vec![1.0, 0.0, 0.0, -2.0] };
+        assert!(cholesky_solve(&a, &[1.0, 1.0]).is_none());
+        let (x, tau) = shifted_cholesky_solve(&a, &[1.0, 1.0]).unwrap();
+        assert!(tau > 2.0);
+        // Descent: gᵀx > 0 for the system H x = g.
+        assert!(x[0] + x[1] > 0.0);
+    }
+}

@@ -1,0 +1,116 @@
+//! Line searches on the one-dimensional restriction `φ(α) = f(x + α d)`.
+//!
+//! Any line search can be combined with any search direction: the direction methods
+//! (steepest descent, nonlinear CG, quasi-Newton, Newton) produce `d`, a [`LineSearch`]
+//! picks `α`. The [`Line`] view caches the last evaluated point so that the gradient at
+//! the accepted step is never computed twice.
+
+mod backtracking;
+mod exact;
+mod wolfe;
+
+pub use backtracking::Backtracking;
+pub use exact::Exact;
+pub use wolfe::StrongWolfe;
+
+use crate::linalg::dot;
+use crate::problem::Objective;
+
+/// The restriction of an objective to the ray `x + α d`, with a cache of the last point
+/// evaluated with its gradient.
+pub struct Line<'a> {
+    problem: &'a dyn Objective,
+    x: &'a [f64],
+    d: &'a [f64],
+    trial: Vec<f64>,
+    /// α of the cached gradient evaluation.
+    cached_alpha: f64,
+    cached_f: f64,
+    cached_g: Vec<f64>,
+}
+
+impl<'a> Line<'a> {
+    /// The line through `x` along `d`.
+    pub fn new(problem: &'a dyn Objective, x: &'a [f64], d: &'a [f64]) -> Self {
+        let n = x.len();
+        Line {
+            problem,
+            x,
+            d,
+            trial: vec![0.0; n],
+            cached_alpha: f64::NAN,
+            cached_f: f64::NAN,
+            cached_g: vec![0.0; n],
+        }
+    }
+    fn set_trial(&mut self, alpha: f64) {
+        for ((t, xi), di) in self.trial.iter_mut().zip(self.x).zip(self.d) {
+            *t = xi + alpha * di;
+        }
+    }
+    /// φ(α) only.
+    pub fn value(&mut self, alpha: f64) -> f64 {
+        self.set_trial(alpha);
+        self.problem.value(&self.trial)
+    }
+    /// φ(α) and φ'(α) = ∇f(x+αd)ᵀd (the gradient is cached).
+    pub fn value_slope(&mut self, alpha: f64) -> (f64, f64) {
+        self.set_trial(alpha);
+        let f = self.problem.value_grad(&self.trial, &mut self.cached_g);
+        self.cached_alpha = alpha;
+        self.cached_f = f;
+        (f, dot(&self.cached_g, self.d))
+    }
+    /// The point, value and gradient at `alpha`, reusing the cache when it matches.
+    pub fn finish(&mut self, alpha: f64, x_out: &mut [f64], g_out: &mut [f64]) -> f64 {
+        #[allow(clippy::float_cmp)] // exact identity of a cached α, not a tolerance test
+        if alpha != self.cached_alpha {
+            self.value_slope(alpha);
+        }
+        self.set_trial(alpha);
+        x_out.copy_from_slice(&self.trial);
+        g_out.copy_from_slice(&self.cached_g);
+        self.cached_f
+    }
+}
+
+/// An accepted step.
+#[derive(Clone, Copy, Debug)]
+pub struct LineStep {
+    /// Step length α.
+    pub alpha: f64,
+    /// φ(α).
+    pub f: f64,
+}
+
+/// Picks a step length along a descent direction.
+pub trait LineSearch {
+    /// Name for reports.
+    fn name(&self) -> &'static str;
+    /// Searches from `alpha0` given `φ(0) = f0` and `φ'(0) = slope0 < 0`. `None` when no
+    /// acceptable step was found (the caller then stops with `LineSearchFailed`).
+    fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep>;
+}
+
+/// Minimizer of the cubic interpolating (a, fa, da) and (b, fb, db), if it exists.
+/// Nocedal & Wright (2nd ed.) eq. 3.59.
+pub(crate) fn cubic_min(a: f64, fa: f64, da: f64, b: f64, fb: f64, db: f64) -> Option<f64> {
+    let d1 = da + db - 3.0 * (fa - fb) / (a - b);
+    let disc = d1 * d1 - da * db;
+    if disc < 0.0 {
+        return None;
+    }
+    let d2 = (b - a).signum() * disc.sqrt();
+    let t = b - (b - a) * (db + d2 - d1) / (db - da + 2.0 * d2);
+    t.is_finite().then_some(t)
+}
+
+/// Minimizer of the quadratic through (0, f0) with slope s0 and (a, fa).
+pub(crate) fn quad_min(f0: f64, s0: f64, a: f64, fa: f64) -> Option<f64> {
+    let denom = 2.0 * (fa - f0 - s0 * a);
+    if denom <= 0.0 {
+        return None;
+    }
+    let t = -s0 * a * a / denom;
+    t.is_finite().then_some(t)
+}

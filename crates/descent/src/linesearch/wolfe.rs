@@ -1,0 +1,148 @@
+//! Line search for the strong Wolfe conditions.
+//!
+//! Nocedal & Wright (2nd ed.), Algorithms 3.5 (bracketing) and 3.6 (zoom), with the trial
+//! steps chosen by safeguarded cubic interpolation (§3.5, eq. 3.59). A trial at which f is
+//! not finite is treated as "too far" and the interval shrinks.
+
+use super::{cubic_min, Line, LineSearch, LineStep};
+
+/// Finds α with `φ(α) ≤ φ(0) + c₁αφ'(0)` and `|φ'(α)| ≤ c₂|φ'(0)|`.
+#[derive(Clone, Debug)]
+pub struct StrongWolfe {
+    /// Sufficient decrease c₁ (default 1e-4, N&W §3.1).
+    pub c1: f64,
+    /// Curvature c₂ (default 0.9 for Newton and quasi-Newton; 0.1 suits nonlinear CG,
+    /// N&W §3.1 and §5.2).
+    pub c2: f64,
+    /// Largest step (default 1e10).
+    pub alpha_max: f64,
+    /// Evaluation budget (default 40).
+    pub max_evals: usize,
+}
+
+impl Default for StrongWolfe {
+    fn default() -> Self {
+        StrongWolfe { c1: 1e-4, c2: 0.9, alpha_max: 1e10, max_evals: 40 }
+    }
+}
+
+impl StrongWolfe {
+    /// With curvature constant `c2`.
+    pub fn with_c2(c2: f64) -> Self {
+        StrongWolfe { c2, ..Default::default() }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Pt {
+    a: f64,
+    f: f64,
+    s: f64,
+}
+
+impl LineSearch for StrongWolfe {
+    fn name(&self) -> &'static str {
+        "wolfe"
+    }
+    fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep> {
+        let armijo = |p: &Pt| p.f <= f0 + self.c1 * p.a * slope0;
+        let curvature = |p: &Pt| p.s.abs() <= -self.c2 * slope0;
+        let mut prev = Pt { a: 0.0, f: f0, s: slope0 };
+        let mut alpha = alpha0.min(self.alpha_max);
+        let mut evals = 0;
+        // Best point meeting sufficient decrease, returned if the budget runs out.
+        let mut best_armijo: Option<Pt> = None;
+        let mut first = true;
+        while evals < self.max_evals {
+            let (f, s) = line.value_slope(alpha);
+            evals += 1;
+            let cur = Pt { a: alpha, f, s };
+            if !f.is_finite() || !s.is_finite() {
+                // Too far: search (prev, alpha) by bisection-like shrinking.
+                return self.zoom(line, f0, slope0, prev, Pt { a: alpha, f: f64::INFINITY, s: f64::NAN }, evals, best_armijo);
+            }
+            if !armijo(&cur) || (!first && f >= prev.f) {
+                return self.zoom(line, f0, slope0, prev, cur, evals, best_armijo);
+            }
+            best_armijo = Some(cur);
+            if curvature(&cur) {
+                return Some(LineStep { alpha, f });
+            }
+            if s >= 0.0 {
+                return self.zoom(line, f0, slope0, cur, prev, evals, best_armijo);
+            }
+            if alpha >= self.alpha_max {
+                break;
+            }
+            // Extrapolate: cubic step, kept within [α + 1.1(α − α₋), α + 8(α − α₋)].
+            let lo = alpha + 1.1 * (alpha - prev.a);
+            let hi = alpha + 8.0 * (alpha - prev.a);
+            let next = cubic_min(prev.a, prev.f, prev.s, alpha, f, s)
+                .filter(|t| *t > alpha)
+                .unwrap_or(hi)
+                .clamp(lo, hi)
+                .min(self.alpha_max);
+            prev = cur;
+            alpha = next;
+            first = false;
+        }
+        best_armijo.map(|p| LineStep { alpha: p.a, f: p.f })
+    }
+}
+
+impl StrongWolfe {
+    /// N&W Algorithm 3.6: `lo` satisfies sufficient decrease and has the lowest φ so far;
+    /// `hi` is the other end, with `φ'(lo)(hi − lo) < 0`.
+    #[allow(clippy::too_many_arguments)]
+    fn zoom(
+        &self,
+        line: &mut Line<'_>,
+        f0: f64,
+        slope0: f64,
+        mut lo: Pt,
+        mut hi: Pt,
+        mut evals: usize,
+        mut best_armijo: Option<Pt>,
+    ) -> Option<LineStep> {
+        while evals < self.max_evals {
+            let width = hi.a - lo.a;
+            if width.abs() <= 1e-16 * lo.a.abs().max(1e-300) {
+                break;
+            }
+            let (a_min, a_max) = (lo.a.min(hi.a), lo.a.max(hi.a));
+            let margin = 0.1 * width.abs();
+            let interp = if hi.f.is_finite() && hi.s.is_finite() {
+                cubic_min(lo.a, lo.f, lo.s, hi.a, hi.f, hi.s)
+            } else {
+                None
+            };
+            let alpha = match interp {
+                Some(t) if t > a_min + margin && t < a_max - margin => t,
+                _ if !hi.f.is_finite() => lo.a + 0.2 * width,
+                _ => lo.a + 0.5 * width,
+            };
+            let (f, s) = line.value_slope(alpha);
+            evals += 1;
+            let cur = Pt { a: alpha, f, s };
+            if !f.is_finite() || !s.is_finite() {
+                hi = Pt { a: alpha, f: f64::INFINITY, s: f64::NAN };
+                continue;
+            }
+            if f > f0 + self.c1 * alpha * slope0 || f >= lo.f {
+                hi = cur;
+            } else {
+                best_armijo = Some(cur);
+                if s.abs() <= -self.c2 * slope0 {
+                    return Some(LineStep { alpha, f });
+                }
+                if s * (hi.a - lo.a) >= 0.0 {
+                    hi = lo;
+                }
+                lo = cur;
+            }
+        }
+        best_armijo
+            .filter(|p| p.f < f0)
+            .map(|p| LineStep { alpha: p.a, f: p.f })
+    }
+}

@@ -1,0 +1,256 @@
+//! Problems as traits of capabilities: [`Objective`] (value and gradient, optional Hessian),
+//! [`LeastSquares`] (residuals and Jacobian) and [`SampledObjective`] (finite sums for
+//! mini-batches). [`Counted`] counts evaluations for any of them.
+
+use crate::linalg::{axpy, DenseMatrix};
+use std::cell::Cell;
+
+/// A smooth function `f: ℝⁿ → ℝ` to be minimized.
+///
+/// Implementors provide the value and the gradient. The Hessian and the Hessian-vector
+/// product are optional: their defaults use **central finite differences of the gradient**
+/// (step `h = ε^{1/3}·max(1, |xᵢ|)`), accurate to about `1e-10` relative, and
+/// [`Objective::has_exact_hessian`] then returns `false` so that reports can say so.
+pub trait Objective {
+    /// Number of variables.
+    fn dim(&self) -> usize;
+    /// `f(x)`.
+    fn value(&self, x: &[f64]) -> f64;
+    /// `f(x)`, writing `∇f(x)` into `g`.
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64;
+    /// Whether [`Objective::hessian`] is exact (not finite differences).
+    fn has_exact_hessian(&self) -> bool {
+        false
+    }
+    /// The Hessian `∇²f(x)` into `h` (n×n). Default: central differences of gradients
+    /// (2n gradient evaluations), symmetrized.
+    fn hessian(&self, x: &[f64], h: &mut DenseMatrix) {
+        finite_difference_hessian(self, x, h);
+    }
+    /// `∇²f(x)·v` into `out`. Default: central difference of gradients along `v`
+    /// (two gradient evaluations).
+    fn hess_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        finite_difference_hess_vec(self, x, v, out);
+    }
+}
+
+/// Central-difference Hessian from gradients: column j is `(g(x+hⱼeⱼ) − g(x−hⱼeⱼ))/2hⱼ`.
+pub fn finite_difference_hessian<P: Objective + ?Sized>(p: &P, x: &[f64], h: &mut DenseMatrix) {
+    let n = x.len();
+    let mut xp = x.to_vec();
+    let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
+    for j in 0..n {
+        let step = f64::EPSILON.cbrt() * x[j].abs().max(1.0);
+        xp[j] = x[j] + step;
+        p.value_grad(&xp, &mut gp);
+        xp[j] = x[j] - step;
+        p.value_grad(&xp, &mut gm);
+        xp[j] = x[j];
+        for i in 0..n {
+            h.set(i, j, (gp[i] - gm[i]) / (2.0 * step));
+        }
+    }
+    h.symmetrize();
+}
+
+/// Central-difference Hessian-vector product from two gradients.
+pub fn finite_difference_hess_vec<P: Objective + ?Sized>(
+    p: &P,
+    x: &[f64],
+    v: &[f64],
+    out: &mut [f64],
+) {
+    let n = x.len();
+    let vn = crate::linalg::norm(v);
+    if vn == 0.0 {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        return;
+    }
+    let xn = crate::linalg::norm(x);
+    let step = f64::EPSILON.cbrt() * xn.max(1.0) / vn;
+    let mut xp = x.to_vec();
+    axpy(step, v, &mut xp);
+    let mut gp = vec![0.0; n];
+    p.value_grad(&xp, &mut gp);
+    let mut xm = x.to_vec();
+    axpy(-step, v, &mut xm);
+    p.value_grad(&xm, out);
+    for (o, g) in out.iter_mut().zip(&gp) {
+        *o = (g - *o) / (2.0 * step);
+    }
+}
+
+/// A nonlinear least-squares problem: residuals `r: ℝⁿ → ℝᵐ`.
+///
+/// As an objective (through [`SumOfSquares`]) its value is `f = Σ rᵢ²` (the convention of
+/// Moré, Garbow & Hillstrom and of NIST's residual sum of squares), gradient `2Jᵀr`.
+pub trait LeastSquares {
+    /// Number of parameters n.
+    fn dim(&self) -> usize;
+    /// Number of residuals m.
+    fn residual_count(&self) -> usize;
+    /// `r(x)` into `r` (length m).
+    fn residuals(&self, x: &[f64], r: &mut [f64]);
+    /// The Jacobian `J(x)` (m×n, `Jᵢⱼ = ∂rᵢ/∂xⱼ`) into `j`.
+    fn jacobian(&self, x: &[f64], j: &mut DenseMatrix);
+}
+
+/// Any [`LeastSquares`] problem viewed as the [`Objective`] `f = Σ rᵢ²`.
+///
+/// Its Hessian defaults to finite differences of the exact gradient `2Jᵀr`.
+pub struct SumOfSquares<L>(pub L);
+
+impl<L: LeastSquares> Objective for SumOfSquares<L> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        let mut r = vec![0.0; self.0.residual_count()];
+        self.0.residuals(x, &mut r);
+        crate::linalg::dot(&r, &r)
+    }
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        let m = self.0.residual_count();
+        let mut r = vec![0.0; m];
+        self.0.residuals(x, &mut r);
+        let mut j = DenseMatrix::zeros(m, self.0.dim());
+        self.0.jacobian(x, &mut j);
+        j.tr_mul_vec(&r, g);
+        g.iter_mut().for_each(|v| *v *= 2.0);
+        crate::linalg::dot(&r, &r)
+    }
+}
+
+/// A finite sum `f(x) = (1/N) Σᵢ fᵢ(x)` whose terms can be evaluated in batches, for
+/// mini-batch and online (stochastic) methods.
+pub trait SampledObjective {
+    /// Number of variables.
+    fn dim(&self) -> usize;
+    /// Number of terms N.
+    fn sample_count(&self) -> usize;
+    /// Mean value and mean gradient over the terms in `indices`.
+    fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64;
+}
+
+/// Evaluation counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Objective values (including those computed together with a gradient).
+    pub f_evals: u64,
+    /// Gradients.
+    pub g_evals: u64,
+    /// Hessians and Hessian-vector products.
+    pub h_evals: u64,
+}
+
+/// Wraps a problem and counts every evaluation ("evaluation counts come for free").
+pub struct Counted<'a, P: ?Sized> {
+    inner: &'a P,
+    f: Cell<u64>,
+    g: Cell<u64>,
+    h: Cell<u64>,
+}
+
+impl<'a, P: ?Sized> Counted<'a, P> {
+    /// Starts counting from zero.
+    pub fn new(inner: &'a P) -> Self {
+        Counted { inner, f: Cell::new(0), g: Cell::new(0), h: Cell::new(0) }
+    }
+    /// The counts so far.
+    pub fn counts(&self) -> Counts {
+        Counts { f_evals: self.f.get(), g_evals: self.g.get(), h_evals: self.h.get() }
+    }
+}
+
+fn bump(c: &Cell<u64>) {
+    c.set(c.get() + 1);
+}
+
+impl<P: Objective + ?Sized> Objective for Counted<'_, P> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        bump(&self.f);
+        self.inner.value(x)
+    }
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        bump(&self.f);
+        bump(&self.g);
+        self.inner.value_grad(x, g)
+    }
+    fn has_exact_hessian(&self) -> bool {
+        self.inner.has_exact_hessian()
+    }
+    fn hessian(&self, x: &[f64], h: &mut DenseMatrix) {
+        bump(&self.h);
+        self.inner.hessian(x, h)
+    }
+    fn hess_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        bump(&self.h);
+        self.inner.hess_vec(x, v, out)
+    }
+}
+
+/// An objective given by closures (value-and-gradient), handy in tests and examples.
+pub struct FnObjective<F> {
+    n: usize,
+    f: F,
+}
+
+impl<F: Fn(&[f64], Option<&mut [f64]>) -> f64> FnObjective<F> {
+    /// `f(x, Some(g))` must fill `g` with the gradient.
+    pub fn new(n: usize, f: F) -> Self {
+        FnObjective { n, f }
+    }
+}
+
+impl<F: Fn(&[f64], Option<&mut [f64]>) -> f64> Objective for FnObjective<F> {
+    fn dim(&self) -> usize {
+        self.n
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        (self.f)(x, None)
+    }
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        (self.f)(x, Some(g))
+    }
+}
+
+/// A quadratic `f(x) = ½xᵀAx − bᵀx` with exact Hessian `A` — the closed-form test bed
+/// for Newton (one step) and conjugate gradients (n steps).
+#[derive(Clone, Debug)]
+pub struct Quadratic {
+    /// Symmetric matrix A.
+    pub a: DenseMatrix,
+    /// Linear term b.
+    pub b: Vec<f64>,
+}
+
+impl Objective for Quadratic {
+    fn dim(&self) -> usize {
+        self.b.len()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        let mut ax = vec![0.0; x.len()];
+        self.a.mul_vec(x, &mut ax);
+        0.5 * crate::linalg::dot(x, &ax) - crate::linalg::dot(&self.b, x)
+    }
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.a.mul_vec(x, g);
+        let f = 0.5 * crate::linalg::dot(x, g) - crate::linalg::dot(&self.b, x);
+        for (gi, bi) in g.iter_mut().zip(&self.b) {
+            *gi -= bi;
+        }
+        f
+    }
+    fn has_exact_hessian(&self) -> bool {
+        true
+    }
+    fn hessian(&self, _x: &[f64], h: &mut DenseMatrix) {
+        h.data.copy_from_slice(&self.a.data);
+    }
+    fn hess_vec(&self, _x: &[f64], v: &[f64], out: &mut [f64]) {
+        self.a.mul_vec(v, out);
+    }
+}

@@ -1,0 +1,2 @@
+//! Test problems.
+pub mod mgh;

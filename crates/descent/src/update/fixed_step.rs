@@ -1,0 +1,63 @@
+//! Runs a [`StepRule`] on a deterministic objective: `x₊ = x + Δ(∇f(x))`, one gradient per
+//! iteration, no line search. A candidate whose value or gradient is not finite is not
+//! committed: the run stops with `NonFinite` at the last finite point (a divergent learning
+//! rate gives a typed stop, not NaN).
+
+use super::StepRule;
+use crate::driver::{Iterate, Minimizer, StepOutcome, Termination};
+use crate::error::Result;
+use crate::linalg::{all_finite, norm};
+use crate::problem::Objective;
+
+/// A step rule as a [`Minimizer`].
+pub struct FixedStep<R> {
+    /// The rule.
+    pub rule: R,
+    t: u64,
+    delta: Vec<f64>,
+    trial: Vec<f64>,
+    g_trial: Vec<f64>,
+}
+
+impl<R: StepRule> FixedStep<R> {
+    /// Wraps `rule`.
+    pub fn new(rule: R) -> Self {
+        FixedStep { rule, t: 0, delta: Vec::new(), trial: Vec::new(), g_trial: Vec::new() }
+    }
+}
+
+impl<R: StepRule> Minimizer for FixedStep<R> {
+    fn name(&self) -> String {
+        self.rule.name()
+    }
+    fn init(&mut self, _p: &dyn Objective, it: &Iterate) -> Result<()> {
+        let n = it.x.len();
+        self.rule.reset(n);
+        self.t = 0;
+        self.delta = vec![0.0; n];
+        self.trial = vec![0.0; n];
+        self.g_trial = vec![0.0; n];
+        Ok(())
+    }
+    fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
+        self.t += 1;
+        self.rule.update(self.t, &it.x, &it.g, &mut self.delta);
+        for i in 0..it.x.len() {
+            self.trial[i] = it.x[i] + self.delta[i];
+        }
+        let f = problem.value_grad(&self.trial, &mut self.g_trial);
+        if !f.is_finite() || !all_finite(&self.g_trial) || !all_finite(&self.trial) {
+            return Ok(StepOutcome::Stop(Termination::NonFinite));
+        }
+        std::mem::swap(&mut it.x, &mut self.trial);
+        std::mem::swap(&mut it.g, &mut self.g_trial);
+        it.f = f;
+        Ok(StepOutcome::Accepted { step_norm: norm(&self.delta), alpha: self.rule.rate(self.t) })
+    }
+    fn monotone(&self) -> bool {
+        false
+    }
+    fn extra(&self) -> Vec<(&'static str, f64)> {
+        vec![("lr", self.rule.rate(self.t))]
+    }
+}

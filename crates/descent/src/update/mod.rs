@@ -1,0 +1,44 @@
+//! Step rules: turn a gradient into an update `Δ` that is *added* to `x`.
+//!
+//! The same rule drives a deterministic objective (through [`FixedStep`]) and mini-batch
+//! training. The learning rate is a [`Schedule`] of the step count; the sign flips in one
+//! place, the final `Δ = −ρₖ·(direction)` of each rule.
+//!
+//! | rule | update (t = 1, 2, ...) | reference |
+//! |---|---|---|
+//! | [`Sgd`] | `Δ = −ρ g` | lecture eq. 1 |
+//! | [`Momentum`] heavy ball | `Δ = −ρ g + μ (w − w₋)` | Polyak 1964; lecture |
+//! | [`Momentum`] velocity | `v = μ v − ρ g`, `Δ = v` | Rumelhart et al. 1986; lecture |
+//! | [`Nesterov`] | gradient at the look-ahead point | Nesterov 1983; Sutskever et al. 2013 |
+//! | [`Adam`] | bias-corrected moments | Kingma & Ba 2015 |
+//! | [`Adam`] + decoupled decay | AdamW | Loshchilov & Hutter 2019 |
+//! | [`Adam`] + max of v̂ | AMSGrad | Reddi et al. 2018 |
+//! | [`RmsProp`] | `v = βv + (1−β)g²`, `Δ = −ρ g/(√v + ε)` | Tieleman & Hinton 2012 |
+//! | [`Adagrad`] | `G += g²`, `Δ = −ρ g/(√G + ε)` | Duchi et al. 2011 |
+
+mod fixed_step;
+mod rules;
+mod schedule;
+
+pub use fixed_step::FixedStep;
+pub use rules::{Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Sgd};
+pub use schedule::Schedule;
+
+/// A step rule with its own state.
+pub trait StepRule {
+    /// Name for reports.
+    fn name(&self) -> String;
+    /// Allocates (and clears) state for `n` parameters.
+    fn reset(&mut self, n: usize);
+    /// Writes the update for step `t` (1-based), at point `x` with gradient `g`, into
+    /// `delta`; the caller then does `x += delta`.
+    fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]);
+    /// The learning rate at step `t`.
+    fn rate(&self, t: u64) -> f64;
+    /// The state vectors (for checkpoints): named buffers.
+    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
+        Vec::new()
+    }
+    /// Restores state saved by [`StepRule::state`].
+    fn set_state(&mut self, _state: &[(String, Vec<f64>)]) {}
+}

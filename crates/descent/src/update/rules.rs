@@ -1,0 +1,354 @@
+//! The step rules. Defaults are those of the cited papers.
+
+use super::{Schedule, StepRule};
+
+/// Plain gradient descent: `Δ = −ρₖ g` (lecture eq. 1).
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    /// Learning rate schedule.
+    pub lr: Schedule,
+}
+
+impl StepRule for Sgd {
+    fn name(&self) -> String {
+        "gradient descent (fixed rate)".into()
+    }
+    fn reset(&mut self, _n: usize) {}
+    fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
+        let r = self.lr.at(t);
+        for (d, gi) in delta.iter_mut().zip(g) {
+            *d = -r * gi;
+        }
+    }
+    fn rate(&self, t: u64) -> f64 {
+        self.lr.at(t)
+    }
+}
+
+/// Which of the lecture's two momentum formulas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MomentumForm {
+    /// `w₊ = w − ρ∇e(w) + μ(w − w₋)`: keeps the previous point.
+    HeavyBall,
+    /// `Δ₊ = −ρ∇e + μΔ`, `w₊ = w + Δ₊`: keeps the velocity.
+    Velocity,
+}
+
+/// Momentum (heavy ball). With a constant rate both forms give the same iterates; they
+/// differ in what they store (and so in how they continue after `x` is changed outside).
+/// Default μ = 0.9 (Sutskever et al. 2013).
+#[derive(Clone, Debug)]
+pub struct Momentum {
+    /// Learning rate schedule.
+    pub lr: Schedule,
+    /// Momentum μ.
+    pub mu: f64,
+    /// Formula.
+    pub form: MomentumForm,
+    /// Heavy ball: w₋; velocity: Δ.
+    memory: Vec<f64>,
+    started: bool,
+}
+
+impl Momentum {
+    /// Momentum with rate `lr`, coefficient `mu` and the given form.
+    pub fn new(lr: Schedule, mu: f64, form: MomentumForm) -> Self {
+        Momentum { lr, mu, form, memory: Vec::new(), started: false }
+    }
+}
+
+impl StepRule for Momentum {
+    fn name(&self) -> String {
+        match self.form {
+            MomentumForm::HeavyBall => "momentum (heavy ball)".into(),
+            MomentumForm::Velocity => "momentum (velocity)".into(),
+        }
+    }
+    fn reset(&mut self, n: usize) {
+        self.memory = vec![0.0; n];
+        self.started = false;
+    }
+    fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
+        let r = self.lr.at(t);
+        match self.form {
+            MomentumForm::HeavyBall => {
+                for i in 0..g.len() {
+                    let prev = if self.started { x[i] - self.memory[i] } else { 0.0 };
+                    delta[i] = -r * g[i] + self.mu * prev;
+                    self.memory[i] = x[i];
+                }
+                self.started = true;
+            }
+            MomentumForm::Velocity => {
+                for i in 0..g.len() {
+                    self.memory[i] = self.mu * self.memory[i] - r * g[i];
+                    delta[i] = self.memory[i];
+                }
+            }
+        }
+    }
+    fn rate(&self, t: u64) -> f64 {
+        self.lr.at(t)
+    }
+    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
+        vec![("memory", self.memory.clone()), ("started", vec![self.started as u8 as f64])]
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
+        for (k, v) in state {
+            match k.as_str() {
+                "memory" => self.memory.clone_from(v),
+                "started" => self.started = v.first().is_some_and(|s| *s != 0.0),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Nesterov's accelerated gradient: `v₊ = μv − ρ∇e(w + μv)`, `w₊ = w + v₊`.
+///
+/// Stored in the look-ahead variable `u = w + μv` (Sutskever et al. 2013, eq. 7; the form
+/// PyTorch and Optax use), so that the gradient the caller evaluates at the current point
+/// *is* the gradient at the look-ahead point and each step costs one gradient:
+/// `v₊ = μv − ρ∇e(u)`, `u₊ = u + μv₊ − ρ∇e(u)`. Default μ = 0.9.
+#[derive(Clone, Debug)]
+pub struct Nesterov {
+    /// Learning rate schedule.
+    pub lr: Schedule,
+    /// Momentum μ.
+    pub mu: f64,
+    v: Vec<f64>,
+}
+
+impl Nesterov {
+    /// Nesterov momentum with rate `lr` and coefficient `mu`.
+    pub fn new(lr: Schedule, mu: f64) -> Self {
+        Nesterov { lr, mu, v: Vec::new() }
+    }
+}
+
+impl StepRule for Nesterov {
+    fn name(&self) -> String {
+        "Nesterov momentum".into()
+    }
+    fn reset(&mut self, n: usize) {
+        self.v = vec![0.0; n];
+    }
+    fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
+        let r = self.lr.at(t);
+        for i in 0..g.len() {
+            self.v[i] = self.mu * self.v[i] - r * g[i];
+            delta[i] = self.mu * self.v[i] - r * g[i];
+        }
+    }
+    fn rate(&self, t: u64) -> f64 {
+        self.lr.at(t)
+    }
+    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
+        vec![("v", self.v.clone())]
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
+        if let Some((_, v)) = state.iter().find(|(k, _)| k == "v") {
+            self.v.clone_from(v);
+        }
+    }
+}
+
+/// Adam with bias correction (Kingma & Ba 2015, Algorithm 1), and its kin:
+/// AdamW's decoupled weight decay `Δ −= ρλw` (Loshchilov & Hutter 2019) and AMSGrad's
+/// running maximum of the second moment (Reddi et al. 2018).
+///
+/// `m = β₁m + (1−β₁)g`, `v = β₂v + (1−β₂)g²`, `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`,
+/// `Δ = −ρ m̂/(√v̂ + ε)`. Defaults α = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (the paper's).
+#[derive(Clone, Debug)]
+pub struct Adam {
+    /// Learning rate schedule α.
+    pub lr: Schedule,
+    /// β₁.
+    pub beta1: f64,
+    /// β₂.
+    pub beta2: f64,
+    /// ε.
+    pub eps: f64,
+    /// Decoupled weight decay λ (0 for Adam; AdamW's default is 1e-2).
+    pub weight_decay: f64,
+    /// AMSGrad variant.
+    pub amsgrad: bool,
+    /// Whether to apply bias correction (on by default; off only to show why it exists).
+    pub bias_correction: bool,
+    m: Vec<f64>,
+    v: Vec<f64>,
+    vmax: Vec<f64>,
+}
+
+impl Adam {
+    /// Adam with the paper's defaults and rate `lr`.
+    pub fn new(lr: Schedule) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            bias_correction: true,
+            m: Vec::new(),
+            v: Vec::new(),
+            vmax: Vec::new(),
+        }
+    }
+    /// AdamW: Adam with decoupled weight decay λ (default 1e-2, as in PyTorch).
+    pub fn adamw(lr: Schedule, weight_decay: f64) -> Self {
+        Adam { weight_decay, ..Adam::new(lr) }
+    }
+    /// AMSGrad.
+    pub fn amsgrad(lr: Schedule) -> Self {
+        Adam { amsgrad: true, ..Adam::new(lr) }
+    }
+}
+
+impl StepRule for Adam {
+    fn name(&self) -> String {
+        if self.amsgrad {
+            "AMSGrad".into()
+        } else if self.weight_decay > 0.0 {
+            "AdamW".into()
+        } else {
+            "Adam".into()
+        }
+    }
+    fn reset(&mut self, n: usize) {
+        self.m = vec![0.0; n];
+        self.v = vec![0.0; n];
+        self.vmax = if self.amsgrad { vec![0.0; n] } else { Vec::new() };
+    }
+    fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
+        let r = self.lr.at(t);
+        let (b1, b2) = (self.beta1, self.beta2);
+        let (c1, c2) = if self.bias_correction {
+            (1.0 - b1.powf(t as f64), 1.0 - b2.powf(t as f64))
+        } else {
+            (1.0, 1.0)
+        };
+        for i in 0..g.len() {
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g[i] * g[i];
+            let v = if self.amsgrad {
+                self.vmax[i] = self.vmax[i].max(self.v[i]);
+                self.vmax[i]
+            } else {
+                self.v[i]
+            };
+            let mhat = self.m[i] / c1;
+            let vhat = v / c2;
+            delta[i] = -r * (mhat / (vhat.sqrt() + self.eps) + self.weight_decay * x[i]);
+        }
+    }
+    fn rate(&self, t: u64) -> f64 {
+        self.lr.at(t)
+    }
+    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
+        vec![("m", self.m.clone()), ("v", self.v.clone()), ("vmax", self.vmax.clone())]
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
+        for (k, v) in state {
+            match k.as_str() {
+                "m" => self.m.clone_from(v),
+                "v" => self.v.clone_from(v),
+                "vmax" => self.vmax.clone_from(v),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// RMSprop (Tieleman & Hinton 2012, lecture 6.5): `v = βv + (1−β)g²`,
+/// `Δ = −ρ g/(√v + ε)`. Defaults ρ = 1e-3, β = 0.9 (the lecture's), ε = 1e-8.
+#[derive(Clone, Debug)]
+pub struct RmsProp {
+    /// Learning rate schedule.
+    pub lr: Schedule,
+    /// Decay β.
+    pub decay: f64,
+    /// ε.
+    pub eps: f64,
+    v: Vec<f64>,
+}
+
+impl RmsProp {
+    /// RMSprop with the lecture's defaults and rate `lr`.
+    pub fn new(lr: Schedule) -> Self {
+        RmsProp { lr, decay: 0.9, eps: 1e-8, v: Vec::new() }
+    }
+}
+
+impl StepRule for RmsProp {
+    fn name(&self) -> String {
+        "RMSprop".into()
+    }
+    fn reset(&mut self, n: usize) {
+        self.v = vec![0.0; n];
+    }
+    fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
+        let r = self.lr.at(t);
+        for i in 0..g.len() {
+            self.v[i] = self.decay * self.v[i] + (1.0 - self.decay) * g[i] * g[i];
+            delta[i] = -r * g[i] / (self.v[i].sqrt() + self.eps);
+        }
+    }
+    fn rate(&self, t: u64) -> f64 {
+        self.lr.at(t)
+    }
+    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
+        vec![("v", self.v.clone())]
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
+        if let Some((_, v)) = state.iter().find(|(k, _)| k == "v") {
+            self.v.clone_from(v);
+        }
+    }
+}
+
+/// Adagrad (Duchi, Hazan & Singer 2011): `G += g²`, `Δ = −ρ g/(√G + ε)`.
+/// Defaults ρ = 1e-2, ε = 1e-10 (as PyTorch).
+#[derive(Clone, Debug)]
+pub struct Adagrad {
+    /// Learning rate schedule.
+    pub lr: Schedule,
+    /// ε.
+    pub eps: f64,
+    sum: Vec<f64>,
+}
+
+impl Adagrad {
+    /// Adagrad with rate `lr`.
+    pub fn new(lr: Schedule) -> Self {
+        Adagrad { lr, eps: 1e-10, sum: Vec::new() }
+    }
+}
+
+impl StepRule for Adagrad {
+    fn name(&self) -> String {
+        "Adagrad".into()
+    }
+    fn reset(&mut self, n: usize) {
+        self.sum = vec![0.0; n];
+    }
+    fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
+        let r = self.lr.at(t);
+        for i in 0..g.len() {
+            self.sum[i] += g[i] * g[i];
+            delta[i] = -r * g[i] / (self.sum[i].sqrt() + self.eps);
+        }
+    }
+    fn rate(&self, t: u64) -> f64 {
+        self.lr.at(t)
+    }
+    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
+        vec![("sum", self.sum.clone())]
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
+        if let Some((_, v)) = state.iter().find(|(k, _)| k == "sum") {
+            self.sum.clone_from(v);
+        }
+    }
+}
