@@ -72,7 +72,7 @@ impl QuasiNewton {
                 let yhy = dot(y, hy);
                 if self.kind == QuasiNewtonKind::Bfgs {
                     let rho = 1.0 / sy;
-                    let c = (rho * rho * yhy + rho) ;
+                    let c = rho * rho * yhy + rho;
                     for i in 0..n {
                         let row = &mut h[i * n..(i + 1) * n];
                         for j in 0..n {
