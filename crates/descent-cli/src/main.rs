@@ -1,1 +1,69 @@
-fn main() {}
+//! The `descent` command line: parses, wires and prints. All mathematics lives in the
+//! `descent` library.
+
+mod minimize;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// Every classical and modern optimizer, measured side by side.
+#[derive(Parser)]
+#[command(name = "descent", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Minimize a built-in test problem or a typed expression.
+    Minimize(minimize::MinimizeArgs),
+    /// List the built-in test problems, one per line.
+    Problems,
+    /// List the optimization methods, one per line.
+    Methods,
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            // One readable line: clap's first line carries the reason.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("{first} (see --help)");
+            std::process::exit(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Minimize(args) => minimize::run(args),
+        Command::Problems => {
+            list_problems();
+            Ok(())
+        }
+        Command::Methods => {
+            for (name, desc) in descent::METHODS {
+                println!("{name:<10} {desc}");
+            }
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn list_problems() {
+    use descent::problems::mgh::MghProblem;
+    for name in descent::problems::mgh::names() {
+        let p = MghProblem::new(name, None, None).expect("built-in problem");
+        let fstar = p.f_star().map_or("unknown".to_string(), |f| format!("{f:.6e}"));
+        println!("{:<24} MGH #{:<2}  n={:<4} m={:<4} f*={}", name, p.number, p.n, p.m, fstar);
+    }
+}

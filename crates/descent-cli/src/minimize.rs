@@ -1,0 +1,196 @@
+//! `descent minimize`.
+
+use crate::progress::Progress;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use descent::direction::CgBeta;
+use descent::expr::ExprObjective;
+use descent::problems::mgh::MghProblem;
+use descent::update::MomentumForm;
+use descent::{minimize, LineSearchKind, MethodSpec, Objective, Options};
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct MinimizeArgs {
+    /// Built-in problem, NAME[:N[:M]] (see `descent problems`). Default: rosenbrock.
+    #[arg(long, conflicts_with = "expr")]
+    problem: Option<String>,
+    /// Objective typed as an expression in x1..xn (or named variables).
+    #[arg(long)]
+    expr: Option<String>,
+    /// Method (see `descent methods`).
+    #[arg(long, default_value = "lbfgs")]
+    method: String,
+    /// Line search: exact, backtracking or wolfe (default: wolfe; none for fixed-rate gd).
+    #[arg(long)]
+    line_search: Option<String>,
+    /// Starting point, comma-separated (default: the problem's standard start; zeros for
+    /// --expr).
+    #[arg(long, allow_hyphen_values = true)]
+    x0: Option<String>,
+    /// Iteration budget.
+    #[arg(long, default_value_t = 10_000)]
+    max_iter: u64,
+    /// Function-evaluation budget.
+    #[arg(long)]
+    max_evals: Option<u64>,
+    /// Time budget in seconds.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Stop when the max-norm of the gradient is at most this.
+    #[arg(long, default_value_t = 1e-8)]
+    gtol: f64,
+    /// Stop when the relative change of f is at most this.
+    #[arg(long, default_value_t = 1e-15)]
+    ftol: f64,
+    /// Stop when the relative step is at most this.
+    #[arg(long, default_value_t = 1e-15)]
+    xtol: f64,
+    /// CG β formula: fr, pr, prplus, hs, dy, hz.
+    #[arg(long)]
+    beta: Option<String>,
+    /// L-BFGS memory.
+    #[arg(long)]
+    memory: Option<usize>,
+    /// Learning rate for step rules (gd, momentum, nesterov, adam, ...).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Learning-rate schedule: const, step:GAMMA:EVERY, exp:GAMMA, cosine:TOTAL[:MIN],
+    /// inverse:DECAY, warmup:STEPS[:INNER].
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Momentum coefficient μ (momentum, nesterov).
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Momentum formula: heavy-ball (w+ = w - lr g + mu (w - w-)) or velocity.
+    #[arg(long, default_value = "heavy-ball")]
+    momentum_form: String,
+    /// Decoupled weight decay for adamw.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_x0(s: &str) -> Result<Vec<f64>> {
+    s.split(',')
+        .map(|t| {
+            let t = t.trim();
+            t.parse::<f64>().with_context(|| format!("--x0: '{t}' is not a number"))
+        })
+        .collect()
+}
+
+pub fn run(a: MinimizeArgs) -> Result<()> {
+    // Build everything (and so reject bad input) before any work starts.
+    let mut spec = MethodSpec::new(&a.method);
+    spec.line_search = a.line_search.as_deref().map(LineSearchKind::parse).transpose()?;
+    if let Some(b) = &a.beta {
+        if a.method != "cg" {
+            bail!("--beta applies to --method cg only");
+        }
+        spec.beta = Some(CgBeta::parse(b).with_context(|| {
+            format!("unknown --beta '{b}' (expected fr, pr, prplus, hs, dy or hz)")
+        })?);
+    }
+    spec.memory = a.memory;
+    spec.lr = a.lr;
+    spec.schedule = a.schedule.clone();
+    spec.momentum = a.momentum;
+    spec.weight_decay = a.weight_decay;
+    spec.momentum_form = match a.momentum_form.as_str() {
+        "heavy-ball" | "heavyball" => MomentumForm::HeavyBall,
+        "velocity" => MomentumForm::Velocity,
+        other => bail!("unknown --momentum-form '{other}' (expected heavy-ball or velocity)"),
+    };
+    let mut method = spec.build()?;
+
+    let (problem, label, default_x0, f_star): (Box<dyn Objective>, String, Vec<f64>, Option<f64>) =
+        match (&a.problem, &a.expr) {
+            (_, Some(e)) => {
+                let p = ExprObjective::parse(e).map_err(|err| anyhow::anyhow!("--expr: {err}"))?;
+                let n = p.dim();
+                (Box::new(p), e.clone(), vec![0.0; n], None)
+            }
+            (p, None) => {
+                let p = MghProblem::parse(p.as_deref().unwrap_or("rosenbrock"))?;
+                let x0 = p.x0();
+                let label = p.label();
+                let fs = p.f_star();
+                (Box::new(p), label, x0, fs)
+            }
+        };
+    let x0 = match &a.x0 {
+        Some(s) => parse_x0(s)?,
+        None => default_x0,
+    };
+    if x0.len() != problem.dim() {
+        bail!("--x0 has {} entries but the problem has {} variables", x0.len(), problem.dim());
+    }
+    if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
+        bail!("--x0 entry {} is {} (must be finite)", i + 1, x0[i]);
+    }
+    for (name, v) in [("--gtol", a.gtol), ("--ftol", a.ftol), ("--xtol", a.xtol)] {
+        if !(v >= 0.0 && v.is_finite()) {
+            bail!("{name} must be a finite non-negative number, got {v}");
+        }
+    }
+    let opts = Options {
+        gtol: a.gtol,
+        ftol: a.ftol,
+        xtol: a.xtol,
+        target: None,
+        max_iter: a.max_iter,
+        max_evals: a.max_evals,
+        time_limit: match a.time_limit {
+            Some(t) if t > 0.0 && t.is_finite() => Some(Duration::from_secs_f64(t)),
+            Some(t) => bail!("--time-limit must be positive, got {t}"),
+            None => None,
+        },
+    };
+
+    let mut progress = Progress::new(a.quiet || a.json);
+    let s = minimize(problem.as_ref(), method.as_mut(), &x0, &opts, &mut progress)
+        .map_err(|e| match e {
+            descent::Error::NonFiniteStart(m) => anyhow::anyhow!(
+                "the objective is not finite at the starting point ({m}); choose another --x0"
+            ),
+            other => other.into(),
+        })?;
+
+    if a.json {
+        let out = serde_json::json!({
+            "method": a.method,
+            "method_description": s.method,
+            "problem": label,
+            "n": problem.dim(),
+            "x": s.x,
+            "f": s.f,
+            "f_star": f_star,
+            "grad_norm": s.grad_norm,
+            "iterations": s.iterations,
+            "f_evals": s.counts.f_evals,
+            "g_evals": s.counts.g_evals,
+            "h_evals": s.counts.h_evals,
+            "converged": s.converged,
+            "termination": s.termination.as_str(),
+            "seconds": s.seconds,
+            "hessian": if problem.has_exact_hessian() { "exact" } else { "finite-differences" },
+        });
+        println!("{out}");
+    } else {
+        println!("problem: {label} (n = {})", problem.dim());
+        println!("{s}");
+        if let Some(fs) = f_star {
+            println!("  known f*    = {fs:.12e}");
+        }
+        let shown: Vec<String> = s.x.iter().take(10).map(|v| format!("{v:.10}")).collect();
+        let more = if s.x.len() > 10 { format!(", … ({} more)", s.x.len() - 10) } else { String::new() };
+        println!("  x           = [{}{}]", shown.join(", "), more);
+    }
+    Ok(())
+}
