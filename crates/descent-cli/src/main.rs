@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Minimize a built-in test problem or a typed expression.
-    Minimize(minimize::MinimizeArgs),
+    Minimize(Box<minimize::MinimizeArgs>),
     /// List the built-in test problems, one per line.
     Problems,
     /// List the optimization methods, one per line.
@@ -41,7 +41,7 @@ fn main() {
         }
     };
     let result = match cli.command {
-        Command::Minimize(args) => minimize::run(args),
+        Command::Minimize(args) => minimize::run(*args),
         Command::Problems => {
             list_problems();
             Ok(())
@@ -63,7 +63,12 @@ fn list_problems() {
     use descent::problems::mgh::MghProblem;
     for name in descent::problems::mgh::names() {
         let p = MghProblem::new(name, None, None).expect("built-in problem");
-        let fstar = p.f_star().map_or("unknown".to_string(), |f| format!("{f:.6e}"));
-        println!("{:<24} MGH #{:<2}  n={:<4} m={:<4} f*={}", name, p.number, p.n, p.m, fstar);
+        let fstar = p
+            .f_star()
+            .map_or("unknown".to_string(), |f| format!("{f:.6e}"));
+        println!(
+            "{:<24} MGH #{:<2}  n={:<4} m={:<4} f*={}",
+            name, p.number, p.n, p.m, fstar
+        );
     }
 }

@@ -80,7 +80,8 @@ fn parse_x0(s: &str) -> Result<Vec<f64>> {
     s.split(',')
         .map(|t| {
             let t = t.trim();
-            t.parse::<f64>().with_context(|| format!("--x0: '{t}' is not a number"))
+            t.parse::<f64>()
+                .with_context(|| format!("--x0: '{t}' is not a number"))
         })
         .collect()
 }
@@ -88,7 +89,11 @@ fn parse_x0(s: &str) -> Result<Vec<f64>> {
 pub fn run(a: MinimizeArgs) -> Result<()> {
     // Build everything (and so reject bad input) before any work starts.
     let mut spec = MethodSpec::new(&a.method);
-    spec.line_search = a.line_search.as_deref().map(LineSearchKind::parse).transpose()?;
+    spec.line_search = a
+        .line_search
+        .as_deref()
+        .map(LineSearchKind::parse)
+        .transpose()?;
     if let Some(b) = &a.beta {
         if a.method != "cg" {
             bail!("--beta applies to --method cg only");
@@ -129,7 +134,11 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
         None => default_x0,
     };
     if x0.len() != problem.dim() {
-        bail!("--x0 has {} entries but the problem has {} variables", x0.len(), problem.dim());
+        bail!(
+            "--x0 has {} entries but the problem has {} variables",
+            x0.len(),
+            problem.dim()
+        );
     }
     if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
         bail!("--x0 entry {} is {} (must be finite)", i + 1, x0[i]);
@@ -154,13 +163,14 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
     };
 
     let mut progress = Progress::new(a.quiet || a.json);
-    let s = minimize(problem.as_ref(), method.as_mut(), &x0, &opts, &mut progress)
-        .map_err(|e| match e {
+    let s = minimize(problem.as_ref(), method.as_mut(), &x0, &opts, &mut progress).map_err(
+        |e| match e {
             descent::Error::NonFiniteStart(m) => anyhow::anyhow!(
                 "the objective is not finite at the starting point ({m}); choose another --x0"
             ),
             other => other.into(),
-        })?;
+        },
+    )?;
 
     if a.json {
         let out = serde_json::json!({
@@ -189,7 +199,11 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
             println!("  known f*    = {fs:.12e}");
         }
         let shown: Vec<String> = s.x.iter().take(10).map(|v| format!("{v:.10}")).collect();
-        let more = if s.x.len() > 10 { format!(", … ({} more)", s.x.len() - 10) } else { String::new() };
+        let more = if s.x.len() > 10 {
+            format!(", … ({} more)", s.x.len() - 10)
+        } else {
+            String::new()
+        };
         println!("  x           = [{}{}]", shown.join(", "), more);
     }
     Ok(())

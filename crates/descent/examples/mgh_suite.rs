@@ -9,7 +9,11 @@ use descent::{minimize, MethodSpec, Options, Recorder};
 
 fn main() {
     let methods: Vec<String> = std::env::args().skip(1).collect();
-    let methods = if methods.is_empty() { vec!["lbfgs".into(), "bfgs".into()] } else { methods };
+    let methods = if methods.is_empty() {
+        vec!["lbfgs".into(), "bfgs".into()]
+    } else {
+        methods
+    };
     let verbose = std::env::var("VERBOSE").is_ok();
     for method in &methods {
         let mut reached = 0;
@@ -20,10 +24,21 @@ fn main() {
             let p = MghProblem::parse(&spec).expect("instance");
             let mut m = MethodSpec::new(method).build().expect("method");
             let mut rec = Recorder::default();
-            let s = minimize(&p, m.as_mut(), &p.x0(), &Options::default(), &mut rec)
-                .expect("run");
-            let first = rec.reports.iter().find(|r| p.known_minima().iter().any(|fs| r.f - fs <= 1e-8 * fs.abs().max(1.0))).map(|r| r.counts.f_evals).unwrap_or(0);
-            let ok = p.known_minima().iter().any(|fs| s.f - fs <= 1e-8 * fs.abs().max(1.0));
+            let s = minimize(&p, m.as_mut(), &p.x0(), &Options::default(), &mut rec).expect("run");
+            let first = rec
+                .reports
+                .iter()
+                .find(|r| {
+                    p.known_minima()
+                        .iter()
+                        .any(|fs| r.f - fs <= 1e-8 * fs.abs().max(1.0))
+                })
+                .map(|r| r.counts.f_evals)
+                .unwrap_or(0);
+            let ok = p
+                .known_minima()
+                .iter()
+                .any(|fs| s.f - fs <= 1e-8 * fs.abs().max(1.0));
             if ok {
                 reached += 1;
                 evals.push(s.counts.f_evals);
@@ -34,14 +49,26 @@ fn main() {
             if verbose {
                 println!(
                     "  {method:8} {spec:26} f={:<14.8e} it={:<5} fev={:<5} first={first:<5} {} {}",
-                    s.f, s.iterations, s.counts.f_evals, s.termination, if ok { "" } else { "MISSED" }
+                    s.f,
+                    s.iterations,
+                    s.counts.f_evals,
+                    s.termination,
+                    if ok { "" } else { "MISSED" }
                 );
             }
         }
         evals.sort_unstable();
-        let median = if evals.is_empty() { 0 } else { evals[evals.len() / 2] };
+        let median = if evals.is_empty() {
+            0
+        } else {
+            evals[evals.len() / 2]
+        };
         firsts.sort_unstable();
-        let median_first = if firsts.is_empty() { 0 } else { firsts[firsts.len() / 2] };
+        let median_first = if firsts.is_empty() {
+            0
+        } else {
+            firsts[firsts.len() / 2]
+        };
         println!("{method}: reached {reached}/38, median f evals {median} (first reaching f*: {median_first})");
         for f in failed {
             println!("    missed {f}");

@@ -113,7 +113,10 @@ impl Dual {
     /// Applies a unary function with value `f` and derivative `df` at `self.v`.
     #[inline]
     fn chain(self, f: f64, df: f64) -> Self {
-        Dual { v: f, d: df * self.d }
+        Dual {
+            v: f,
+            d: df * self.d,
+        }
     }
 }
 
@@ -121,21 +124,30 @@ impl Add for Dual {
     type Output = Dual;
     #[inline]
     fn add(self, o: Dual) -> Dual {
-        Dual { v: self.v + o.v, d: self.d + o.d }
+        Dual {
+            v: self.v + o.v,
+            d: self.d + o.d,
+        }
     }
 }
 impl Sub for Dual {
     type Output = Dual;
     #[inline]
     fn sub(self, o: Dual) -> Dual {
-        Dual { v: self.v - o.v, d: self.d - o.d }
+        Dual {
+            v: self.v - o.v,
+            d: self.d - o.d,
+        }
     }
 }
 impl Mul for Dual {
     type Output = Dual;
     #[inline]
     fn mul(self, o: Dual) -> Dual {
-        Dual { v: self.v * o.v, d: self.d * o.v + self.v * o.d }
+        Dual {
+            v: self.v * o.v,
+            d: self.d * o.v + self.v * o.d,
+        }
     }
 }
 impl Div for Dual {
@@ -143,14 +155,20 @@ impl Div for Dual {
     #[inline]
     fn div(self, o: Dual) -> Dual {
         let q = self.v / o.v;
-        Dual { v: q, d: (self.d - q * o.d) / o.v }
+        Dual {
+            v: q,
+            d: (self.d - q * o.d) / o.v,
+        }
     }
 }
 impl Neg for Dual {
     type Output = Dual;
     #[inline]
     fn neg(self) -> Dual {
-        Dual { v: -self.v, d: -self.d }
+        Dual {
+            v: -self.v,
+            d: -self.d,
+        }
     }
 }
 
@@ -262,14 +280,24 @@ impl Add for HyperDual {
     type Output = Self;
     #[inline]
     fn add(self, o: Self) -> Self {
-        HyperDual { v: self.v + o.v, a: self.a + o.a, b: self.b + o.b, ab: self.ab + o.ab }
+        HyperDual {
+            v: self.v + o.v,
+            a: self.a + o.a,
+            b: self.b + o.b,
+            ab: self.ab + o.ab,
+        }
     }
 }
 impl Sub for HyperDual {
     type Output = Self;
     #[inline]
     fn sub(self, o: Self) -> Self {
-        HyperDual { v: self.v - o.v, a: self.a - o.a, b: self.b - o.b, ab: self.ab - o.ab }
+        HyperDual {
+            v: self.v - o.v,
+            a: self.a - o.a,
+            b: self.b - o.b,
+            ab: self.ab - o.ab,
+        }
     }
 }
 impl Mul for HyperDual {
@@ -298,13 +326,23 @@ impl Neg for HyperDual {
     type Output = Self;
     #[inline]
     fn neg(self) -> Self {
-        HyperDual { v: -self.v, a: -self.a, b: -self.b, ab: -self.ab }
+        HyperDual {
+            v: -self.v,
+            a: -self.a,
+            b: -self.b,
+            ab: -self.ab,
+        }
     }
 }
 
 impl Scalar for HyperDual {
     fn cst(v: f64) -> Self {
-        HyperDual { v, a: 0.0, b: 0.0, ab: 0.0 }
+        HyperDual {
+            v,
+            a: 0.0,
+            b: 0.0,
+            ab: 0.0,
+        }
     }
     fn re(&self) -> f64 {
         self.v
@@ -391,8 +429,8 @@ mod tests {
         let (x, y) = (0.7, 1.3);
         let hxy = f(HyperDual::new(x, 1.0, 0.0), HyperDual::new(y, 0.0, 1.0)).ab;
         let h = 1e-4;
-        let fd = (f(x + h, y + h) - f(x + h, y - h) - f(x - h, y + h) + f(x - h, y - h))
-            / (4.0 * h * h);
+        let fd =
+            (f(x + h, y + h) - f(x + h, y - h) - f(x - h, y + h) + f(x - h, y - h)) / (4.0 * h * h);
         assert!((hxy - fd).abs() < 1e-5, "{hxy} vs {fd}");
         let hxx = f(HyperDual::new(x, 1.0, 1.0), HyperDual::cst(y)).ab;
         let fd = (f(x + h, y) - 2.0 * f(x, y) + f(x - h, y)) / (h * h);

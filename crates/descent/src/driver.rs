@@ -248,7 +248,11 @@ pub struct Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = if self.converged { "converged" } else { "did not converge" };
+        let status = if self.converged {
+            "converged"
+        } else {
+            "did not converge"
+        };
         writeln!(out, "{}: {} ({})", self.method, status, self.termination)?;
         writeln!(out, "  f(x)        = {:.12e}", self.f)?;
         writeln!(out, "  ‖∇f(x)‖∞    = {:.3e}", self.grad_norm)?;
@@ -275,20 +279,33 @@ pub fn minimize(
 ) -> Result<Summary> {
     let n = problem.dim();
     if x0.len() != n {
-        return Err(Error::DimensionMismatch { what: "x0".into(), expected: n, got: x0.len() });
+        return Err(Error::DimensionMismatch {
+            what: "x0".into(),
+            expected: n,
+            got: x0.len(),
+        });
     }
     if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFiniteInput { index: i, value: x0[i] });
+        return Err(Error::NonFiniteInput {
+            index: i,
+            value: x0[i],
+        });
     }
     let start = Instant::now();
     let counted = Counted::new(problem);
-    let mut it = Iterate { x: x0.to_vec(), f: 0.0, g: vec![0.0; n] };
+    let mut it = Iterate {
+        x: x0.to_vec(),
+        f: 0.0,
+        g: vec![0.0; n],
+    };
     it.f = counted.value_grad(&it.x, &mut it.g);
     if !it.f.is_finite() {
         return Err(Error::NonFiniteStart(format!("f(x0) = {}", it.f)));
     }
     if !all_finite(&it.g) {
-        return Err(Error::NonFiniteStart("the gradient at x0 has NaN or infinite entries".into()));
+        return Err(Error::NonFiniteStart(
+            "the gradient at x0 has NaN or infinite entries".into(),
+        ));
     }
     let name = method.name();
     obs.on_start(&name, n, it.f);
@@ -306,7 +323,10 @@ pub fn minimize(
         if iterations >= opts.max_iter {
             break Termination::MaxIterations;
         }
-        if opts.max_evals.is_some_and(|m| counted.counts().f_evals >= m) {
+        if opts
+            .max_evals
+            .is_some_and(|m| counted.counts().f_evals >= m)
+        {
             break Termination::MaxEvaluations;
         }
         if opts.time_limit.is_some_and(|t| start.elapsed() >= t) {
@@ -355,7 +375,11 @@ pub fn minimize(
         }
     };
     // A non-monotone method may end above its best point; report the best one.
-    let fin = if best.f < it.f || !it.f.is_finite() { best } else { it };
+    let fin = if best.f < it.f || !it.f.is_finite() {
+        best
+    } else {
+        it
+    };
     let summary = Summary {
         method: name,
         grad_norm: norm_inf(&fin.g),

@@ -68,7 +68,10 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::InvalidConfig`].
     pub fn config(what: impl Into<String>, why: impl Into<String>) -> Self {
-        Error::InvalidConfig { what: what.into(), why: why.into() }
+        Error::InvalidConfig {
+            what: what.into(),
+            why: why.into(),
+        }
     }
 }
 

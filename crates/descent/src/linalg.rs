@@ -52,7 +52,11 @@ pub struct DenseMatrix {
 impl DenseMatrix {
     /// An all-zero matrix.
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        DenseMatrix { rows, cols, data: vec![0.0; rows * cols] }
+        DenseMatrix {
+            rows,
+            cols,
+            data: vec![0.0; rows * cols],
+        }
     }
     /// The identity.
     pub fn identity(n: usize) -> Self {
@@ -130,7 +134,11 @@ pub fn shifted_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f
     let min_diag = (0..n).map(|i| a.get(i, i)).fold(f64::INFINITY, f64::min);
     let max_diag = (0..n).map(|i| a.get(i, i).abs()).fold(0.0, f64::max);
     let beta = 1e-3 * max_diag.max(1e-8 * a.frobenius()).max(f64::MIN_POSITIVE);
-    let mut tau = if min_diag > 0.0 { 0.0 } else { -min_diag + beta };
+    let mut tau = if min_diag > 0.0 {
+        0.0
+    } else {
+        -min_diag + beta
+    };
     let mut shifted = a.clone();
     for _ in 0..80 {
         for i in 0..n {
@@ -155,7 +163,11 @@ mod tests {
 
     #[test]
     fn cholesky_solves_spd() {
-        let a = DenseMatrix { rows: 2, cols: 2, data: vec![4.0, 1.0, 1.0, 3.0] };
+        let a = DenseMatrix {
+            rows: 2,
+            cols: 2,
+            data: vec![4.0, 1.0, 1.0, 3.0],
+        };
         let x = cholesky_solve(&a, &[1.0, 2.0]).unwrap();
         let mut r = [0.0; 2];
         a.mul_vec(&x, &mut r);
@@ -164,7 +176,11 @@ mod tests {
 
     #[test]
     fn shifted_cholesky_handles_indefinite() {
-        let a = DenseMatrix { rows: 2, cols: 2, data: vec![1.0, 0.0, 0.0, -2.0] };
+        let a = DenseMatrix {
+            rows: 2,
+            cols: 2,
+            data: vec![1.0, 0.0, 0.0, -2.0],
+        };
         assert!(cholesky_solve(&a, &[1.0, 1.0]).is_none());
         let (x, tau) = shifted_cholesky_solve(&a, &[1.0, 1.0]).unwrap();
         assert!(tau > 2.0);

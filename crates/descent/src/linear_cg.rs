@@ -19,17 +19,20 @@ pub struct LinearCgResult {
     pub negative_curvature: bool,
 }
 
+/// A linear operator `out = A v` (or a preconditioner `out = M⁻¹ v`).
+pub type LinearOperator<'a> = &'a dyn Fn(&[f64], &mut [f64]);
+
 /// Solves `A x = b` by (preconditioned) conjugate gradients.
 ///
 /// `apply_a(v, out)` computes `out = A v`; `precond(r, out)`, if given, applies `M⁻¹` for
 /// an SPD preconditioner M. Stops when `‖r‖ ≤ tol·‖b‖` or after `max_iter` iterations.
 pub fn linear_cg(
-    apply_a: &dyn Fn(&[f64], &mut [f64]),
+    apply_a: LinearOperator<'_>,
     b: &[f64],
     x0: &[f64],
     tol: f64,
     max_iter: usize,
-    precond: Option<&dyn Fn(&[f64], &mut [f64])>,
+    precond: Option<LinearOperator<'_>>,
 ) -> LinearCgResult {
     let n = b.len();
     let mut x = x0.to_vec();

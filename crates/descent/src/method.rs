@@ -1,8 +1,8 @@
 //! Methods by name: what the command line and comparisons use to build a [`Minimizer`].
 
 use crate::direction::{
-    CgBeta, Lbfgs, LineSearchMethod, Newton, NewtonCg, NonlinearCg, QuasiNewton,
-    QuasiNewtonKind, Steepest,
+    CgBeta, Lbfgs, LineSearchMethod, Newton, NewtonCg, NonlinearCg, QuasiNewton, QuasiNewtonKind,
+    Steepest,
 };
 use crate::driver::Minimizer;
 use crate::error::{Error, Result};
@@ -13,17 +13,44 @@ use crate::update::{
 
 /// Every method name `descent minimize --method` accepts, with a one-line description.
 pub const METHODS: &[(&str, &str)] = &[
-    ("gd", "gradient descent: fixed rate --lr (with --schedule), or any --line-search"),
-    ("momentum", "heavy-ball momentum w+ = w - lr*grad + mu*(w - w-) (--momentum-form velocity)"),
-    ("nesterov", "Nesterov accelerated gradient (gradient at the look-ahead point)"),
-    ("adam", "Adam with bias correction (lr 1e-3, b1 0.9, b2 0.999, eps 1e-8)"),
-    ("adamw", "AdamW: Adam with decoupled weight decay (--weight-decay, default 1e-2)"),
-    ("amsgrad", "AMSGrad: Adam with the running maximum of the second moment"),
+    (
+        "gd",
+        "gradient descent: fixed rate --lr (with --schedule), or any --line-search",
+    ),
+    (
+        "momentum",
+        "heavy-ball momentum w+ = w - lr*grad + mu*(w - w-) (--momentum-form velocity)",
+    ),
+    (
+        "nesterov",
+        "Nesterov accelerated gradient (gradient at the look-ahead point)",
+    ),
+    (
+        "adam",
+        "Adam with bias correction (lr 1e-3, b1 0.9, b2 0.999, eps 1e-8)",
+    ),
+    (
+        "adamw",
+        "AdamW: Adam with decoupled weight decay (--weight-decay, default 1e-2)",
+    ),
+    (
+        "amsgrad",
+        "AMSGrad: Adam with the running maximum of the second moment",
+    ),
     ("rmsprop", "RMSprop (lr 1e-3, decay 0.9, eps 1e-8)"),
     ("adagrad", "Adagrad (lr 1e-2, eps 1e-10)"),
-    ("newton", "Newton with line search; shifted Cholesky when the Hessian is indefinite"),
-    ("newton-cg", "truncated Newton: CG on Hessian-vector products"),
-    ("cg", "nonlinear conjugate gradient, --beta fr|pr|prplus|hs|dy|hz (default prplus)"),
+    (
+        "newton",
+        "Newton with line search; shifted Cholesky when the Hessian is indefinite",
+    ),
+    (
+        "newton-cg",
+        "truncated Newton: CG on Hessian-vector products",
+    ),
+    (
+        "cg",
+        "nonlinear conjugate gradient, --beta fr|pr|prplus|hs|dy|hz (default prplus)",
+    ),
     ("bfgs", "BFGS quasi-Newton (dense inverse Hessian)"),
     ("dfp", "DFP quasi-Newton (dense inverse Hessian)"),
     ("sr1", "symmetric rank-one quasi-Newton with the skip rule"),
@@ -101,7 +128,10 @@ impl MethodSpec {
     fn schedule(&self, default_lr: f64) -> Result<Schedule> {
         let lr = self.lr.unwrap_or(default_lr);
         if !(lr > 0.0 && lr.is_finite()) {
-            return Err(Error::config("learning rate", format!("must be positive and finite, got {lr}")));
+            return Err(Error::config(
+                "learning rate",
+                format!("must be positive and finite, got {lr}"),
+            ));
         }
         match &self.schedule {
             None => Ok(Schedule::Constant(lr)),
@@ -113,7 +143,10 @@ impl MethodSpec {
     pub fn build(&self) -> Result<Box<dyn Minimizer>> {
         let mu = self.momentum.unwrap_or(0.9);
         if !(0.0..1.0).contains(&mu) {
-            return Err(Error::config("momentum", format!("must be in [0, 1), got {mu}")));
+            return Err(Error::config(
+                "momentum",
+                format!("must be in [0, 1), got {mu}"),
+            ));
         }
         let step_rule_with_ls = |name: &str| -> Result<()> {
             if self.line_search.is_some() {
@@ -126,12 +159,18 @@ impl MethodSpec {
         };
         let m: Box<dyn Minimizer> = match self.name.as_str() {
             "gd" => match self.line_search {
-                None => Box::new(FixedStep::new(Sgd { lr: self.schedule(1e-3)? })),
+                None => Box::new(FixedStep::new(Sgd {
+                    lr: self.schedule(1e-3)?,
+                })),
                 Some(ls) => with_line_search(Steepest, ls, 0.9),
             },
             "momentum" => {
                 step_rule_with_ls("momentum")?;
-                Box::new(FixedStep::new(Momentum::new(self.schedule(1e-3)?, mu, self.momentum_form)))
+                Box::new(FixedStep::new(Momentum::new(
+                    self.schedule(1e-3)?,
+                    mu,
+                    self.momentum_form,
+                )))
             }
             "nesterov" => {
                 step_rule_with_ls("nesterov")?;
@@ -143,7 +182,10 @@ impl MethodSpec {
             }
             "adamw" => {
                 step_rule_with_ls("adamw")?;
-                Box::new(FixedStep::new(Adam::adamw(self.schedule(1e-3)?, self.weight_decay.unwrap_or(1e-2))))
+                Box::new(FixedStep::new(Adam::adamw(
+                    self.schedule(1e-3)?,
+                    self.weight_decay.unwrap_or(1e-2),
+                )))
             }
             "amsgrad" => {
                 step_rule_with_ls("amsgrad")?;
@@ -179,7 +221,11 @@ impl MethodSpec {
                     name: other.into(),
                     hint: format!(
                         " (expected one of: {})",
-                        METHODS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" ")
+                        METHODS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     ),
                 })
             }

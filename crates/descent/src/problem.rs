@@ -154,11 +154,20 @@ pub struct Counted<'a, P: ?Sized> {
 impl<'a, P: ?Sized> Counted<'a, P> {
     /// Starts counting from zero.
     pub fn new(inner: &'a P) -> Self {
-        Counted { inner, f: Cell::new(0), g: Cell::new(0), h: Cell::new(0) }
+        Counted {
+            inner,
+            f: Cell::new(0),
+            g: Cell::new(0),
+            h: Cell::new(0),
+        }
     }
     /// The counts so far.
     pub fn counts(&self) -> Counts {
-        Counts { f_evals: self.f.get(), g_evals: self.g.get(), h_evals: self.h.get() }
+        Counts {
+            f_evals: self.f.get(),
+            g_evals: self.g.get(),
+            h_evals: self.h.get(),
+        }
     }
 }
 

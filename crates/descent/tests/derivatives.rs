@@ -1,6 +1,8 @@
 //! Every exact derivative is checked against central finite differences: MGH gradients,
 //! Jacobians, Hessians and Hessian-vector products, and typed expressions.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the matrix formulas
+
 use descent::expr::ExprObjective;
 use descent::linalg::DenseMatrix;
 use descent::problem::{finite_difference_hessian, Objective};
@@ -14,11 +16,15 @@ fn close(a: f64, b: f64, scale: f64, rel: f64) -> bool {
 
 /// A point near the standard start (perturbed), where everything is finite.
 fn test_point(p: &MghProblem, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     p.x0()
         .iter()
         .map(|v| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
             v + 0.1 * u * v.abs().max(0.5)
         })
@@ -40,7 +46,10 @@ fn mgh_gradients_match_finite_differences() {
             let x = test_point(&p, seed);
             let mut g = vec![0.0; p.n];
             let f = p.value_grad(&x, &mut g);
-            assert!((f - p.value(&x)).abs() <= 1e-12 * f.abs().max(1.0), "{name}: value");
+            assert!(
+                (f - p.value(&x)).abs() <= 1e-12 * f.abs().max(1.0),
+                "{name}: value"
+            );
             for j in 0..p.n {
                 let h = 1e-6 * x[j].abs().max(1.0);
                 let mut xp = x.clone();
@@ -49,7 +58,11 @@ fn mgh_gradients_match_finite_differences() {
                 xm[j] -= h;
                 let fd = (p.value(&xp) - p.value(&xm)) / (2.0 * h);
                 let scale = g[j].abs().max(f.abs() / h * 1e-9);
-                assert!(close(g[j], fd, scale, 1e-6), "{name} seed {seed}: dg[{j}] = {} vs fd {fd}", g[j]);
+                assert!(
+                    close(g[j], fd, scale, 1e-6),
+                    "{name} seed {seed}: dg[{j}] = {} vs fd {fd}",
+                    g[j]
+                );
             }
         }
     }
@@ -76,7 +89,10 @@ fn mgh_jacobians_match_finite_differences() {
                 let a = jac.get(i, j);
                 // Rounding in the difference of two large residuals: ~ε|r|/h.
                 let rounding = 4.0 * f64::EPSILON * rp[i].abs().max(rm[i].abs()) / h;
-                assert!((a - fd).abs() <= 1e-6 * a.abs().max(1.0) + rounding, "{name}: J[{i},{j}] = {a} vs {fd}");
+                assert!(
+                    (a - fd).abs() <= 1e-6 * a.abs().max(1.0) + rounding,
+                    "{name}: J[{i},{j}] = {a} vs {fd}"
+                );
             }
         }
     }
@@ -109,7 +125,10 @@ fn mgh_hessians_match_finite_differences_of_gradients() {
         let mut hv2 = vec![0.0; p.n];
         h.mul_vec(&v, &mut hv2);
         for i in 0..p.n {
-            assert!((hv[i] - hv2[i]).abs() <= 1e-9 * scale.max(1.0), "{name}: Hv[{i}]");
+            assert!(
+                (hv[i] - hv2[i]).abs() <= 1e-9 * scale.max(1.0),
+                "{name}: Hv[{i}]"
+            );
         }
     }
 }

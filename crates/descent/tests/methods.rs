@@ -1,21 +1,25 @@
 //! Methods against known answers: closed forms on quadratics, published minima, secant
 //! equations, Newton's quadratic rate, golden values for the step rules.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the matrix formulas
+
 use descent::direction::{Lbfgs, LineSearchMethod, QuasiNewton, QuasiNewtonKind};
 use descent::linalg::{cholesky_solve, dot, DenseMatrix};
 use descent::linesearch::StrongWolfe;
 use descent::problems::mgh::{benchmark_instances, MghProblem};
 use descent::update::{Adam, FixedStep, Momentum, MomentumForm, Nesterov, Schedule, StepRule};
 use descent::{
-    linear_cg, minimize, Control, IterReport, MethodSpec, NoObserver, Objective, Observer,
-    Options, Quadratic, Recorder, Termination,
+    linear_cg, minimize, Control, IterReport, MethodSpec, NoObserver, Objective, Observer, Options,
+    Quadratic, Recorder, Termination,
 };
 
 /// A seeded SPD matrix A = MᵀM + n·I with condition number ~ 10–100.
 fn spd(n: usize, seed: u64) -> DenseMatrix {
     let mut s = seed;
     let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
     };
     let m: Vec<f64> = (0..n * n).map(|_| next()).collect();
@@ -85,17 +89,32 @@ fn nonlinear_cg_with_exact_line_search_is_linear_cg_on_quadratics() {
         spec.beta = descent::direction::CgBeta::parse(beta);
         spec.line_search = Some(descent::LineSearchKind::Exact);
         let mut m = spec.build().unwrap();
-        let opts = Options { gtol: 1e-6, ..Options::default() };
+        let opts = Options {
+            gtol: 1e-6,
+            ..Options::default()
+        };
         let s = minimize(&q, m.as_mut(), &vec![0.0; n], &opts, &mut NoObserver).unwrap();
-        assert!(s.iterations <= n as u64 + 1, "{beta}: {} iterations", s.iterations);
-        let err: f64 = s.x.iter().zip(&xstar).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(
+            s.iterations <= n as u64 + 1,
+            "{beta}: {} iterations",
+            s.iterations
+        );
+        let err: f64 =
+            s.x.iter()
+                .zip(&xstar)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
         assert!(err < 1e-5, "{beta}: error {err}");
     }
 }
 
 #[test]
 fn secant_equation_holds_after_every_update() {
-    for kind in [QuasiNewtonKind::Bfgs, QuasiNewtonKind::Dfp, QuasiNewtonKind::Sr1] {
+    for kind in [
+        QuasiNewtonKind::Bfgs,
+        QuasiNewtonKind::Dfp,
+        QuasiNewtonKind::Sr1,
+    ] {
         let p = MghProblem::parse("wood").unwrap();
         let mut qn = QuasiNewton::new(kind);
         use descent::direction::Direction;
@@ -116,7 +135,10 @@ fn secant_equation_holds_after_every_update() {
                 let mut hy = vec![0.0; 4];
                 qn.h.mul_vec(&y, &mut hy);
                 for i in 0..4 {
-                    assert!((hy[i] - s[i]).abs() <= 1e-8 * s[i].abs().max(1e-3), "{kind:?} step {k}: Hy != s");
+                    assert!(
+                        (hy[i] - s[i]).abs() <= 1e-8 * s[i].abs().max(1e-3),
+                        "{kind:?} step {k}: Hy != s"
+                    );
                 }
                 if kind != QuasiNewtonKind::Sr1 {
                     let mut h = qn.h.clone();
@@ -124,7 +146,10 @@ fn secant_equation_holds_after_every_update() {
                     if let Some(bs) = cholesky_solve(&h, &s) {
                         // B s = H⁻¹ s should equal y.
                         for i in 0..4 {
-                            assert!((bs[i] - y[i]).abs() <= 1e-6 * y[i].abs().max(1.0), "{kind:?}: Bs != y");
+                            assert!(
+                                (bs[i] - y[i]).abs() <= 1e-6 * y[i].abs().max(1.0),
+                                "{kind:?}: Bs != y"
+                            );
                         }
                     }
                 }
@@ -149,14 +174,20 @@ fn lbfgs_two_loop_equals_dense_bfgs_product() {
     p.value_grad(&x, &mut g);
     let mut pairs = Vec::new();
     for k in 0..4 {
-        let s: Vec<f64> = (0..n).map(|i| 1e-3 * (((k + 1) * (i + 2)) as f64).cos()).collect();
+        let s: Vec<f64> = (0..n)
+            .map(|i| 1e-3 * (((k + 1) * (i + 2)) as f64).cos())
+            .collect();
         let xn: Vec<f64> = x.iter().zip(&s).map(|(a, b)| a + b).collect();
         let mut gn = vec![0.0; n];
         p.value_grad(&xn, &mut gn);
         let y: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
         if dot(&s, &y) > 0.0 {
             pairs.push((s.clone(), y.clone()));
-            let it = descent::Iterate { x: xn.clone(), f: 0.0, g: gn.clone() };
+            let it = descent::Iterate {
+                x: xn.clone(),
+                f: 0.0,
+                g: gn.clone(),
+            };
             l.update(&s, &y, &it);
         }
         x = xn;
@@ -185,18 +216,31 @@ fn lbfgs_two_loop_equals_dense_bfgs_product() {
         let mut vthv = DenseMatrix::zeros(n, n);
         for i in 0..n {
             for j in 0..n {
-                vthv.set(i, j, (0..n).map(|k| v.get(k, i) * hv.get(k, j)).sum::<f64>() + rho * s[i] * s[j]);
+                vthv.set(
+                    i,
+                    j,
+                    (0..n).map(|k| v.get(k, i) * hv.get(k, j)).sum::<f64>() + rho * s[i] * s[j],
+                );
             }
         }
         h = vthv;
     }
-    let it = descent::Iterate { x: x.clone(), f: 0.0, g: g.clone() };
+    let it = descent::Iterate {
+        x: x.clone(),
+        f: 0.0,
+        g: g.clone(),
+    };
     let mut d = vec![0.0; n];
     l.direction(&p, &it, &mut d).unwrap();
     let mut hd = vec![0.0; n];
     h.mul_vec(&g, &mut hd);
     for i in 0..n {
-        assert!((d[i] + hd[i]).abs() <= 1e-8 * hd[i].abs().max(1e-12), "component {i}: {} vs {}", d[i], -hd[i]);
+        assert!(
+            (d[i] + hd[i]).abs() <= 1e-8 * hd[i].abs().max(1e-12),
+            "component {i}: {} vs {}",
+            d[i],
+            -hd[i]
+        );
     }
 }
 
@@ -205,15 +249,28 @@ fn newton_converges_quadratically() {
     // Drive the state machine by hand and record the error e = ‖x − x*‖ per iteration:
     // near the minimum ‖e₊‖ ≤ C‖e‖² with a moderate C on every step (quadratic convergence).
     use descent::Minimizer;
-    for (name, xstar) in [("rosenbrock", vec![1.0, 1.0]), ("wood", vec![1.0; 4]), ("helical-valley", vec![1.0, 0.0, 0.0])] {
+    for (name, xstar) in [
+        ("rosenbrock", vec![1.0, 1.0]),
+        ("wood", vec![1.0; 4]),
+        ("helical-valley", vec![1.0, 0.0, 0.0]),
+    ] {
         let p = MghProblem::parse(name).unwrap();
-        let mut m = LineSearchMethod::new(descent::direction::Newton::default(), StrongWolfe::default());
+        let mut m = LineSearchMethod::new(
+            descent::direction::Newton::default(),
+            StrongWolfe::default(),
+        );
         let x0 = p.x0();
         let mut g = vec![0.0; x0.len()];
         let f = p.value_grad(&x0, &mut g);
         let mut it = descent::Iterate { x: x0, f, g };
         m.init(&p, &it).unwrap();
-        let err = |x: &[f64]| x.iter().zip(&xstar).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+        let err = |x: &[f64]| {
+            x.iter()
+                .zip(&xstar)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt()
+        };
         let mut errors = vec![err(&it.x)];
         for _ in 0..100 {
             if errors.last().unwrap() < &1e-12 {
@@ -229,12 +286,24 @@ fn newton_converges_quadratically() {
             .map(|w| (w[0], w[1]))
             .filter(|(e, e1)| *e < 1e-2 && *e1 > 1e-14)
             .collect();
-        assert!(!near.is_empty(), "{name}: no steps near the minimum: {errors:?}");
+        assert!(
+            !near.is_empty(),
+            "{name}: no steps near the minimum: {errors:?}"
+        );
         for (e, e1) in &near {
-            assert!(e1 / (e * e) < 50.0, "{name}: e={e:e} -> {e1:e} is not quadratic ({errors:?})");
+            assert!(
+                e1 / (e * e) < 50.0,
+                "{name}: e={e:e} -> {e1:e} is not quadratic ({errors:?})"
+            );
         }
-        assert!(near.len() >= 2, "{name}: too few steps to measure a rate ({errors:?})");
-        assert!(*errors.last().unwrap() < 1e-12, "{name}: did not converge ({errors:?})");
+        assert!(
+            near.len() >= 2,
+            "{name}: too few steps to measure a rate ({errors:?})"
+        );
+        assert!(
+            *errors.last().unwrap() < 1e-12,
+            "{name}: did not converge ({errors:?})"
+        );
     }
 }
 
@@ -251,15 +320,25 @@ fn every_method_minimizes_rosenbrock_and_a_quadratic() {
             spec.line_search = Some(descent::LineSearchKind::parse(ls).unwrap());
             let mut m = spec.build().unwrap();
             let (q, xstar) = quadratic(4, 5);
-            let opts = Options { max_iter: 5000, gtol: 1e-7, ..Options::default() };
+            let opts = Options {
+                max_iter: 5000,
+                gtol: 1e-7,
+                ..Options::default()
+            };
             let s = minimize(&q, m.as_mut(), &[0.0; 4], &opts, &mut NoObserver).unwrap();
-            let err: f64 = s.x.iter().zip(&xstar).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let err: f64 =
+                s.x.iter()
+                    .zip(&xstar)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
             assert!(err < 1e-5, "{method}+{ls}: error {err} ({})", s.termination);
         }
     }
     // Step rules on a well-conditioned quadratic with a suitable rate.
     let (q, xstar) = quadratic(3, 9);
-    for method in ["gd", "momentum", "nesterov", "adam", "amsgrad", "rmsprop", "adagrad", "adamw"] {
+    for method in [
+        "gd", "momentum", "nesterov", "adam", "amsgrad", "rmsprop", "adagrad", "adamw",
+    ] {
         let mut spec = MethodSpec::new(method);
         spec.lr = Some(match method {
             "gd" | "momentum" | "nesterov" => 0.05,
@@ -271,10 +350,23 @@ fn every_method_minimizes_rosenbrock_and_a_quadratic() {
             spec.schedule = Some("exp:0.999".into());
         }
         let mut m = spec.build().unwrap();
-        let opts = Options { max_iter: 20000, gtol: 1e-6, ..Options::default() };
+        let opts = Options {
+            max_iter: 20000,
+            gtol: 1e-6,
+            ..Options::default()
+        };
         let s = minimize(&q, m.as_mut(), &[0.0; 3], &opts, &mut NoObserver).unwrap();
-        let err: f64 = s.x.iter().zip(&xstar).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-        assert!(err < 1e-3, "{method}: error {err} ({}, {} iterations)", s.termination, s.iterations);
+        let err: f64 =
+            s.x.iter()
+                .zip(&xstar)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+        assert!(
+            err < 1e-3,
+            "{method}: error {err} ({}, {} iterations)",
+            s.termination,
+            s.iterations
+        );
     }
 }
 
@@ -287,13 +379,19 @@ fn lbfgs_and_bfgs_reach_known_minima_on_the_mgh_benchmark() {
         for spec in benchmark_instances() {
             let p = MghProblem::parse(&spec).unwrap();
             let s = run(&p, method, &p.x0());
-            if p.known_minima().iter().any(|fs| s.f - fs <= 1e-8 * fs.abs().max(1.0)) {
+            if p.known_minima()
+                .iter()
+                .any(|fs| s.f - fs <= 1e-8 * fs.abs().max(1.0))
+            {
                 reached += 1;
             } else {
                 missed.push(spec);
             }
         }
-        assert!(reached >= 34, "{method} reached {reached}/38; missed {missed:?}");
+        assert!(
+            reached >= 34,
+            "{method} reached {reached}/38; missed {missed:?}"
+        );
     }
 }
 
@@ -319,9 +417,21 @@ fn adam_matches_hand_computed_steps() {
 #[test]
 fn momentum_forms_agree_and_nesterov_uses_look_ahead_gradient() {
     let p = MghProblem::parse("beale").unwrap();
-    let opts = Options { max_iter: 50, gtol: 0.0, ..Options::default() };
-    let mut hb = FixedStep::new(Momentum::new(Schedule::Constant(1e-3), 0.9, MomentumForm::HeavyBall));
-    let mut ve = FixedStep::new(Momentum::new(Schedule::Constant(1e-3), 0.9, MomentumForm::Velocity));
+    let opts = Options {
+        max_iter: 50,
+        gtol: 0.0,
+        ..Options::default()
+    };
+    let mut hb = FixedStep::new(Momentum::new(
+        Schedule::Constant(1e-3),
+        0.9,
+        MomentumForm::HeavyBall,
+    ));
+    let mut ve = FixedStep::new(Momentum::new(
+        Schedule::Constant(1e-3),
+        0.9,
+        MomentumForm::Velocity,
+    ));
     let a = minimize(&p, &mut hb, &p.x0(), &opts, &mut NoObserver).unwrap();
     let b = minimize(&p, &mut ve, &p.x0(), &opts, &mut NoObserver).unwrap();
     for (u, v) in a.x.iter().zip(&b.x) {
@@ -337,7 +447,11 @@ fn momentum_forms_agree_and_nesterov_uses_look_ahead_gradient() {
     });
     let (rho, mu) = (0.1, 0.9);
     let mut nest = FixedStep::new(Nesterov::new(Schedule::Constant(rho), mu));
-    let opts = Options { max_iter: 7, gtol: 0.0, ..Options::default() };
+    let opts = Options {
+        max_iter: 7,
+        gtol: 0.0,
+        ..Options::default()
+    };
     let s = minimize(&f, &mut nest, &[1.0], &opts, &mut NoObserver).unwrap();
     let (mut w, mut v) = (1.0f64, 0.0f64);
     for _ in 0..7 {
@@ -351,7 +465,11 @@ fn momentum_forms_agree_and_nesterov_uses_look_ahead_gradient() {
     let mut nest = FixedStep::new(Nesterov::new(Schedule::Constant(rho), mu));
     minimize(&f, &mut nest, &[1.0], &opts, &mut rec).unwrap();
     let last_f = rec.reports.last().unwrap().f;
-    assert!((last_f - 0.5 * u * u).abs() < 1e-14, "{last_f} vs {}", 0.5 * u * u);
+    assert!(
+        (last_f - 0.5 * u * u).abs() < 1e-14,
+        "{last_f} vs {}",
+        0.5 * u * u
+    );
     let _ = s;
 }
 
@@ -359,7 +477,10 @@ fn momentum_forms_agree_and_nesterov_uses_look_ahead_gradient() {
 fn budgets_and_non_finite_values_are_typed_terminations() {
     let p = MghProblem::parse("rosenbrock").unwrap();
     let mut m = MethodSpec::new("gd").build().unwrap();
-    let opts = Options { max_iter: 10, ..Options::default() };
+    let opts = Options {
+        max_iter: 10,
+        ..Options::default()
+    };
     let s = minimize(&p, m.as_mut(), &p.x0(), &opts, &mut NoObserver).unwrap();
     assert_eq!(s.termination, Termination::MaxIterations);
     assert!(!s.converged);
@@ -383,14 +504,28 @@ fn budgets_and_non_finite_values_are_typed_terminations() {
     struct StopAt3;
     impl Observer for StopAt3 {
         fn on_iter(&mut self, r: &IterReport) -> Control {
-            if r.iter >= 3 { Control::Stop } else { Control::Continue }
+            if r.iter >= 3 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
         }
     }
     let mut m = MethodSpec::new("lbfgs").build().unwrap();
     let s = minimize(&p, m.as_mut(), &p.x0(), &Options::default(), &mut StopAt3).unwrap();
-    assert_eq!((s.termination, s.iterations), (Termination::ObserverStop, 3));
+    assert_eq!(
+        (s.termination, s.iterations),
+        (Termination::ObserverStop, 3)
+    );
     // Bad starting points are errors, not runs.
     let mut m = MethodSpec::new("lbfgs").build().unwrap();
     assert!(minimize(&p, m.as_mut(), &[1.0], &Options::default(), &mut NoObserver).is_err());
-    assert!(minimize(&p, m.as_mut(), &[f64::NAN, 1.0], &Options::default(), &mut NoObserver).is_err());
+    assert!(minimize(
+        &p,
+        m.as_mut(),
+        &[f64::NAN, 1.0],
+        &Options::default(),
+        &mut NoObserver
+    )
+    .is_err());
 }

@@ -130,7 +130,12 @@ impl Direction for NonlinearCg {
         self.have_prev = false;
         self.since_restart = 0;
     }
-    fn direction(&mut self, _p: &dyn Objective, it: &Iterate, d: &mut [f64]) -> Result<(), Termination> {
+    fn direction(
+        &mut self,
+        _p: &dyn Objective,
+        it: &Iterate,
+        d: &mut [f64],
+    ) -> Result<(), Termination> {
         let g = &it.g;
         let period = self.restart_every.unwrap_or(self.n).max(1);
         let mut restart = !self.have_prev || self.since_restart >= period;

@@ -21,7 +21,12 @@ pub struct Lbfgs {
 impl Lbfgs {
     /// With memory `m` (at least 1).
     pub fn new(memory: usize) -> Self {
-        Lbfgs { memory: memory.max(1), pairs: VecDeque::new(), alpha: Vec::new(), gamma: 1.0 }
+        Lbfgs {
+            memory: memory.max(1),
+            pairs: VecDeque::new(),
+            alpha: Vec::new(),
+            gamma: 1.0,
+        }
     }
 }
 
@@ -40,7 +45,12 @@ impl Direction for Lbfgs {
         self.alpha = vec![0.0; self.memory];
         self.gamma = 1.0;
     }
-    fn direction(&mut self, _p: &dyn Objective, it: &Iterate, d: &mut [f64]) -> Result<(), Termination> {
+    fn direction(
+        &mut self,
+        _p: &dyn Objective,
+        it: &Iterate,
+        d: &mut [f64],
+    ) -> Result<(), Termination> {
         d.copy_from_slice(&it.g);
         let k = self.pairs.len();
         for i in (0..k).rev() {
@@ -62,7 +72,7 @@ impl Direction for Lbfgs {
         let sy = dot(s, y);
         let yy = dot(y, y);
         // Keep only pairs with positive curvature (always true under the Wolfe conditions).
-        if !(sy > 1e-10 * norm(s) * yy.sqrt()) {
+        if sy.is_nan() || sy <= 1e-10 * norm(s) * yy.sqrt() {
             return;
         }
         let pair = if self.pairs.len() == self.memory {

@@ -110,7 +110,11 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
 
 impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
     fn name(&self) -> String {
-        format!("{} ({} line search)", self.direction.name(), self.line_search.name())
+        format!(
+            "{} ({} line search)",
+            self.direction.name(),
+            self.line_search.name()
+        )
     }
     fn init(&mut self, _p: &dyn Objective, it: &Iterate) -> Result<()> {
         let n = it.x.len();
@@ -127,7 +131,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
             return Ok(StepOutcome::Stop(t));
         }
         let mut slope = dot(&self.d, &it.g);
-        if !(slope < 0.0) || !slope.is_finite() {
+        if !slope.is_finite() || slope >= 0.0 {
             // Not a descent direction: restart from steepest descent.
             self.direction.reset();
             self.resets += 1;
@@ -135,7 +139,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
                 *di = -gi;
             }
             slope = dot(&self.d, &it.g);
-            if !(slope < 0.0) {
+            if slope.is_nan() || slope >= 0.0 {
                 return Ok(StepOutcome::Stop(Termination::NotDescentDirection));
             }
         }
@@ -158,7 +162,10 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         it.g = g_new;
         it.f = f_new;
         self.direction.update(&self.s, &self.y, it);
-        Ok(StepOutcome::Accepted { step_norm: norm(&self.s), alpha: step.alpha })
+        Ok(StepOutcome::Accepted {
+            step_norm: norm(&self.s),
+            alpha: step.alpha,
+        })
     }
     fn extra(&self) -> Vec<(&'static str, f64)> {
         let mut e = self.direction.extra();

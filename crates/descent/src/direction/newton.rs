@@ -27,7 +27,12 @@ impl Direction for Newton {
         self.h = DenseMatrix::zeros(n, n);
         self.shifts = 0;
     }
-    fn direction(&mut self, p: &dyn Objective, it: &Iterate, d: &mut [f64]) -> Result<(), Termination> {
+    fn direction(
+        &mut self,
+        p: &dyn Objective,
+        it: &Iterate,
+        d: &mut [f64],
+    ) -> Result<(), Termination> {
         p.hessian(&it.x, &mut self.h);
         if !crate::linalg::all_finite(&self.h.data) {
             return Err(Termination::NonFinite);

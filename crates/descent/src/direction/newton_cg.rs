@@ -23,7 +23,12 @@ impl Direction for NewtonCg {
     fn init(&mut self, _n: usize) {
         self.inner_total = 0;
     }
-    fn direction(&mut self, p: &dyn Objective, it: &Iterate, d: &mut [f64]) -> Result<(), Termination> {
+    fn direction(
+        &mut self,
+        p: &dyn Objective,
+        it: &Iterate,
+        d: &mut [f64],
+    ) -> Result<(), Termination> {
         let n = d.len();
         let g = &it.g;
         let gnorm = norm(g);

@@ -42,7 +42,13 @@ pub struct QuasiNewton {
 impl QuasiNewton {
     /// A new direction with the given update.
     pub fn new(kind: QuasiNewtonKind) -> Self {
-        QuasiNewton { kind, h: DenseMatrix::zeros(0, 0), updated: false, skipped: 0, hy: Vec::new() }
+        QuasiNewton {
+            kind,
+            h: DenseMatrix::zeros(0, 0),
+            updated: false,
+            skipped: 0,
+            hy: Vec::new(),
+        }
     }
     /// Updates skipped so far (curvature or SR1 skip rule).
     pub fn skipped(&self) -> u64 {
@@ -65,7 +71,7 @@ impl QuasiNewton {
         let h = &mut self.h.data;
         match self.kind {
             QuasiNewtonKind::Bfgs | QuasiNewtonKind::Dfp => {
-                if !(sy > 1e-10 * norm(s) * yy.sqrt()) {
+                if sy.is_nan() || sy <= 1e-10 * norm(s) * yy.sqrt() {
                     self.skipped += 1;
                     return;
                 }
@@ -80,7 +86,7 @@ impl QuasiNewton {
                         }
                     }
                 } else {
-                    if !(yhy > 0.0) {
+                    if yhy.is_nan() || yhy <= 0.0 {
                         self.skipped += 1;
                         return;
                     }
@@ -126,7 +132,12 @@ impl Direction for QuasiNewton {
         self.updated = false;
         self.skipped = 0;
     }
-    fn direction(&mut self, _p: &dyn Objective, it: &Iterate, d: &mut [f64]) -> Result<(), Termination> {
+    fn direction(
+        &mut self,
+        _p: &dyn Objective,
+        it: &Iterate,
+        d: &mut [f64],
+    ) -> Result<(), Termination> {
         self.h.mul_vec(&it.g, d);
         d.iter_mut().for_each(|v| *v = -*v);
         Ok(())

@@ -13,7 +13,12 @@ impl Direction for Steepest {
         "gradient descent".into()
     }
     fn init(&mut self, _n: usize) {}
-    fn direction(&mut self, _p: &dyn Objective, it: &Iterate, d: &mut [f64]) -> Result<(), Termination> {
+    fn direction(
+        &mut self,
+        _p: &dyn Objective,
+        it: &Iterate,
+        d: &mut [f64],
+    ) -> Result<(), Termination> {
         for (di, gi) in d.iter_mut().zip(&it.g) {
             *di = -gi;
         }

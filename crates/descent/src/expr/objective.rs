@@ -18,7 +18,9 @@ impl ExprObjective {
     pub fn parse(src: &str) -> Result<Self> {
         let expr = Expr::parse(src)?;
         if expr.variables().is_empty() {
-            return Err(Error::Parse(format!("expression '{src}' has no variables to minimize over")));
+            return Err(Error::Parse(format!(
+                "expression '{src}' has no variables to minimize over"
+            )));
         }
         Ok(ExprObjective { expr })
     }
@@ -64,7 +66,11 @@ impl Objective for ExprObjective {
         }
     }
     fn hess_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
-        let mut xd: Vec<HyperDual> = x.iter().zip(v).map(|(xi, vi)| HyperDual::new(*xi, 0.0, *vi)).collect();
+        let mut xd: Vec<HyperDual> = x
+            .iter()
+            .zip(v)
+            .map(|(xi, vi)| HyperDual::new(*xi, 0.0, *vi))
+            .collect();
         for j in 0..x.len() {
             xd[j].a = 1.0;
             out[j] = self.expr.eval(&xd).ab;

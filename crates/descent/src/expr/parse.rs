@@ -83,7 +83,9 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
         let ch = chars[i];
         if ch.is_whitespace() {
             i += 1;
-        } else if ch.is_ascii_digit() || (ch == '.' && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit())) {
+        } else if ch.is_ascii_digit()
+            || (ch == '.' && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()))
+        {
             let start = i;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
                 i += 1;
@@ -115,7 +117,10 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
             out.push((Tok::Sym(ch), i));
             i += 1;
         } else {
-            return Err(Error::Parse(format!("unexpected character '{ch}' at column {}", i + 1)));
+            return Err(Error::Parse(format!(
+                "unexpected character '{ch}' at column {}",
+                i + 1
+            )));
         }
     }
     Ok(out)
@@ -141,7 +146,10 @@ impl Parser {
             self.pos += 1;
             Ok(())
         } else {
-            Err(Error::Parse(format!("expected '{ch}' at column {}", self.column())))
+            Err(Error::Parse(format!(
+                "expected '{ch}' at column {}",
+                self.column()
+            )))
         }
     }
     // expr := term (('+'|'-') term)*
@@ -239,7 +247,9 @@ impl Parser {
                 Ok(())
             }
             Some(Tok::Sym(c)) => Err(Error::Parse(format!("unexpected '{c}' at column {col}"))),
-            None => Err(Error::Parse(format!("unexpected end of expression at column {col}"))),
+            None => Err(Error::Parse(format!(
+                "unexpected end of expression at column {col}"
+            ))),
         }
     }
 }
@@ -261,15 +271,39 @@ impl Expr {
         if toks.is_empty() {
             return Err(Error::Parse("empty expression".into()));
         }
-        let mut p = Parser { toks, pos: 0, end: src.chars().count(), names: Vec::new(), program: Vec::new() };
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            end: src.chars().count(),
+            names: Vec::new(),
+            program: Vec::new(),
+        };
         p.expr()?;
         if p.pos < p.toks.len() {
-            return Err(Error::Parse(format!("unexpected '{}' at column {}", tok_text(&p.toks[p.pos].0), p.column())));
+            return Err(Error::Parse(format!(
+                "unexpected '{}' at column {}",
+                tok_text(&p.toks[p.pos].0),
+                p.column()
+            )));
         }
-        let mut e = Expr { source: src.to_string(), variables: p.names, program: p.program, max_stack: 0 };
+        let mut e = Expr {
+            source: src.to_string(),
+            variables: p.names,
+            program: p.program,
+            max_stack: 0,
+        };
         if !e.variables.is_empty() && e.variables.iter().all(|v| indexed_x(v).is_some()) {
-            let n = e.variables.iter().filter_map(|v| indexed_x(v)).max().unwrap_or(0);
-            let remap: Vec<usize> = e.variables.iter().map(|v| indexed_x(v).unwrap() - 1).collect();
+            let n = e
+                .variables
+                .iter()
+                .filter_map(|v| indexed_x(v))
+                .max()
+                .unwrap_or(0);
+            let remap: Vec<usize> = e
+                .variables
+                .iter()
+                .map(|v| indexed_x(v).unwrap() - 1)
+                .collect();
             for op in &mut e.program {
                 if let Op::Var(i) = op {
                     *i = remap[*i];
@@ -287,11 +321,14 @@ impl Expr {
     pub fn with_variable_order(mut self, order: &[String]) -> Result<Expr> {
         let mut remap = Vec::with_capacity(self.variables.len());
         for v in &self.variables {
-            let i = order.iter().position(|o| o == v).ok_or_else(|| Error::Unknown {
-                kind: "variable",
-                name: v.clone(),
-                hint: format!(" in '{}' (known: {})", self.source, order.join(", ")),
-            })?;
+            let i = order
+                .iter()
+                .position(|o| o == v)
+                .ok_or_else(|| Error::Unknown {
+                    kind: "variable",
+                    name: v.clone(),
+                    hint: format!(" in '{}' (known: {})", self.source, order.join(", ")),
+                })?;
             remap.push(i);
         }
         for op in &mut self.program {
@@ -388,7 +425,9 @@ mod tests {
 
     #[test]
     fn malformed_expressions_are_errors() {
-        for bad in ["", "x1 +", "(x1", "x1)", "foo(x1)", "sin x1", "x1 $ 2", "2..3", "*x1"] {
+        for bad in [
+            "", "x1 +", "(x1", "x1)", "foo(x1)", "sin x1", "x1 $ 2", "2..3", "*x1",
+        ] {
             assert!(Expr::parse(bad).is_err(), "{bad:?} parsed");
         }
     }

@@ -20,7 +20,12 @@ pub struct Backtracking {
 
 impl Default for Backtracking {
     fn default() -> Self {
-        Backtracking { c1: 1e-4, min_shrink: 0.1, max_shrink: 0.5, max_trials: 60 }
+        Backtracking {
+            c1: 1e-4,
+            min_shrink: 0.1,
+            max_shrink: 0.5,
+            max_trials: 60,
+        }
     }
 }
 

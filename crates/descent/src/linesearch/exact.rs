@@ -21,7 +21,10 @@ pub struct Exact {
 
 impl Default for Exact {
     fn default() -> Self {
-        Exact { tol: 1e-8, max_iter: 100 }
+        Exact {
+            tol: 1e-8,
+            max_iter: 100,
+        }
     }
 }
 
@@ -74,6 +77,9 @@ fn bracket(line: &mut Line<'_>, f0: f64, alpha0: f64) -> Option<(f64, f64, f64)>
 }
 
 /// Brent's method on the bracket (a, b, c). Returns (α, φ(α)).
+/// The exact float equalities below test whether two of Brent's points coincide, as in
+/// the original algorithm.
+#[allow(clippy::float_cmp)]
 fn brent(line: &mut Line<'_>, a: f64, b: f64, c: f64, tol: f64, max_iter: usize) -> (f64, f64) {
     let finite = |f: f64| if f.is_finite() { f } else { f64::INFINITY };
     let (mut lo, mut hi) = if a < c { (a, c) } else { (c, a) };
@@ -114,7 +120,11 @@ fn brent(line: &mut Line<'_>, a: f64, b: f64, c: f64, tol: f64, max_iter: usize)
             e = if x >= xm { lo - x } else { hi - x };
             d = CGOLD * e;
         }
-        let u = if d.abs() >= tol1 { x + d } else { x + tol1.copysign(d) };
+        let u = if d.abs() >= tol1 {
+            x + d
+        } else {
+            x + tol1.copysign(d)
+        };
         let fu = finite(line.value(u));
         if fu <= fx {
             if u >= x {

@@ -22,14 +22,22 @@ pub struct StrongWolfe {
 
 impl Default for StrongWolfe {
     fn default() -> Self {
-        StrongWolfe { c1: 1e-4, c2: 0.9, alpha_max: 1e10, max_evals: 40 }
+        StrongWolfe {
+            c1: 1e-4,
+            c2: 0.9,
+            alpha_max: 1e10,
+            max_evals: 40,
+        }
     }
 }
 
 impl StrongWolfe {
     /// With curvature constant `c2`.
     pub fn with_c2(c2: f64) -> Self {
-        StrongWolfe { c2, ..Default::default() }
+        StrongWolfe {
+            c2,
+            ..Default::default()
+        }
     }
 }
 
@@ -47,7 +55,11 @@ impl LineSearch for StrongWolfe {
     fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep> {
         let armijo = |p: &Pt| p.f <= f0 + self.c1 * p.a * slope0;
         let curvature = |p: &Pt| p.s.abs() <= -self.c2 * slope0;
-        let mut prev = Pt { a: 0.0, f: f0, s: slope0 };
+        let mut prev = Pt {
+            a: 0.0,
+            f: f0,
+            s: slope0,
+        };
         let mut alpha = alpha0.min(self.alpha_max);
         let mut evals = 0;
         // Best point meeting sufficient decrease, returned if the budget runs out.
@@ -59,7 +71,19 @@ impl LineSearch for StrongWolfe {
             let cur = Pt { a: alpha, f, s };
             if !f.is_finite() || !s.is_finite() {
                 // Too far: search (prev, alpha) by bisection-like shrinking.
-                return self.zoom(line, f0, slope0, prev, Pt { a: alpha, f: f64::INFINITY, s: f64::NAN }, evals, best_armijo);
+                return self.zoom(
+                    line,
+                    f0,
+                    slope0,
+                    prev,
+                    Pt {
+                        a: alpha,
+                        f: f64::INFINITY,
+                        s: f64::NAN,
+                    },
+                    evals,
+                    best_armijo,
+                );
             }
             if !armijo(&cur) || (!first && f >= prev.f) {
                 return self.zoom(line, f0, slope0, prev, cur, evals, best_armijo);
@@ -125,7 +149,11 @@ impl StrongWolfe {
             evals += 1;
             let cur = Pt { a: alpha, f, s };
             if !f.is_finite() || !s.is_finite() {
-                hi = Pt { a: alpha, f: f64::INFINITY, s: f64::NAN };
+                hi = Pt {
+                    a: alpha,
+                    f: f64::INFINITY,
+                    s: f64::NAN,
+                };
                 continue;
             }
             if f > f0 + self.c1 * alpha * slope0 || f >= lo.f {

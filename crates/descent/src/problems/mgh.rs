@@ -60,7 +60,11 @@ pub enum Kind {
 #[derive(Clone, Copy)]
 enum Size {
     /// Fixed n; m fixed or variable with (default, min, max).
-    Fixed { n: usize, m: usize, m_range: Option<(usize, usize)> },
+    Fixed {
+        n: usize,
+        m: usize,
+        m_range: Option<(usize, usize)>,
+    },
     /// Variable n (default) with m a function of n (or variable, default given by fn).
     Scalable { n_default: usize },
 }
@@ -73,41 +77,292 @@ struct Info {
 }
 
 const TABLE: &[Info] = &[
-    Info { kind: Kind::Rosenbrock, number: 1, name: "rosenbrock", size: Size::Fixed { n: 2, m: 2, m_range: None } },
-    Info { kind: Kind::FreudensteinRoth, number: 2, name: "freudenstein-roth", size: Size::Fixed { n: 2, m: 2, m_range: None } },
-    Info { kind: Kind::PowellBadlyScaled, number: 3, name: "powell-badly-scaled", size: Size::Fixed { n: 2, m: 2, m_range: None } },
-    Info { kind: Kind::BrownBadlyScaled, number: 4, name: "brown-badly-scaled", size: Size::Fixed { n: 2, m: 3, m_range: None } },
-    Info { kind: Kind::Beale, number: 5, name: "beale", size: Size::Fixed { n: 2, m: 3, m_range: None } },
-    Info { kind: Kind::JennrichSampson, number: 6, name: "jennrich-sampson", size: Size::Fixed { n: 2, m: 10, m_range: Some((2, 10_000)) } },
-    Info { kind: Kind::HelicalValley, number: 7, name: "helical-valley", size: Size::Fixed { n: 3, m: 3, m_range: None } },
-    Info { kind: Kind::Bard, number: 8, name: "bard", size: Size::Fixed { n: 3, m: 15, m_range: None } },
-    Info { kind: Kind::Gaussian, number: 9, name: "gaussian", size: Size::Fixed { n: 3, m: 15, m_range: None } },
-    Info { kind: Kind::Meyer, number: 10, name: "meyer", size: Size::Fixed { n: 3, m: 16, m_range: None } },
-    Info { kind: Kind::Gulf, number: 11, name: "gulf", size: Size::Fixed { n: 3, m: 99, m_range: Some((3, 100)) } },
-    Info { kind: Kind::Box3d, number: 12, name: "box-3d", size: Size::Fixed { n: 3, m: 10, m_range: Some((3, 10_000)) } },
-    Info { kind: Kind::PowellSingular, number: 13, name: "powell-singular", size: Size::Fixed { n: 4, m: 4, m_range: None } },
-    Info { kind: Kind::Wood, number: 14, name: "wood", size: Size::Fixed { n: 4, m: 6, m_range: None } },
-    Info { kind: Kind::KowalikOsborne, number: 15, name: "kowalik-osborne", size: Size::Fixed { n: 4, m: 11, m_range: None } },
-    Info { kind: Kind::BrownDennis, number: 16, name: "brown-dennis", size: Size::Fixed { n: 4, m: 20, m_range: Some((4, 10_000)) } },
-    Info { kind: Kind::Osborne1, number: 17, name: "osborne1", size: Size::Fixed { n: 5, m: 33, m_range: None } },
-    Info { kind: Kind::BiggsExp6, number: 18, name: "biggs-exp6", size: Size::Fixed { n: 6, m: 13, m_range: Some((6, 10_000)) } },
-    Info { kind: Kind::Osborne2, number: 19, name: "osborne2", size: Size::Fixed { n: 11, m: 65, m_range: None } },
-    Info { kind: Kind::Watson, number: 20, name: "watson", size: Size::Scalable { n_default: 6 } },
-    Info { kind: Kind::ExtendedRosenbrock, number: 21, name: "extended-rosenbrock", size: Size::Scalable { n_default: 100 } },
-    Info { kind: Kind::ExtendedPowell, number: 22, name: "extended-powell", size: Size::Scalable { n_default: 100 } },
-    Info { kind: Kind::Penalty1, number: 23, name: "penalty1", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::Penalty2, number: 24, name: "penalty2", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::VariablyDimensioned, number: 25, name: "variably-dimensioned", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::Trigonometric, number: 26, name: "trigonometric", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::BrownAlmostLinear, number: 27, name: "brown-almost-linear", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::DiscreteBoundary, number: 28, name: "discrete-boundary", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::DiscreteIntegral, number: 29, name: "discrete-integral", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::BroydenTridiagonal, number: 30, name: "broyden-tridiagonal", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::BroydenBanded, number: 31, name: "broyden-banded", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::LinearFullRank, number: 32, name: "linear-full-rank", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::LinearRank1, number: 33, name: "linear-rank1", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::LinearRank1Zero, number: 34, name: "linear-rank1-zero", size: Size::Scalable { n_default: 10 } },
-    Info { kind: Kind::Chebyquad, number: 35, name: "chebyquad", size: Size::Scalable { n_default: 8 } },
+    Info {
+        kind: Kind::Rosenbrock,
+        number: 1,
+        name: "rosenbrock",
+        size: Size::Fixed {
+            n: 2,
+            m: 2,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::FreudensteinRoth,
+        number: 2,
+        name: "freudenstein-roth",
+        size: Size::Fixed {
+            n: 2,
+            m: 2,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::PowellBadlyScaled,
+        number: 3,
+        name: "powell-badly-scaled",
+        size: Size::Fixed {
+            n: 2,
+            m: 2,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::BrownBadlyScaled,
+        number: 4,
+        name: "brown-badly-scaled",
+        size: Size::Fixed {
+            n: 2,
+            m: 3,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::Beale,
+        number: 5,
+        name: "beale",
+        size: Size::Fixed {
+            n: 2,
+            m: 3,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::JennrichSampson,
+        number: 6,
+        name: "jennrich-sampson",
+        size: Size::Fixed {
+            n: 2,
+            m: 10,
+            m_range: Some((2, 10_000)),
+        },
+    },
+    Info {
+        kind: Kind::HelicalValley,
+        number: 7,
+        name: "helical-valley",
+        size: Size::Fixed {
+            n: 3,
+            m: 3,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::Bard,
+        number: 8,
+        name: "bard",
+        size: Size::Fixed {
+            n: 3,
+            m: 15,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::Gaussian,
+        number: 9,
+        name: "gaussian",
+        size: Size::Fixed {
+            n: 3,
+            m: 15,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::Meyer,
+        number: 10,
+        name: "meyer",
+        size: Size::Fixed {
+            n: 3,
+            m: 16,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::Gulf,
+        number: 11,
+        name: "gulf",
+        size: Size::Fixed {
+            n: 3,
+            m: 99,
+            m_range: Some((3, 100)),
+        },
+    },
+    Info {
+        kind: Kind::Box3d,
+        number: 12,
+        name: "box-3d",
+        size: Size::Fixed {
+            n: 3,
+            m: 10,
+            m_range: Some((3, 10_000)),
+        },
+    },
+    Info {
+        kind: Kind::PowellSingular,
+        number: 13,
+        name: "powell-singular",
+        size: Size::Fixed {
+            n: 4,
+            m: 4,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::Wood,
+        number: 14,
+        name: "wood",
+        size: Size::Fixed {
+            n: 4,
+            m: 6,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::KowalikOsborne,
+        number: 15,
+        name: "kowalik-osborne",
+        size: Size::Fixed {
+            n: 4,
+            m: 11,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::BrownDennis,
+        number: 16,
+        name: "brown-dennis",
+        size: Size::Fixed {
+            n: 4,
+            m: 20,
+            m_range: Some((4, 10_000)),
+        },
+    },
+    Info {
+        kind: Kind::Osborne1,
+        number: 17,
+        name: "osborne1",
+        size: Size::Fixed {
+            n: 5,
+            m: 33,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::BiggsExp6,
+        number: 18,
+        name: "biggs-exp6",
+        size: Size::Fixed {
+            n: 6,
+            m: 13,
+            m_range: Some((6, 10_000)),
+        },
+    },
+    Info {
+        kind: Kind::Osborne2,
+        number: 19,
+        name: "osborne2",
+        size: Size::Fixed {
+            n: 11,
+            m: 65,
+            m_range: None,
+        },
+    },
+    Info {
+        kind: Kind::Watson,
+        number: 20,
+        name: "watson",
+        size: Size::Scalable { n_default: 6 },
+    },
+    Info {
+        kind: Kind::ExtendedRosenbrock,
+        number: 21,
+        name: "extended-rosenbrock",
+        size: Size::Scalable { n_default: 100 },
+    },
+    Info {
+        kind: Kind::ExtendedPowell,
+        number: 22,
+        name: "extended-powell",
+        size: Size::Scalable { n_default: 100 },
+    },
+    Info {
+        kind: Kind::Penalty1,
+        number: 23,
+        name: "penalty1",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::Penalty2,
+        number: 24,
+        name: "penalty2",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::VariablyDimensioned,
+        number: 25,
+        name: "variably-dimensioned",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::Trigonometric,
+        number: 26,
+        name: "trigonometric",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::BrownAlmostLinear,
+        number: 27,
+        name: "brown-almost-linear",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::DiscreteBoundary,
+        number: 28,
+        name: "discrete-boundary",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::DiscreteIntegral,
+        number: 29,
+        name: "discrete-integral",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::BroydenTridiagonal,
+        number: 30,
+        name: "broyden-tridiagonal",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::BroydenBanded,
+        number: 31,
+        name: "broyden-banded",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::LinearFullRank,
+        number: 32,
+        name: "linear-full-rank",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::LinearRank1,
+        number: 33,
+        name: "linear-rank1",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::LinearRank1Zero,
+        number: 34,
+        name: "linear-rank1-zero",
+        size: Size::Scalable { n_default: 10 },
+    },
+    Info {
+        kind: Kind::Chebyquad,
+        number: 35,
+        name: "chebyquad",
+        size: Size::Scalable { n_default: 8 },
+    },
 ];
 
 /// All problem names, in the paper's order.
@@ -123,9 +378,10 @@ pub fn benchmark_instances() -> Vec<String> {
     for info in TABLE {
         match info.kind {
             Kind::Watson => v.extend(["watson:6".into(), "watson:9".into()]),
-            Kind::ExtendedRosenbrock => {
-                v.extend(["extended-rosenbrock:100".into(), "extended-rosenbrock:1000".into()])
-            }
+            Kind::ExtendedRosenbrock => v.extend([
+                "extended-rosenbrock:100".into(),
+                "extended-rosenbrock:1000".into(),
+            ]),
             Kind::ExtendedPowell => v.push("extended-powell:100".into()),
             Kind::Chebyquad => v.extend(["chebyquad:8".into(), "chebyquad:9".into()]),
             _ => v.push(info.name.to_string()),
@@ -150,8 +406,11 @@ pub struct MghProblem {
 }
 
 fn parse_usize(s: &str, what: &str, spec: &str) -> Result<usize> {
-    s.parse::<usize>()
-        .map_err(|_| Error::Parse(format!("problem '{spec}': {what} '{s}' is not a positive integer")))
+    s.parse::<usize>().map_err(|_| {
+        Error::Parse(format!(
+            "problem '{spec}': {what} '{s}' is not a positive integer"
+        ))
+    })
 }
 
 impl MghProblem {
@@ -159,24 +418,39 @@ impl MghProblem {
     pub fn parse(spec: &str) -> Result<Self> {
         let mut parts = spec.split(':');
         let name = parts.next().unwrap_or("");
-        let n = parts.next().map(|s| parse_usize(s, "N", spec)).transpose()?;
-        let m = parts.next().map(|s| parse_usize(s, "M", spec)).transpose()?;
+        let n = parts
+            .next()
+            .map(|s| parse_usize(s, "N", spec))
+            .transpose()?;
+        let m = parts
+            .next()
+            .map(|s| parse_usize(s, "M", spec))
+            .transpose()?;
         if parts.next().is_some() {
-            return Err(Error::Parse(format!("problem '{spec}': expected NAME[:N[:M]]")));
+            return Err(Error::Parse(format!(
+                "problem '{spec}': expected NAME[:N[:M]]"
+            )));
         }
         Self::new(name, n, m)
     }
 
     /// The problem `name` with dimension `n` and residual count `m` (defaults if `None`).
     pub fn new(name: &str, n: Option<usize>, m: Option<usize>) -> Result<Self> {
-        let info = TABLE.iter().find(|i| i.name == name).ok_or_else(|| Error::Unknown {
-            kind: "problem",
-            name: name.into(),
-            hint: " (run `descent problems` for the list)".into(),
-        })?;
+        let info = TABLE
+            .iter()
+            .find(|i| i.name == name)
+            .ok_or_else(|| Error::Unknown {
+                kind: "problem",
+                name: name.into(),
+                hint: " (run `descent problems` for the list)".into(),
+            })?;
         let bad = |why: String| Err(Error::config(format!("size of '{name}'"), why));
         let (n, m) = match info.size {
-            Size::Fixed { n: fixed_n, m: fixed_m, m_range } => {
+            Size::Fixed {
+                n: fixed_n,
+                m: fixed_m,
+                m_range,
+            } => {
                 if let Some(req) = n {
                     if req != fixed_n {
                         return bad(format!("n is fixed at {fixed_n}, got {req}"));
@@ -185,7 +459,9 @@ impl MghProblem {
                 let m = match (m, m_range) {
                     (None, _) => fixed_m,
                     (Some(req), Some((lo, hi))) if (lo..=hi).contains(&req) => req,
-                    (Some(req), Some((lo, hi))) => return bad(format!("m must be in {lo}..={hi}, got {req}")),
+                    (Some(req), Some((lo, hi))) => {
+                        return bad(format!("m must be in {lo}..={hi}, got {req}"))
+                    }
                     (Some(req), None) if req == fixed_m => req,
                     (Some(req), None) => return bad(format!("m is fixed at {fixed_m}, got {req}")),
                 };
@@ -198,39 +474,65 @@ impl MghProblem {
                 }
                 let m_default = match info.kind {
                     Kind::Watson => 31,
-                    Kind::Penalty1 | Kind::VariablyDimensioned => n + if info.kind == Kind::Penalty1 { 1 } else { 2 },
+                    Kind::Penalty1 | Kind::VariablyDimensioned => {
+                        n + if info.kind == Kind::Penalty1 { 1 } else { 2 }
+                    }
                     Kind::Penalty2 => 2 * n,
                     Kind::LinearFullRank | Kind::LinearRank1 | Kind::LinearRank1Zero => 2 * n,
                     _ => n,
                 };
                 let m_free = matches!(
                     info.kind,
-                    Kind::LinearFullRank | Kind::LinearRank1 | Kind::LinearRank1Zero | Kind::Chebyquad
+                    Kind::LinearFullRank
+                        | Kind::LinearRank1
+                        | Kind::LinearRank1Zero
+                        | Kind::Chebyquad
                 );
                 let m = match m {
                     None => m_default,
                     Some(req) if m_free && req >= n => req,
-                    Some(req) if m_free => return bad(format!("m must be at least n = {n}, got {req}")),
+                    Some(req) if m_free => {
+                        return bad(format!("m must be at least n = {n}, got {req}"))
+                    }
                     Some(req) if req == m_default => req,
                     Some(req) => return bad(format!("m is {m_default} for n = {n}, got {req}")),
                 };
                 match info.kind {
-                    Kind::Watson if !(2..=31).contains(&n) => return bad(format!("n must be in 2..=31, got {n}")),
-                    Kind::ExtendedRosenbrock if n % 2 != 0 => return bad(format!("n must be even, got {n}")),
-                    Kind::ExtendedPowell if n % 4 != 0 => return bad(format!("n must be a multiple of 4, got {n}")),
-                    Kind::LinearRank1Zero if n < 3 => return bad(format!("n must be at least 3, got {n}")),
-                    Kind::LinearRank1Zero if m < 3 => return bad(format!("m must be at least 3, got {m}")),
+                    Kind::Watson if !(2..=31).contains(&n) => {
+                        return bad(format!("n must be in 2..=31, got {n}"))
+                    }
+                    Kind::ExtendedRosenbrock if !n.is_multiple_of(2) => {
+                        return bad(format!("n must be even, got {n}"))
+                    }
+                    Kind::ExtendedPowell if !n.is_multiple_of(4) => {
+                        return bad(format!("n must be a multiple of 4, got {n}"))
+                    }
+                    Kind::LinearRank1Zero if n < 3 => {
+                        return bad(format!("n must be at least 3, got {n}"))
+                    }
+                    Kind::LinearRank1Zero if m < 3 => {
+                        return bad(format!("m must be at least 3, got {m}"))
+                    }
                     _ => {}
                 }
                 (n, m)
             }
         };
-        Ok(MghProblem { kind: info.kind, number: info.number, name: info.name, n, m })
+        Ok(MghProblem {
+            kind: info.kind,
+            number: info.number,
+            name: info.name,
+            n,
+            m,
+        })
     }
 
     /// `name:n` for scalable problems, `name` otherwise.
     pub fn label(&self) -> String {
-        let info = TABLE.iter().find(|i| i.kind == self.kind).expect("in table");
+        let info = TABLE
+            .iter()
+            .find(|i| i.kind == self.kind)
+            .expect("in table");
         match info.size {
             Size::Scalable { .. } => format!("{}:{}", self.name, self.n),
             Size::Fixed { .. } => self.name.to_string(),
@@ -262,16 +564,21 @@ impl MghProblem {
             Kind::BiggsExp6 => vec![1.0, 2.0, 1.0, 1.0, 1.0, 1.0],
             Kind::Osborne2 => vec![1.3, 0.65, 0.65, 0.7, 0.6, 3.0, 5.0, 7.0, 2.0, 4.5, 5.5],
             Kind::Watson => vec![0.0; n],
-            Kind::ExtendedRosenbrock => (0..n).map(|i| if i % 2 == 0 { -1.2 } else { 1.0 }).collect(),
+            Kind::ExtendedRosenbrock => (0..n)
+                .map(|i| if i % 2 == 0 { -1.2 } else { 1.0 })
+                .collect(),
             Kind::ExtendedPowell => (0..n).map(|i| [3.0, -1.0, 0.0, 1.0][i % 4]).collect(),
             Kind::Penalty1 => (1..=n).map(|j| j as f64).collect(),
             Kind::Penalty2 => vec![0.5; n],
             Kind::VariablyDimensioned => (1..=n).map(|j| 1.0 - j as f64 / n as f64).collect(),
             Kind::Trigonometric => vec![1.0 / n as f64; n],
             Kind::BrownAlmostLinear => vec![0.5; n],
-            Kind::DiscreteBoundary | Kind::DiscreteIntegral => {
-                (1..=n).map(|j| { let t = j as f64 * h; t * (t - 1.0) }).collect()
-            }
+            Kind::DiscreteBoundary | Kind::DiscreteIntegral => (1..=n)
+                .map(|j| {
+                    let t = j as f64 * h;
+                    t * (t - 1.0)
+                })
+                .collect(),
             Kind::BroydenTridiagonal | Kind::BroydenBanded => vec![-1.0; n],
             Kind::LinearFullRank | Kind::LinearRank1 | Kind::LinearRank1Zero => vec![1.0; n],
             Kind::Chebyquad => (1..=n).map(|j| j as f64 * h).collect(),
@@ -373,17 +680,19 @@ const BARD_Y: [f64; 15] = [
     0.14, 0.18, 0.22, 0.25, 0.29, 0.32, 0.35, 0.39, 0.37, 0.58, 0.73, 0.96, 1.34, 2.10, 4.39,
 ];
 const GAUSSIAN_Y: [f64; 15] = [
-    0.0009, 0.0044, 0.0175, 0.0540, 0.1295, 0.2420, 0.3521, 0.3989, 0.3521, 0.2420, 0.1295,
-    0.0540, 0.0175, 0.0044, 0.0009,
+    0.0009, 0.0044, 0.0175, 0.0540, 0.1295, 0.2420, 0.3521, 0.3989, 0.3521, 0.2420, 0.1295, 0.0540,
+    0.0175, 0.0044, 0.0009,
 ];
 const MEYER_Y: [f64; 16] = [
-    34780.0, 28610.0, 23650.0, 19630.0, 16370.0, 13720.0, 11540.0, 9744.0, 8261.0, 7030.0,
-    6005.0, 5147.0, 4427.0, 3820.0, 3307.0, 2872.0,
+    34780.0, 28610.0, 23650.0, 19630.0, 16370.0, 13720.0, 11540.0, 9744.0, 8261.0, 7030.0, 6005.0,
+    5147.0, 4427.0, 3820.0, 3307.0, 2872.0,
 ];
-const KOWALIK_Y: [f64; 11] =
-    [0.1957, 0.1947, 0.1735, 0.1600, 0.0844, 0.0627, 0.0456, 0.0342, 0.0323, 0.0235, 0.0246];
-const KOWALIK_U: [f64; 11] =
-    [4.0, 2.0, 1.0, 0.5, 0.25, 0.167, 0.125, 0.1, 0.0833, 0.0714, 0.0625];
+const KOWALIK_Y: [f64; 11] = [
+    0.1957, 0.1947, 0.1735, 0.1600, 0.0844, 0.0627, 0.0456, 0.0342, 0.0323, 0.0235, 0.0246,
+];
+const KOWALIK_U: [f64; 11] = [
+    4.0, 2.0, 1.0, 0.5, 0.25, 0.167, 0.125, 0.1, 0.0833, 0.0714, 0.0625,
+];
 const OSBORNE1_Y: [f64; 33] = [
     0.844, 0.908, 0.932, 0.936, 0.925, 0.908, 0.881, 0.850, 0.818, 0.784, 0.751, 0.718, 0.685,
     0.658, 0.628, 0.603, 0.580, 0.558, 0.538, 0.522, 0.506, 0.490, 0.478, 0.467, 0.457, 0.448,
@@ -450,7 +759,8 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
                 let u = (i + 1) as f64;
                 let v = 16.0 - u;
                 let w = u.min(v);
-                r[i] = c::<T>(BARD_Y[i]) - (x[0] + c::<T>(u) / (c::<T>(v) * x[1] + c::<T>(w) * x[2]));
+                r[i] =
+                    c::<T>(BARD_Y[i]) - (x[0] + c::<T>(u) / (c::<T>(v) * x[1] + c::<T>(w) * x[2]));
             }
         }
         Kind::Gaussian => {
@@ -475,7 +785,8 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
         Kind::Box3d => {
             for (i, ri) in r.iter_mut().enumerate() {
                 let t = 0.1 * (i + 1) as f64;
-                *ri = (c::<T>(-t) * x[0]).exp() - (c::<T>(-t) * x[1]).exp()
+                *ri = (c::<T>(-t) * x[0]).exp()
+                    - (c::<T>(-t) * x[1]).exp()
                     - x[2] * c((-t).exp() - (-10.0 * t).exp());
             }
         }
@@ -601,7 +912,8 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
                 sc = sc + xj.cos();
             }
             for i in 0..n {
-                r[i] = c::<T>(n as f64) - sc + c::<T>((i + 1) as f64) * (one - x[i].cos()) - x[i].sin();
+                r[i] = c::<T>(n as f64) - sc + c::<T>((i + 1) as f64) * (one - x[i].cos())
+                    - x[i].sin();
             }
         }
         Kind::BrownAlmostLinear => {
@@ -622,7 +934,8 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
                 let t = (i + 1) as f64 * h;
                 let prev = if i > 0 { x[i - 1] } else { c(0.0) };
                 let next = if i + 1 < n { x[i + 1] } else { c(0.0) };
-                r[i] = c::<T>(2.0) * x[i] - prev - next + c::<T>(h * h / 2.0) * (x[i] + c(t + 1.0)).powi(3);
+                r[i] = c::<T>(2.0) * x[i] - prev - next
+                    + c::<T>(h * h / 2.0) * (x[i] + c(t + 1.0)).powi(3);
             }
         }
         Kind::DiscreteIntegral => {
@@ -641,7 +954,9 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
                 suffix[j] = suffix[j + 1] + c::<T>(1.0 - t[j]) * cube[j];
             }
             for i in 0..n {
-                r[i] = x[i] + c::<T>(h / 2.0) * (c::<T>(1.0 - t[i]) * prefix[i] + c::<T>(t[i]) * suffix[i + 1]);
+                r[i] = x[i]
+                    + c::<T>(h / 2.0)
+                        * (c::<T>(1.0 - t[i]) * prefix[i] + c::<T>(t[i]) * suffix[i + 1]);
             }
         }
         Kind::BroydenTridiagonal => {
@@ -689,7 +1004,11 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
                 s = s + c::<T>((j + 1) as f64) * *xj;
             }
             for (i, ri) in r.iter_mut().enumerate() {
-                *ri = if i == 0 || i == m - 1 { -one } else { c::<T>(i as f64) * s - one };
+                *ri = if i == 0 || i == m - 1 {
+                    -one
+                } else {
+                    c::<T>(i as f64) * s - one
+                };
             }
         }
         Kind::Chebyquad => {
@@ -709,7 +1028,11 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
             }
             for (i, ri) in r.iter_mut().enumerate() {
                 let k = (i + 1) as f64;
-                let integral = if (i + 1) % 2 == 0 { -1.0 / (k * k - 1.0) } else { 0.0 };
+                let integral = if (i + 1) % 2 == 0 {
+                    -1.0 / (k * k - 1.0)
+                } else {
+                    0.0
+                };
                 *ri = *ri / c(n as f64) - c(integral);
             }
         }
@@ -803,8 +1126,10 @@ impl Objective for MghProblem {
     }
     fn hess_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
         for (vars, res, kind) in self.pieces() {
-            let mut xd: Vec<HyperDual> =
-                vars.clone().map(|i| HyperDual::new(x[i], 0.0, v[i])).collect();
+            let mut xd: Vec<HyperDual> = vars
+                .clone()
+                .map(|i| HyperDual::new(x[i], 0.0, v[i]))
+                .collect();
             let mut rd = vec![HyperDual::cst(0.0); res.len()];
             for (local, col) in vars.clone().enumerate() {
                 xd[local].a = 1.0;

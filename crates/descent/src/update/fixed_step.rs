@@ -22,7 +22,13 @@ pub struct FixedStep<R> {
 impl<R: StepRule> FixedStep<R> {
     /// Wraps `rule`.
     pub fn new(rule: R) -> Self {
-        FixedStep { rule, t: 0, delta: Vec::new(), trial: Vec::new(), g_trial: Vec::new() }
+        FixedStep {
+            rule,
+            t: 0,
+            delta: Vec::new(),
+            trial: Vec::new(),
+            g_trial: Vec::new(),
+        }
     }
 }
 
@@ -52,7 +58,10 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
         std::mem::swap(&mut it.x, &mut self.trial);
         std::mem::swap(&mut it.g, &mut self.g_trial);
         it.f = f;
-        Ok(StepOutcome::Accepted { step_norm: norm(&self.delta), alpha: self.rule.rate(self.t) })
+        Ok(StepOutcome::Accepted {
+            step_norm: norm(&self.delta),
+            alpha: self.rule.rate(self.t),
+        })
     }
     fn monotone(&self) -> bool {
         false

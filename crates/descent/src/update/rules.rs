@@ -53,7 +53,13 @@ pub struct Momentum {
 impl Momentum {
     /// Momentum with rate `lr`, coefficient `mu` and the given form.
     pub fn new(lr: Schedule, mu: f64, form: MomentumForm) -> Self {
-        Momentum { lr, mu, form, memory: Vec::new(), started: false }
+        Momentum {
+            lr,
+            mu,
+            form,
+            memory: Vec::new(),
+            started: false,
+        }
     }
 }
 
@@ -73,7 +79,11 @@ impl StepRule for Momentum {
         match self.form {
             MomentumForm::HeavyBall => {
                 for i in 0..g.len() {
-                    let prev = if self.started { x[i] - self.memory[i] } else { 0.0 };
+                    let prev = if self.started {
+                        x[i] - self.memory[i]
+                    } else {
+                        0.0
+                    };
                     delta[i] = -r * g[i] + self.mu * prev;
                     self.memory[i] = x[i];
                 }
@@ -91,7 +101,10 @@ impl StepRule for Momentum {
         self.lr.at(t)
     }
     fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
-        vec![("memory", self.memory.clone()), ("started", vec![self.started as u8 as f64])]
+        vec![
+            ("memory", self.memory.clone()),
+            ("started", vec![self.started as u8 as f64]),
+        ]
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
         for (k, v) in state {
@@ -122,7 +135,11 @@ pub struct Nesterov {
 impl Nesterov {
     /// Nesterov momentum with rate `lr` and coefficient `mu`.
     pub fn new(lr: Schedule, mu: f64) -> Self {
-        Nesterov { lr, mu, v: Vec::new() }
+        Nesterov {
+            lr,
+            mu,
+            v: Vec::new(),
+        }
     }
 }
 
@@ -198,11 +215,17 @@ impl Adam {
     }
     /// AdamW: Adam with decoupled weight decay λ (default 1e-2, as in PyTorch).
     pub fn adamw(lr: Schedule, weight_decay: f64) -> Self {
-        Adam { weight_decay, ..Adam::new(lr) }
+        Adam {
+            weight_decay,
+            ..Adam::new(lr)
+        }
     }
     /// AMSGrad.
     pub fn amsgrad(lr: Schedule) -> Self {
-        Adam { amsgrad: true, ..Adam::new(lr) }
+        Adam {
+            amsgrad: true,
+            ..Adam::new(lr)
+        }
     }
 }
 
@@ -219,7 +242,11 @@ impl StepRule for Adam {
     fn reset(&mut self, n: usize) {
         self.m = vec![0.0; n];
         self.v = vec![0.0; n];
-        self.vmax = if self.amsgrad { vec![0.0; n] } else { Vec::new() };
+        self.vmax = if self.amsgrad {
+            vec![0.0; n]
+        } else {
+            Vec::new()
+        };
     }
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
         let r = self.lr.at(t);
@@ -247,7 +274,11 @@ impl StepRule for Adam {
         self.lr.at(t)
     }
     fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
-        vec![("m", self.m.clone()), ("v", self.v.clone()), ("vmax", self.vmax.clone())]
+        vec![
+            ("m", self.m.clone()),
+            ("v", self.v.clone()),
+            ("vmax", self.vmax.clone()),
+        ]
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
         for (k, v) in state {
@@ -277,7 +308,12 @@ pub struct RmsProp {
 impl RmsProp {
     /// RMSprop with the lecture's defaults and rate `lr`.
     pub fn new(lr: Schedule) -> Self {
-        RmsProp { lr, decay: 0.9, eps: 1e-8, v: Vec::new() }
+        RmsProp {
+            lr,
+            decay: 0.9,
+            eps: 1e-8,
+            v: Vec::new(),
+        }
     }
 }
 
@@ -322,7 +358,11 @@ pub struct Adagrad {
 impl Adagrad {
     /// Adagrad with rate `lr`.
     pub fn new(lr: Schedule) -> Self {
-        Adagrad { lr, eps: 1e-10, sum: Vec::new() }
+        Adagrad {
+            lr,
+            eps: 1e-10,
+            sum: Vec::new(),
+        }
     }
 }
 

@@ -56,7 +56,11 @@ impl Schedule {
                 rate * gamma.powi(((k - 1) / (*every).max(1)) as i32)
             }
             Schedule::Exponential { rate, gamma } => rate * gamma.powf((k - 1) as f64),
-            Schedule::Cosine { rate, min_rate, total } => {
+            Schedule::Cosine {
+                rate,
+                min_rate,
+                total,
+            } => {
                 let p = ((k - 1) as f64 / (*total).max(1) as f64).min(1.0);
                 min_rate + 0.5 * (rate - min_rate) * (1.0 + (std::f64::consts::PI * p).cos())
             }
@@ -84,22 +88,41 @@ impl Schedule {
         };
         Ok(match parts[0] {
             "const" | "constant" => Schedule::Constant(rate),
-            "step" => Schedule::Step { rate, gamma: num(1, "GAMMA")?, every: num(2, "EVERY")? as u64 },
-            "exp" | "exponential" => Schedule::Exponential { rate, gamma: num(1, "GAMMA")? },
+            "step" => Schedule::Step {
+                rate,
+                gamma: num(1, "GAMMA")?,
+                every: num(2, "EVERY")? as u64,
+            },
+            "exp" | "exponential" => Schedule::Exponential {
+                rate,
+                gamma: num(1, "GAMMA")?,
+            },
             "cosine" => Schedule::Cosine {
                 rate,
                 total: num(1, "TOTAL")? as u64,
                 min_rate: if parts.len() > 2 { num(2, "MIN")? } else { 0.0 },
             },
-            "inverse" => Schedule::InverseTime { rate, decay: num(1, "DECAY")? },
+            "inverse" => Schedule::InverseTime {
+                rate,
+                decay: num(1, "DECAY")?,
+            },
             "warmup" => {
                 let steps = num(1, "STEPS")? as u64;
-                let inner = if parts.len() > 2 { parts[2..].join(":") } else { "const".into() };
-                Schedule::Warmup { steps, then: Box::new(Schedule::parse(&inner, rate)?) }
+                let inner = if parts.len() > 2 {
+                    parts[2..].join(":")
+                } else {
+                    "const".into()
+                };
+                Schedule::Warmup {
+                    steps,
+                    then: Box::new(Schedule::parse(&inner, rate)?),
+                }
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown schedule '{other}' (expected const, step, exp, cosine, inverse, warmup)"
-            )),
+            ))
+            }
         })
     }
 }
@@ -110,13 +133,26 @@ mod tests {
 
     #[test]
     fn schedules_give_expected_sequences() {
-        let s = Schedule::Step { rate: 1.0, gamma: 0.5, every: 2 };
+        let s = Schedule::Step {
+            rate: 1.0,
+            gamma: 0.5,
+            every: 2,
+        };
         let v: Vec<f64> = (1..=5).map(|k| s.at(k)).collect();
         assert_eq!(v, vec![1.0, 1.0, 0.5, 0.5, 0.25]);
-        let c = Schedule::Cosine { rate: 1.0, min_rate: 0.0, total: 4 };
-        assert!((c.at(1) - 1.0).abs() < 1e-15 && (c.at(3) - 0.5).abs() < 1e-15 && c.at(5).abs() < 1e-15);
+        let c = Schedule::Cosine {
+            rate: 1.0,
+            min_rate: 0.0,
+            total: 4,
+        };
+        assert!(
+            (c.at(1) - 1.0).abs() < 1e-15 && (c.at(3) - 0.5).abs() < 1e-15 && c.at(5).abs() < 1e-15
+        );
         let w = Schedule::parse("warmup:4", 2.0).unwrap();
-        assert_eq!((1..=6).map(|k| w.at(k)).collect::<Vec<_>>(), vec![0.5, 1.0, 1.5, 2.0, 2.0, 2.0]);
+        assert_eq!(
+            (1..=6).map(|k| w.at(k)).collect::<Vec<_>>(),
+            vec![0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+        );
         assert!(Schedule::parse("bogus", 1.0).is_err());
     }
 }

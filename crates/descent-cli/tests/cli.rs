@@ -1,0 +1,167 @@
+//! The command line from outside: JSON contract, listings, and bad input.
+
+use std::process::Command;
+
+fn descent(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = descent(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {out}"))
+}
+
+#[test]
+fn minimize_json_has_the_contract_fields() {
+    let v = json(&[
+        "minimize",
+        "--problem",
+        "rosenbrock",
+        "--method",
+        "bfgs",
+        "--json",
+    ]);
+    for key in [
+        "method",
+        "problem",
+        "n",
+        "x",
+        "f",
+        "grad_norm",
+        "iterations",
+        "f_evals",
+        "g_evals",
+        "h_evals",
+        "converged",
+        "termination",
+        "seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["method"], "bfgs");
+    assert_eq!(v["n"], 2);
+    assert_eq!(v["converged"], true);
+    assert!(v["f"].as_f64().unwrap() < 1e-12);
+}
+
+#[test]
+fn every_method_runs_on_a_typed_expression() {
+    let (_, list, _) = descent(&["methods"]);
+    let methods: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(methods.len(), 15);
+    for m in methods {
+        let lr = if m == "adagrad" { "0.5" } else { "0.05" };
+        let mut args = vec![
+            "minimize",
+            "--expr",
+            "(x1 - 1)^2 + 2*(x2 + 0.5)^2 + exp(x1 - 1)",
+            "--method",
+            m,
+            "--json",
+        ];
+        if [
+            "gd", "momentum", "nesterov", "adam", "adamw", "amsgrad", "rmsprop", "adagrad",
+        ]
+        .contains(&m)
+        {
+            args.extend(["--lr", lr, "--max-iter", "20000", "--gtol", "1e-6"]);
+        }
+        if m == "adamw" {
+            args.extend(["--weight-decay", "0"]);
+        }
+        if m == "rmsprop" {
+            args.extend(["--schedule", "exp:0.999"]);
+        }
+        let v = json(&args);
+        let x = v["x"].as_array().unwrap();
+        // Minimum: 2(x1−1) + e^(x1−1) = 0 → x1 − 1 = −W(1/2)·... solve numerically: x1 ≈ 0.6483.
+        let x1 = x[0].as_f64().unwrap();
+        let x2 = x[1].as_f64().unwrap();
+        assert!(
+            (2.0 * (x1 - 1.0) + (x1 - 1.0).exp()).abs() < 1e-3,
+            "{m}: x1 = {x1}"
+        );
+        assert!((x2 + 0.5).abs() < 1e-3, "{m}: x2 = {x2}");
+    }
+}
+
+#[test]
+fn scalable_problem_sizes_and_listings() {
+    let v = json(&[
+        "minimize",
+        "--problem",
+        "extended-rosenbrock:1000",
+        "--method",
+        "lbfgs",
+        "--json",
+    ]);
+    assert_eq!(v["n"], 1000);
+    assert!(v["f"].as_f64().unwrap() < 1e-8);
+    let (code, out, _) = descent(&["problems"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 35);
+    assert!(out.contains("chebyquad") && out.contains("linear-rank1-zero"));
+}
+
+#[test]
+fn bad_input_gives_one_line_and_nonzero_exit() {
+    let cases: &[&[&str]] = &[
+        &["minimize", "--method", "nosuch"],
+        &["minimize", "--problem", "nosuch"],
+        &["minimize", "--problem", "watson:40"],
+        &["minimize", "--expr", "x1 + * 2"],
+        &["minimize", "--expr", "foo(x1)"],
+        &["minimize", "--problem", "rosenbrock", "--x0", "1,2,3"],
+        &["minimize", "--problem", "rosenbrock", "--x0", "nan,1"],
+        &["minimize", "--problem", "rosenbrock", "--x0", "1,abc"],
+        &["minimize", "--expr", "log(x1)", "--x0", "-1"],
+        &["minimize", "--method", "cg", "--beta", "xx"],
+        &["minimize", "--method", "adam", "--line-search", "wolfe"],
+        &["minimize", "--line-search", "fancy"],
+        &["minimize", "--method", "gd", "--lr", "-1"],
+        &["minimize", "--bogus-flag"],
+    ];
+    for args in cases {
+        let (code, out, err) = descent(args);
+        assert_ne!(code, 0, "{args:?} succeeded: {out}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{args:?}: not one line: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn objective_turning_nan_mid_run_is_a_typed_termination() {
+    // sqrt of a negative once x1 passes 3: gradient descent walks there with a large rate.
+    let v = json(&[
+        "minimize",
+        "--expr",
+        "sqrt(3 - x1) - x1",
+        "--x0",
+        "0",
+        "--method",
+        "gd",
+        "--lr",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(v["termination"], "non_finite");
+    assert_eq!(v["converged"], false);
+    assert!(v["f"].as_f64().unwrap().is_finite());
+}
