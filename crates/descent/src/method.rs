@@ -199,7 +199,7 @@ impl MethodSpec {
                 step_rule_with_ls("adagrad")?;
                 Box::new(FixedStep::new(Adagrad::new(self.schedule(1e-2)?)))
             }
-            "newton" => with_line_search(Newton::default(), self.ls(), 0.9),
+            "newton" => with_line_search_watchdog(Newton::default(), self.ls(), 0.9, true),
             "newton-cg" => with_line_search(NewtonCg::default(), self.ls(), 0.9),
             "cg" => {
                 let beta = self.beta.unwrap_or(CgBeta::PolakRibierePlus);
@@ -243,15 +243,27 @@ fn with_line_search<D: crate::direction::Direction + 'static>(
     kind: LineSearchKind,
     c2: f64,
 ) -> Box<dyn Minimizer> {
+    with_line_search_watchdog(d, kind, c2, false)
+}
+
+/// Newton uses the watchdog (see [`LineSearchMethod::with_watchdog`]).
+fn with_line_search_watchdog<D: crate::direction::Direction + 'static>(
+    d: D,
+    kind: LineSearchKind,
+    c2: f64,
+    watchdog: bool,
+) -> Box<dyn Minimizer> {
     fn boxed<D: crate::direction::Direction + 'static, L: LineSearch + 'static>(
         d: D,
         l: L,
+        watchdog: bool,
     ) -> Box<dyn Minimizer> {
-        Box::new(LineSearchMethod::new(d, l))
+        let m = LineSearchMethod::new(d, l);
+        Box::new(if watchdog { m.with_watchdog() } else { m })
     }
     match kind {
-        LineSearchKind::Exact => boxed(d, Exact::default()),
-        LineSearchKind::Backtracking => boxed(d, Backtracking::default()),
-        LineSearchKind::Wolfe => boxed(d, StrongWolfe::with_c2(c2)),
+        LineSearchKind::Exact => boxed(d, Exact::default(), watchdog),
+        LineSearchKind::Backtracking => boxed(d, Backtracking::default(), watchdog),
+        LineSearchKind::Wolfe => boxed(d, StrongWolfe::with_c2(c2), watchdog),
     }
 }

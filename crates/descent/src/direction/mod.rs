@@ -69,7 +69,21 @@ pub struct LineSearchMethod<D, L> {
     f_prev: Option<f64>,
     last_alpha: f64,
     resets: u64,
+    /// Watchdog (relaxed full steps) on, for self-scaled directions.
+    watchdog: bool,
+    saved: Option<Saved>,
+    watchdog_cooldown: bool,
 }
+
+/// The point the watchdog returns to if a relaxed step does not pay off.
+struct Saved {
+    it: Iterate,
+    d: Vec<f64>,
+    slope: f64,
+}
+
+/// Sufficient-decrease constant of the watchdog test (as the line searches' c₁).
+const WATCHDOG_C1: f64 = 1e-4;
 
 impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
     /// Combines `direction` with `line_search`.
@@ -83,7 +97,44 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             f_prev: None,
             last_alpha: 0.0,
             resets: 0,
+            watchdog: false,
+            saved: None,
+            watchdog_cooldown: false,
         }
+    }
+
+    /// Enables the watchdog technique (Chamberlain, Powell, Lemaréchal & Pedersen, "The
+    /// watchdog technique for forcing convergence in algorithms for constrained
+    /// optimization", Math. Prog. Study 16, 1982): a full step that increases f may be
+    /// taken once; if the next full step does not bring f below the point before it (with
+    /// sufficient decrease), the method returns there and searches the line as usual.
+    /// It lets Newton's method follow its own steps through curved valleys instead of
+    /// creeping along them, at the price of at most one wasted iteration per attempt.
+    pub fn with_watchdog(mut self) -> Self {
+        self.watchdog = true;
+        self
+    }
+
+    fn commit(&mut self, it: &mut Iterate, x_new: Vec<f64>, g_new: Vec<f64>, f_new: f64, alpha: f64) -> StepOutcome {
+        for i in 0..it.x.len() {
+            self.s[i] = x_new[i] - it.x[i];
+            self.y[i] = g_new[i] - it.g[i];
+        }
+        self.f_prev = Some(it.f);
+        self.last_alpha = alpha;
+        it.x = x_new;
+        it.g = g_new;
+        it.f = f_new;
+        self.direction.update(&self.s, &self.y, it);
+        StepOutcome::Accepted { step_norm: norm(&self.s), alpha }
+    }
+
+    /// Evaluates the full step x + d.
+    fn full_step(&self, problem: &dyn Objective, it: &Iterate) -> (Vec<f64>, Vec<f64>, f64) {
+        let x: Vec<f64> = it.x.iter().zip(&self.d).map(|(a, b)| a + b).collect();
+        let mut g = vec![0.0; x.len()];
+        let f = problem.value_grad(&x, &mut g);
+        (x, g, f)
     }
 
     /// First trial step. The first iteration of an unscaled direction tries a step of
@@ -124,6 +175,8 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         self.y = vec![0.0; n];
         self.f_prev = None;
         self.resets = 0;
+        self.saved = None;
+        self.watchdog_cooldown = false;
         Ok(())
     }
     fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
@@ -143,6 +196,31 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
                 return Ok(StepOutcome::Stop(Termination::NotDescentDirection));
             }
         }
+        if self.watchdog && self.direction.unit_step() {
+            if let Some(saved) = self.saved.take() {
+                // Second watchdog step: the full step must beat the saved point.
+                let (x, g, f) = self.full_step(problem, it);
+                if f.is_finite() && crate::linalg::all_finite(&g) && f <= saved.it.f + WATCHDOG_C1 * saved.slope {
+                    return Ok(self.commit(it, x, g, f, 1.0));
+                }
+                // It did not pay off: back to the saved point, and a line search there.
+                *it = saved.it;
+                self.d = saved.d;
+                slope = saved.slope;
+                self.watchdog_cooldown = true;
+            } else if !self.watchdog_cooldown {
+                let (x, g, f) = self.full_step(problem, it);
+                if f.is_finite() && crate::linalg::all_finite(&g) {
+                    if f <= it.f + WATCHDOG_C1 * slope {
+                        return Ok(self.commit(it, x, g, f, 1.0));
+                    }
+                    self.saved = Some(Saved { it: it.clone(), d: self.d.clone(), slope });
+                    return Ok(self.commit(it, x, g, f, 1.0));
+                }
+            } else {
+                self.watchdog_cooldown = false;
+            }
+        }
         let alpha0 = self.initial_step(it.f, slope);
         let mut line = Line::new(problem, &it.x, &self.d);
         let Some(step) = self.line_search.search(&mut line, it.f, slope, alpha0) else {
@@ -152,20 +230,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         let mut g_new = vec![0.0; it.x.len()];
         let f_new = line.finish(step.alpha, &mut x_new, &mut g_new);
         drop(line);
-        for i in 0..it.x.len() {
-            self.s[i] = x_new[i] - it.x[i];
-            self.y[i] = g_new[i] - it.g[i];
-        }
-        self.f_prev = Some(it.f);
-        self.last_alpha = step.alpha;
-        it.x = x_new;
-        it.g = g_new;
-        it.f = f_new;
-        self.direction.update(&self.s, &self.y, it);
-        Ok(StepOutcome::Accepted {
-            step_norm: norm(&self.s),
-            alpha: step.alpha,
-        })
+        Ok(self.commit(it, x_new, g_new, f_new, step.alpha))
     }
     fn extra(&self) -> Vec<(&'static str, f64)> {
         let mut e = self.direction.extra();
