@@ -9,10 +9,15 @@ use std::hint::black_box;
 
 #[path = "../tests/common/argmin_peer.rs"]
 mod peer;
-use peer::{run_argmin, run_descent, ExtRosenbrock, METHODS};
+use peer::{
+    argmin_newton_iterations, run_argmin, run_argmin_newton, run_descent, ExtRosenbrock, METHODS,
+};
 
 fn compare(c: &mut Criterion) {
-    println!("{:<8} {:>5}  {:>28}  {:>28}", "method", "n", "descent f/g/H evals", "argmin f/g/H evals");
+    println!(
+        "{:<8} {:>5}  {:>28}  {:>28}",
+        "method", "n", "descent f/g/H evals", "argmin f/g/H evals"
+    );
     for n in [2, 10, 100] {
         let p = ExtRosenbrock { n };
         for method in METHODS {
@@ -20,16 +25,34 @@ fn compare(c: &mut Criterion) {
             let a = run_argmin(&p, method);
             println!(
                 "{method:<8} {n:>5}  {:>10}/{:>5}/{:>5} f={:<8.1e}  {:>10}/{:>5}/{:>5} f={:<8.1e}",
-                d.cost_evals, d.grad_evals, d.hess_evals, d.f, a.cost_evals, a.grad_evals, a.hess_evals, a.f
+                d.cost_evals,
+                d.grad_evals,
+                d.hess_evals,
+                d.f,
+                a.cost_evals,
+                a.grad_evals,
+                a.hess_evals,
+                a.f
             );
         }
     }
     for n in [2, 10, 100] {
         let p = ExtRosenbrock { n };
+        let k = argmin_newton_iterations(&p);
         let mut g = c.benchmark_group(format!("ext-rosenbrock-{n}"));
         for method in METHODS {
-            g.bench_function(format!("descent/{method}"), |b| b.iter(|| black_box(run_descent(&p, method))));
-            g.bench_function(format!("argmin/{method}"), |b| b.iter(|| black_box(run_argmin(&p, method))));
+            g.bench_function(format!("descent/{method}"), |b| {
+                b.iter(|| black_box(run_descent(&p, method)))
+            });
+            if method == "newton" {
+                g.bench_function("argmin/newton", |b| {
+                    b.iter(|| black_box(run_argmin_newton(&p, k)))
+                });
+            } else {
+                g.bench_function(format!("argmin/{method}"), |b| {
+                    b.iter(|| black_box(run_argmin(&p, method)))
+                });
+            }
         }
         g.finish();
     }

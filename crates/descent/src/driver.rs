@@ -201,13 +201,22 @@ pub trait Observer {
     fn on_iter(&mut self, _r: &IterReport) -> Control {
         Control::Continue
     }
+    /// Whether [`Observer::on_iter`] should be called at all (building a report costs a
+    /// little; an observer that ignores reports can say no).
+    fn wants_reports(&self) -> bool {
+        true
+    }
     /// After the run.
     fn on_finish(&mut self, _s: &Summary) {}
 }
 
 /// An observer that does nothing.
 pub struct NoObserver;
-impl Observer for NoObserver {}
+impl Observer for NoObserver {
+    fn wants_reports(&self) -> bool {
+        false
+    }
+}
 
 /// Records every iteration (for tests and comparisons).
 #[derive(Default)]
@@ -346,21 +355,24 @@ pub fn minimize(
         if it.f <= best.f {
             best.clone_from(&it);
         }
-        let report = IterReport {
-            iter: iterations,
-            f: it.f,
-            grad_norm: norm_inf(&it.g),
-            step_norm,
-            alpha,
-            counts: counted.counts(),
-            seconds: start.elapsed().as_secs_f64(),
-            extra: method.extra(),
-        };
-        if obs.on_iter(&report) == Control::Stop {
-            break Termination::ObserverStop;
+        let grad_norm = norm_inf(&it.g);
+        if obs.wants_reports() {
+            let report = IterReport {
+                iter: iterations,
+                f: it.f,
+                grad_norm,
+                step_norm,
+                alpha,
+                counts: counted.counts(),
+                seconds: start.elapsed().as_secs_f64(),
+                extra: method.extra(),
+            };
+            if obs.on_iter(&report) == Control::Stop {
+                break Termination::ObserverStop;
+            }
         }
         if matches!(outcome, StepOutcome::Accepted { .. }) {
-            if report.grad_norm <= opts.gtol {
+            if grad_norm <= opts.gtol {
                 break Termination::GradientTolerance;
             }
             if method.monotone() {

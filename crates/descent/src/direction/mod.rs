@@ -115,7 +115,14 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         self
     }
 
-    fn commit(&mut self, it: &mut Iterate, x_new: Vec<f64>, g_new: Vec<f64>, f_new: f64, alpha: f64) -> StepOutcome {
+    fn commit(
+        &mut self,
+        it: &mut Iterate,
+        x_new: Vec<f64>,
+        g_new: Vec<f64>,
+        f_new: f64,
+        alpha: f64,
+    ) -> StepOutcome {
         for i in 0..it.x.len() {
             self.s[i] = x_new[i] - it.x[i];
             self.y[i] = g_new[i] - it.g[i];
@@ -126,7 +133,10 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         it.g = g_new;
         it.f = f_new;
         self.direction.update(&self.s, &self.y, it);
-        StepOutcome::Accepted { step_norm: norm(&self.s), alpha }
+        StepOutcome::Accepted {
+            step_norm: norm(&self.s),
+            alpha,
+        }
     }
 
     /// Evaluates the full step x + d.
@@ -200,7 +210,10 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
             if let Some(saved) = self.saved.take() {
                 // Second watchdog step: the full step must beat the saved point.
                 let (x, g, f) = self.full_step(problem, it);
-                if f.is_finite() && crate::linalg::all_finite(&g) && f <= saved.it.f + WATCHDOG_C1 * saved.slope {
+                if f.is_finite()
+                    && crate::linalg::all_finite(&g)
+                    && f <= saved.it.f + WATCHDOG_C1 * saved.slope
+                {
                     return Ok(self.commit(it, x, g, f, 1.0));
                 }
                 // It did not pay off: back to the saved point, and a line search there.
@@ -214,7 +227,11 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
                     if f <= it.f + WATCHDOG_C1 * slope {
                         return Ok(self.commit(it, x, g, f, 1.0));
                     }
-                    self.saved = Some(Saved { it: it.clone(), d: self.d.clone(), slope });
+                    self.saved = Some(Saved {
+                        it: it.clone(),
+                        d: self.d.clone(),
+                        slope,
+                    });
                     return Ok(self.commit(it, x, g, f, 1.0));
                 }
             } else {

@@ -37,13 +37,14 @@ impl Direction for Newton {
         if !crate::linalg::all_finite(&self.h.data) {
             return Err(Termination::NonFinite);
         }
-        let rhs: Vec<f64> = it.g.iter().map(|v| -v).collect();
-        let (sol, tau) = shifted_cholesky_solve(&self.h, &rhs).ok_or(Termination::Breakdown)?;
+        let (sol, tau) = shifted_cholesky_solve(&self.h, &it.g).ok_or(Termination::Breakdown)?;
         self.last_tau = tau;
         if tau > 0.0 {
             self.shifts += 1;
         }
-        d.copy_from_slice(&sol);
+        for (di, si) in d.iter_mut().zip(&sol) {
+            *di = -si;
+        }
         Ok(())
     }
     fn update(&mut self, _s: &[f64], _y: &[f64], _it: &Iterate) {}
