@@ -46,6 +46,14 @@ fn main() {
             } else {
                 failed.push(format!("{spec} (f={:.6e}, {})", s.f, s.termination));
             }
+            if std::env::var("TRACE").is_ok_and(|t| t == spec) {
+                for r in &rec.reports {
+                    println!(
+                        "    it {:>4} f={:<22.15e} |g|={:<10.3e} alpha={:<10.3e} fev={}",
+                        r.iter, r.f, r.grad_norm, r.alpha, r.counts.f_evals
+                    );
+                }
+            }
             if verbose {
                 println!(
                     "  {method:8} {spec:26} f={:<14.8e} it={:<5} fev={:<5} first={first:<5} {} {}",

@@ -65,10 +65,14 @@ impl LineSearch for StrongWolfe {
         // Best point meeting sufficient decrease, returned if the budget runs out.
         let mut best_armijo: Option<Pt> = None;
         let mut first = true;
+        let mut flat = 0;
         while evals < self.max_evals {
             let (f, s) = line.value_slope(alpha);
             evals += 1;
             let cur = Pt { a: alpha, f, s };
+            if at_noise_level(f, f0) {
+                flat += 1;
+            }
             if !f.is_finite() || !s.is_finite() {
                 // Too far: search (prev, alpha) by bisection-like shrinking.
                 return self.zoom(
@@ -83,17 +87,18 @@ impl LineSearch for StrongWolfe {
                     },
                     evals,
                     best_armijo,
+                    flat,
                 );
             }
             if !armijo(&cur) || (!first && f >= prev.f) {
-                return self.zoom(line, f0, slope0, prev, cur, evals, best_armijo);
+                return self.zoom(line, f0, slope0, prev, cur, evals, best_armijo, flat);
             }
             best_armijo = Some(cur);
             if curvature(&cur) {
                 return Some(LineStep { alpha, f });
             }
             if s >= 0.0 {
-                return self.zoom(line, f0, slope0, cur, prev, evals, best_armijo);
+                return self.zoom(line, f0, slope0, cur, prev, evals, best_armijo, flat);
             }
             if alpha >= self.alpha_max {
                 break;
@@ -127,8 +132,11 @@ impl StrongWolfe {
         mut hi: Pt,
         mut evals: usize,
         mut best_armijo: Option<Pt>,
+        mut flat: usize,
     ) -> Option<LineStep> {
-        while evals < self.max_evals {
+        // Two trials whose values differ from φ(0) only by rounding: the line is flat to
+        // working precision and more trials cannot tell points apart.
+        while evals < self.max_evals && flat < 2 {
             let width = hi.a - lo.a;
             if width.abs() <= 1e-16 * lo.a.abs().max(1e-300) {
                 break;
@@ -148,6 +156,9 @@ impl StrongWolfe {
             let (f, s) = line.value_slope(alpha);
             evals += 1;
             let cur = Pt { a: alpha, f, s };
+            if at_noise_level(f, f0) {
+                flat += 1;
+            }
             if !f.is_finite() || !s.is_finite() {
                 hi = Pt {
                     a: alpha,
@@ -173,4 +184,9 @@ impl StrongWolfe {
             .filter(|p| p.f < f0)
             .map(|p| LineStep { alpha: p.a, f: p.f })
     }
+}
+
+/// Whether `f` differs from `f0` by no more than rounding in `f0` (a few ulps).
+pub(crate) fn at_noise_level(f: f64, f0: f64) -> bool {
+    (f - f0).abs() <= 8.0 * f64::EPSILON * f0.abs().max(f64::MIN_POSITIVE)
 }
