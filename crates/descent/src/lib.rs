@@ -41,6 +41,7 @@ pub mod direction;
 pub mod driver;
 pub mod error;
 pub mod expr;
+pub mod least_squares;
 pub mod linalg;
 pub mod linear_cg;
 pub mod linesearch;

@@ -10,8 +10,10 @@
 //! [`crate::ad::Scalar`], so gradients and Hessians come from forward-mode automatic
 //! differentiation: exact to rounding, no finite differences.
 
+mod model;
 mod objective;
 mod parse;
 
+pub use model::ExprModel;
 pub use objective::ExprObjective;
 pub use parse::Expr;

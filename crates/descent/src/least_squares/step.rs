@@ -1,0 +1,154 @@
+//! The linear algebra of one step: minimize `‖J h + r‖² + μ‖D h‖²`.
+//!
+//! With the column scaling `h = D⁻¹z` this is `min ‖Js z + r‖² + μ‖z‖²`, `Js = J D⁻¹`,
+//! whose normal equations `(JsᵀJs + μI) z = −Jsᵀr` are solved by Cholesky when their
+//! condition number (estimated from the Cholesky diagonal) is below 10¹⁰, else by QR of the
+//! augmented matrix `[Js; √μ I]` (Householder, through faer), which squares nothing.
+
+use crate::linalg::DenseMatrix;
+use faer::linalg::solvers::SolveLstsq;
+use faer::Mat;
+
+/// Largest condition number of the normal equations that Cholesky may solve.
+const MAX_NORMAL_CONDITION: f64 = 1e10;
+
+/// Solves for the scaled step `z` (then `h = z ./ d`). `js` is `J` with columns divided
+/// by `d`. Returns `None` when the system is singular (μ = 0 and rank-deficient `J`).
+pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
+    let (m, n) = (js.rows, js.cols);
+    // Normal equations A = JsᵀJs + μI, b = −Jsᵀr.
+    let mut a = DenseMatrix::zeros(n, n);
+    for row in 0..m {
+        let jr = js.row(row);
+        for i in 0..n {
+            let v = jr[i];
+            if v != 0.0 {
+                for j in 0..=i {
+                    a.data[i * n + j] += v * jr[j];
+                }
+            }
+        }
+    }
+    for i in 0..n {
+        for j in 0..i {
+            a.data[j * n + i] = a.data[i * n + j];
+        }
+        a.data[i * n + i] += mu;
+    }
+    let mut b = vec![0.0; n];
+    js.tr_mul_vec(r, &mut b);
+    b.iter_mut().for_each(|v| *v = -*v);
+    if let Some((z, cond)) = cholesky_with_condition(&a, &b) {
+        if cond <= MAX_NORMAL_CONDITION {
+            return Some(z);
+        }
+    }
+    qr_step(js, r, mu)
+}
+
+/// Cholesky solve returning an estimate of cond(A) = (max Lᵢᵢ / min Lᵢᵢ)².
+fn cholesky_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {
+    let n = a.rows;
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut sum = a.get(i, j);
+            for k in 0..j {
+                sum -= l[i * n + k] * l[j * n + k];
+            }
+            if i == j {
+                if sum.is_nan() || sum <= 0.0 {
+                    return None;
+                }
+                l[i * n + i] = sum.sqrt();
+            } else {
+                l[i * n + j] = sum / l[j * n + j];
+            }
+        }
+    }
+    let diag: Vec<f64> = (0..n).map(|i| l[i * n + i]).collect();
+    let dmax = diag.iter().cloned().fold(0.0, f64::max);
+    let dmin = diag.iter().cloned().fold(f64::INFINITY, f64::min);
+    let cond = (dmax / dmin).powi(2);
+    let mut x = b.to_vec();
+    for i in 0..n {
+        let mut v = x[i];
+        for k in 0..i {
+            v -= l[i * n + k] * x[k];
+        }
+        x[i] = v / l[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut v = x[i];
+        for k in i + 1..n {
+            v -= l[k * n + i] * x[k];
+        }
+        x[i] = v / l[i * n + i];
+    }
+    crate::linalg::all_finite(&x).then_some((x, cond))
+}
+
+/// Least-squares solve of `[Js; √μ I] z ≈ [−r; 0]` by column-pivoted QR.
+fn qr_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
+    let (m, n) = (js.rows, js.cols);
+    let sq = mu.max(0.0).sqrt();
+    let aug = Mat::from_fn(m + n, n, |i, j| {
+        if i < m {
+            js.get(i, j)
+        } else if i - m == j {
+            sq
+        } else {
+            0.0
+        }
+    });
+    let rhs = Mat::from_fn(m + n, 1, |i, _| if i < m { -r[i] } else { 0.0 });
+    let qr = aug.col_piv_qr();
+    // A rank-deficient system shows as a negligible diagonal of R.
+    let rdiag: Vec<f64> = {
+        let rr = qr.R();
+        (0..n).map(|i| rr[(i, i)].abs()).collect()
+    };
+    let rmax = rdiag.iter().cloned().fold(0.0, f64::max);
+    if rdiag.iter().any(|d| *d <= 1e-14 * rmax) || rmax == 0.0 {
+        return None;
+    }
+    let sol = qr.solve_lstsq(&rhs);
+    let z: Vec<f64> = (0..n).map(|i| sol[(i, 0)]).collect();
+    crate::linalg::all_finite(&z).then_some(z)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_and_qr_paths_agree() {
+        let js = DenseMatrix {
+            rows: 4,
+            cols: 2,
+            data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.5, 7.0, 8.0],
+        };
+        let r = [1.0, -1.0, 0.5, 2.0];
+        for mu in [0.0, 1e-3, 10.0] {
+            let z1 = scaled_step(&js, &r, mu).unwrap();
+            let z2 = qr_step(&js, &r, mu).unwrap();
+            for (a, b) in z1.iter().zip(&z2) {
+                assert!(
+                    (a - b).abs() < 1e-10 * a.abs().max(1.0),
+                    "mu={mu}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rank_deficient_without_damping_is_none() {
+        let js = DenseMatrix {
+            rows: 3,
+            cols: 2,
+            data: vec![1.0, 2.0, 2.0, 4.0, 3.0, 6.0],
+        };
+        assert!(scaled_step(&js, &[1.0, 1.0, 1.0], 0.0).is_none());
+        assert!(scaled_step(&js, &[1.0, 1.0, 1.0], 1e-3).is_some());
+    }
+}
