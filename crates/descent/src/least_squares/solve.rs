@@ -182,9 +182,9 @@ fn column_norms(j: &DenseMatrix) -> Vec<f64> {
 
 fn scale_columns(j: &DenseMatrix, d: &[f64]) -> DenseMatrix {
     let mut js = j.clone();
-    for i in 0..j.rows {
-        for c in 0..j.cols {
-            js.data[i * j.cols + c] /= d[c];
+    for row in js.data.chunks_mut(j.cols) {
+        for (v, dc) in row.iter_mut().zip(d) {
+            *v /= dc;
         }
     }
     js

@@ -20,11 +20,10 @@ pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
     let mut a = DenseMatrix::zeros(n, n);
     for row in 0..m {
         let jr = js.row(row);
-        for i in 0..n {
-            let v = jr[i];
+        for (i, &v) in jr.iter().enumerate() {
             if v != 0.0 {
-                for j in 0..=i {
-                    a.data[i * n + j] += v * jr[j];
+                for (aij, &vj) in a.data[i * n..=i * n + i].iter_mut().zip(jr) {
+                    *aij += v * vj;
                 }
             }
         }
