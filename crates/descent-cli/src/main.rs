@@ -1,6 +1,7 @@
 //! The `descent` command line: parses, wires and prints. All mathematics lives in the
 //! `descent` library.
 
+mod fit;
 mod minimize;
 mod progress;
 
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Minimize a built-in test problem or a typed expression.
     Minimize(Box<minimize::MinimizeArgs>),
+    /// Fit a nonlinear model by least squares (NIST StRD file, or a typed model and CSV).
+    Fit(Box<fit::FitArgs>),
     /// List the built-in test problems, one per line.
     Problems,
     /// List the optimization methods, one per line.
@@ -42,6 +45,7 @@ fn main() {
     };
     let result = match cli.command {
         Command::Minimize(args) => minimize::run(*args),
+        Command::Fit(args) => fit::run(*args),
         Command::Problems => {
             list_problems();
             Ok(())

@@ -165,3 +165,164 @@ fn objective_turning_nan_mid_run_is_a_typed_termination() {
     assert_eq!(v["converged"], false);
     assert!(v["f"].as_f64().unwrap().is_finite());
 }
+
+fn nist(name: &str) -> String {
+    format!(
+        "{}/../../../shared/data/nist/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn misra_csv() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("descent-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("misra.csv");
+    std::fs::write(
+        &p,
+        "pressure,y\n77.6,10.07\n114.9,14.73\n141.1,17.94\n190.8,23.93\n239.9,29.61\n289.0,35.18\n332.8,40.02\n378.4,44.82\n434.8,50.76\n477.3,55.05\n536.8,61.01\n593.1,66.40\n689.1,75.47\n760.0,81.78\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn fit_nist_json_contract() {
+    let v = json(&[
+        "fit",
+        "--nist",
+        &nist("Misra1a.dat"),
+        "--start",
+        "2",
+        "--json",
+    ]);
+    for key in [
+        "params",
+        "std_errors",
+        "rss",
+        "iterations",
+        "f_evals",
+        "jac_evals",
+        "converged",
+        "termination",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    let b1 = v["params"]["b1"].as_f64().unwrap();
+    assert!((b1 - 2.3894212918e2).abs() < 1e-6 * 2.39e2);
+    let se = v["std_errors"]["b2"].as_f64().unwrap();
+    assert!((se - 7.2668688436e-6).abs() < 1e-4 * 7.27e-6);
+    assert!((v["rss"].as_f64().unwrap() - 1.2455138894e-1).abs() < 1e-9);
+    assert_eq!(v["converged"], true);
+}
+
+#[test]
+fn fit_user_model_on_csv() {
+    let csv = misra_csv();
+    let v = json(&[
+        "fit",
+        "--model",
+        "b1*(1-exp(-b2*x))",
+        "--data",
+        csv.to_str().unwrap(),
+        "--x",
+        "pressure",
+        "--init",
+        "b1=500,b2=1e-4",
+        "--json",
+    ]);
+    assert!((v["params"]["b2"].as_f64().unwrap() - 5.5015643181e-4).abs() < 1e-6 * 5.5e-4);
+    // Independent variables by column name, no --x.
+    let v = json(&[
+        "fit",
+        "--model",
+        "b1*(1-exp(-b2*pressure))",
+        "--data",
+        csv.to_str().unwrap(),
+        "--init",
+        "b1=500,b2=1e-4",
+        "--json",
+    ]);
+    assert!((v["params"]["b1"].as_f64().unwrap() - 2.3894212918e2).abs() < 1e-5 * 2.39e2);
+}
+
+#[test]
+fn fit_bad_input_gives_one_line() {
+    let csv = misra_csv();
+    let c = csv.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &[
+            "fit",
+            "--model",
+            "b1*(1-exp(-b2*pressure))",
+            "--data",
+            c,
+            "--init",
+            "b1=500",
+        ],
+        &[
+            "fit",
+            "--model",
+            "b1*(1-exp(-b2*x))",
+            "--data",
+            c,
+            "--init",
+            "b1=500,b2=1e-4",
+            "--x",
+            "nosuch",
+        ],
+        &[
+            "fit",
+            "--model",
+            "b1*(1-exp(-b2*temp))",
+            "--data",
+            c,
+            "--init",
+            "b1=500,b2=1e-4",
+        ],
+        &[
+            "fit",
+            "--model",
+            "b1*(1-exp(-b2*pressure",
+            "--data",
+            c,
+            "--init",
+            "b1=500,b2=1e-4",
+        ],
+        &[
+            "fit",
+            "--model",
+            "b1*log(-b2*pressure)",
+            "--data",
+            c,
+            "--init",
+            "b1=500,b2=1e-4",
+        ],
+        &[
+            "fit",
+            "--model",
+            "b1*pressure",
+            "--data",
+            c,
+            "--init",
+            "b1=abc",
+        ],
+        &[
+            "fit",
+            "--model",
+            "b1*pressure",
+            "--data",
+            "/nonexistent.csv",
+            "--init",
+            "b1=1",
+        ],
+        &["fit", "--nist", "/nonexistent.dat"],
+        &["fit", "--nist", &nist("Misra1a.dat"), "--start", "3"],
+        &["fit", "--nist", &nist("Misra1a.dat"), "--method", "bogus"],
+    ];
+    for args in cases {
+        let (code, out, err) = descent(args);
+        assert_ne!(code, 0, "{args:?} succeeded: {out}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}

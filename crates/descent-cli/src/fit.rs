@@ -1,0 +1,267 @@
+//! `descent fit`: nonlinear least squares on a NIST StRD file or a typed model and a CSV.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use descent::data::Table;
+use descent::expr::{Expr, ExprModel};
+use descent::least_squares::{fit, FitOptions, FitSummary, LsqMethod};
+use descent::problems::nist::{lre, NistProblem};
+use descent::NoObserver;
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct FitArgs {
+    /// A NIST StRD nonlinear-regression file (.dat): data, model, starting values.
+    #[arg(long, conflicts_with_all = ["model", "data"])]
+    nist: Option<PathBuf>,
+    /// Which NIST starting values: 1 or 2.
+    #[arg(long, default_value_t = 1)]
+    start: u8,
+    /// A model in the parameters and data columns, e.g. "b1*(1-exp(-b2*x))".
+    #[arg(long, requires = "data")]
+    model: Option<String>,
+    /// CSV file with a header row (for --model).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Column for the model variable `x` (other variables are matched to columns by name).
+    #[arg(long)]
+    x: Option<String>,
+    /// Response column.
+    #[arg(long, default_value = "y")]
+    y: String,
+    /// Parameters and starting values, NAME=VALUE,... (every parameter of the model).
+    #[arg(long)]
+    init: Option<String>,
+    /// Method: lm (Levenberg-Marquardt), gn (Gauss-Newton), diag-gn.
+    #[arg(long, default_value = "lm")]
+    method: String,
+    /// Iteration budget.
+    #[arg(long, default_value_t = 1000)]
+    max_iter: u64,
+    /// Relative reduction tolerance.
+    #[arg(long, default_value_t = 1e-15)]
+    ftol: f64,
+    /// Relative step tolerance.
+    #[arg(long, default_value_t = 1e-15)]
+    xtol: f64,
+    /// Orthogonality (gradient cosine) tolerance.
+    #[arg(long, default_value_t = 1e-15)]
+    gtol: f64,
+    /// Turn off geodesic acceleration (Levenberg-Marquardt).
+    #[arg(long)]
+    no_geodesic: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_init(s: &str) -> Result<Vec<(String, f64)>> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = part
+            .split_once('=')
+            .with_context(|| format!("--init: '{part}' is not NAME=VALUE"))?;
+        let name = name.trim().to_string();
+        let v: f64 = value
+            .trim()
+            .parse()
+            .with_context(|| format!("--init: '{}' is not a number", value.trim()))?;
+        if !v.is_finite() {
+            bail!("--init: {name} = {v} is not finite");
+        }
+        if out.iter().any(|(n, _)| *n == name) {
+            bail!("--init: {name} is given twice");
+        }
+        out.push((name, v));
+    }
+    if out.is_empty() {
+        bail!("--init lists no parameters");
+    }
+    Ok(out)
+}
+
+struct Job {
+    label: String,
+    names: Vec<String>,
+    x0: Vec<f64>,
+    problem: ExprModel,
+    nist: Option<NistProblem>,
+}
+
+fn nist_job(path: &PathBuf, start: u8) -> Result<Job> {
+    let p = NistProblem::read(path)?;
+    if !(1..=2).contains(&start) {
+        bail!("--start must be 1 or 2, got {start}");
+    }
+    let x0 = p.starts[start as usize - 1].clone();
+    let problem = p.least_squares()?;
+    Ok(Job {
+        label: format!("{} (start {start})", p.name),
+        names: p.params.clone(),
+        x0,
+        problem,
+        nist: Some(p),
+    })
+}
+
+fn model_job(a: &FitArgs, model: &str) -> Result<Job> {
+    let data = a.data.as_ref().context("--model needs --data FILE.csv")?;
+    let init = parse_init(
+        a.init
+            .as_deref()
+            .context("--model needs --init NAME=VALUE,...")?,
+    )?;
+    let table = Table::read(data)?;
+    let expr = Expr::parse(model).map_err(|e| anyhow::anyhow!("--model: {e}"))?;
+    let names: Vec<String> = init.iter().map(|(n, _)| n.clone()).collect();
+    // Every model variable that is not a parameter is a data column (x via --x).
+    let mut inputs = Vec::new();
+    let mut columns = Vec::new();
+    for v in expr.variables() {
+        if names.contains(v) {
+            continue;
+        }
+        let col = if v == "x" {
+            a.x.clone().unwrap_or_else(|| "x".into())
+        } else {
+            v.clone()
+        };
+        if v == "x" && a.x.is_some() && table.column_index(&col).is_err() {
+            bail!(
+                "--x {col}: no such column in {} ({})",
+                data.display(),
+                table.headers.join(", ")
+            );
+        }
+        if table.column_index(&col).is_err() {
+            bail!(
+                "'{v}' in the model is neither a parameter in --init ({}) nor a column of {} ({})",
+                names.join(", "),
+                data.display(),
+                table.headers.join(", ")
+            );
+        }
+        inputs.push(v.clone());
+        columns.push(table.numeric_column(&col)?);
+    }
+    if let Some(xcol) = &a.x {
+        if !expr.variables().iter().any(|v| v == "x") {
+            bail!("--x {xcol} given but the model has no variable 'x'");
+        }
+    }
+    let y = table.numeric_column(&a.y)?;
+    let problem = ExprModel::new(model, &names, &inputs, columns, y)?;
+    let x0 = init.iter().map(|(_, v)| *v).collect();
+    Ok(Job {
+        label: model.to_string(),
+        names,
+        x0,
+        problem,
+        nist: None,
+    })
+}
+
+fn named(names: &[String], values: &[f64]) -> Value {
+    let mut m = Map::new();
+    for (n, v) in names.iter().zip(values) {
+        m.insert(n.clone(), json!(v));
+    }
+    Value::Object(m)
+}
+
+pub fn run(a: FitArgs) -> Result<()> {
+    let method = LsqMethod::parse(&a.method)?;
+    let job = match (&a.nist, &a.model) {
+        (Some(path), _) => nist_job(path, a.start)?,
+        (None, Some(model)) => model_job(&a, model)?,
+        (None, None) => bail!("give --nist FILE.dat, or --model EXPR --data FILE.csv --init ..."),
+    };
+    let opts = FitOptions {
+        ftol: a.ftol,
+        xtol: a.xtol,
+        gtol: a.gtol,
+        max_iter: a.max_iter,
+        geodesic: !a.no_geodesic,
+        ..FitOptions::default()
+    };
+    let s: FitSummary =
+        fit(&job.problem, method, &job.x0, &opts, &mut NoObserver).map_err(|e| match e {
+            descent::Error::NonFiniteStart(m) => {
+                anyhow::anyhow!("{m}; choose other starting values")
+            }
+            other => other.into(),
+        })?;
+    if a.json {
+        let mut out = json!({
+            "method": method.as_str(),
+            "problem": job.label,
+            "params": named(&job.names, &s.x),
+            "std_errors": s.std_errors.as_ref().map(|se| named(&job.names, se)),
+            "rss": s.rss,
+            "residual_std": s.residual_std,
+            "dof": s.dof,
+            "covariance": s.covariance,
+            "iterations": s.iterations,
+            "f_evals": s.f_evals,
+            "jac_evals": s.jac_evals,
+            "converged": s.converged,
+            "termination": s.termination.as_str(),
+            "seconds": s.seconds,
+        });
+        if let Some(p) = &job.nist {
+            let lre_params =
+                s.x.iter()
+                    .zip(&p.certified)
+                    .map(|(a, c)| lre(*a, *c))
+                    .fold(15.0, f64::min);
+            out["certified"] = json!({
+                "params": named(&job.names, &p.certified),
+                "std_errors": named(&job.names, &p.certified_sd),
+                "rss": p.certified_rss,
+                "lre_params": lre_params,
+                "lre_rss": lre(s.rss, p.certified_rss),
+            });
+        }
+        println!("{out}");
+    } else {
+        let status = if s.converged {
+            "converged"
+        } else {
+            "did not converge"
+        };
+        println!("{}: {} — {status} ({})", s.method, job.label, s.termination);
+        println!("  {:<10} {:>24} {:>16}", "parameter", "value", "std. error");
+        for (i, n) in job.names.iter().enumerate() {
+            let se = s
+                .std_errors
+                .as_ref()
+                .map_or("n/a".to_string(), |v| format!("{:.6e}", v[i]));
+            println!("  {:<10} {:>24.12e} {:>16}", n, s.x[i], se);
+        }
+        if s.std_errors.is_none() {
+            println!("  (no standard errors: the Jacobian is rank-deficient at the solution)");
+        }
+        println!(
+            "  residual sum of squares = {:.12e}  (dof {})",
+            s.rss, s.dof
+        );
+        println!(
+            "  iterations {}, residual evaluations {}, Jacobian evaluations {}, {:.3} s",
+            s.iterations, s.f_evals, s.jac_evals, s.seconds
+        );
+        if let Some(p) = &job.nist {
+            let lre_params =
+                s.x.iter()
+                    .zip(&p.certified)
+                    .map(|(a, c)| lre(*a, *c))
+                    .fold(15.0, f64::min);
+            println!(
+                "  certified: smallest LRE of the parameters {:.1}, of the RSS {:.1}",
+                lre_params,
+                lre(s.rss, p.certified_rss)
+            );
+        }
+    }
+    Ok(())
+}
