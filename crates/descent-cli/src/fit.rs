@@ -89,7 +89,7 @@ struct Job {
     nist: Option<NistProblem>,
 }
 
-fn nist_job(path: &PathBuf, start: u8) -> Result<Job> {
+fn nist_job(path: &std::path::Path, start: u8) -> Result<Job> {
     let p = NistProblem::read(path)?;
     if !(1..=2).contains(&start) {
         bail!("--start must be 1 or 2, got {start}");
