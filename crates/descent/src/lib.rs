@@ -47,6 +47,7 @@ pub mod linalg;
 pub mod linear_cg;
 pub mod linesearch;
 pub mod method;
+pub mod nn;
 pub mod problem;
 pub mod problems;
 pub mod update;

@@ -1,0 +1,281 @@
+//! The multilayer perceptron: dense layers, one flat parameter vector, batched forward and
+//! backward passes through matrix products.
+//!
+//! Layout of the parameters: for each layer l (inputs nₗ₋₁, outputs nₗ) the weights
+//! `W` (nₗ₋₁×nₗ, row-major) then the biases `b` (nₗ). A batch `X` (B×n₀, row-major)
+//! flows as `Zₗ = Aₗ₋₁·W + b`, `Aₗ = act(Zₗ)`; the last layer's `Z` goes to the loss,
+//! which owns the output nonlinearity (softmax, sigmoid or none).
+
+use super::{Activation, Loss, Real, Targets};
+use crate::error::{Error, Result};
+use faer::Par;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Weight initialization (biases start at zero).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Init {
+    /// Glorot & Bengio (2010) uniform: U[−√(6/(nᵢₙ+nₒᵤₜ)), +√(6/(nᵢₙ+nₒᵤₜ))].
+    GlorotUniform,
+    /// Glorot normal: N(0, 2/(nᵢₙ+nₒᵤₜ)).
+    GlorotNormal,
+    /// He et al. (2015): N(0, 2/nᵢₙ), for ReLU networks.
+    He,
+    /// LeCun (1998): N(0, 1/nᵢₙ).
+    Lecun,
+    /// The "standard" U[−1/√nᵢₙ, 1/√nᵢₙ] that Glorot & Bengio criticize.
+    Standard,
+}
+
+impl Init {
+    /// Parses `glorot|glorot-uniform|xavier`, `glorot-normal`, `he`, `lecun`, `standard`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "glorot" | "glorot-uniform" | "xavier" | "xavier-uniform" => Init::GlorotUniform,
+            "glorot-normal" | "xavier-normal" => Init::GlorotNormal,
+            "he" | "kaiming" => Init::He,
+            "lecun" => Init::Lecun,
+            "standard" | "random" => Init::Standard,
+            _ => return None,
+        })
+    }
+}
+
+/// What a network is: layer sizes, hidden activations, loss.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// Layer widths, inputs first, outputs last.
+    pub sizes: Vec<usize>,
+    /// One activation per hidden layer.
+    pub activations: Vec<Activation>,
+    /// Output and loss.
+    pub loss: Loss,
+}
+
+/// A multilayer perceptron (structure only; parameters live in a flat vector).
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    /// The architecture.
+    pub arch: Architecture,
+    /// Offset of each layer's weights in the parameter vector (biases follow).
+    offsets: Vec<usize>,
+    num_params: usize,
+}
+
+/// Reusable buffers of the forward and backward passes.
+pub struct Workspace<T> {
+    batch: usize,
+    /// Pre-activations per layer (layer 1..=L), B×nₗ.
+    z: Vec<Vec<T>>,
+    /// Activations per hidden layer (1..L), B×nₗ.
+    a: Vec<Vec<T>>,
+    /// Scratch for ∂L/∂Z.
+    dz: Vec<T>,
+    dz_prev: Vec<T>,
+}
+
+fn uniform(rng: &mut ChaCha8Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    // Box–Muller.
+    let u1 = uniform(rng).max(f64::MIN_POSITIVE);
+    let u2 = uniform(rng);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+impl Mlp {
+    /// Builds a network. `activations` has one entry per hidden layer (or one entry for
+    /// all of them).
+    pub fn new(sizes: &[usize], activations: &[Activation], loss: Loss) -> Result<Self> {
+        if sizes.len() < 2 {
+            return Err(Error::config("layers", "need at least an input and an output size"));
+        }
+        if let Some(i) = sizes.iter().position(|s| *s == 0) {
+            return Err(Error::config("layers", format!("layer {} has width 0", i)));
+        }
+        let hidden = sizes.len() - 2;
+        let acts = match activations.len() {
+            1 => vec![activations[0]; hidden],
+            n if n == hidden => activations.to_vec(),
+            0 if hidden == 0 => vec![],
+            n => return Err(Error::config("activations", format!("{n} given for {hidden} hidden layers"))),
+        };
+        if loss == Loss::CrossEntropy && sizes[sizes.len() - 1] < 2 {
+            return Err(Error::config("layers", "cross-entropy needs at least 2 output classes"));
+        }
+        let mut offsets = Vec::new();
+        let mut p = 0;
+        for w in sizes.windows(2) {
+            offsets.push(p);
+            p += w[0] * w[1] + w[1];
+        }
+        Ok(Mlp { arch: Architecture { sizes: sizes.to_vec(), activations: acts, loss }, offsets, num_params: p })
+    }
+
+    /// Rebuilds from an architecture.
+    pub fn from_arch(arch: &Architecture) -> Result<Self> {
+        Mlp::new(&arch.sizes, &arch.activations, arch.loss)
+    }
+
+    /// Total number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.num_params
+    }
+    /// Number of layers with weights.
+    pub fn num_layers(&self) -> usize {
+        self.arch.sizes.len() - 1
+    }
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.arch.sizes[0]
+    }
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        *self.arch.sizes.last().expect("sizes")
+    }
+    /// (weights offset, bias offset, n_in, n_out) of layer `l` (0-based).
+    pub fn layer(&self, l: usize) -> (usize, usize, usize, usize) {
+        let (i, o) = (self.arch.sizes[l], self.arch.sizes[l + 1]);
+        (self.offsets[l], self.offsets[l] + i * o, i, o)
+    }
+
+    /// Seeded initial parameters.
+    pub fn init_params(&self, init: Init, seed: u64) -> Vec<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut p = vec![0.0; self.num_params];
+        for l in 0..self.num_layers() {
+            let (w, _, ni, no) = self.layer(l);
+            let (fi, fo) = (ni as f64, no as f64);
+            for v in &mut p[w..w + ni * no] {
+                *v = match init {
+                    Init::GlorotUniform => (6.0 / (fi + fo)).sqrt() * (2.0 * uniform(&mut rng) - 1.0),
+                    Init::GlorotNormal => (2.0 / (fi + fo)).sqrt() * normal(&mut rng),
+                    Init::He => (2.0 / fi).sqrt() * normal(&mut rng),
+                    Init::Lecun => (1.0 / fi).sqrt() * normal(&mut rng),
+                    Init::Standard => (2.0 * uniform(&mut rng) - 1.0) / fi.sqrt(),
+                };
+            }
+        }
+        p
+    }
+
+    /// Buffers for batches of up to `batch` samples.
+    pub fn workspace<T: Real>(&self, batch: usize) -> Workspace<T> {
+        let l = self.num_layers();
+        let widest = *self.arch.sizes.iter().max().expect("sizes");
+        Workspace {
+            batch,
+            z: (1..=l).map(|i| vec![T::zero(); batch * self.arch.sizes[i]]).collect(),
+            a: (1..l).map(|i| vec![T::zero(); batch * self.arch.sizes[i]]).collect(),
+            dz: vec![T::zero(); batch * widest],
+            dz_prev: vec![T::zero(); batch * widest],
+        }
+    }
+
+    /// Forward pass of `b` samples (`x` is b×n₀). Returns the output pre-activations
+    /// (b×k); hidden activations stay in the workspace for [`Mlp::backward`].
+    pub fn forward<'w, T: Real>(&self, params: &[T], x: &[T], b: usize, ws: &'w mut Workspace<T>, par: Par) -> &'w [T] {
+        assert!(b <= ws.batch, "batch larger than the workspace");
+        assert_eq!(x.len(), b * self.inputs(), "input has the wrong shape");
+        let nl = self.num_layers();
+        for l in 0..nl {
+            let (wo, bo, ni, no) = self.layer(l);
+            let (z_all, a_all) = (&mut ws.z, &ws.a);
+            let input: &[T] = if l == 0 { x } else { &a_all[l - 1][..b * ni] };
+            let z = &mut z_all[l][..b * no];
+            let bias = &params[bo..bo + no];
+            for row in z.chunks_mut(no) {
+                row.copy_from_slice(bias);
+            }
+            T::gemm(b, no, ni, input, false, &params[wo..wo + ni * no], false, z, true, par);
+            if l + 1 < nl {
+                let a = &mut ws.a[l][..b * no];
+                a.copy_from_slice(&ws.z[l][..b * no]);
+                self.arch.activations[l].apply(a);
+            }
+        }
+        &ws.z[nl - 1][..b * self.outputs()]
+    }
+
+    /// Loss of the last forward pass and its gradient into `grad` (length P, overwritten).
+    pub fn backward<T: Real>(&self, params: &[T], x: &[T], b: usize, targets: Targets<'_, T>, ws: &mut Workspace<T>, grad: &mut [T], par: Par) -> f64 {
+        let nl = self.num_layers();
+        let k = self.outputs();
+        let loss = {
+            let (z, dz) = (&ws.z[nl - 1][..b * k], &mut ws.dz[..b * k]);
+            self.arch.loss.value_grad(z, k, targets, Some(dz))
+        };
+        for l in (0..nl).rev() {
+            let (wo, bo, ni, no) = self.layer(l);
+            let input: &[T] = if l == 0 { x } else { &ws.a[l - 1][..b * ni] };
+            let dz = &ws.dz[..b * no];
+            // dW = inputᵀ·dZ, db = column sums of dZ.
+            T::gemm(ni, no, b, input, true, dz, false, &mut grad[wo..wo + ni * no], false, par);
+            let db = &mut grad[bo..bo + no];
+            db.iter_mut().for_each(|v| *v = T::zero());
+            for row in dz.chunks(no) {
+                for (d, v) in db.iter_mut().zip(row) {
+                    *d += *v;
+                }
+            }
+            if l > 0 {
+                // dA = dZ·Wᵀ, then through the activation of layer l−1.
+                let dprev = &mut ws.dz_prev[..b * ni];
+                T::gemm(b, ni, no, dz, false, &params[wo..wo + ni * no], true, dprev, false, par);
+                self.arch.activations[l - 1].backprop(&ws.z[l - 1][..b * ni], &ws.a[l - 1][..b * ni], dprev);
+                std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
+            }
+        }
+        loss
+    }
+
+    /// Hidden activations of the last forward pass (layer 1..L−1), for diagnostics.
+    pub fn hidden_activations<'w, T: Real>(&self, ws: &'w Workspace<T>, b: usize, l: usize) -> &'w [T] {
+        &ws.a[l][..b * self.arch.sizes[l + 1]]
+    }
+
+    /// Jacobian of the outputs (pre-activations z of the last layer) with respect to the
+    /// parameters, one row per (sample, output), after a forward pass of `b` samples:
+    /// `jac[(i·k + c)·P + p] = ∂z_{ic}/∂θ_p`. Exact: one backward pass per output.
+    pub fn output_jacobian<T: Real>(&self, params: &[T], x: &[T], b: usize, ws: &mut Workspace<T>, jac: &mut [T]) {
+        let nl = self.num_layers();
+        let k = self.outputs();
+        let p = self.num_params;
+        jac.iter_mut().for_each(|v| *v = T::zero());
+        for c in 0..k {
+            // dZ_L = e_c for every sample.
+            let dz = &mut ws.dz[..b * k];
+            dz.iter_mut().for_each(|v| *v = T::zero());
+            for i in 0..b {
+                dz[i * k + c] = T::one();
+            }
+            for l in (0..nl).rev() {
+                let (wo, bo, ni, no) = self.layer(l);
+                let input: &[T] = if l == 0 { x } else { &ws.a[l - 1][..b * ni] };
+                let dz = &ws.dz[..b * no];
+                for i in 0..b {
+                    let row = &mut jac[(i * k + c) * p..(i * k + c + 1) * p];
+                    let dzi = &dz[i * no..(i + 1) * no];
+                    let inp = &input[i * ni..(i + 1) * ni];
+                    for (q, a) in inp.iter().enumerate() {
+                        let w = &mut row[wo + q * no..wo + (q + 1) * no];
+                        for (wv, d) in w.iter_mut().zip(dzi) {
+                            *wv = *a * *d;
+                        }
+                    }
+                    row[bo..bo + no].copy_from_slice(dzi);
+                }
+                if l > 0 {
+                    let dprev = &mut ws.dz_prev[..b * ni];
+                    T::gemm(b, ni, no, dz, false, &params[wo..wo + ni * no], true, dprev, false, Par::Seq);
+                    self.arch.activations[l - 1].backprop(&ws.z[l - 1][..b * ni], &ws.a[l - 1][..b * ni], dprev);
+                    std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
+                }
+            }
+        }
+    }
+}

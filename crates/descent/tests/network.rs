@@ -1,0 +1,94 @@
+//! The network's exact derivatives against finite differences.
+
+use descent::nn::{Activation, Init, Loss, Mlp, Targets};
+use faer::Par;
+
+fn loss_of(net: &Mlp, p: &[f64], x: &[f64], b: usize, t: Targets<'_, f64>) -> f64 {
+    let mut ws = net.workspace::<f64>(b);
+    let z = net.forward(p, x, b, &mut ws, Par::Seq).to_vec();
+    net.arch.loss.value_grad(&z, net.outputs(), t, None)
+}
+
+#[test]
+fn backward_matches_finite_differences_for_every_activation_and_loss() {
+    let b = 5;
+    let x: Vec<f64> = (0..b * 3).map(|i| ((i * 7) as f64).sin()).collect();
+    let labels: Vec<u32> = vec![0, 1, 3, 2, 1];
+    let values: Vec<f64> = (0..b * 4).map(|i| (i as f64 * 0.37).cos() * 0.5 + 0.5).collect();
+    for act in [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu, Activation::Softplus, Activation::Elu, Activation::Gelu] {
+        for loss in [Loss::SquaredError, Loss::CrossEntropy, Loss::BinaryCrossEntropy] {
+            let net = Mlp::new(&[3, 6, 5, 4], &[act], loss).unwrap();
+            let p = net.init_params(Init::GlorotUniform, 3);
+            let t = match loss {
+                Loss::CrossEntropy => Targets::Classes(&labels),
+                _ => Targets::Values(&values),
+            };
+            let mut ws = net.workspace::<f64>(b);
+            net.forward(&p, &x, b, &mut ws, Par::Seq);
+            let mut g = vec![0.0; net.num_params()];
+            let l = net.backward(&p, &x, b, t, &mut ws, &mut g, Par::Seq);
+            assert!((l - loss_of(&net, &p, &x, b, t)).abs() < 1e-12);
+            for j in 0..net.num_params() {
+                let h = 1e-6;
+                let mut pp = p.clone();
+                pp[j] += h;
+                let mut pm = p.clone();
+                pm[j] -= h;
+                let fd = (loss_of(&net, &pp, &x, b, t) - loss_of(&net, &pm, &x, b, t)) / (2.0 * h);
+                assert!((g[j] - fd).abs() < 1e-6 * fd.abs().max(1.0), "{act:?}/{loss:?} param {j}: {} vs {fd}", g[j]);
+            }
+        }
+    }
+}
+
+#[test]
+fn output_jacobian_matches_finite_differences() {
+    let b = 4;
+    let net = Mlp::new(&[2, 5, 3], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let p = net.init_params(Init::GlorotNormal, 1);
+    let x: Vec<f64> = (0..b * 2).map(|i| (i as f64 * 0.9).sin()).collect();
+    let mut ws = net.workspace::<f64>(b);
+    net.forward(&p, &x, b, &mut ws, Par::Seq);
+    let np = net.num_params();
+    let mut jac = vec![0.0; b * 3 * np];
+    net.output_jacobian(&p, &x, b, &mut ws, &mut jac);
+    let out = |pp: &[f64]| {
+        let mut w = net.workspace::<f64>(b);
+        net.forward(pp, &x, b, &mut w, Par::Seq).to_vec()
+    };
+    for j in 0..np {
+        let h = 1e-6;
+        let mut pp = p.clone();
+        pp[j] += h;
+        let mut pm = p.clone();
+        pm[j] -= h;
+        let (op, om) = (out(&pp), out(&pm));
+        for r in 0..b * 3 {
+            let fd = (op[r] - om[r]) / (2.0 * h);
+            assert!((jac[r * np + j] - fd).abs() < 1e-7, "row {r} param {j}");
+        }
+    }
+}
+
+#[test]
+fn f32_and_f64_agree() {
+    let b = 8;
+    let net = Mlp::new(&[4, 16, 3], &[Activation::Relu], Loss::CrossEntropy).unwrap();
+    let p = net.init_params(Init::He, 5);
+    let x: Vec<f64> = (0..b * 4).map(|i| (i as f64 * 0.31).sin()).collect();
+    let labels: Vec<u32> = (0..b as u32).map(|i| i % 3).collect();
+    let mut ws = net.workspace::<f64>(b);
+    net.forward(&p, &x, b, &mut ws, Par::Seq);
+    let mut g = vec![0.0; net.num_params()];
+    let l64 = net.backward(&p, &x, b, Targets::Classes(&labels), &mut ws, &mut g, Par::Seq);
+    let p32: Vec<f32> = p.iter().map(|v| *v as f32).collect();
+    let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+    let mut ws32 = net.workspace::<f32>(b);
+    net.forward(&p32, &x32, b, &mut ws32, Par::Seq);
+    let mut g32 = vec![0.0f32; net.num_params()];
+    let l32 = net.backward(&p32, &x32, b, Targets::Classes(&labels), &mut ws32, &mut g32, Par::Seq);
+    assert!((l64 - l32).abs() < 1e-5);
+    for (a, b) in g.iter().zip(&g32) {
+        assert!((a - *b as f64).abs() < 1e-5);
+    }
+}
