@@ -1,5 +1,12 @@
-//! Data sets: reading CSV files (and, for networks, more formats).
+//! Data sets: CSV files, MNIST's IDX format (plain or gzip), synthetic sets; splits and
+//! standardization with statistics from the training split only.
 
 mod csv_table;
+mod dataset;
+mod idx;
+mod synthetic;
 
 pub use csv_table::Table;
+pub use dataset::{permutation, Dataset, Standardizer, TargetData, Task};
+pub use idx::{load_mnist, parse_idx, read_idx};
+pub use synthetic::synthetic;

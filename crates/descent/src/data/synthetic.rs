@@ -1,0 +1,73 @@
+//! Synthetic data sets: two spirals, two moons, XOR, n-bit parity, sine fitting.
+
+use super::dataset::{Dataset, TargetData};
+use crate::error::{Error, Result};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn unif(rng: &mut ChaCha8Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn classes(x: Vec<f64>, d: usize, labels: Vec<u32>, k: usize) -> Dataset {
+    Dataset { x, d, targets: TargetData::Classes { labels, names: (0..k).map(|i| i.to_string()).collect() }, feature_names: vec![] }
+}
+
+/// `NAME[:N]`: `spirals` (2 classes, N points, default 400), `moons` (default 400),
+/// `xor` (the 4 points), `parity` (`parity:BITS`, all 2^BITS patterns, default 4 bits),
+/// `sine` (N points of sin on [−π, π], default 100, regression).
+pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
+    let (name, n) = match spec.split_once(':') {
+        Some((a, b)) => (a, Some(b.parse::<usize>().map_err(|_| Error::Parse(format!("synthetic '{spec}': '{b}' is not a count")))?)),
+        None => (spec, None),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Ok(match name {
+        "spirals" => {
+            let n = n.unwrap_or(400).max(2);
+            let (mut x, mut l) = (Vec::new(), Vec::new());
+            for i in 0..n {
+                let c = (i % 2) as u32;
+                let t = (i / 2) as f64 / (n / 2) as f64 * 3.0 * std::f64::consts::PI + 0.5;
+                let r = t / (3.0 * std::f64::consts::PI);
+                let s = if c == 0 { 1.0 } else { -1.0 };
+                x.push(s * r * t.cos() + 0.02 * (unif(&mut rng) - 0.5));
+                x.push(s * r * t.sin() + 0.02 * (unif(&mut rng) - 0.5));
+                l.push(c);
+            }
+            classes(x, 2, l, 2)
+        }
+        "moons" => {
+            let n = n.unwrap_or(400).max(2);
+            let (mut x, mut l) = (Vec::new(), Vec::new());
+            for i in 0..n {
+                let c = (i % 2) as u32;
+                let t = std::f64::consts::PI * unif(&mut rng);
+                let (px, py) = if c == 0 { (t.cos(), t.sin()) } else { (1.0 - t.cos(), 0.5 - t.sin()) };
+                x.push(px + 0.1 * (unif(&mut rng) - 0.5));
+                x.push(py + 0.1 * (unif(&mut rng) - 0.5));
+                l.push(c);
+            }
+            classes(x, 2, l, 2)
+        }
+        "xor" => classes(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], 2, vec![0, 1, 1, 0], 2),
+        "parity" => {
+            let bits = n.unwrap_or(4).clamp(1, 16);
+            let (mut x, mut l) = (Vec::new(), Vec::new());
+            for p in 0..(1usize << bits) {
+                for b in 0..bits {
+                    x.push(((p >> b) & 1) as f64);
+                }
+                l.push((p.count_ones() % 2) as u32);
+            }
+            classes(x, bits, l, 2)
+        }
+        "sine" => {
+            let n = n.unwrap_or(100).max(2);
+            let x: Vec<f64> = (0..n).map(|i| -std::f64::consts::PI + 2.0 * std::f64::consts::PI * i as f64 / (n - 1) as f64).collect();
+            let y = x.iter().map(|v| v.sin()).collect();
+            Dataset { x, d: 1, targets: TargetData::Values { y, k: 1 }, feature_names: vec!["x".into()] }
+        }
+        other => return Err(Error::Unknown { kind: "synthetic data set", name: other.into(), hint: " (expected spirals, moons, xor, parity, sine)".into() }),
+    })
+}
