@@ -201,6 +201,8 @@ pub trait Observer {
     fn on_iter(&mut self, _r: &IterReport) -> Control {
         Control::Continue
     }
+    /// The current point, just before [`Observer::on_iter`] (when reports are wanted).
+    fn on_point(&mut self, _x: &[f64]) {}
     /// Whether [`Observer::on_iter`] should be called at all (building a report costs a
     /// little; an observer that ignores reports can say no).
     fn wants_reports(&self) -> bool {
@@ -367,6 +369,7 @@ pub fn minimize(
                 seconds: start.elapsed().as_secs_f64(),
                 extra: method.extra(),
             };
+            obs.on_point(&it.x);
             if obs.on_iter(&report) == Control::Stop {
                 break Termination::ObserverStop;
             }

@@ -14,9 +14,24 @@ fn backward_matches_finite_differences_for_every_activation_and_loss() {
     let b = 5;
     let x: Vec<f64> = (0..b * 3).map(|i| ((i * 7) as f64).sin()).collect();
     let labels: Vec<u32> = vec![0, 1, 3, 2, 1];
-    let values: Vec<f64> = (0..b * 4).map(|i| (i as f64 * 0.37).cos() * 0.5 + 0.5).collect();
-    for act in [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu, Activation::Softplus, Activation::Elu, Activation::Gelu] {
-        for loss in [Loss::SquaredError, Loss::CrossEntropy, Loss::BinaryCrossEntropy] {
+    let values: Vec<f64> = (0..b * 4)
+        .map(|i| (i as f64 * 0.37).cos() * 0.5 + 0.5)
+        .collect();
+    for act in [
+        Activation::Identity,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Softplus,
+        Activation::Elu,
+        Activation::Gelu,
+    ] {
+        for loss in [
+            Loss::SquaredError,
+            Loss::CrossEntropy,
+            Loss::BinaryCrossEntropy,
+        ] {
             let net = Mlp::new(&[3, 6, 5, 4], &[act], loss).unwrap();
             let p = net.init_params(Init::GlorotUniform, 3);
             let t = match loss {
@@ -35,7 +50,11 @@ fn backward_matches_finite_differences_for_every_activation_and_loss() {
                 let mut pm = p.clone();
                 pm[j] -= h;
                 let fd = (loss_of(&net, &pp, &x, b, t) - loss_of(&net, &pm, &x, b, t)) / (2.0 * h);
-                assert!((g[j] - fd).abs() < 1e-6 * fd.abs().max(1.0), "{act:?}/{loss:?} param {j}: {} vs {fd}", g[j]);
+                assert!(
+                    (g[j] - fd).abs() < 1e-6 * fd.abs().max(1.0),
+                    "{act:?}/{loss:?} param {j}: {} vs {fd}",
+                    g[j]
+                );
             }
         }
     }
@@ -80,13 +99,29 @@ fn f32_and_f64_agree() {
     let mut ws = net.workspace::<f64>(b);
     net.forward(&p, &x, b, &mut ws, Par::Seq);
     let mut g = vec![0.0; net.num_params()];
-    let l64 = net.backward(&p, &x, b, Targets::Classes(&labels), &mut ws, &mut g, Par::Seq);
+    let l64 = net.backward(
+        &p,
+        &x,
+        b,
+        Targets::Classes(&labels),
+        &mut ws,
+        &mut g,
+        Par::Seq,
+    );
     let p32: Vec<f32> = p.iter().map(|v| *v as f32).collect();
     let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
     let mut ws32 = net.workspace::<f32>(b);
     net.forward(&p32, &x32, b, &mut ws32, Par::Seq);
     let mut g32 = vec![0.0f32; net.num_params()];
-    let l32 = net.backward(&p32, &x32, b, Targets::Classes(&labels), &mut ws32, &mut g32, Par::Seq);
+    let l32 = net.backward(
+        &p32,
+        &x32,
+        b,
+        Targets::Classes(&labels),
+        &mut ws32,
+        &mut g32,
+        Par::Seq,
+    );
     assert!((l64 - l32).abs() < 1e-5);
     for (a, b) in g.iter().zip(&g32) {
         assert!((a - *b as f64).abs() < 1e-5);

@@ -74,10 +74,17 @@ fn mean_std(cols: usize, rows: impl Iterator<Item = Vec<f64>> + Clone) -> (Vec<f
             *s += (v - m) * (v - m);
         }
     }
-    let std = var.iter().map(|s| {
-        let sd = (s / n).sqrt();
-        if sd > 1e-12 { sd } else { 1.0 }
-    }).collect();
+    let std = var
+        .iter()
+        .map(|s| {
+            let sd = (s / n).sqrt();
+            if sd > 1e-12 {
+                sd
+            } else {
+                1.0
+            }
+        })
+        .collect();
     (mean, std)
 }
 
@@ -105,11 +112,22 @@ impl Dataset {
     /// Checks that every feature and target is finite.
     pub fn validate(&self, what: &str) -> Result<()> {
         if let Some(i) = self.x.iter().position(|v| !v.is_finite()) {
-            return Err(Error::config(what, format!("sample {} feature {} is {} (NaN or infinite)", i / self.d + 1, i % self.d + 1, self.x[i])));
+            return Err(Error::config(
+                what,
+                format!(
+                    "sample {} feature {} is {} (NaN or infinite)",
+                    i / self.d + 1,
+                    i % self.d + 1,
+                    self.x[i]
+                ),
+            ));
         }
         if let TargetData::Values { y, k } = &self.targets {
             if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-                return Err(Error::config(what, format!("sample {} target is {}", i / k + 1, y[i])));
+                return Err(Error::config(
+                    what,
+                    format!("sample {} target is {}", i / k + 1, y[i]),
+                ));
             }
         }
         if self.is_empty() {
@@ -125,9 +143,10 @@ impl Dataset {
             x.extend_from_slice(self.row(i));
         }
         let targets = match &self.targets {
-            TargetData::Classes { labels, names } => {
-                TargetData::Classes { labels: idx.iter().map(|&i| labels[i]).collect(), names: names.clone() }
-            }
+            TargetData::Classes { labels, names } => TargetData::Classes {
+                labels: idx.iter().map(|&i| labels[i]).collect(),
+                names: names.clone(),
+            },
             TargetData::Values { y, k } => {
                 let mut v = Vec::with_capacity(idx.len() * k);
                 for &i in idx {
@@ -136,7 +155,12 @@ impl Dataset {
                 TargetData::Values { y: v, k: *k }
             }
         };
-        Dataset { x, d: self.d, targets, feature_names: self.feature_names.clone() }
+        Dataset {
+            x,
+            d: self.d,
+            targets,
+            feature_names: self.feature_names.clone(),
+        }
     }
 
     /// Seeded split into (train, validation, test) with the given fractions.
@@ -154,7 +178,9 @@ impl Dataset {
     pub fn standardizer(&self, targets: bool) -> Standardizer {
         let (mean, std) = mean_std(self.d, (0..self.len()).map(|i| self.row(i).to_vec()));
         let target = match (&self.targets, targets) {
-            (TargetData::Values { y, k }, true) => Some(mean_std(*k, y.chunks(*k).map(|c| c.to_vec()))),
+            (TargetData::Values { y, k }, true) => {
+                Some(mean_std(*k, y.chunks(*k).map(|c| c.to_vec())))
+            }
             _ => None,
         };
         Standardizer { mean, std, target }
@@ -185,7 +211,10 @@ impl Dataset {
             None => table.headers.len() - 1,
         };
         if table.headers.len() < 2 {
-            return Err(Error::Parse(format!("{}: need at least one feature column and a target column", table.source)));
+            return Err(Error::Parse(format!(
+                "{}: need at least one feature column and a target column",
+                table.source
+            )));
         }
         let feature_cols: Vec<usize> = (0..table.headers.len()).filter(|c| *c != tcol).collect();
         let d = feature_cols.len();
@@ -194,10 +223,16 @@ impl Dataset {
             for &c in &feature_cols {
                 let f = &fields[c];
                 let v: f64 = f.parse().map_err(|_| {
-                    Error::Parse(format!("{}:{line}: feature '{}' = '{f}' is not a number", table.source, table.headers[c]))
+                    Error::Parse(format!(
+                        "{}:{line}: feature '{}' = '{f}' is not a number",
+                        table.source, table.headers[c]
+                    ))
                 })?;
                 if !v.is_finite() {
-                    return Err(Error::Parse(format!("{}:{line}: feature '{}' is {v} (must be finite)", table.source, table.headers[c])));
+                    return Err(Error::Parse(format!(
+                        "{}:{line}: feature '{}' is {v} (must be finite)",
+                        table.source, table.headers[c]
+                    )));
                 }
                 x.push(v);
             }
@@ -225,15 +260,23 @@ impl Dataset {
                     }
                 };
                 if names.len() < 2 {
-                    return Err(Error::Parse(format!("{}: the target '{}' has only one class", table.source, table.headers[tcol])));
+                    return Err(Error::Parse(format!(
+                        "{}: the target '{}' has only one class",
+                        table.source, table.headers[tcol]
+                    )));
                 }
-                let labels = raw.iter().map(|s| {
-                    let key = match s.parse::<i64>() {
-                        Ok(i) if ints.is_some() => i.to_string(),
-                        _ => s.to_string(),
-                    };
-                    names.binary_search_by(|n| cmp_names(n, &key, ints.is_some())).expect("label in names") as u32
-                }).collect();
+                let labels = raw
+                    .iter()
+                    .map(|s| {
+                        let key = match s.parse::<i64>() {
+                            Ok(i) if ints.is_some() => i.to_string(),
+                            _ => s.to_string(),
+                        };
+                        names
+                            .binary_search_by(|n| cmp_names(n, &key, ints.is_some()))
+                            .expect("label in names") as u32
+                    })
+                    .collect();
                 TargetData::Classes { labels, names }
             }
         };
@@ -241,14 +284,19 @@ impl Dataset {
             x,
             d,
             targets,
-            feature_names: feature_cols.iter().map(|&c| table.headers[c].clone()).collect(),
+            feature_names: feature_cols
+                .iter()
+                .map(|&c| table.headers[c].clone())
+                .collect(),
         })
     }
 }
 
 fn cmp_names(a: &str, b: &str, numeric: bool) -> std::cmp::Ordering {
     if numeric {
-        a.parse::<i64>().unwrap_or(0).cmp(&b.parse::<i64>().unwrap_or(0))
+        a.parse::<i64>()
+            .unwrap_or(0)
+            .cmp(&b.parse::<i64>().unwrap_or(0))
     } else {
         a.cmp(b)
     }
@@ -272,22 +320,45 @@ mod tests {
 
     #[test]
     fn csv_classes_as_strings_and_integers() {
-        let t = Table::from_reader("a,b,label\n1,2,cat\n3,4,dog\n5,6,cat\n".as_bytes(), "t.csv").unwrap();
+        let t = Table::from_reader("a,b,label\n1,2,cat\n3,4,dog\n5,6,cat\n".as_bytes(), "t.csv")
+            .unwrap();
         let d = Dataset::from_csv(&t, None, Task::Classification).unwrap();
-        assert_eq!(d.targets, TargetData::Classes { labels: vec![0, 1, 0], names: vec!["cat".into(), "dog".into()] });
+        assert_eq!(
+            d.targets,
+            TargetData::Classes {
+                labels: vec![0, 1, 0],
+                names: vec!["cat".into(), "dog".into()]
+            }
+        );
         let t = Table::from_reader("a,y,b\n1,10,2\n3,2,4\n5,10,6\n".as_bytes(), "t.csv").unwrap();
         let d = Dataset::from_csv(&t, Some("y"), Task::Classification).unwrap();
-        assert_eq!(d.targets, TargetData::Classes { labels: vec![1, 0, 1], names: vec!["2".into(), "10".into()] });
+        assert_eq!(
+            d.targets,
+            TargetData::Classes {
+                labels: vec![1, 0, 1],
+                names: vec!["2".into(), "10".into()]
+            }
+        );
         assert_eq!(d.x, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let t = Table::from_reader("a,b,label\n1,x,cat\n".as_bytes(), "t.csv").unwrap();
-        let e = Dataset::from_csv(&t, None, Task::Classification).unwrap_err().to_string();
+        let e = Dataset::from_csv(&t, None, Task::Classification)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("t.csv:2") && e.contains("'b'"), "{e}");
     }
 
     #[test]
     fn split_and_standardize() {
         let x: Vec<f64> = (0..20).map(|i| i as f64).collect();
-        let d = Dataset { x, d: 2, targets: TargetData::Values { y: (0..10).map(|i| i as f64).collect(), k: 1 }, feature_names: vec![] };
+        let d = Dataset {
+            x,
+            d: 2,
+            targets: TargetData::Values {
+                y: (0..10).map(|i| i as f64).collect(),
+                k: 1,
+            },
+            feature_names: vec![],
+        };
         let (tr, va, te) = d.split(0.2, 0.2, 1);
         assert_eq!((tr.len(), va.len(), te.len()), (6, 2, 2));
         let s = tr.standardizer(true);

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 /// Reads an IDX file of unsigned bytes; returns (dimensions, data).
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let raw = std::fs::read(path).map_err(|e| Error::Parse(format!("cannot read {}: {e}", path.display())))?;
+    let raw = std::fs::read(path)
+        .map_err(|e| Error::Parse(format!("cannot read {}: {e}", path.display())))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
@@ -26,7 +27,9 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
 /// Parses IDX bytes.
 pub fn parse_idx(bytes: &[u8], source: &str) -> Result<(Vec<usize>, Vec<u8>)> {
     if bytes.len() < 4 {
-        return Err(Error::Parse(format!("{source}: too short for an IDX header")));
+        return Err(Error::Parse(format!(
+            "{source}: too short for an IDX header"
+        )));
     }
     if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || bytes[3] == 0 || bytes[3] > 4 {
         return Err(Error::Parse(format!(
@@ -40,7 +43,9 @@ pub fn parse_idx(bytes: &[u8], source: &str) -> Result<(Vec<usize>, Vec<u8>)> {
         return Err(Error::Parse(format!("{source}: truncated IDX header")));
     }
     let dims: Vec<usize> = (0..nd)
-        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize)
+        .map(|i| {
+            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
+        })
         .collect();
     let count: usize = dims.iter().product();
     if bytes.len() - header != count {
@@ -68,16 +73,25 @@ pub fn load_mnist(dir: &Path, train: bool) -> Result<Dataset> {
     let (idims, pixels) = read_idx(&find(dir, &format!("{prefix}-images-idx3-ubyte"))?)?;
     let (ldims, labels) = read_idx(&find(dir, &format!("{prefix}-labels-idx1-ubyte"))?)?;
     if idims.len() != 3 || ldims.len() != 1 || idims[0] != ldims[0] {
-        return Err(Error::Parse(format!("{}: image and label files do not match ({idims:?} vs {ldims:?})", dir.display())));
+        return Err(Error::Parse(format!(
+            "{}: image and label files do not match ({idims:?} vs {ldims:?})",
+            dir.display()
+        )));
     }
     if let Some(l) = labels.iter().find(|l| **l > 9) {
-        return Err(Error::Parse(format!("{}: label {l} is not a digit", dir.display())));
+        return Err(Error::Parse(format!(
+            "{}: label {l} is not a digit",
+            dir.display()
+        )));
     }
     let d = idims[1] * idims[2];
     Ok(Dataset {
         x: pixels.iter().map(|p| *p as f64 / 255.0).collect(),
         d,
-        targets: TargetData::Classes { labels: labels.iter().map(|l| *l as u32).collect(), names: (0..10).map(|i| i.to_string()).collect() },
+        targets: TargetData::Classes {
+            labels: labels.iter().map(|l| *l as u32).collect(),
+            names: (0..10).map(|i| i.to_string()).collect(),
+        },
         feature_names: vec![],
     })
 }
@@ -91,7 +105,10 @@ mod tests {
         let good = [0, 0, 8, 1, 0, 0, 0, 2, 7, 9];
         assert_eq!(parse_idx(&good, "g").unwrap(), (vec![2], vec![7, 9]));
         let bad_magic = [0, 0, 9, 1, 0, 0, 0, 2, 7, 9];
-        assert!(parse_idx(&bad_magic, "b").unwrap_err().to_string().contains("magic"));
+        assert!(parse_idx(&bad_magic, "b")
+            .unwrap_err()
+            .to_string()
+            .contains("magic"));
         let short = [0, 0, 8, 1, 0, 0, 0, 3, 7, 9];
         assert!(parse_idx(&short, "s").is_err());
     }

@@ -10,17 +10,31 @@ fn unif(rng: &mut ChaCha8Rng) -> f64 {
 }
 
 fn classes(x: Vec<f64>, d: usize, labels: Vec<u32>, k: usize) -> Dataset {
-    Dataset { x, d, targets: TargetData::Classes { labels, names: (0..k).map(|i| i.to_string()).collect() }, feature_names: vec![] }
+    Dataset {
+        x,
+        d,
+        targets: TargetData::Classes {
+            labels,
+            names: (0..k).map(|i| i.to_string()).collect(),
+        },
+        feature_names: vec![],
+    }
 }
 
 /// `NAME[:N]`: `spirals` (2 classes, N points, default 400), `moons` (default 400),
 /// `xor` (the 4 points), `parity` (`parity:BITS`, all 2^BITS patterns, default 4 bits),
 /// `sine` (N points of sin on [−π, π], default 100, regression).
 pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
-    let (name, n) = match spec.split_once(':') {
-        Some((a, b)) => (a, Some(b.parse::<usize>().map_err(|_| Error::Parse(format!("synthetic '{spec}': '{b}' is not a count")))?)),
-        None => (spec, None),
-    };
+    let (name, n) =
+        match spec.split_once(':') {
+            Some((a, b)) => (
+                a,
+                Some(b.parse::<usize>().map_err(|_| {
+                    Error::Parse(format!("synthetic '{spec}': '{b}' is not a count"))
+                })?),
+            ),
+            None => (spec, None),
+        };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Ok(match name {
         "spirals" => {
@@ -43,14 +57,23 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
             for i in 0..n {
                 let c = (i % 2) as u32;
                 let t = std::f64::consts::PI * unif(&mut rng);
-                let (px, py) = if c == 0 { (t.cos(), t.sin()) } else { (1.0 - t.cos(), 0.5 - t.sin()) };
+                let (px, py) = if c == 0 {
+                    (t.cos(), t.sin())
+                } else {
+                    (1.0 - t.cos(), 0.5 - t.sin())
+                };
                 x.push(px + 0.1 * (unif(&mut rng) - 0.5));
                 x.push(py + 0.1 * (unif(&mut rng) - 0.5));
                 l.push(c);
             }
             classes(x, 2, l, 2)
         }
-        "xor" => classes(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], 2, vec![0, 1, 1, 0], 2),
+        "xor" => classes(
+            vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0],
+            2,
+            vec![0, 1, 1, 0],
+            2,
+        ),
         "parity" => {
             let bits = n.unwrap_or(4).clamp(1, 16);
             let (mut x, mut l) = (Vec::new(), Vec::new());
@@ -64,10 +87,25 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
         }
         "sine" => {
             let n = n.unwrap_or(100).max(2);
-            let x: Vec<f64> = (0..n).map(|i| -std::f64::consts::PI + 2.0 * std::f64::consts::PI * i as f64 / (n - 1) as f64).collect();
+            let x: Vec<f64> = (0..n)
+                .map(|i| {
+                    -std::f64::consts::PI + 2.0 * std::f64::consts::PI * i as f64 / (n - 1) as f64
+                })
+                .collect();
             let y = x.iter().map(|v| v.sin()).collect();
-            Dataset { x, d: 1, targets: TargetData::Values { y, k: 1 }, feature_names: vec!["x".into()] }
+            Dataset {
+                x,
+                d: 1,
+                targets: TargetData::Values { y, k: 1 },
+                feature_names: vec!["x".into()],
+            }
         }
-        other => return Err(Error::Unknown { kind: "synthetic data set", name: other.into(), hint: " (expected spirals, moons, xor, parity, sine)".into() }),
+        other => {
+            return Err(Error::Unknown {
+                kind: "synthetic data set",
+                name: other.into(),
+                hint: " (expected spirals, moons, xor, parity, sine)".into(),
+            })
+        }
     })
 }

@@ -554,6 +554,7 @@ fn attempt(
                 seconds: start.elapsed().as_secs_f64(),
                 extra: vec![("mu", mu)],
             };
+            obs.on_point(&x);
             if obs.on_iter(&report) == Control::Stop {
                 break Termination::ObserverStop;
             }

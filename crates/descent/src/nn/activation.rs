@@ -69,8 +69,14 @@ impl Activation {
         let one = T::one();
         match self {
             Activation::Identity => {}
-            Activation::Sigmoid => grad.iter_mut().zip(a).for_each(|(g, a)| *g = *g * *a * (one - *a)),
-            Activation::Tanh => grad.iter_mut().zip(a).for_each(|(g, a)| *g = *g * (one - *a * *a)),
+            Activation::Sigmoid => grad
+                .iter_mut()
+                .zip(a)
+                .for_each(|(g, a)| *g = *g * *a * (one - *a)),
+            Activation::Tanh => grad
+                .iter_mut()
+                .zip(a)
+                .for_each(|(g, a)| *g = *g * (one - *a * *a)),
             Activation::Relu => grad.iter_mut().zip(z).for_each(|(g, z)| {
                 if *z <= T::zero() {
                     *g = T::zero()
@@ -81,13 +87,19 @@ impl Activation {
                     *g = *g * T::of(0.01)
                 }
             }),
-            Activation::Softplus => grad.iter_mut().zip(z).for_each(|(g, z)| *g = *g * sigmoid(*z)),
+            Activation::Softplus => grad
+                .iter_mut()
+                .zip(z)
+                .for_each(|(g, z)| *g = *g * sigmoid(*z)),
             Activation::Elu => grad.iter_mut().zip(a).zip(z).for_each(|((g, a), z)| {
                 if *z < T::zero() {
                     *g = *g * (*a + one)
                 }
             }),
-            Activation::Gelu => grad.iter_mut().zip(z).for_each(|(g, z)| *g = *g * gelu_prime(*z)),
+            Activation::Gelu => grad
+                .iter_mut()
+                .zip(z)
+                .for_each(|(g, z)| *g = *g * gelu_prime(*z)),
         }
     }
 
@@ -104,10 +116,28 @@ impl Activation {
                 let t = z.tanh();
                 one - t * t
             }
-            Activation::Relu => if z > T::zero() { one } else { T::zero() },
-            Activation::LeakyRelu => if z > T::zero() { one } else { T::of(0.01) },
+            Activation::Relu => {
+                if z > T::zero() {
+                    one
+                } else {
+                    T::zero()
+                }
+            }
+            Activation::LeakyRelu => {
+                if z > T::zero() {
+                    one
+                } else {
+                    T::of(0.01)
+                }
+            }
             Activation::Softplus => sigmoid(z),
-            Activation::Elu => if z > T::zero() { one } else { z.exp() },
+            Activation::Elu => {
+                if z > T::zero() {
+                    one
+                } else {
+                    z.exp()
+                }
+            }
             Activation::Gelu => gelu_prime(z),
         }
     }

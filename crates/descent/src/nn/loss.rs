@@ -29,7 +29,13 @@ impl Loss {
     /// Mean loss over the batch and `∂L/∂z` of the output pre-activations into `grad`
     /// (when given). `z` is batch×k; targets are class indices (cross-entropy) or a
     /// batch×k array.
-    pub fn value_grad<T: Real>(self, z: &[T], k: usize, targets: Targets<'_, T>, mut grad: Option<&mut [T]>) -> f64 {
+    pub fn value_grad<T: Real>(
+        self,
+        z: &[T],
+        k: usize,
+        targets: Targets<'_, T>,
+        mut grad: Option<&mut [T]>,
+    ) -> f64 {
         let b = z.len() / k;
         let mut total = 0.0f64;
         match (self, targets) {
@@ -85,7 +91,9 @@ impl Loss {
     pub fn output<T: Real>(self, z: &mut [T], k: usize) {
         match self {
             Loss::SquaredError => {}
-            Loss::BinaryCrossEntropy => z.iter_mut().for_each(|v| *v = super::activation::sigmoid(*v)),
+            Loss::BinaryCrossEntropy => z
+                .iter_mut()
+                .for_each(|v| *v = super::activation::sigmoid(*v)),
             Loss::CrossEntropy => {
                 for row in z.chunks_mut(k) {
                     let max = row.iter().cloned().fold(T::neg_infinity(), T::max);

@@ -92,7 +92,10 @@ impl Mlp {
     /// all of them).
     pub fn new(sizes: &[usize], activations: &[Activation], loss: Loss) -> Result<Self> {
         if sizes.len() < 2 {
-            return Err(Error::config("layers", "need at least an input and an output size"));
+            return Err(Error::config(
+                "layers",
+                "need at least an input and an output size",
+            ));
         }
         if let Some(i) = sizes.iter().position(|s| *s == 0) {
             return Err(Error::config("layers", format!("layer {} has width 0", i)));
@@ -102,10 +105,18 @@ impl Mlp {
             1 => vec![activations[0]; hidden],
             n if n == hidden => activations.to_vec(),
             0 if hidden == 0 => vec![],
-            n => return Err(Error::config("activations", format!("{n} given for {hidden} hidden layers"))),
+            n => {
+                return Err(Error::config(
+                    "activations",
+                    format!("{n} given for {hidden} hidden layers"),
+                ))
+            }
         };
         if loss == Loss::CrossEntropy && sizes[sizes.len() - 1] < 2 {
-            return Err(Error::config("layers", "cross-entropy needs at least 2 output classes"));
+            return Err(Error::config(
+                "layers",
+                "cross-entropy needs at least 2 output classes",
+            ));
         }
         let mut offsets = Vec::new();
         let mut p = 0;
@@ -113,7 +124,15 @@ impl Mlp {
             offsets.push(p);
             p += w[0] * w[1] + w[1];
         }
-        Ok(Mlp { arch: Architecture { sizes: sizes.to_vec(), activations: acts, loss }, offsets, num_params: p })
+        Ok(Mlp {
+            arch: Architecture {
+                sizes: sizes.to_vec(),
+                activations: acts,
+                loss,
+            },
+            offsets,
+            num_params: p,
+        })
     }
 
     /// Rebuilds from an architecture.
@@ -152,7 +171,9 @@ impl Mlp {
             let (fi, fo) = (ni as f64, no as f64);
             for v in &mut p[w..w + ni * no] {
                 *v = match init {
-                    Init::GlorotUniform => (6.0 / (fi + fo)).sqrt() * (2.0 * uniform(&mut rng) - 1.0),
+                    Init::GlorotUniform => {
+                        (6.0 / (fi + fo)).sqrt() * (2.0 * uniform(&mut rng) - 1.0)
+                    }
                     Init::GlorotNormal => (2.0 / (fi + fo)).sqrt() * normal(&mut rng),
                     Init::He => (2.0 / fi).sqrt() * normal(&mut rng),
                     Init::Lecun => (1.0 / fi).sqrt() * normal(&mut rng),
@@ -169,8 +190,12 @@ impl Mlp {
         let widest = *self.arch.sizes.iter().max().expect("sizes");
         Workspace {
             batch,
-            z: (1..=l).map(|i| vec![T::zero(); batch * self.arch.sizes[i]]).collect(),
-            a: (1..l).map(|i| vec![T::zero(); batch * self.arch.sizes[i]]).collect(),
+            z: (1..=l)
+                .map(|i| vec![T::zero(); batch * self.arch.sizes[i]])
+                .collect(),
+            a: (1..l)
+                .map(|i| vec![T::zero(); batch * self.arch.sizes[i]])
+                .collect(),
             dz: vec![T::zero(); batch * widest],
             dz_prev: vec![T::zero(); batch * widest],
         }
@@ -178,7 +203,14 @@ impl Mlp {
 
     /// Forward pass of `b` samples (`x` is b×n₀). Returns the output pre-activations
     /// (b×k); hidden activations stay in the workspace for [`Mlp::backward`].
-    pub fn forward<'w, T: Real>(&self, params: &[T], x: &[T], b: usize, ws: &'w mut Workspace<T>, par: Par) -> &'w [T] {
+    pub fn forward<'w, T: Real>(
+        &self,
+        params: &[T],
+        x: &[T],
+        b: usize,
+        ws: &'w mut Workspace<T>,
+        par: Par,
+    ) -> &'w [T] {
         assert!(b <= ws.batch, "batch larger than the workspace");
         assert_eq!(x.len(), b * self.inputs(), "input has the wrong shape");
         let nl = self.num_layers();
@@ -191,7 +223,18 @@ impl Mlp {
             for row in z.chunks_mut(no) {
                 row.copy_from_slice(bias);
             }
-            T::gemm(b, no, ni, input, false, &params[wo..wo + ni * no], false, z, true, par);
+            T::gemm(
+                b,
+                no,
+                ni,
+                input,
+                false,
+                &params[wo..wo + ni * no],
+                false,
+                z,
+                true,
+                par,
+            );
             if l + 1 < nl {
                 let a = &mut ws.a[l][..b * no];
                 a.copy_from_slice(&ws.z[l][..b * no]);
@@ -202,7 +245,16 @@ impl Mlp {
     }
 
     /// Loss of the last forward pass and its gradient into `grad` (length P, overwritten).
-    pub fn backward<T: Real>(&self, params: &[T], x: &[T], b: usize, targets: Targets<'_, T>, ws: &mut Workspace<T>, grad: &mut [T], par: Par) -> f64 {
+    pub fn backward<T: Real>(
+        &self,
+        params: &[T],
+        x: &[T],
+        b: usize,
+        targets: Targets<'_, T>,
+        ws: &mut Workspace<T>,
+        grad: &mut [T],
+        par: Par,
+    ) -> f64 {
         let nl = self.num_layers();
         let k = self.outputs();
         let loss = {
@@ -214,7 +266,18 @@ impl Mlp {
             let input: &[T] = if l == 0 { x } else { &ws.a[l - 1][..b * ni] };
             let dz = &ws.dz[..b * no];
             // dW = inputᵀ·dZ, db = column sums of dZ.
-            T::gemm(ni, no, b, input, true, dz, false, &mut grad[wo..wo + ni * no], false, par);
+            T::gemm(
+                ni,
+                no,
+                b,
+                input,
+                true,
+                dz,
+                false,
+                &mut grad[wo..wo + ni * no],
+                false,
+                par,
+            );
             let db = &mut grad[bo..bo + no];
             db.iter_mut().for_each(|v| *v = T::zero());
             for row in dz.chunks(no) {
@@ -225,8 +288,23 @@ impl Mlp {
             if l > 0 {
                 // dA = dZ·Wᵀ, then through the activation of layer l−1.
                 let dprev = &mut ws.dz_prev[..b * ni];
-                T::gemm(b, ni, no, dz, false, &params[wo..wo + ni * no], true, dprev, false, par);
-                self.arch.activations[l - 1].backprop(&ws.z[l - 1][..b * ni], &ws.a[l - 1][..b * ni], dprev);
+                T::gemm(
+                    b,
+                    ni,
+                    no,
+                    dz,
+                    false,
+                    &params[wo..wo + ni * no],
+                    true,
+                    dprev,
+                    false,
+                    par,
+                );
+                self.arch.activations[l - 1].backprop(
+                    &ws.z[l - 1][..b * ni],
+                    &ws.a[l - 1][..b * ni],
+                    dprev,
+                );
                 std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
             }
         }
@@ -234,14 +312,26 @@ impl Mlp {
     }
 
     /// Hidden activations of the last forward pass (layer 1..L−1), for diagnostics.
-    pub fn hidden_activations<'w, T: Real>(&self, ws: &'w Workspace<T>, b: usize, l: usize) -> &'w [T] {
+    pub fn hidden_activations<'w, T: Real>(
+        &self,
+        ws: &'w Workspace<T>,
+        b: usize,
+        l: usize,
+    ) -> &'w [T] {
         &ws.a[l][..b * self.arch.sizes[l + 1]]
     }
 
     /// Jacobian of the outputs (pre-activations z of the last layer) with respect to the
     /// parameters, one row per (sample, output), after a forward pass of `b` samples:
     /// `jac[(i·k + c)·P + p] = ∂z_{ic}/∂θ_p`. Exact: one backward pass per output.
-    pub fn output_jacobian<T: Real>(&self, params: &[T], x: &[T], b: usize, ws: &mut Workspace<T>, jac: &mut [T]) {
+    pub fn output_jacobian<T: Real>(
+        &self,
+        params: &[T],
+        x: &[T],
+        b: usize,
+        ws: &mut Workspace<T>,
+        jac: &mut [T],
+    ) {
         let nl = self.num_layers();
         let k = self.outputs();
         let p = self.num_params;
@@ -271,8 +361,23 @@ impl Mlp {
                 }
                 if l > 0 {
                     let dprev = &mut ws.dz_prev[..b * ni];
-                    T::gemm(b, ni, no, dz, false, &params[wo..wo + ni * no], true, dprev, false, Par::Seq);
-                    self.arch.activations[l - 1].backprop(&ws.z[l - 1][..b * ni], &ws.a[l - 1][..b * ni], dprev);
+                    T::gemm(
+                        b,
+                        ni,
+                        no,
+                        dz,
+                        false,
+                        &params[wo..wo + ni * no],
+                        true,
+                        dprev,
+                        false,
+                        Par::Seq,
+                    );
+                    self.arch.activations[l - 1].backprop(
+                        &ws.z[l - 1][..b * ni],
+                        &ws.a[l - 1][..b * ni],
+                        dprev,
+                    );
                     std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
                 }
             }

@@ -5,11 +5,18 @@
 //! - [`Real`]: networks compute in `f32` (default) or `f64`.
 
 mod activation;
+mod adapters;
 mod loss;
 mod mlp;
 mod real;
+mod train;
 
 pub use activation::Activation;
+pub use adapters::{BatchData, FullBatch, NetLeastSquares};
 pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace};
 pub use real::Real;
+pub use train::{
+    batch_data, check_compatible, evaluate, train, EpochReport, LayerStats, Silent, TrainConfig,
+    TrainObserver, TrainResult, TrainState, TrainStop, FULL_BATCH, LEAST_SQUARES, STEP_RULES,
+};

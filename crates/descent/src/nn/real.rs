@@ -5,7 +5,9 @@ use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef, Par};
 use num_traits::Float;
 
 /// A floating-point type a network can compute in.
-pub trait Real: Float + Default + Send + Sync + std::fmt::Debug + std::ops::AddAssign + 'static {
+pub trait Real:
+    Float + Default + Send + Sync + std::fmt::Debug + std::ops::AddAssign + 'static
+{
     /// Conversion from f64.
     fn of(v: f64) -> Self;
     /// Conversion to f64.
@@ -15,7 +17,18 @@ pub trait Real: Float + Default + Send + Sync + std::fmt::Debug + std::ops::AddA
     /// `c = a·b` (or `c += a·b`), row-major slices, with optional transposes:
     /// `op(a)` is m×k, `op(b)` is k×n, `c` is m×n.
     #[allow(clippy::too_many_arguments)]
-    fn gemm(m: usize, n: usize, k: usize, a: &[Self], a_t: bool, b: &[Self], b_t: bool, c: &mut [Self], acc: bool, par: Par);
+    fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[Self],
+        a_t: bool,
+        b: &[Self],
+        b_t: bool,
+        c: &mut [Self],
+        acc: bool,
+        par: Par,
+    );
 }
 
 macro_rules! impl_real {
@@ -30,7 +43,18 @@ macro_rules! impl_real {
             fn f64(self) -> f64 {
                 self as f64
             }
-            fn gemm(m: usize, n: usize, k: usize, a: &[Self], a_t: bool, b: &[Self], b_t: bool, c: &mut [Self], acc: bool, par: Par) {
+            fn gemm(
+                m: usize,
+                n: usize,
+                k: usize,
+                a: &[Self],
+                a_t: bool,
+                b: &[Self],
+                b_t: bool,
+                c: &mut [Self],
+                acc: bool,
+                par: Par,
+            ) {
                 let a = if a_t {
                     MatRef::from_row_major_slice(a, k, m).transpose()
                 } else {
@@ -42,7 +66,14 @@ macro_rules! impl_real {
                     MatRef::from_row_major_slice(b, k, n)
                 };
                 let c = MatMut::from_row_major_slice_mut(c, m, n);
-                matmul(c, if acc { Accum::Add } else { Accum::Replace }, a, b, 1.0 as $t, par);
+                matmul(
+                    c,
+                    if acc { Accum::Add } else { Accum::Replace },
+                    a,
+                    b,
+                    1.0 as $t,
+                    par,
+                );
             }
         }
     };
@@ -60,15 +91,16 @@ mod tests {
         let (m, n, k) = (3, 4, 5);
         let a: Vec<f64> = (0..m * k).map(|i| i as f64 * 0.3 - 1.0).collect();
         let b: Vec<f64> = (0..k * n).map(|i| (i as f64).sin()).collect();
-        let naive = |a_at: &dyn Fn(usize, usize) -> f64, b_at: &dyn Fn(usize, usize) -> f64| -> Vec<f64> {
-            let mut c = vec![0.0; m * n];
-            for i in 0..m {
-                for j in 0..n {
-                    c[i * n + j] = (0..k).map(|p| a_at(i, p) * b_at(p, j)).sum();
+        let naive =
+            |a_at: &dyn Fn(usize, usize) -> f64, b_at: &dyn Fn(usize, usize) -> f64| -> Vec<f64> {
+                let mut c = vec![0.0; m * n];
+                for i in 0..m {
+                    for j in 0..n {
+                        c[i * n + j] = (0..k).map(|p| a_at(i, p) * b_at(p, j)).sum();
+                    }
                 }
-            }
-            c
-        };
+                c
+            };
         let mut c = vec![0.0; m * n];
         f64::gemm(m, n, k, &a, false, &b, false, &mut c, false, Par::Seq);
         let e = naive(&|i, p| a[i * k + p], &|p, j| b[p * n + j]);

@@ -1,0 +1,166 @@
+//! A network with its data as one more problem: an [`Objective`] (full batch, for CG,
+//! BFGS, L-BFGS, Newton-CG) and, with squared error, a [`LeastSquares`] problem
+//! (residuals = outputs − targets, Jacobian by backpropagation per output) for
+//! Gauss–Newton and Levenberg–Marquardt — MATLAB's `trainlm`.
+
+use super::{Loss, Mlp, Real, Targets, Workspace};
+use crate::linalg::DenseMatrix;
+use crate::problem::{LeastSquares, Objective};
+use faer::Par;
+use std::cell::RefCell;
+
+/// Training data converted to the compute type.
+pub struct BatchData<T> {
+    /// n×d inputs.
+    pub x: Vec<T>,
+    /// Class labels (cross-entropy).
+    pub labels: Vec<u32>,
+    /// n×k targets (squared error, binary cross-entropy).
+    pub values: Vec<T>,
+    /// Samples.
+    pub n: usize,
+}
+
+impl<T: Real> BatchData<T> {
+    /// The targets of samples `lo..hi`.
+    pub fn targets(&self, loss: Loss, k: usize, lo: usize, hi: usize) -> Targets<'_, T> {
+        match loss {
+            Loss::CrossEntropy => Targets::Classes(&self.labels[lo..hi]),
+            _ => Targets::Values(&self.values[lo * k..hi * k]),
+        }
+    }
+}
+
+/// (network, data, loss) as an objective in the parameters: the mean loss over the whole
+/// set. Evaluated in chunks so that memory stays bounded.
+pub struct FullBatch<'a, T: Real> {
+    net: &'a Mlp,
+    data: &'a BatchData<T>,
+    chunk: usize,
+    par: Par,
+    ws: RefCell<Workspace<T>>,
+    grad: RefCell<(Vec<T>, Vec<T>)>,
+}
+
+impl<'a, T: Real> FullBatch<'a, T> {
+    /// The full-batch objective of `net` on `data`.
+    pub fn new(net: &'a Mlp, data: &'a BatchData<T>, par: Par) -> Self {
+        let chunk = data.n.clamp(1, 4096);
+        FullBatch {
+            net,
+            data,
+            chunk,
+            par,
+            ws: RefCell::new(net.workspace(chunk)),
+            grad: RefCell::new((
+                vec![T::zero(); net.num_params()],
+                vec![T::zero(); net.num_params()],
+            )),
+        }
+    }
+
+    fn eval(&self, x: &[f64], g: Option<&mut [f64]>) -> f64 {
+        let p: Vec<T> = x.iter().map(|v| T::of(*v)).collect();
+        let (n, d, k) = (self.data.n, self.net.inputs(), self.net.outputs());
+        let mut ws = self.ws.borrow_mut();
+        let mut gbuf = self.grad.borrow_mut();
+        let (gsum, gchunk) = &mut *gbuf;
+        gsum.iter_mut().for_each(|v| *v = T::zero());
+        let mut total = 0.0;
+        let want_grad = g.is_some();
+        let mut lo = 0;
+        while lo < n {
+            let hi = (lo + self.chunk).min(n);
+            let b = hi - lo;
+            let xs = &self.data.x[lo * d..hi * d];
+            let z = self.net.forward(&p, xs, b, &mut ws, self.par);
+            let t = self.data.targets(self.net.arch.loss, k, lo, hi);
+            let w = b as f64 / n as f64;
+            if want_grad {
+                let l = self.net.backward(&p, xs, b, t, &mut ws, gchunk, self.par);
+                total += w * l;
+                let wt = T::of(w);
+                for (s, c) in gsum.iter_mut().zip(gchunk.iter()) {
+                    *s += wt * *c;
+                }
+            } else {
+                total += w * self.net.arch.loss.value_grad(z, k, t, None);
+            }
+            lo = hi;
+        }
+        if let Some(g) = g {
+            for (gi, s) in g.iter_mut().zip(gsum.iter()) {
+                *gi = s.f64();
+            }
+        }
+        total
+    }
+}
+
+impl<T: Real> Objective for FullBatch<'_, T> {
+    fn dim(&self) -> usize {
+        self.net.num_params()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        self.eval(x, None)
+    }
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.eval(x, Some(g))
+    }
+}
+
+/// A squared-error network as least squares: residuals `outputs − targets` (n·k of them),
+/// so `Σ r² / (n·k)` is the mean squared error.
+pub struct NetLeastSquares<'a, T: Real> {
+    net: &'a Mlp,
+    data: &'a BatchData<T>,
+    ws: RefCell<Workspace<T>>,
+}
+
+impl<'a, T: Real> NetLeastSquares<'a, T> {
+    /// Requires the squared-error loss.
+    pub fn new(net: &'a Mlp, data: &'a BatchData<T>) -> crate::error::Result<Self> {
+        if net.arch.loss != Loss::SquaredError {
+            return Err(crate::error::Error::NotApplicable {
+                method: "Levenberg-Marquardt / Gauss-Newton".into(),
+                why: "least-squares training needs the squared-error loss (use --loss mse)".into(),
+            });
+        }
+        Ok(NetLeastSquares {
+            net,
+            data,
+            ws: RefCell::new(net.workspace(data.n)),
+        })
+    }
+}
+
+impl<T: Real> LeastSquares for NetLeastSquares<'_, T> {
+    fn dim(&self) -> usize {
+        self.net.num_params()
+    }
+    fn residual_count(&self) -> usize {
+        self.data.n * self.net.outputs()
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        let p: Vec<T> = x.iter().map(|v| T::of(*v)).collect();
+        let mut ws = self.ws.borrow_mut();
+        let z = self
+            .net
+            .forward(&p, &self.data.x, self.data.n, &mut ws, Par::Seq);
+        for ((ri, zi), ti) in r.iter_mut().zip(z).zip(&self.data.values) {
+            *ri = (*zi - *ti).f64();
+        }
+    }
+    fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
+        let p: Vec<T> = x.iter().map(|v| T::of(*v)).collect();
+        let mut ws = self.ws.borrow_mut();
+        self.net
+            .forward(&p, &self.data.x, self.data.n, &mut ws, Par::Seq);
+        let mut jac = vec![T::zero(); j.rows * j.cols];
+        self.net
+            .output_jacobian(&p, &self.data.x, self.data.n, &mut ws, &mut jac);
+        for (d, s) in j.data.iter_mut().zip(&jac) {
+            *d = s.f64();
+        }
+    }
+}

@@ -1,0 +1,852 @@
+//! The trainer: epochs of shuffled mini-batches with any step rule (batch size N is batch
+//! gradient descent, 1 < k < N mini-batch, k = 1 online), full-batch training with any
+//! deterministic method of the library, and Levenberg–Marquardt / Gauss–Newton for
+//! squared-error networks. Early stopping restores the best weights; reduce-on-plateau
+//! scales the learning rate; per-layer diagnostics show saturation.
+
+use super::adapters::{BatchData, FullBatch, NetLeastSquares};
+use super::{Activation, Loss, Mlp, Real, Targets};
+use crate::data::{permutation, Dataset, TargetData};
+use crate::driver::{minimize, Control, IterReport, Observer, Options};
+use crate::error::{Error, Result};
+use crate::least_squares::{fit, FitOptions, LsqMethod};
+use crate::method::MethodSpec;
+use crate::update::{
+    Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Schedule, Sgd, StepRule,
+};
+use faer::Par;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Optimizers that train on mini-batches.
+pub const STEP_RULES: &[&str] = &[
+    "sgd", "gd", "momentum", "nesterov", "adam", "adamw", "amsgrad", "rmsprop", "adagrad",
+];
+/// Deterministic methods that train on the full batch.
+pub const FULL_BATCH: &[&str] = &["cg", "bfgs", "dfp", "sr1", "lbfgs", "newton-cg"];
+/// Least-squares methods (squared-error loss).
+pub const LEAST_SQUARES: &[&str] = &["lm", "gn"];
+
+/// Everything about a training run except the network and the data.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Optimizer name (see [`STEP_RULES`], [`FULL_BATCH`], [`LEAST_SQUARES`]).
+    pub optimizer: String,
+    /// Learning rate (step rules); default: the rule's (Adam 1e-3, SGD 1e-2).
+    pub lr: Option<f64>,
+    /// Schedule spec over steps (see [`Schedule::parse`]).
+    pub schedule: Option<String>,
+    /// Momentum μ (default 0.9).
+    pub momentum: Option<f64>,
+    /// AdamW weight decay (default 1e-2).
+    pub weight_decay: Option<f64>,
+    /// Epochs (iterations for full-batch and least-squares methods).
+    pub epochs: usize,
+    /// Mini-batch size (step rules).
+    pub batch_size: usize,
+    /// Seed of the shuffles.
+    pub seed: u64,
+    /// Threads for the matrix products.
+    pub threads: usize,
+    /// Early stopping: epochs without a better validation loss before stopping.
+    pub patience: Option<usize>,
+    /// Reduce-on-plateau: (factor, patience in epochs).
+    pub plateau: Option<(f64, usize)>,
+    /// Per-layer diagnostics after every epoch.
+    pub diagnostics: bool,
+    /// L-BFGS memory.
+    pub memory: Option<usize>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            optimizer: "adam".into(),
+            lr: None,
+            schedule: None,
+            momentum: None,
+            weight_decay: None,
+            epochs: 5,
+            batch_size: 128,
+            seed: 0,
+            threads: 1,
+            patience: None,
+            plateau: None,
+            diagnostics: false,
+            memory: None,
+        }
+    }
+}
+
+/// Statistics of one hidden layer on a fixed probe batch.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LayerStats {
+    /// Hidden layer (1-based).
+    pub layer: usize,
+    /// Mean activation.
+    pub mean: f64,
+    /// Standard deviation of the activations.
+    pub std: f64,
+    /// Fraction of saturated units (sigmoid within 0.01 of 0 or 1, |tanh| > 0.99, ReLU off).
+    pub saturated: f64,
+    /// ‖∂L/∂W‖ of the layer's incoming weights.
+    pub grad_norm: f64,
+    /// Histogram of the activations (20 bins over [min, max]).
+    pub histogram: Vec<u32>,
+    /// Range of the histogram.
+    pub range: (f64, f64),
+}
+
+/// One epoch (or iteration, for full-batch methods).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochReport {
+    /// Epoch number (1-based, counting across resumes).
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Validation loss.
+    pub val_loss: Option<f64>,
+    /// Validation accuracy (classification).
+    pub val_accuracy: Option<f64>,
+    /// Validation R² (regression).
+    pub val_r2: Option<f64>,
+    /// Seconds since training started.
+    pub seconds: f64,
+    /// Learning-rate multiplier from reduce-on-plateau.
+    pub lr_scale: f64,
+    /// Per-layer diagnostics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<Vec<LayerStats>>,
+}
+
+/// Everything needed to continue a run exactly.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Master parameters (f64).
+    pub params: Vec<f64>,
+    /// Step-rule state buffers.
+    pub rule_state: Vec<(String, Vec<f64>)>,
+    /// Steps taken.
+    pub step: u64,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Reduce-on-plateau multiplier.
+    pub lr_scale: f64,
+    /// Best validation loss and its parameters.
+    pub best: Option<(f64, Vec<f64>)>,
+    /// Epochs since the best validation loss.
+    pub since_best: usize,
+    /// Epochs since the last plateau improvement.
+    pub since_plateau: usize,
+    /// Reports of the epochs so far.
+    pub history: Vec<EpochReport>,
+}
+
+impl TrainState {
+    /// A fresh run from `params`.
+    pub fn new(params: Vec<f64>) -> Self {
+        TrainState {
+            params,
+            rule_state: Vec::new(),
+            step: 0,
+            epoch: 0,
+            lr_scale: 1.0,
+            best: None,
+            since_best: 0,
+            since_plateau: 0,
+            history: Vec::new(),
+        }
+    }
+}
+
+/// How training ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainStop {
+    /// All epochs ran.
+    Completed,
+    /// Validation loss stopped improving; the best weights were restored.
+    EarlyStopped,
+    /// The loss became NaN or infinite (e.g. a diverging learning rate); the last finite
+    /// weights are kept.
+    Diverged,
+    /// A full-batch or least-squares method met its convergence test.
+    Converged,
+    /// A full-batch method stopped otherwise (line search failure, ...).
+    MethodStopped,
+}
+
+/// The outcome of [`train`].
+#[derive(Clone, Debug)]
+pub struct TrainResult {
+    /// State to save or continue from (its `params` are the final weights).
+    pub state: TrainState,
+    /// How it ended.
+    pub stop: TrainStop,
+    /// Training samples processed per second (forward + backward + update).
+    pub samples_per_second: f64,
+}
+
+fn step_rule(cfg: &TrainConfig) -> Result<Box<dyn StepRule + Send>> {
+    let default_lr = match cfg.optimizer.as_str() {
+        "sgd" | "gd" | "momentum" | "nesterov" | "adagrad" => 1e-2,
+        _ => 1e-3,
+    };
+    let lr = cfg.lr.unwrap_or(default_lr);
+    if !(lr > 0.0 && lr.is_finite()) {
+        return Err(Error::config(
+            "learning rate",
+            format!("must be positive, got {lr}"),
+        ));
+    }
+    let s = match &cfg.schedule {
+        Some(spec) => Schedule::parse(spec, lr).map_err(|e| Error::config("schedule", e))?,
+        None => Schedule::Constant(lr),
+    };
+    let mu = cfg.momentum.unwrap_or(0.9);
+    Ok(match cfg.optimizer.as_str() {
+        "sgd" | "gd" => Box::new(Sgd { lr: s }),
+        "momentum" => Box::new(Momentum::new(s, mu, MomentumForm::Velocity)),
+        "nesterov" => Box::new(Nesterov::new(s, mu)),
+        "adam" => Box::new(Adam::new(s)),
+        "adamw" => Box::new(Adam::adamw(s, cfg.weight_decay.unwrap_or(1e-2))),
+        "amsgrad" => Box::new(Adam::amsgrad(s)),
+        "rmsprop" => Box::new(RmsProp::new(s)),
+        "adagrad" => Box::new(Adagrad::new(s)),
+        other => return Err(unknown_optimizer(other)),
+    })
+}
+
+fn unknown_optimizer(name: &str) -> Error {
+    let all: Vec<&str> = STEP_RULES
+        .iter()
+        .chain(FULL_BATCH)
+        .chain(LEAST_SQUARES)
+        .cloned()
+        .collect();
+    Error::Unknown {
+        kind: "optimizer",
+        name: name.into(),
+        hint: format!(" (expected one of: {})", all.join(" ")),
+    }
+}
+
+/// Checks that the network fits the data.
+pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
+    if net.inputs() != data.d {
+        return Err(Error::config(
+            "--layers",
+            format!(
+                "the first layer has {} inputs but the {what} data has {} features",
+                net.inputs(),
+                data.d
+            ),
+        ));
+    }
+    match (&data.targets, net.arch.loss) {
+        (TargetData::Classes { names, labels }, Loss::CrossEntropy) => {
+            if names.len() > net.outputs() {
+                return Err(Error::config(
+                    "--layers",
+                    format!(
+                        "the {what} data has {} classes but the output layer has {} units",
+                        names.len(),
+                        net.outputs()
+                    ),
+                ));
+            }
+            if let Some(l) = labels.iter().find(|l| **l as usize >= net.outputs()) {
+                return Err(Error::config(
+                    "labels",
+                    format!("label {l} is out of range for {} outputs", net.outputs()),
+                ));
+            }
+        }
+        (TargetData::Classes { names, .. }, Loss::BinaryCrossEntropy) => {
+            if names.len() != 2 || net.outputs() != 1 {
+                return Err(Error::config(
+                    "--loss",
+                    "binary cross-entropy needs 2 classes and 1 output",
+                ));
+            }
+        }
+        (TargetData::Classes { names, .. }, Loss::SquaredError) => {
+            if names.len() > net.outputs() {
+                return Err(Error::config(
+                    "--layers",
+                    format!(
+                        "{} classes (one-hot) need {} outputs, the network has {}",
+                        names.len(),
+                        names.len(),
+                        net.outputs()
+                    ),
+                ));
+            }
+        }
+        (TargetData::Values { k, .. }, Loss::SquaredError | Loss::BinaryCrossEntropy) => {
+            if *k != net.outputs() {
+                return Err(Error::config(
+                    "--layers",
+                    format!(
+                        "the {what} data has {k} targets per sample but the network has {} outputs",
+                        net.outputs()
+                    ),
+                ));
+            }
+        }
+        (TargetData::Values { .. }, Loss::CrossEntropy) => {
+            return Err(Error::config(
+                "--loss",
+                "cross-entropy needs class labels, but the target is numeric; use --loss mse",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Converts a data set to the compute type.
+pub fn batch_data<T: Real>(data: &Dataset, net: &Mlp) -> BatchData<T> {
+    let k = net.outputs();
+    let x = data.x.iter().map(|v| T::of(*v)).collect();
+    let (labels, values) = match &data.targets {
+        TargetData::Classes { labels, .. } => {
+            let values = match net.arch.loss {
+                Loss::CrossEntropy => vec![],
+                // Binary: the label itself; squared error: one-hot.
+                Loss::BinaryCrossEntropy => labels.iter().map(|l| T::of(*l as f64)).collect(),
+                Loss::SquaredError => {
+                    let mut v = vec![T::zero(); labels.len() * k];
+                    for (i, l) in labels.iter().enumerate() {
+                        v[i * k + *l as usize] = T::one();
+                    }
+                    v
+                }
+            };
+            (labels.clone(), values)
+        }
+        TargetData::Values { y, .. } => (vec![], y.iter().map(|v| T::of(*v)).collect()),
+    };
+    BatchData {
+        x,
+        labels,
+        values,
+        n: data.len(),
+    }
+}
+
+/// Loss and accuracy (classification) or R² (regression) of `params` on `data`.
+pub fn evaluate<T: Real>(
+    net: &Mlp,
+    params: &[T],
+    data: &BatchData<T>,
+    par: Par,
+) -> (f64, Option<f64>, Option<f64>) {
+    let (d, k) = (net.inputs(), net.outputs());
+    let chunk = data.n.clamp(1, 2048);
+    let mut ws = net.workspace::<T>(chunk);
+    let (mut loss, mut correct) = (0.0, 0usize);
+    let (mut sse, mut preds) = (0.0, Vec::new());
+    let mut lo = 0;
+    while lo < data.n {
+        let hi = (lo + chunk).min(data.n);
+        let b = hi - lo;
+        let z = net.forward(params, &data.x[lo * d..hi * d], b, &mut ws, par);
+        loss += b as f64
+            * net
+                .arch
+                .loss
+                .value_grad(z, k, data.targets(net.arch.loss, k, lo, hi), None);
+        match net.arch.loss {
+            Loss::CrossEntropy => {
+                for (i, row) in z.chunks(k).enumerate() {
+                    let arg = row
+                        .iter()
+                        .enumerate()
+                        .fold(0, |best, (c, v)| if *v > row[best] { c } else { best });
+                    correct += (arg as u32 == data.labels[lo + i]) as usize;
+                }
+            }
+            Loss::BinaryCrossEntropy if !data.labels.is_empty() => {
+                for (i, v) in z.iter().enumerate() {
+                    correct += ((v.f64() > 0.0) as u32 == data.labels[lo + i]) as usize;
+                }
+            }
+            Loss::SquaredError if !data.labels.is_empty() => {
+                for (i, row) in z.chunks(k).enumerate() {
+                    let arg = row
+                        .iter()
+                        .enumerate()
+                        .fold(0, |best, (c, v)| if *v > row[best] { c } else { best });
+                    correct += (arg as u32 == data.labels[lo + i]) as usize;
+                }
+            }
+            _ => {
+                for (i, v) in z.iter().enumerate() {
+                    let t = data.values[lo * k + i].f64();
+                    sse += (v.f64() - t).powi(2);
+                    preds.push(t);
+                }
+            }
+        }
+        lo = hi;
+    }
+    let n = data.n.max(1) as f64;
+    if data.labels.is_empty() {
+        let mean = preds.iter().sum::<f64>() / preds.len().max(1) as f64;
+        let sst: f64 = preds.iter().map(|t| (t - mean).powi(2)).sum();
+        let r2 = if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN };
+        (loss / n, None, Some(r2))
+    } else {
+        (loss / n, Some(correct as f64 / n), None)
+    }
+}
+
+/// Per-layer statistics of a probe batch (the first ≤ 500 training samples).
+fn diagnostics<T: Real>(net: &Mlp, params: &[T], data: &BatchData<T>, par: Par) -> Vec<LayerStats> {
+    let (d, k) = (net.inputs(), net.outputs());
+    let b = data.n.min(500);
+    let mut ws = net.workspace::<T>(b);
+    let x = &data.x[..b * d];
+    net.forward(params, x, b, &mut ws, par);
+    let mut grad = vec![T::zero(); net.num_params()];
+    net.backward(
+        params,
+        x,
+        b,
+        data.targets(net.arch.loss, k, 0, b),
+        &mut ws,
+        &mut grad,
+        par,
+    );
+    net.forward(params, x, b, &mut ws, par);
+    (0..net.num_layers() - 1)
+        .map(|l| {
+            let a = net.hidden_activations(&ws, b, l);
+            let act: Activation = net.arch.activations[l];
+            let n = a.len() as f64;
+            let mean = a.iter().map(|v| v.f64()).sum::<f64>() / n;
+            let std = (a.iter().map(|v| (v.f64() - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let saturated = a.iter().filter(|v| act.saturated(**v)).count() as f64 / n;
+            let (wo, _, ni, no) = net.layer(l);
+            let grad_norm = grad[wo..wo + ni * no]
+                .iter()
+                .map(|g| g.f64().powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let lo = a.iter().map(|v| v.f64()).fold(f64::INFINITY, f64::min);
+            let hi = a.iter().map(|v| v.f64()).fold(f64::NEG_INFINITY, f64::max);
+            let mut histogram = vec![0u32; 20];
+            for v in a {
+                let t = if hi > lo {
+                    (v.f64() - lo) / (hi - lo)
+                } else {
+                    0.0
+                };
+                histogram[((t * 20.0) as usize).min(19)] += 1;
+            }
+            LayerStats {
+                layer: l + 1,
+                mean,
+                std,
+                saturated,
+                grad_norm,
+                histogram,
+                range: (lo, hi),
+            }
+        })
+        .collect()
+}
+
+/// Callbacks while training.
+pub trait TrainObserver {
+    /// After each mini-batch: (batch index, batches per epoch, batch loss).
+    fn on_batch(&mut self, _epoch: usize, _batch: usize, _batches: usize, _loss: f64) {}
+    /// After each epoch.
+    fn on_epoch(&mut self, _report: &EpochReport) {}
+}
+
+/// Ignores everything.
+pub struct Silent;
+impl TrainObserver for Silent {}
+
+/// Trains `net` on `train` (validating on `val` when given) from `start` (fresh or
+/// resumed). Computes in `T`; the optimizer keeps f64 master weights.
+pub fn train<T: Real>(
+    net: &Mlp,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    cfg: &TrainConfig,
+    start: TrainState,
+    obs: &mut dyn TrainObserver,
+) -> Result<TrainResult> {
+    check_compatible(net, train, "training")?;
+    train.validate("training data")?;
+    if let Some(v) = val {
+        check_compatible(net, v, "validation")?;
+        v.validate("validation data")?;
+    }
+    if start.params.len() != net.num_params() {
+        return Err(Error::DimensionMismatch {
+            what: "parameters".into(),
+            expected: net.num_params(),
+            got: start.params.len(),
+        });
+    }
+    let par = if cfg.threads > 1 {
+        Par::rayon(cfg.threads)
+    } else {
+        Par::Seq
+    };
+    let td = batch_data::<T>(train, net);
+    let vd = val.map(|v| batch_data::<T>(v, net));
+    let opt = cfg.optimizer.as_str();
+    if STEP_RULES.contains(&opt) {
+        train_step_rule(net, &td, vd.as_ref(), cfg, start, obs, par)
+    } else if FULL_BATCH.contains(&opt) || LEAST_SQUARES.contains(&opt) {
+        train_deterministic(net, &td, vd.as_ref(), cfg, start, obs, par)
+    } else {
+        Err(unknown_optimizer(opt))
+    }
+}
+
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(epoch as u64 + 1)
+}
+
+fn train_step_rule<T: Real>(
+    net: &Mlp,
+    td: &BatchData<T>,
+    vd: Option<&BatchData<T>>,
+    cfg: &TrainConfig,
+    mut st: TrainState,
+    obs: &mut dyn TrainObserver,
+    par: Par,
+) -> Result<TrainResult> {
+    if cfg.batch_size == 0 {
+        return Err(Error::config("--batch-size", "must be at least 1"));
+    }
+    let mut rule = step_rule(cfg)?;
+    let np = net.num_params();
+    rule.reset(np);
+    rule.set_state(&st.rule_state);
+    let (d, k) = (net.inputs(), net.outputs());
+    let bs = cfg.batch_size.min(td.n);
+    let mut ws = net.workspace::<T>(bs);
+    let mut params_t: Vec<T> = st.params.iter().map(|v| T::of(*v)).collect();
+    let (mut grad_t, mut grad, mut delta) = (vec![T::zero(); np], vec![0.0; np], vec![0.0; np]);
+    let mut xb = vec![T::zero(); bs * d];
+    let mut lb = vec![0u32; bs];
+    let mut vb = vec![T::zero(); bs * k];
+    let t0 = Instant::now();
+    let mut train_time = 0.0;
+    let mut samples = 0usize;
+    let mut stop = TrainStop::Completed;
+    let batches = td.n.div_ceil(bs);
+    while st.epoch < cfg.epochs {
+        let epoch = st.epoch + 1;
+        let te = Instant::now();
+        let perm = permutation(td.n, epoch_seed(cfg.seed, epoch));
+        let mut loss_sum = 0.0;
+        let mut diverged = false;
+        for (bi, chunk) in perm.chunks(bs).enumerate() {
+            let b = chunk.len();
+            for (r, &i) in chunk.iter().enumerate() {
+                xb[r * d..(r + 1) * d].copy_from_slice(&td.x[i * d..(i + 1) * d]);
+                if net.arch.loss == Loss::CrossEntropy {
+                    lb[r] = td.labels[i];
+                } else {
+                    vb[r * k..(r + 1) * k].copy_from_slice(&td.values[i * k..(i + 1) * k]);
+                }
+            }
+            let targets = if net.arch.loss == Loss::CrossEntropy {
+                Targets::Classes(&lb[..b])
+            } else {
+                Targets::Values(&vb[..b * k])
+            };
+            net.forward(&params_t, &xb[..b * d], b, &mut ws, par);
+            let loss = net.backward(
+                &params_t,
+                &xb[..b * d],
+                b,
+                targets,
+                &mut ws,
+                &mut grad_t,
+                par,
+            );
+            if !loss.is_finite() || grad_t.iter().any(|g| !g.is_finite()) {
+                diverged = true;
+                break;
+            }
+            st.step += 1;
+            for (g, gt) in grad.iter_mut().zip(&grad_t) {
+                *g = gt.f64();
+            }
+            rule.update(st.step, &st.params, &grad, &mut delta);
+            let scale = st.lr_scale;
+            let mut finite = true;
+            for ((p, pt), dl) in st.params.iter_mut().zip(params_t.iter_mut()).zip(&delta) {
+                *p += scale * dl;
+                *pt = T::of(*p);
+                finite &= p.is_finite();
+            }
+            if !finite {
+                diverged = true;
+                break;
+            }
+            loss_sum += loss * b as f64;
+            samples += b;
+            obs.on_batch(epoch, bi + 1, batches, loss);
+        }
+        train_time += te.elapsed().as_secs_f64();
+        if diverged {
+            stop = TrainStop::Diverged;
+            // Keep the last finite weights: the best ones if validation tracked them.
+            if let Some((_, best)) = &st.best {
+                st.params = best.clone();
+            }
+            break;
+        }
+        st.epoch = epoch;
+        let report = finish_epoch(
+            net,
+            &params_t,
+            td,
+            vd,
+            cfg,
+            &mut st,
+            loss_sum / td.n as f64,
+            t0,
+            par,
+        );
+        obs.on_epoch(&report);
+        st.history.push(report);
+        if let Some(p) = cfg.patience {
+            if st.since_best >= p {
+                stop = TrainStop::EarlyStopped;
+                break;
+            }
+        }
+    }
+    if cfg.patience.is_some() || stop == TrainStop::Diverged {
+        if let Some((_, best)) = &st.best {
+            if stop != TrainStop::Completed || cfg.patience.is_some() {
+                st.params = best.clone();
+            }
+        }
+    }
+    st.rule_state = rule
+        .state()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    Ok(TrainResult {
+        state: st,
+        stop,
+        samples_per_second: samples as f64 / train_time.max(1e-9),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish_epoch<T: Real>(
+    net: &Mlp,
+    params_t: &[T],
+    td: &BatchData<T>,
+    vd: Option<&BatchData<T>>,
+    cfg: &TrainConfig,
+    st: &mut TrainState,
+    train_loss: f64,
+    t0: Instant,
+    par: Par,
+) -> EpochReport {
+    let (val_loss, val_accuracy, val_r2) = match vd {
+        Some(v) if v.n > 0 => {
+            let (l, a, r) = evaluate(net, params_t, v, par);
+            (Some(l), a, r)
+        }
+        _ => (None, None, None),
+    };
+    let monitored = val_loss.unwrap_or(train_loss);
+    if st.best.as_ref().is_none_or(|(b, _)| monitored < *b) {
+        st.best = Some((monitored, st.params.clone()));
+        st.since_best = 0;
+        st.since_plateau = 0;
+    } else {
+        st.since_best += 1;
+        st.since_plateau += 1;
+        if let Some((factor, patience)) = cfg.plateau {
+            if st.since_plateau >= patience {
+                st.lr_scale *= factor;
+                st.since_plateau = 0;
+            }
+        }
+    }
+    EpochReport {
+        epoch: st.epoch,
+        train_loss,
+        val_loss,
+        val_accuracy,
+        val_r2,
+        seconds: t0.elapsed().as_secs_f64(),
+        lr_scale: st.lr_scale,
+        diagnostics: cfg.diagnostics.then(|| diagnostics(net, params_t, td, par)),
+    }
+}
+
+/// Records per-iteration reports of a deterministic method as epochs.
+struct IterEpochs<'a, T: Real> {
+    net: &'a Mlp,
+    td: &'a BatchData<T>,
+    vd: Option<&'a BatchData<T>>,
+    cfg: &'a TrainConfig,
+    st: &'a mut TrainState,
+    obs: &'a mut dyn TrainObserver,
+    t0: Instant,
+    par: Par,
+}
+
+impl<T: Real> IterEpochs<'_, T> {
+    fn point(&mut self, x: &[f64]) {
+        self.st.params.copy_from_slice(x);
+    }
+    fn record(&mut self, loss: f64) {
+        self.st.epoch += 1;
+        let params_t: Vec<T> = self.st.params.iter().map(|v| T::of(*v)).collect();
+        let rep = finish_epoch(
+            self.net, &params_t, self.td, self.vd, self.cfg, self.st, loss, self.t0, self.par,
+        );
+        self.obs.on_epoch(&rep);
+        self.st.history.push(rep);
+    }
+}
+
+fn train_deterministic<T: Real>(
+    net: &Mlp,
+    td: &BatchData<T>,
+    vd: Option<&BatchData<T>>,
+    cfg: &TrainConfig,
+    mut st: TrainState,
+    obs: &mut dyn TrainObserver,
+    par: Par,
+) -> Result<TrainResult> {
+    let t0 = Instant::now();
+    let remaining = cfg.epochs.saturating_sub(st.epoch) as u64;
+    let x0 = st.params.clone();
+    let opt = cfg.optimizer.clone();
+    let (x, stop, evals) = if LEAST_SQUARES.contains(&opt.as_str()) {
+        let problem = NetLeastSquares::new(net, td)?;
+        let method = if opt == "lm" {
+            LsqMethod::LevenbergMarquardt
+        } else {
+            LsqMethod::GaussNewton
+        };
+        // Geodesic acceleration needs second directional derivatives (two extra
+        // evaluations by differences for a network): off for networks.
+        let fo = FitOptions {
+            max_iter: remaining,
+            geodesic: false,
+            ..FitOptions::default()
+        };
+        let nk = (td.n * net.outputs()) as f64;
+        let mut ie = IterEpochs {
+            net,
+            td,
+            vd,
+            cfg,
+            st: &mut st,
+            obs,
+            t0,
+            par,
+        };
+        let s = fit(
+            &problem,
+            method,
+            &x0,
+            &fo,
+            &mut LsqObserver { ie: &mut ie, nk },
+        )?;
+        let stop = if s.converged {
+            TrainStop::Converged
+        } else if s.termination == crate::driver::Termination::MaxIterations {
+            TrainStop::Completed
+        } else {
+            TrainStop::MethodStopped
+        };
+        (s.x, stop, s.f_evals)
+    } else {
+        let mut spec = MethodSpec::new(&opt);
+        spec.memory = cfg.memory;
+        let mut m = spec.build()?;
+        let obj = FullBatch::new(net, td, par);
+        let opts = Options {
+            max_iter: remaining,
+            gtol: 1e-7,
+            ftol: 1e-13,
+            ..Options::default()
+        };
+        let mut ie = IterEpochs {
+            net,
+            td,
+            vd,
+            cfg,
+            st: &mut st,
+            obs,
+            t0,
+            par,
+        };
+        let s = minimize(
+            &obj,
+            m.as_mut(),
+            &x0,
+            &opts,
+            &mut MinObserver { ie: &mut ie },
+        )?;
+        let stop = if s.converged {
+            TrainStop::Converged
+        } else if s.termination == crate::driver::Termination::MaxIterations {
+            TrainStop::Completed
+        } else if s.termination == crate::driver::Termination::NonFinite {
+            TrainStop::Diverged
+        } else {
+            TrainStop::MethodStopped
+        };
+        (s.x, stop, s.counts.f_evals)
+    };
+    st.params = x;
+    let secs = t0.elapsed().as_secs_f64();
+    Ok(TrainResult {
+        state: st,
+        stop,
+        samples_per_second: evals as f64 * td.n as f64 / secs.max(1e-9),
+    })
+}
+
+struct MinObserver<'a, 'b, T: Real> {
+    ie: &'b mut IterEpochs<'a, T>,
+}
+
+impl<T: Real> Observer for MinObserver<'_, '_, T> {
+    fn on_point(&mut self, x: &[f64]) {
+        self.ie.point(x);
+    }
+    fn on_iter(&mut self, r: &IterReport) -> Control {
+        self.ie.record(r.f);
+        Control::Continue
+    }
+}
+
+/// Least-squares reports carry Σr²; epochs report the mean squared error Σr²/(n·k).
+struct LsqObserver<'a, 'b, T: Real> {
+    ie: &'b mut IterEpochs<'a, T>,
+    nk: f64,
+}
+
+impl<T: Real> Observer for LsqObserver<'_, '_, T> {
+    fn on_point(&mut self, x: &[f64]) {
+        self.ie.point(x);
+    }
+    fn on_iter(&mut self, r: &IterReport) -> Control {
+        self.ie.record(r.f / self.nk);
+        Control::Continue
+    }
+}

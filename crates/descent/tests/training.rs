@@ -1,0 +1,221 @@
+//! Training end to end on small problems.
+
+use descent::data::{synthetic, Dataset};
+use descent::nn::{
+    batch_data, evaluate, train, Activation, Init, Loss, Mlp, Silent, TrainConfig, TrainState,
+    TrainStop,
+};
+use faer::Par;
+use std::time::Instant;
+
+fn sine() -> Dataset {
+    synthetic("sine:100", 0).unwrap()
+}
+
+#[test]
+fn levenberg_marquardt_fits_sine_with_1_10_1_tanh_fast() {
+    let net = Mlp::new(&[1, 10, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let data = sine();
+    let p0 = net.init_params(Init::GlorotUniform, 1);
+    let cfg = TrainConfig {
+        optimizer: "lm".into(),
+        epochs: 100,
+        ..TrainConfig::default()
+    };
+    let t = Instant::now();
+    let r = train::<f64>(
+        &net,
+        &data,
+        None,
+        &cfg,
+        TrainState::new(p0.clone()),
+        &mut Silent,
+    )
+    .unwrap();
+    let lm_time = t.elapsed().as_secs_f64();
+    let bd = batch_data::<f64>(&data, &net);
+    let (mse, _, r2) = evaluate(&net, &r.state.params, &bd, Par::Seq);
+    let first = r
+        .state
+        .history
+        .iter()
+        .position(|e| e.train_loss <= 1e-5)
+        .map(|i| i + 1);
+    assert!(
+        mse <= 1e-5,
+        "LM MSE {mse} after {} iterations ({:?})",
+        r.state.epoch,
+        r.stop
+    );
+    assert!(first.is_some_and(|it| it <= 100));
+    assert!(r2.unwrap() > 0.9999);
+    let _ = lm_time; // the time comparison with Adam is a bench: benches/lm_vs_adam.rs
+}
+
+#[test]
+fn adam_and_lbfgs_learn_two_spirals_and_xor() {
+    let data = synthetic("spirals:400", 3).unwrap();
+    let (tr, va, _) = data.split(0.2, 0.0, 1);
+    let net = Mlp::new(&[2, 32, 32, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let p0 = net.init_params(Init::GlorotUniform, 2);
+    let cfg = TrainConfig {
+        optimizer: "adam".into(),
+        lr: Some(1e-2),
+        epochs: 300,
+        batch_size: 32,
+        ..TrainConfig::default()
+    };
+    let r = train::<f32>(
+        &net,
+        &tr,
+        Some(&va),
+        &cfg,
+        TrainState::new(p0.clone()),
+        &mut Silent,
+    )
+    .unwrap();
+    let acc = r.state.history.last().unwrap().val_accuracy.unwrap();
+    assert!(acc > 0.95, "Adam spirals accuracy {acc}");
+    let cfg = TrainConfig {
+        optimizer: "lbfgs".into(),
+        epochs: 500,
+        ..TrainConfig::default()
+    };
+    let r = train::<f64>(&net, &tr, Some(&va), &cfg, TrainState::new(p0), &mut Silent).unwrap();
+    let acc = r.state.history.last().unwrap().val_accuracy.unwrap();
+    assert!(acc > 0.95, "L-BFGS spirals accuracy {acc} ({:?})", r.stop);
+    let xor = synthetic("xor", 0).unwrap();
+    let net = Mlp::new(&[2, 4, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    for opt in ["bfgs", "cg", "newton-cg"] {
+        let cfg = TrainConfig {
+            optimizer: opt.into(),
+            epochs: 300,
+            ..TrainConfig::default()
+        };
+        let r = train::<f64>(
+            &net,
+            &xor,
+            Some(&xor),
+            &cfg,
+            TrainState::new(net.init_params(Init::GlorotUniform, 4)),
+            &mut Silent,
+        )
+        .unwrap();
+        assert_eq!(
+            r.state.history.last().unwrap().val_accuracy,
+            Some(1.0),
+            "{opt}"
+        );
+    }
+}
+
+#[test]
+fn resume_continues_exactly() {
+    let data = synthetic("moons:200", 1).unwrap();
+    let net = Mlp::new(&[2, 8, 2], &[Activation::Relu], Loss::CrossEntropy).unwrap();
+    let p0 = net.init_params(Init::He, 9);
+    for opt in [
+        "adam", "momentum", "sgd", "rmsprop", "nesterov", "adagrad", "amsgrad", "adamw",
+    ] {
+        let cfg4 = TrainConfig {
+            optimizer: opt.into(),
+            epochs: 4,
+            batch_size: 16,
+            seed: 5,
+            ..TrainConfig::default()
+        };
+        let straight = train::<f32>(
+            &net,
+            &data,
+            None,
+            &cfg4,
+            TrainState::new(p0.clone()),
+            &mut Silent,
+        )
+        .unwrap();
+        let cfg2 = TrainConfig {
+            epochs: 2,
+            ..cfg4.clone()
+        };
+        let half = train::<f32>(
+            &net,
+            &data,
+            None,
+            &cfg2,
+            TrainState::new(p0.clone()),
+            &mut Silent,
+        )
+        .unwrap();
+        let resumed = train::<f32>(&net, &data, None, &cfg4, half.state, &mut Silent).unwrap();
+        assert_eq!(straight.state.params, resumed.state.params, "{opt}");
+        assert_eq!(straight.state.epoch, 4);
+    }
+}
+
+#[test]
+fn diverging_learning_rate_is_a_typed_stop() {
+    let data = sine();
+    let net = Mlp::new(&[1, 10, 1], &[Activation::Relu], Loss::SquaredError).unwrap();
+    let cfg = TrainConfig {
+        optimizer: "sgd".into(),
+        lr: Some(1e6),
+        epochs: 50,
+        batch_size: 10,
+        ..TrainConfig::default()
+    };
+    let r = train::<f32>(
+        &net,
+        &data,
+        None,
+        &cfg,
+        TrainState::new(net.init_params(Init::He, 1)),
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(r.stop, TrainStop::Diverged);
+    assert!(r.state.params.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn diagnostics_report_every_hidden_layer() {
+    let data = synthetic("spirals:400", 0).unwrap();
+    let net = Mlp::new(
+        &[2, 50, 50, 50, 50, 50, 2],
+        &[Activation::Sigmoid],
+        Loss::CrossEntropy,
+    )
+    .unwrap();
+    let cfg = TrainConfig {
+        optimizer: "sgd".into(),
+        lr: Some(0.1),
+        epochs: 2,
+        batch_size: 10,
+        diagnostics: true,
+        ..TrainConfig::default()
+    };
+    let r = train::<f32>(
+        &net,
+        &data,
+        None,
+        &cfg,
+        TrainState::new(net.init_params(Init::Standard, 0)),
+        &mut Silent,
+    )
+    .unwrap();
+    let d = r
+        .state
+        .history
+        .last()
+        .unwrap()
+        .diagnostics
+        .as_ref()
+        .unwrap();
+    assert_eq!(d.len(), 5);
+    for l in d {
+        assert!(
+            (0.0..=1.0).contains(&l.mean) && l.std >= 0.0 && (0.0..=1.0).contains(&l.saturated)
+        );
+        assert_eq!(l.histogram.iter().sum::<u32>() as usize, 400 * 50);
+        assert!(l.grad_norm.is_finite());
+    }
+}
