@@ -3,6 +3,7 @@
 
 mod fit;
 mod minimize;
+mod train;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,10 @@ enum Command {
     Minimize(Box<minimize::MinimizeArgs>),
     /// Fit a nonlinear model by least squares (NIST StRD file, or a typed model and CSV).
     Fit(Box<fit::FitArgs>),
+    /// Train a multilayer perceptron.
+    Train(Box<train::TrainArgs>),
+    /// Predict with a saved model.
+    Predict(Box<train::PredictArgs>),
     /// List the built-in test problems, one per line.
     Problems,
     /// List the optimization methods, one per line.
@@ -46,6 +51,8 @@ fn main() {
     let result = match cli.command {
         Command::Minimize(args) => minimize::run(*args),
         Command::Fit(args) => fit::run(*args),
+        Command::Train(args) => train::run_train(*args),
+        Command::Predict(args) => train::run_predict(*args),
         Command::Problems => {
             list_problems();
             Ok(())

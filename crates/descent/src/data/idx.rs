@@ -67,7 +67,15 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
     Err(Error::Parse(format!("{}: no {stem}[.gz]", dir.display())))
 }
 
-/// Loads MNIST's training (`train = true`) or test set from `dir`, pixels scaled to [0, 1].
+/// Mean and standard deviation of MNIST's training pixels (scaled to [0, 1]): the
+/// normalization of PyTorch's MNIST example, applied by [`load_mnist`].
+pub const MNIST_MEAN: f64 = 0.1307;
+/// See [`MNIST_MEAN`].
+pub const MNIST_STD: f64 = 0.3081;
+
+/// Loads MNIST's training (`train = true`) or test set from `dir`: pixels scaled to
+/// [0, 1], then normalized with the training set's global mean and standard deviation
+/// ([`MNIST_MEAN`], [`MNIST_STD`]; zero-mean inputs train faster).
 pub fn load_mnist(dir: &Path, train: bool) -> Result<Dataset> {
     let prefix = if train { "train" } else { "t10k" };
     let (idims, pixels) = read_idx(&find(dir, &format!("{prefix}-images-idx3-ubyte"))?)?;
@@ -86,7 +94,7 @@ pub fn load_mnist(dir: &Path, train: bool) -> Result<Dataset> {
     }
     let d = idims[1] * idims[2];
     Ok(Dataset {
-        x: pixels.iter().map(|p| *p as f64 / 255.0).collect(),
+        x: pixels.iter().map(|p| (*p as f64 / 255.0 - MNIST_MEAN) / MNIST_STD).collect(),
         d,
         targets: TargetData::Classes {
             labels: labels.iter().map(|l| *l as u32).collect(),

@@ -6,6 +6,7 @@
 
 mod activation;
 mod adapters;
+mod io;
 mod loss;
 mod mlp;
 mod real;
@@ -20,3 +21,4 @@ pub use train::{
     batch_data, check_compatible, evaluate, train, EpochReport, LayerStats, Silent, TrainConfig,
     TrainObserver, TrainResult, TrainState, TrainStop, FULL_BATCH, LEAST_SQUARES, STEP_RULES,
 };
+pub use io::{load_model, load_state, save_model, state_path, write_atomic, ModelMeta, SavedModel};
