@@ -3,10 +3,16 @@
 
 mod fit;
 mod minimize;
-mod train;
 mod progress;
+mod train;
 
 use clap::{Parser, Subcommand};
+
+/// faer's matrix products allocate packing buffers of a few hundred KiB per call; glibc
+/// serves those with fresh `mmap`s, and zeroing the new pages cost a third of a training
+/// step. mimalloc keeps them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Every classical and modern optimizer, measured side by side.
 #[derive(Parser)]

@@ -4,8 +4,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::data::{load_mnist, synthetic, Dataset, Standardizer, Table, TargetData, Task};
 use descent::nn::{
-    batch_data, evaluate, load_model, load_state, save_model, train, Activation, EpochReport, Init, Loss, Mlp,
-    ModelMeta, Real, TrainConfig, TrainObserver, TrainState,
+    batch_data, evaluate, load_model, load_state, save_model, train, Activation, EpochReport, Init,
+    Loss, Mlp, ModelMeta, Real, TrainConfig, TrainObserver, TrainState,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -111,8 +111,15 @@ pub struct PredictArgs {
 }
 
 /// Loads `spec`; for `mnist:` returns (train, test) sets.
-fn load_data(spec: &str, task: Task, seed: u64, test_part: bool) -> Result<(Dataset, Option<Dataset>)> {
-    let (kind, rest) = spec.split_once(':').with_context(|| format!("data '{spec}': expected mnist:DIR, csv:FILE[,target=COL] or synthetic:NAME"))?;
+fn load_data(
+    spec: &str,
+    task: Task,
+    seed: u64,
+    test_part: bool,
+) -> Result<(Dataset, Option<Dataset>)> {
+    let (kind, rest) = spec.split_once(':').with_context(|| {
+        format!("data '{spec}': expected mnist:DIR, csv:FILE[,target=COL] or synthetic:NAME")
+    })?;
     Ok(match kind {
         "mnist" => {
             let dir = Path::new(rest);
@@ -135,8 +142,14 @@ fn load_data(spec: &str, task: Task, seed: u64, test_part: bool) -> Result<(Data
             let table = Table::read(Path::new(file))?;
             let task = if task == Task::Regression {
                 // A non-numeric target with squared error: classes, one-hot.
-                let col = target.clone().unwrap_or_else(|| table.headers.last().cloned().unwrap_or_default());
-                if table.numeric_column(&col).is_ok() { Task::Regression } else { Task::Classification }
+                let col = target
+                    .clone()
+                    .unwrap_or_else(|| table.headers.last().cloned().unwrap_or_default());
+                if table.numeric_column(&col).is_ok() {
+                    Task::Regression
+                } else {
+                    Task::Classification
+                }
             } else {
                 task
             };
@@ -161,7 +174,7 @@ impl TrainObserver for Progress {
                 b.set_position(0);
                 b.set_prefix(format!("epoch {epoch}/{}", self.epochs));
             }
-            if batch % 8 == 0 || batch == batches {
+            if batch.is_multiple_of(8) || batch == batches {
                 b.set_position(batch as u64);
                 b.set_message(format!("loss {loss:.4}"));
             }
@@ -172,9 +185,12 @@ impl TrainObserver for Progress {
             "epoch {:>4}  train loss {:.5}{}{}{}  {:.1} s",
             r.epoch,
             r.train_loss,
-            r.val_loss.map_or(String::new(), |v| format!("  val loss {v:.5}")),
-            r.val_accuracy.map_or(String::new(), |v| format!("  val acc {:.2}%", 100.0 * v)),
-            r.val_r2.map_or(String::new(), |v| format!("  val R² {v:.5}")),
+            r.val_loss
+                .map_or(String::new(), |v| format!("  val loss {v:.5}")),
+            r.val_accuracy
+                .map_or(String::new(), |v| format!("  val acc {:.2}%", 100.0 * v)),
+            r.val_r2
+                .map_or(String::new(), |v| format!("  val R² {v:.5}")),
             r.seconds
         );
         match &self.bar {
@@ -198,17 +214,43 @@ impl TrainObserver for Progress {
 }
 
 fn parse_layers(s: &str) -> Result<Vec<usize>> {
-    s.split(',').map(|t| t.trim().parse::<usize>().with_context(|| format!("--layers: '{t}' is not a width"))).collect()
+    s.split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<usize>()
+                .with_context(|| format!("--layers: '{t}' is not a width"))
+        })
+        .collect()
 }
 
 pub fn run_train(a: TrainArgs) -> Result<()> {
     // Validate every setting before any work.
-    let loss = Loss::parse(&a.loss).with_context(|| format!("unknown --loss '{}' (expected cross-entropy, binary-cross-entropy, mse)", a.loss))?;
-    let activation = Activation::parse(&a.activation).with_context(|| format!("unknown --activation '{}'", a.activation))?;
-    let init = Init::parse(&a.init).with_context(|| format!("unknown --init '{}' (expected glorot, glorot-normal, he, lecun, standard)", a.init))?;
-    let known: Vec<&str> = descent::nn::STEP_RULES.iter().chain(descent::nn::FULL_BATCH).chain(descent::nn::LEAST_SQUARES).cloned().collect();
+    let loss = Loss::parse(&a.loss).with_context(|| {
+        format!(
+            "unknown --loss '{}' (expected cross-entropy, binary-cross-entropy, mse)",
+            a.loss
+        )
+    })?;
+    let activation = Activation::parse(&a.activation)
+        .with_context(|| format!("unknown --activation '{}'", a.activation))?;
+    let init = Init::parse(&a.init).with_context(|| {
+        format!(
+            "unknown --init '{}' (expected glorot, glorot-normal, he, lecun, standard)",
+            a.init
+        )
+    })?;
+    let known: Vec<&str> = descent::nn::STEP_RULES
+        .iter()
+        .chain(descent::nn::FULL_BATCH)
+        .chain(descent::nn::LEAST_SQUARES)
+        .cloned()
+        .collect();
     if !known.contains(&a.optimizer.as_str()) {
-        bail!("unknown --optimizer '{}' (expected one of: {})", a.optimizer, known.join(" "));
+        bail!(
+            "unknown --optimizer '{}' (expected one of: {})",
+            a.optimizer,
+            known.join(" ")
+        );
     }
     if !["f32", "f64"].contains(&a.precision.as_str()) {
         bail!("--precision must be f32 or f64");
@@ -218,7 +260,9 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     }
     let plateau = match &a.plateau {
         Some(s) => {
-            let (f, p) = s.split_once(':').context("--plateau expects FACTOR:PATIENCE")?;
+            let (f, p) = s
+                .split_once(':')
+                .context("--plateau expects FACTOR:PATIENCE")?;
             let f: f64 = f.parse().context("--plateau FACTOR is not a number")?;
             let p: usize = p.parse().context("--plateau PATIENCE is not a count")?;
             if !(f > 0.0 && f < 1.0) {
@@ -228,13 +272,25 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         }
         None => None,
     };
-    let task = if loss == Loss::SquaredError { Task::Regression } else { Task::Classification };
+    let task = if loss == Loss::SquaredError {
+        Task::Regression
+    } else {
+        Task::Classification
+    };
     let (full, mnist_test) = load_data(&a.data, task, a.seed, false)?;
     full.validate("training data")?;
-    let (mut train_set, mut val_set, held_out) = full.split(a.val_frac, if a.test.is_none() && mnist_test.is_none() { 0.2 } else { 0.0 }, a.seed);
+    let (mut train_set, mut val_set, held_out) = full.split(
+        a.val_frac,
+        if a.test.is_none() && mnist_test.is_none() {
+            0.2
+        } else {
+            0.0
+        },
+        a.seed,
+    );
     let mut test_set = match &a.test {
         Some(spec) => Some(load_data(spec, task, a.seed, true)?.0),
-        None => mnist_test.or((held_out.len() > 0).then_some(held_out)),
+        None => mnist_test.or((!held_out.is_empty()).then_some(held_out)),
     };
     let standardizer: Option<Standardizer> = a.standardize.then(|| train_set.standardizer(true));
     if let Some(s) = &standardizer {
@@ -250,13 +306,20 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             let (st, cfg) = load_state(path)?;
             if let Some(l) = &a.layers {
                 if parse_layers(l)? != saved.net.arch.sizes {
-                    bail!("--layers {l} does not match the saved model's {:?}", saved.net.arch.sizes);
+                    bail!(
+                        "--layers {l} does not match the saved model's {:?}",
+                        saved.net.arch.sizes
+                    );
                 }
             }
             (saved.net, st, Some(cfg))
         }
         None => {
-            let sizes = parse_layers(a.layers.as_deref().context("--layers is required (e.g. --layers 784,128,10)")?)?;
+            let sizes = parse_layers(
+                a.layers
+                    .as_deref()
+                    .context("--layers is required (e.g. --layers 784,128,10)")?,
+            )?;
             let net = Mlp::new(&sizes, &[activation], loss)?;
             let p0 = net.init_params(init, a.seed);
             (net, TrainState::new(p0), None)
@@ -266,7 +329,9 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     if let Some(t) = &test_set {
         descent::nn::check_compatible(&net, t, "test")?;
     }
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
@@ -287,18 +352,33 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     };
     if let Some(saved) = &cfg_saved {
         if saved.optimizer != cfg.optimizer {
-            bail!("--resume: the run was saved with --optimizer {}, not {}", saved.optimizer, cfg.optimizer);
+            bail!(
+                "--resume: the run was saved with --optimizer {}, not {}",
+                saved.optimizer,
+                cfg.optimizer
+            );
         }
     }
     let show_bar = !a.quiet && !a.json && std::io::stderr().is_terminal();
     let bar = show_bar.then(|| {
         let b = ProgressBar::new(0);
-        b.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})").expect("template").progress_chars("=> "));
+        b.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+                .expect("template")
+                .progress_chars("=> "),
+        );
         b
     });
-    let mut progress = Progress { bar, epochs: a.epochs, json: a.json };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start the thread pool")?;
-    let val = (val_set.len() > 0).then_some(&val_set);
+    let mut progress = Progress {
+        bar,
+        epochs: a.epochs,
+        json: a.json,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the thread pool")?;
+    let val = (!val_set.is_empty()).then_some(&val_set);
     let precision = a.precision.clone();
     let result = pool.install(|| {
         if precision == "f64" {
@@ -320,8 +400,19 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         })
     });
     // Regression metrics in the original units of the target.
-    let target_scale = standardizer.as_ref().and_then(|s| s.target.as_ref()).map_or(1.0, |(_, sd)| sd.iter().map(|v| v * v).sum::<f64>() / sd.len() as f64);
-    let unscale = |l: f64| if loss == Loss::SquaredError { l * target_scale } else { l };
+    let target_scale = standardizer
+        .as_ref()
+        .and_then(|s| s.target.as_ref())
+        .map_or(1.0, |(_, sd)| {
+            sd.iter().map(|v| v * v).sum::<f64>() / sd.len() as f64
+        });
+    let unscale = |l: f64| {
+        if loss == Loss::SquaredError {
+            l * target_scale
+        } else {
+            l
+        }
+    };
     if let Some(path) = &a.save {
         let meta = ModelMeta {
             standardizer: standardizer.clone(),
@@ -331,25 +422,37 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             },
             features: train_set.feature_names.clone(),
         };
-        save_model(path, &net, &result.state.params, &precision, &meta, Some((&result.state, &cfg)))?;
+        save_model(
+            path,
+            &net,
+            &result.state.params,
+            &precision,
+            &meta,
+            Some((&result.state, &cfg)),
+        )?;
     }
     if a.json {
-        let epochs: Vec<_> = result.state.history.iter().map(|e| {
-            let mut v = json!({
-                "epoch": e.epoch,
-                "train_loss": unscale(e.train_loss),
-                "val_loss": e.val_loss.map(unscale),
-                "val_accuracy": e.val_accuracy,
-                "seconds": e.seconds,
-            });
-            if let Some(r2) = e.val_r2 {
-                v["val_r2"] = json!(r2);
-            }
-            if let Some(d) = &e.diagnostics {
-                v["diagnostics"] = json!(d);
-            }
-            v
-        }).collect();
+        let epochs: Vec<_> = result
+            .state
+            .history
+            .iter()
+            .map(|e| {
+                let mut v = json!({
+                    "epoch": e.epoch,
+                    "train_loss": unscale(e.train_loss),
+                    "val_loss": e.val_loss.map(unscale),
+                    "val_accuracy": e.val_accuracy,
+                    "seconds": e.seconds,
+                });
+                if let Some(r2) = e.val_r2 {
+                    v["val_r2"] = json!(r2);
+                }
+                if let Some(d) = &e.diagnostics {
+                    v["diagnostics"] = json!(d);
+                }
+                v
+            })
+            .collect();
         let mut out = json!({
             "optimizer": cfg.optimizer,
             "layers": net.arch.sizes,
@@ -374,7 +477,12 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         }
         println!("{out}");
     } else {
-        println!("stopped: {:?}; {} parameters; {:.0} samples/s", result.stop, net.num_params(), result.samples_per_second);
+        println!(
+            "stopped: {:?}; {} parameters; {:.0} samples/s",
+            result.stop,
+            net.num_params(),
+            result.samples_per_second
+        );
         if let Some((l, acc, r2)) = test {
             print!("test loss {:.5}", unscale(l));
             if let Some(acc) = acc {
@@ -386,23 +494,40 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             println!();
         }
         if let Some(p) = &a.save {
-            println!("saved {} (and {})", p.display(), descent::nn::state_path(p).display());
+            println!(
+                "saved {} (and {})",
+                p.display(),
+                descent::nn::state_path(p).display()
+            );
         }
     }
     Ok(())
 }
 
-fn eval_on<T: Real>(net: &Mlp, params: &[f64], data: &Dataset, threads: usize) -> (f64, Option<f64>, Option<f64>) {
+fn eval_on<T: Real>(
+    net: &Mlp,
+    params: &[f64],
+    data: &Dataset,
+    threads: usize,
+) -> (f64, Option<f64>, Option<f64>) {
     let p: Vec<T> = params.iter().map(|v| T::of(*v)).collect();
     let bd = batch_data::<T>(data, net);
-    let par = if threads > 1 { faer::Par::rayon(threads) } else { faer::Par::Seq };
+    let par = if threads > 1 {
+        faer::Par::rayon(threads)
+    } else {
+        faer::Par::Seq
+    };
     evaluate(net, &p, &bd, par)
 }
 
 pub fn run_predict(a: PredictArgs) -> Result<()> {
     let saved = load_model(&a.model)?;
     let loss = saved.net.arch.loss;
-    let task = if loss == Loss::SquaredError { Task::Regression } else { Task::Classification };
+    let task = if loss == Loss::SquaredError {
+        Task::Regression
+    } else {
+        Task::Classification
+    };
     let (mut data, mnist_test) = load_data(&a.data, task, 0, false)?;
     if let Some(t) = mnist_test {
         data = t;
@@ -415,28 +540,48 @@ pub fn run_predict(a: PredictArgs) -> Result<()> {
     let net = &saved.net;
     let p: Vec<f64> = saved.params.clone();
     let mut ws = net.workspace::<f64>(data.len());
-    let mut z = net.forward(&p, &data.x, data.len(), &mut ws, faer::Par::Seq).to_vec();
+    let mut z = net
+        .forward(&p, &data.x, data.len(), &mut ws, faer::Par::Seq)
+        .to_vec();
     let (l, acc, r2) = evaluate(net, &p, &batch_data::<f64>(&data, net), faer::Par::Seq);
     loss.output(&mut z, net.outputs());
     let k = net.outputs();
-    let tscale = saved.meta.standardizer.as_ref().and_then(|s| s.target.clone());
+    let tscale = saved
+        .meta
+        .standardizer
+        .as_ref()
+        .and_then(|s| s.target.clone());
     let predictions: Vec<serde_json::Value> = z
         .chunks(k)
         .map(|row| match (loss, &saved.meta.classes) {
             (Loss::CrossEntropy, Some(names)) => {
-                let arg = row.iter().enumerate().fold(0, |b, (c, v)| if *v > row[b] { c } else { b });
+                let arg = row
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (c, v)| if *v > row[b] { c } else { b });
                 json!(names.get(arg).cloned().unwrap_or_else(|| arg.to_string()))
             }
             (Loss::BinaryCrossEntropy, names) => {
                 let c = (row[0] > 0.5) as usize;
-                json!(names.as_ref().and_then(|n| n.get(c).cloned()).unwrap_or_else(|| c.to_string()))
+                json!(names
+                    .as_ref()
+                    .and_then(|n| n.get(c).cloned())
+                    .unwrap_or_else(|| c.to_string()))
             }
             _ => {
-                let vals: Vec<f64> = row.iter().enumerate().map(|(i, v)| match &tscale {
-                    Some((m, sd)) => v * sd[i] + m[i],
-                    None => *v,
-                }).collect();
-                if vals.len() == 1 { json!(vals[0]) } else { json!(vals) }
+                let vals: Vec<f64> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match &tscale {
+                        Some((m, sd)) => v * sd[i] + m[i],
+                        None => *v,
+                    })
+                    .collect();
+                if vals.len() == 1 {
+                    json!(vals[0])
+                } else {
+                    json!(vals)
+                }
             }
         })
         .collect();

@@ -6,18 +6,30 @@ use faer::Par;
 use std::time::Instant;
 
 fn main() {
-    let threads: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(2);
-    let par = if threads > 1 { Par::rayon(threads) } else { Par::Seq };
+    let threads: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let par = if threads > 1 {
+        Par::rayon(threads)
+    } else {
+        Par::Seq
+    };
     let net = Mlp::new(&[784, 128, 10], &[Activation::Relu], Loss::CrossEntropy).unwrap();
     let p64 = net.init_params(Init::GlorotUniform, 0);
     let p: Vec<f32> = p64.iter().map(|v| *v as f32).collect();
     let b = 128;
-    let x: Vec<f32> = (0..b * 784).map(|i| ((i * 31 % 255) as f32) / 255.0).collect();
+    let x: Vec<f32> = (0..b * 784)
+        .map(|i| ((i * 31 % 255) as f32) / 255.0)
+        .collect();
     let labels: Vec<u32> = (0..b as u32).map(|i| i % 10).collect();
     let mut ws = net.workspace::<f32>(b);
     let mut g = vec![0.0f32; net.num_params()];
     let n = 2000;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     pool.install(|| {
         let t = Instant::now();
         for _ in 0..n {

@@ -94,7 +94,10 @@ pub fn load_mnist(dir: &Path, train: bool) -> Result<Dataset> {
     }
     let d = idims[1] * idims[2];
     Ok(Dataset {
-        x: pixels.iter().map(|p| (*p as f64 / 255.0 - MNIST_MEAN) / MNIST_STD).collect(),
+        x: pixels
+            .iter()
+            .map(|p| (*p as f64 / 255.0 - MNIST_MEAN) / MNIST_STD)
+            .collect(),
         d,
         targets: TargetData::Classes {
             labels: labels.iter().map(|l| *l as u32).collect(),

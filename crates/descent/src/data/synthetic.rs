@@ -81,7 +81,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
                 for b in 0..bits {
                     x.push(((p >> b) & 1) as f64);
                 }
-                l.push((p.count_ones() % 2) as u32);
+                l.push(p.count_ones() % 2);
             }
             classes(x, bits, l, 2)
         }

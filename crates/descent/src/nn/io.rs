@@ -43,9 +43,21 @@ pub struct SavedModel {
 
 /// Writes `bytes` to `path` atomically (temporary file + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| Error::config("save path", format!("'{}' is not a file name", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| {
+        Error::config(
+            "save path",
+            format!("'{}' is not a file name", path.display()),
+        )
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -54,7 +66,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Io(std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))));
+        return Err(Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot write {}: {e}", path.display()),
+        )));
     }
     Ok(())
 }
@@ -70,49 +85,96 @@ fn bytes_of(values: &[f64], f64_out: bool) -> Vec<u8> {
     if f64_out {
         values.iter().flat_map(|v| v.to_le_bytes()).collect()
     } else {
-        values.iter().flat_map(|v| (*v as f32).to_le_bytes()).collect()
+        values
+            .iter()
+            .flat_map(|v| (*v as f32).to_le_bytes())
+            .collect()
     }
 }
 
 fn values_of(view: &TensorView<'_>) -> Result<Vec<f64>> {
     let d = view.data();
     match view.dtype() {
-        Dtype::F32 => Ok(d.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64).collect()),
-        Dtype::F64 => Ok(d.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8"))).collect()),
+        Dtype::F32 => Ok(d
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4")) as f64)
+            .collect()),
+        Dtype::F64 => Ok(d
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8")))
+            .collect()),
         other => Err(Error::Parse(format!("unsupported tensor type {other:?}"))),
     }
 }
 
 fn st_err(path: &Path) -> impl Fn(safetensors::SafeTensorError) -> Error + '_ {
-    move |e| Error::Parse(format!("{}: not a valid safetensors file ({e})", path.display()))
+    move |e| {
+        Error::Parse(format!(
+            "{}: not a valid safetensors file ({e})",
+            path.display()
+        ))
+    }
 }
 
 /// Saves the weights (and, with `state`, the optimizer state beside them).
-pub fn save_model(path: &Path, net: &Mlp, params: &[f64], precision: &str, meta: &ModelMeta, state: Option<(&TrainState, &TrainConfig)>) -> Result<()> {
+pub fn save_model(
+    path: &Path,
+    net: &Mlp,
+    params: &[f64],
+    precision: &str,
+    meta: &ModelMeta,
+    state: Option<(&TrainState, &TrainConfig)>,
+) -> Result<()> {
     let f64_out = precision == "f64";
     let dtype = if f64_out { Dtype::F64 } else { Dtype::F32 };
     let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for l in 0..net.num_layers() {
         let (wo, bo, ni, no) = net.layer(l);
-        buffers.push((format!("layers.{l}.weight"), vec![ni, no], bytes_of(&params[wo..wo + ni * no], f64_out)));
-        buffers.push((format!("layers.{l}.bias"), vec![no], bytes_of(&params[bo..bo + no], f64_out)));
+        buffers.push((
+            format!("layers.{l}.weight"),
+            vec![ni, no],
+            bytes_of(&params[wo..wo + ni * no], f64_out),
+        ));
+        buffers.push((
+            format!("layers.{l}.bias"),
+            vec![no],
+            bytes_of(&params[bo..bo + no], f64_out),
+        ));
     }
     let mut md = HashMap::new();
     md.insert("format".to_string(), FORMAT.to_string());
     md.insert("precision".to_string(), precision.to_string());
-    md.insert("architecture".to_string(), serde_json::to_string(&net.arch).expect("serializable"));
+    md.insert(
+        "architecture".to_string(),
+        serde_json::to_string(&net.arch).expect("serializable"),
+    );
     if let Some(s) = &meta.standardizer {
-        md.insert("standardizer".to_string(), serde_json::to_string(s).expect("serializable"));
+        md.insert(
+            "standardizer".to_string(),
+            serde_json::to_string(s).expect("serializable"),
+        );
     }
     if let Some(c) = &meta.classes {
-        md.insert("classes".to_string(), serde_json::to_string(c).expect("serializable"));
+        md.insert(
+            "classes".to_string(),
+            serde_json::to_string(c).expect("serializable"),
+        );
     }
-    md.insert("features".to_string(), serde_json::to_string(&meta.features).expect("serializable"));
+    md.insert(
+        "features".to_string(),
+        serde_json::to_string(&meta.features).expect("serializable"),
+    );
     let views: Vec<(String, TensorView<'_>)> = buffers
         .iter()
-        .map(|(n, s, b)| (n.clone(), TensorView::new(dtype, s.clone(), b).expect("consistent tensor")))
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(dtype, s.clone(), b).expect("consistent tensor"),
+            )
+        })
         .collect();
-    let bytes = safetensors::serialize(views, Some(md)).map_err(|e| Error::Parse(format!("cannot serialize: {e}")))?;
+    let bytes = safetensors::serialize(views, Some(md))
+        .map_err(|e| Error::Parse(format!("cannot serialize: {e}")))?;
     // State first: a crash between the two writes leaves an old model with a newer state
     // only if the rename of the model fails, which the next save repairs.
     if let Some((st, cfg)) = state {
@@ -122,7 +184,8 @@ pub fn save_model(path: &Path, net: &Mlp, params: &[f64], precision: &str, meta:
 }
 
 fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig) -> Result<()> {
-    let mut buffers: Vec<(String, Vec<u8>, usize)> = vec![("master".into(), bytes_of(&st.params, true), st.params.len())];
+    let mut buffers: Vec<(String, Vec<u8>, usize)> =
+        vec![("master".into(), bytes_of(&st.params, true), st.params.len())];
     for (k, v) in &st.rule_state {
         buffers.push((format!("rule.{k}"), bytes_of(v, true), v.len()));
     }
@@ -141,40 +204,72 @@ fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig) -> Result<()> {
         "rule_keys": st.rule_state.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
     });
     md.insert("state".to_string(), scalars.to_string());
-    md.insert("history".to_string(), serde_json::to_string(&st.history).expect("serializable"));
-    md.insert("config".to_string(), serde_json::to_string(cfg).expect("serializable"));
+    md.insert(
+        "history".to_string(),
+        serde_json::to_string(&st.history).expect("serializable"),
+    );
+    md.insert(
+        "config".to_string(),
+        serde_json::to_string(cfg).expect("serializable"),
+    );
     let views: Vec<(String, TensorView<'_>)> = buffers
         .iter()
-        .map(|(n, b, len)| (n.clone(), TensorView::new(Dtype::F64, vec![*len], b).expect("consistent tensor")))
+        .map(|(n, b, len)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F64, vec![*len], b).expect("consistent tensor"),
+            )
+        })
         .collect();
-    let bytes = safetensors::serialize(views, Some(md)).map_err(|e| Error::Parse(format!("cannot serialize: {e}")))?;
+    let bytes = safetensors::serialize(views, Some(md))
+        .map_err(|e| Error::Parse(format!("cannot serialize: {e}")))?;
     write_atomic(path, &bytes)
 }
 
 /// Loads a model saved by [`save_model`].
 pub fn load_model(path: &Path) -> Result<SavedModel> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Parse(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Parse(format!("cannot read {}: {e}", path.display())))?;
     let st = SafeTensors::deserialize(&bytes).map_err(st_err(path))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(st_err(path))?;
     let md = header.metadata().clone().unwrap_or_default();
     if md.get("format").map(String::as_str) != Some(FORMAT) {
-        return Err(Error::Parse(format!("{}: not a descent model (no '{FORMAT}' format tag)", path.display())));
+        return Err(Error::Parse(format!(
+            "{}: not a descent model (no '{FORMAT}' format tag)",
+            path.display()
+        )));
     }
-    let arch: Architecture = serde_json::from_str(md.get("architecture").map_or("", String::as_str))
-        .map_err(|e| Error::Parse(format!("{}: bad architecture metadata ({e})", path.display())))?;
+    let arch: Architecture =
+        serde_json::from_str(md.get("architecture").map_or("", String::as_str)).map_err(|e| {
+            Error::Parse(format!(
+                "{}: bad architecture metadata ({e})",
+                path.display()
+            ))
+        })?;
     let net = Mlp::from_arch(&arch)?;
     let mut params = vec![0.0; net.num_params()];
     for l in 0..net.num_layers() {
         let (wo, bo, ni, no) = net.layer(l);
-        for (name, off, len) in [(format!("layers.{l}.weight"), wo, ni * no), (format!("layers.{l}.bias"), bo, no)] {
+        for (name, off, len) in [
+            (format!("layers.{l}.weight"), wo, ni * no),
+            (format!("layers.{l}.bias"), bo, no),
+        ] {
             let v = values_of(&st.tensor(&name).map_err(st_err(path))?)?;
             if v.len() != len {
-                return Err(Error::Parse(format!("{}: tensor {name} has {} values, expected {len}", path.display(), v.len())));
+                return Err(Error::Parse(format!(
+                    "{}: tensor {name} has {} values, expected {len}",
+                    path.display(),
+                    v.len()
+                )));
             }
             params[off..off + len].copy_from_slice(&v);
         }
     }
-    fn parse<T: serde::de::DeserializeOwned>(md: &HashMap<String, String>, k: &str, path: &Path) -> Result<Option<T>> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        md: &HashMap<String, String>,
+        k: &str,
+        path: &Path,
+    ) -> Result<Option<T>> {
         md.get(k)
             .map(|s| serde_json::from_str(s))
             .transpose()
@@ -185,25 +280,41 @@ pub fn load_model(path: &Path) -> Result<SavedModel> {
         classes: parse(&md, "classes", path)?,
         features: parse(&md, "features", path)?.unwrap_or_default(),
     };
-    Ok(SavedModel { net, params, meta, precision: md.get("precision").cloned().unwrap_or_else(|| "f32".into()) })
+    Ok(SavedModel {
+        net,
+        params,
+        meta,
+        precision: md.get("precision").cloned().unwrap_or_else(|| "f32".into()),
+    })
 }
 
 /// Loads the optimizer state saved beside `model`.
 pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
     let path = state_path(model);
-    let bytes = std::fs::read(&path).map_err(|e| Error::Parse(format!("cannot read the optimizer state {}: {e}", path.display())))?;
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Error::Parse(format!(
+            "cannot read the optimizer state {}: {e}",
+            path.display()
+        ))
+    })?;
     let st = SafeTensors::deserialize(&bytes).map_err(st_err(&path))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(st_err(&path))?;
     let md = header.metadata().clone().unwrap_or_default();
     let bad = |what: &str| Error::Parse(format!("{}: bad {what}", path.display()));
-    let s: serde_json::Value = serde_json::from_str(md.get("state").ok_or_else(|| bad("state"))?).map_err(|_| bad("state"))?;
-    let cfg: TrainConfig = serde_json::from_str(md.get("config").ok_or_else(|| bad("config"))?).map_err(|_| bad("config"))?;
-    let history = serde_json::from_str(md.get("history").ok_or_else(|| bad("history"))?).map_err(|_| bad("history"))?;
+    let s: serde_json::Value = serde_json::from_str(md.get("state").ok_or_else(|| bad("state"))?)
+        .map_err(|_| bad("state"))?;
+    let cfg: TrainConfig = serde_json::from_str(md.get("config").ok_or_else(|| bad("config"))?)
+        .map_err(|_| bad("config"))?;
+    let history = serde_json::from_str(md.get("history").ok_or_else(|| bad("history"))?)
+        .map_err(|_| bad("history"))?;
     let params = values_of(&st.tensor("master").map_err(st_err(&path))?)?;
     let mut rule_state = Vec::new();
     for k in s["rule_keys"].as_array().ok_or_else(|| bad("rule keys"))? {
         let k = k.as_str().ok_or_else(|| bad("rule key"))?;
-        rule_state.push((k.to_string(), values_of(&st.tensor(&format!("rule.{k}")).map_err(st_err(&path))?)?));
+        rule_state.push((
+            k.to_string(),
+            values_of(&st.tensor(&format!("rule.{k}")).map_err(st_err(&path))?)?,
+        ));
     }
     let best = match s["best_loss"].as_f64() {
         Some(l) => Some((l, values_of(&st.tensor("best").map_err(st_err(&path))?)?)),

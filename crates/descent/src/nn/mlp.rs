@@ -245,6 +245,7 @@ impl Mlp {
     }
 
     /// Loss of the last forward pass and its gradient into `grad` (length P, overwritten).
+    #[allow(clippy::too_many_arguments)] // the pieces of one batch, all needed, none derivable
     pub fn backward<T: Real>(
         &self,
         params: &[T],

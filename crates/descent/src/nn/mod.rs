@@ -14,6 +14,7 @@ mod train;
 
 pub use activation::Activation;
 pub use adapters::{BatchData, FullBatch, NetLeastSquares};
+pub use io::{load_model, load_state, save_model, state_path, write_atomic, ModelMeta, SavedModel};
 pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace};
 pub use real::Real;
@@ -21,4 +22,3 @@ pub use train::{
     batch_data, check_compatible, evaluate, train, EpochReport, LayerStats, Silent, TrainConfig,
     TrainObserver, TrainResult, TrainState, TrainStop, FULL_BATCH, LEAST_SQUARES, STEP_RULES,
 };
-pub use io::{load_model, load_state, save_model, state_path, write_atomic, ModelMeta, SavedModel};

@@ -18,6 +18,9 @@ use faer::Par;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+/// Chunk length of the parallel element-wise loops of a training step.
+const CHUNK: usize = 1 << 13;
+
 /// Optimizers that train on mini-batches.
 pub const STEP_RULES: &[&str] = &[
     "sgd", "gd", "momentum", "nesterov", "adam", "adamw", "amsgrad", "rmsprop", "adagrad",
@@ -579,17 +582,33 @@ fn train_step_rule<T: Real>(
                 break;
             }
             st.step += 1;
-            for (g, gt) in grad.iter_mut().zip(&grad_t) {
-                *g = gt.f64();
+            {
+                use rayon::prelude::*;
+                grad.par_chunks_mut(CHUNK)
+                    .zip(grad_t.par_chunks(CHUNK))
+                    .for_each(|(g, gt)| {
+                        g.iter_mut().zip(gt).for_each(|(a, b)| *a = b.f64());
+                    });
             }
             rule.update(st.step, &st.params, &grad, &mut delta);
             let scale = st.lr_scale;
-            let mut finite = true;
-            for ((p, pt), dl) in st.params.iter_mut().zip(params_t.iter_mut()).zip(&delta) {
-                *p += scale * dl;
-                *pt = T::of(*p);
-                finite &= p.is_finite();
-            }
+            let finite = {
+                use rayon::prelude::*;
+                st.params
+                    .par_chunks_mut(CHUNK)
+                    .zip(params_t.par_chunks_mut(CHUNK))
+                    .zip(delta.par_chunks(CHUNK))
+                    .map(|((p, pt), dl)| {
+                        let mut ok = true;
+                        for ((p, pt), dl) in p.iter_mut().zip(pt.iter_mut()).zip(dl) {
+                            *p += scale * dl;
+                            *pt = T::of(*p);
+                            ok &= p.is_finite();
+                        }
+                        ok
+                    })
+                    .reduce(|| true, |a, b| a && b)
+            };
             if !finite {
                 diverged = true;
                 break;

@@ -2,6 +2,11 @@
 
 use super::{Schedule, StepRule};
 
+/// Parameter counts from which a step rule's loop runs in parallel chunks.
+const PARALLEL_MIN: usize = 1 << 15;
+/// Chunk length of the parallel loops.
+const PARALLEL_CHUNK: usize = 1 << 13;
+
 /// Plain gradient descent: `Δ = −ρₖ g` (lecture eq. 1).
 #[derive(Clone, Debug)]
 pub struct Sgd {
@@ -256,18 +261,50 @@ impl StepRule for Adam {
         } else {
             (1.0, 1.0)
         };
-        for i in 0..g.len() {
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
-            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g[i] * g[i];
-            let v = if self.amsgrad {
-                self.vmax[i] = self.vmax[i].max(self.v[i]);
-                self.vmax[i]
-            } else {
-                self.v[i]
-            };
-            let mhat = self.m[i] / c1;
-            let vhat = v / c2;
-            delta[i] = -r * (mhat / (vhat.sqrt() + self.eps) + self.weight_decay * x[i]);
+        let (eps, wd, ams) = (self.eps, self.weight_decay, self.amsgrad);
+        // Element-wise and independent: split into chunks that rayon may run in parallel
+        // (a network's step is otherwise a serial tail after parallel matrix products).
+        let step = |m: &mut [f64],
+                    v: &mut [f64],
+                    mut vmax: Option<&mut [f64]>,
+                    x: &[f64],
+                    g: &[f64],
+                    delta: &mut [f64]| {
+            for i in 0..g.len() {
+                m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+                v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+                let vv = match vmax.as_deref_mut() {
+                    Some(vm) => {
+                        vm[i] = vm[i].max(v[i]);
+                        vm[i]
+                    }
+                    None => v[i],
+                };
+                delta[i] = -r * ((m[i] / c1) / ((vv / c2).sqrt() + eps) + wd * x[i]);
+            }
+        };
+        if ams && self.vmax.len() != g.len() {
+            self.vmax = vec![0.0; g.len()];
+        }
+        if g.len() < PARALLEL_MIN {
+            let vm = ams.then_some(&mut self.vmax[..]);
+            step(&mut self.m, &mut self.v, vm, x, g, delta);
+            return;
+        }
+        use rayon::prelude::*;
+        let c = PARALLEL_CHUNK;
+        let mv = self.m.par_chunks_mut(c).zip(self.v.par_chunks_mut(c));
+        let xgd = x
+            .par_chunks(c)
+            .zip(g.par_chunks(c))
+            .zip(delta.par_chunks_mut(c));
+        if ams {
+            mv.zip(self.vmax.par_chunks_mut(c))
+                .zip(xgd)
+                .for_each(|(((m, v), vm), ((x, g), d))| step(m, v, Some(vm), x, g, d));
+        } else {
+            mv.zip(xgd)
+                .for_each(|((m, v), ((x, g), d))| step(m, v, None, x, g, d));
         }
     }
     fn rate(&self, t: u64) -> f64 {
