@@ -338,7 +338,10 @@ fn labelled_csv() -> std::path::PathBuf {
     let mut s = String::from("a,b,kind\n");
     for i in 0..60 {
         let c = i % 3;
-        let (x, y) = (c as f64 * 2.0 + (i as f64 * 0.37).sin() * 0.3, c as f64 - (i as f64 * 0.91).cos() * 0.3);
+        let (x, y) = (
+            c as f64 * 2.0 + (i as f64 * 0.37).sin() * 0.3,
+            c as f64 - (i as f64 * 0.91).cos() * 0.3,
+        );
         s.push_str(&format!("{x},{y},{}\n", ["red", "green", "blue"][c]));
     }
     std::fs::write(&p, s).unwrap();
@@ -351,10 +354,29 @@ fn train_json_contract_save_predict_resume() {
     let data = format!("csv:{},target=kind", csv.display());
     let model = tmp("model.safetensors");
     let v = json(&[
-        "train", "--data", &data, "--layers", "2,16,3", "--epochs", "40", "--lr", "0.03", "--batch-size", "8",
-        "--standardize", "--save", model.to_str().unwrap(), "--json",
+        "train",
+        "--data",
+        &data,
+        "--layers",
+        "2,16,3",
+        "--epochs",
+        "40",
+        "--lr",
+        "0.03",
+        "--batch-size",
+        "8",
+        "--standardize",
+        "--save",
+        model.to_str().unwrap(),
+        "--json",
     ]);
-    for key in ["epochs", "test_loss", "test_accuracy", "params", "samples_per_second"] {
+    for key in [
+        "epochs",
+        "test_loss",
+        "test_accuracy",
+        "params",
+        "samples_per_second",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
     let e = &v["epochs"][0];
@@ -363,12 +385,31 @@ fn train_json_contract_save_predict_resume() {
     }
     assert!(v["test_accuracy"].as_f64().unwrap() >= 0.9, "{v}");
     assert_eq!(v["params"], 2 * 16 + 16 + 16 * 3 + 3);
-    let p = json(&["predict", "--model", model.to_str().unwrap(), "--data", &data, "--json"]);
+    let p = json(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        &data,
+        "--json",
+    ]);
     assert!(p["accuracy"].as_f64().unwrap() >= 0.9);
     assert_eq!(p["predictions"].as_array().unwrap().len(), 60);
     // 4 epochs straight equal 2 + resume 2.
     let m2 = tmp("half.safetensors");
-    let common = ["--data", data.as_str(), "--layers", "2,16,3", "--lr", "0.03", "--batch-size", "8", "--seed", "3", "--json"];
+    let common = [
+        "--data",
+        data.as_str(),
+        "--layers",
+        "2,16,3",
+        "--lr",
+        "0.03",
+        "--batch-size",
+        "8",
+        "--seed",
+        "3",
+        "--json",
+    ];
     let mut a: Vec<&str> = vec!["train", "--epochs", "4"];
     a.extend(common);
     let straight = json(&a);
@@ -379,14 +420,51 @@ fn train_json_contract_save_predict_resume() {
     c.extend(common);
     let resumed = json(&c);
     assert_eq!(straight["test_loss"], resumed["test_loss"]);
-    assert_eq!(straight["epochs"][3]["train_loss"], resumed["epochs"][3]["train_loss"]);
+    assert_eq!(
+        straight["epochs"][3]["train_loss"],
+        resumed["epochs"][3]["train_loss"]
+    );
 }
 
 #[test]
 fn train_with_lbfgs_and_lm_from_the_command_line() {
-    let v = json(&["train", "--data", "synthetic:spirals:300", "--layers", "2,24,24,2", "--activation", "tanh", "--optimizer", "lbfgs", "--epochs", "300", "--json"]);
+    let v = json(&[
+        "train",
+        "--data",
+        "synthetic:spirals:300",
+        "--layers",
+        "2,24,24,2",
+        "--activation",
+        "tanh",
+        "--optimizer",
+        "lbfgs",
+        "--epochs",
+        "300",
+        "--json",
+    ]);
     assert!(v["test_accuracy"].as_f64().unwrap() > 0.9, "{v}");
-    let v = json(&["train", "--data", "synthetic:sine:100", "--layers", "1,10,1", "--activation", "tanh", "--loss", "mse", "--optimizer", "lm", "--epochs", "100", "--precision", "f64", "--val-frac", "0", "--test", "synthetic:sine:50", "--json"]);
+    let v = json(&[
+        "train",
+        "--data",
+        "synthetic:sine:100",
+        "--layers",
+        "1,10,1",
+        "--activation",
+        "tanh",
+        "--loss",
+        "mse",
+        "--optimizer",
+        "lm",
+        "--epochs",
+        "100",
+        "--precision",
+        "f64",
+        "--val-frac",
+        "0",
+        "--test",
+        "synthetic:sine:50",
+        "--json",
+    ]);
     assert!(v["test_loss"].as_f64().unwrap() < 1e-4, "{v}");
     assert!(v["test_r2"].as_f64().unwrap() > 0.999, "{v}");
 }
@@ -403,22 +481,93 @@ fn train_bad_input_gives_one_line() {
     std::fs::write(&nan, "a,b,y\n1,2,0\n3,NaN,1\n").unwrap();
     let badidx = tmp("idx");
     std::fs::create_dir_all(&badidx).unwrap();
-    for f in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+    for f in [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ] {
         std::fs::write(badidx.join(f), [0u8, 0, 9, 3, 0, 0, 0, 0]).unwrap();
     }
     let cases: Vec<Vec<String>> = vec![
-        vec!["--data".into(), format!("csv:{}", ragged.display()), "--layers".into(), "2,4,2".into()],
-        vec!["--data".into(), format!("csv:{}", text.display()), "--layers".into(), "2,4,2".into()],
-        vec!["--data".into(), format!("csv:{}", nan.display()), "--layers".into(), "2,4,2".into()],
-        vec!["--data".into(), format!("csv:{},target=nosuch", csv.display()), "--layers".into(), "2,4,3".into()],
-        vec!["--data".into(), data.clone(), "--layers".into(), "3,4,3".into()],
-        vec!["--data".into(), data.clone(), "--layers".into(), "2,4,2".into()],
-        vec!["--data".into(), format!("mnist:{}", badidx.display()), "--layers".into(), "784,10".into()],
-        vec!["--data".into(), data.clone(), "--layers".into(), "2,4,3".into(), "--optimizer".into(), "nosuch".into()],
-        vec!["--data".into(), data.clone(), "--layers".into(), "2,4,3".into(), "--optimizer".into(), "lm".into()],
-        vec!["--data".into(), "synthetic:nosuch".into(), "--layers".into(), "2,4,2".into()],
-        vec!["--data".into(), data.clone(), "--layers".into(), "2,x,3".into()],
-        vec!["--data".into(), data.clone(), "--layers".into(), "2,4,3".into(), "--resume".into(), "/nonexistent".into()],
+        vec![
+            "--data".into(),
+            format!("csv:{}", ragged.display()),
+            "--layers".into(),
+            "2,4,2".into(),
+        ],
+        vec![
+            "--data".into(),
+            format!("csv:{}", text.display()),
+            "--layers".into(),
+            "2,4,2".into(),
+        ],
+        vec![
+            "--data".into(),
+            format!("csv:{}", nan.display()),
+            "--layers".into(),
+            "2,4,2".into(),
+        ],
+        vec![
+            "--data".into(),
+            format!("csv:{},target=nosuch", csv.display()),
+            "--layers".into(),
+            "2,4,3".into(),
+        ],
+        vec![
+            "--data".into(),
+            data.clone(),
+            "--layers".into(),
+            "3,4,3".into(),
+        ],
+        vec![
+            "--data".into(),
+            data.clone(),
+            "--layers".into(),
+            "2,4,2".into(),
+        ],
+        vec![
+            "--data".into(),
+            format!("mnist:{}", badidx.display()),
+            "--layers".into(),
+            "784,10".into(),
+        ],
+        vec![
+            "--data".into(),
+            data.clone(),
+            "--layers".into(),
+            "2,4,3".into(),
+            "--optimizer".into(),
+            "nosuch".into(),
+        ],
+        vec![
+            "--data".into(),
+            data.clone(),
+            "--layers".into(),
+            "2,4,3".into(),
+            "--optimizer".into(),
+            "lm".into(),
+        ],
+        vec![
+            "--data".into(),
+            "synthetic:nosuch".into(),
+            "--layers".into(),
+            "2,4,2".into(),
+        ],
+        vec![
+            "--data".into(),
+            data.clone(),
+            "--layers".into(),
+            "2,x,3".into(),
+        ],
+        vec![
+            "--data".into(),
+            data.clone(),
+            "--layers".into(),
+            "2,4,3".into(),
+            "--resume".into(),
+            "/nonexistent".into(),
+        ],
     ];
     for args in cases {
         let mut a = vec!["train".to_string()];
@@ -431,8 +580,36 @@ fn train_bad_input_gives_one_line() {
     }
     // A diverging learning rate: a typed stop, finite weights saved.
     let model = tmp("diverged.safetensors");
-    let v = json(&["train", "--data", "synthetic:sine:50", "--layers", "1,8,1", "--loss", "mse", "--optimizer", "sgd", "--lr", "1e8", "--epochs", "20", "--save", model.to_str().unwrap(), "--json"]);
+    let v = json(&[
+        "train",
+        "--data",
+        "synthetic:sine:50",
+        "--layers",
+        "1,8,1",
+        "--loss",
+        "mse",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e8",
+        "--epochs",
+        "20",
+        "--save",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(v["stop"], "diverged");
-    let p = json(&["predict", "--model", model.to_str().unwrap(), "--data", "synthetic:sine:50", "--json"]);
-    assert!(p["predictions"].as_array().unwrap().iter().all(|x| x.as_f64().is_some_and(f64::is_finite)));
+    let p = json(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        "synthetic:sine:50",
+        "--json",
+    ]);
+    assert!(p["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x.as_f64().is_some_and(f64::is_finite)));
 }

@@ -115,6 +115,9 @@ pub struct NetLeastSquares<'a, T: Real> {
     net: &'a Mlp,
     data: &'a BatchData<T>,
     ws: RefCell<Workspace<T>>,
+    /// The parameters of the forward pass held in `ws` (the Jacobian at a point whose
+    /// residuals were just evaluated reuses that pass).
+    forwarded: RefCell<Vec<f64>>,
 }
 
 impl<'a, T: Real> NetLeastSquares<'a, T> {
@@ -130,6 +133,7 @@ impl<'a, T: Real> NetLeastSquares<'a, T> {
             net,
             data,
             ws: RefCell::new(net.workspace(data.n)),
+            forwarded: RefCell::new(Vec::new()),
         })
     }
 }
@@ -150,12 +154,16 @@ impl<T: Real> LeastSquares for NetLeastSquares<'_, T> {
         for ((ri, zi), ti) in r.iter_mut().zip(z).zip(&self.data.values) {
             *ri = (*zi - *ti).f64();
         }
+        *self.forwarded.borrow_mut() = x.to_vec();
     }
     fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
         let p: Vec<T> = x.iter().map(|v| T::of(*v)).collect();
         let mut ws = self.ws.borrow_mut();
-        self.net
-            .forward(&p, &self.data.x, self.data.n, &mut ws, Par::Seq);
+        if self.forwarded.borrow().as_slice() != x {
+            self.net
+                .forward(&p, &self.data.x, self.data.n, &mut ws, Par::Seq);
+            *self.forwarded.borrow_mut() = x.to_vec();
+        }
         let mut jac = vec![T::zero(); j.rows * j.cols];
         self.net
             .output_jacobian(&p, &self.data.x, self.data.n, &mut ws, &mut jac);
