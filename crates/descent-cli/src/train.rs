@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Training data: mnist:DIR, csv:FILE[,target=COL], or synthetic:NAME[:N]
+    /// Training data: mnist:DIR[,n=COUNT], csv:FILE[,target=COL], or synthetic:NAME[:N]
     /// (spirals, moons, xor, parity, sine).
     #[arg(long)]
     data: String,
@@ -122,11 +122,33 @@ fn load_data(
     })?;
     Ok(match kind {
         "mnist" => {
-            let dir = Path::new(rest);
+            // mnist:DIR[,n=COUNT]: the first COUNT training samples (a subset for
+            // full-batch methods); the test set stays whole.
+            let mut parts = rest.split(',');
+            let dir = Path::new(parts.next().unwrap_or(""));
+            let mut limit = None;
+            for p in parts {
+                match p.split_once('=') {
+                    Some(("n", v)) => {
+                        limit = Some(
+                            v.parse::<usize>()
+                                .with_context(|| format!("data '{spec}': n={v} is not a count"))?,
+                        )
+                    }
+                    _ => bail!("data '{spec}': unknown option '{p}' (expected n=COUNT)"),
+                }
+            }
             if test_part {
                 (load_mnist(dir, false)?, None)
             } else {
-                (load_mnist(dir, true)?, Some(load_mnist(dir, false)?))
+                let mut train = load_mnist(dir, true)?;
+                if let Some(n) = limit {
+                    if n == 0 || n > train.len() {
+                        bail!("data '{spec}': n must be in 1..={}", train.len());
+                    }
+                    train = train.subset(&(0..n).collect::<Vec<_>>());
+                }
+                (train, Some(load_mnist(dir, false)?))
             }
         }
         "csv" => {
