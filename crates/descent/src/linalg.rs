@@ -128,6 +128,13 @@ pub fn cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
 
 /// Unblocked Cholesky–Banachiewicz factorization and two triangular solves.
 fn small_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
+    cholesky_solve_with_condition(a, b).map(|(x, _)| x)
+}
+
+/// Solves `A x = b` by an unblocked Cholesky factorization `A = LLᵀ` and returns `x` with
+/// the estimate `(max Lᵢᵢ / min Lᵢᵢ)²` of cond(A). `None` when a pivot is not positive
+/// beyond rounding (A is not numerically positive definite).
+pub fn cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {
     let n = a.rows;
     let mut l = vec![0.0; n * n];
     for i in 0..n {
@@ -147,6 +154,11 @@ fn small_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
             }
         }
     }
+    let (dmax, dmin) = (0..n)
+        .map(|i| l[i * n + i])
+        .fold((0.0f64, f64::INFINITY), |(hi, lo), d| {
+            (hi.max(d), lo.min(d))
+        });
     let mut x = b.to_vec();
     for i in 0..n {
         let mut v = x[i];
@@ -162,7 +174,7 @@ fn small_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
         }
         x[i] = v / l[i * n + i];
     }
-    all_finite(&x).then_some(x)
+    all_finite(&x).then_some((x, (dmax / dmin).powi(2)))
 }
 
 /// Cholesky through faer (blocked, for larger matrices).

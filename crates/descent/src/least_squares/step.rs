@@ -37,54 +37,12 @@ pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
     let mut b = vec![0.0; n];
     js.tr_mul_vec(r, &mut b);
     b.iter_mut().for_each(|v| *v = -*v);
-    if let Some((z, cond)) = cholesky_with_condition(&a, &b) {
+    if let Some((z, cond)) = crate::linalg::cholesky_solve_with_condition(&a, &b) {
         if cond <= MAX_NORMAL_CONDITION {
             return Some(z);
         }
     }
     qr_step(js, r, mu)
-}
-
-/// Cholesky solve returning an estimate of cond(A) = (max Lᵢᵢ / min Lᵢᵢ)².
-fn cholesky_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {
-    let n = a.rows;
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let mut sum = a.get(i, j);
-            for k in 0..j {
-                sum -= l[i * n + k] * l[j * n + k];
-            }
-            if i == j {
-                if sum.is_nan() || sum <= 0.0 {
-                    return None;
-                }
-                l[i * n + i] = sum.sqrt();
-            } else {
-                l[i * n + j] = sum / l[j * n + j];
-            }
-        }
-    }
-    let diag: Vec<f64> = (0..n).map(|i| l[i * n + i]).collect();
-    let dmax = diag.iter().cloned().fold(0.0, f64::max);
-    let dmin = diag.iter().cloned().fold(f64::INFINITY, f64::min);
-    let cond = (dmax / dmin).powi(2);
-    let mut x = b.to_vec();
-    for i in 0..n {
-        let mut v = x[i];
-        for k in 0..i {
-            v -= l[i * n + k] * x[k];
-        }
-        x[i] = v / l[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let mut v = x[i];
-        for k in i + 1..n {
-            v -= l[k * n + i] * x[k];
-        }
-        x[i] = v / l[i * n + i];
-    }
-    crate::linalg::all_finite(&x).then_some((x, cond))
 }
 
 /// Least-squares solve of `[Js; √μ I] z ≈ [−r; 0]` by column-pivoted QR.
