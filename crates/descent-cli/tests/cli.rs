@@ -61,7 +61,7 @@ fn every_method_runs_on_a_typed_expression() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(methods.len(), 15);
+    assert_eq!(methods.len(), 16);
     for m in methods {
         let lr = if m == "adagrad" { "0.5" } else { "0.05" };
         let mut args = vec![

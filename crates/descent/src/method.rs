@@ -48,6 +48,10 @@ pub const METHODS: &[(&str, &str)] = &[
         "truncated Newton: CG on Hessian-vector products",
     ),
     (
+        "hf",
+        "Hessian-free: CG on damped Gauss-Newton products (networks, least squares)",
+    ),
+    (
         "cg",
         "nonlinear conjugate gradient, --beta fr|pr|prplus|hs|dy|hz (default prplus)",
     ),
@@ -201,6 +205,7 @@ impl MethodSpec {
             }
             "newton" => with_line_search_watchdog(Newton::default(), self.ls(), 0.9, true),
             "newton-cg" => with_line_search(NewtonCg::default(), self.ls(), 0.9),
+            "hf" => with_line_search(NewtonCg::hessian_free(), self.ls(), 0.9),
             "cg" => {
                 let beta = self.beta.unwrap_or(CgBeta::PolakRibierePlus);
                 with_line_search(NonlinearCg::new(beta), self.ls(), 0.1)

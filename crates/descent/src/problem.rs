@@ -32,6 +32,13 @@ pub trait Objective {
     fn hess_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
         finite_difference_hess_vec(self, x, v, out);
     }
+    /// The generalized Gauss–Newton matrix times `v` (`JᵀHJv`: positive semi-definite
+    /// curvature of a composition "model, then convex loss"), into `out`, where the problem
+    /// has that structure (networks, least squares). Returns `false` when it does not; the
+    /// default has none.
+    fn gauss_newton_vec(&self, _x: &[f64], _v: &[f64], _out: &mut [f64]) -> bool {
+        false
+    }
 }
 
 /// Central-difference Hessian from gradients: column j is `(g(x+hⱼeⱼ) − g(x−hⱼeⱼ))/2hⱼ`.
@@ -139,6 +146,17 @@ impl<L: LeastSquares> Objective for SumOfSquares<L> {
         g.iter_mut().for_each(|v| *v *= 2.0);
         crate::linalg::dot(&r, &r)
     }
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) -> bool {
+        // ∇²Σr² ≈ 2JᵀJ.
+        let m = self.0.residual_count();
+        let mut j = DenseMatrix::zeros(m, self.0.dim());
+        self.0.jacobian(x, &mut j);
+        let mut jv = vec![0.0; m];
+        j.mul_vec(v, &mut jv);
+        j.tr_mul_vec(&jv, out);
+        out.iter_mut().for_each(|o| *o *= 2.0);
+        true
+    }
 }
 
 /// A finite sum `f(x) = (1/N) Σᵢ fᵢ(x)` whose terms can be evaluated in batches, for
@@ -218,6 +236,10 @@ impl<P: Objective + ?Sized> Objective for Counted<'_, P> {
     fn hess_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
         bump(&self.h);
         self.inner.hess_vec(x, v, out)
+    }
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) -> bool {
+        bump(&self.h);
+        self.inner.gauss_newton_vec(x, v, out)
     }
 }
 

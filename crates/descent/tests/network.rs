@@ -127,3 +127,43 @@ fn f32_and_f64_agree() {
         assert!((a - *b as f64).abs() < 1e-5);
     }
 }
+
+#[test]
+fn gauss_newton_products_match_explicit_jacobians() {
+    use descent::nn::{batch_data, FullBatch};
+    use descent::Objective;
+    let data = descent::data::synthetic("moons:12", 2).unwrap();
+    for loss in [Loss::SquaredError, Loss::CrossEntropy] {
+        let net = Mlp::new(&[2, 5, 2], &[Activation::Tanh], loss).unwrap();
+        let p = net.init_params(Init::GlorotUniform, 7);
+        let bd = batch_data::<f64>(&data, &net);
+        let obj = FullBatch::new(&net, &bd, Par::Seq);
+        let np = net.num_params();
+        let v: Vec<f64> = (0..np).map(|i| ((i * 13) as f64).sin()).collect();
+        let mut gv = vec![0.0; np];
+        assert!(obj.gauss_newton_vec(&p, &v, &mut gv));
+        // Explicit: Σᵢ Jᵢᵀ Hᵢ Jᵢ v with Jᵢ from output_jacobian and Hᵢ the loss Hessian.
+        let n = data.len();
+        let k = 2;
+        let mut ws = net.workspace::<f64>(n);
+        let z = net.forward(&p, &bd.x, n, &mut ws, Par::Seq).to_vec();
+        let mut jac = vec![0.0; n * k * np];
+        net.output_jacobian(&p, &bd.x, n, &mut ws, &mut jac);
+        let mut jv = vec![0.0; n * k];
+        for r in 0..n * k {
+            jv[r] = (0..np).map(|c| jac[r * np + c] * v[c]).sum();
+        }
+        let mut hjv = vec![0.0; n * k];
+        loss.hessian_vec(&z, k, n, &jv, &mut hjv);
+        for c in 0..np {
+            let e: f64 = (0..n * k).map(|r| jac[r * np + c] * hjv[r]).sum();
+            assert!(
+                (gv[c] - e).abs() < 1e-10 * e.abs().max(1e-3),
+                "{loss:?} component {c}: {} vs {e}",
+                gv[c]
+            );
+        }
+        // And G is positive semi-definite along v.
+        assert!(descent::linalg::dot(&v, &gv) >= -1e-12);
+    }
+}

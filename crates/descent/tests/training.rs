@@ -219,3 +219,48 @@ fn diagnostics_report_every_hidden_layer() {
         assert!(l.grad_norm.is_finite());
     }
 }
+
+#[test]
+fn hessian_free_trains_cross_entropy_and_squared_error_networks() {
+    let data = synthetic("spirals:300", 4).unwrap();
+    let (tr, va, _) = data.split(0.2, 0.0, 2);
+    let net = Mlp::new(&[2, 24, 24, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let cfg = TrainConfig {
+        optimizer: "hf".into(),
+        epochs: 150,
+        ..TrainConfig::default()
+    };
+    let r = train::<f64>(
+        &net,
+        &tr,
+        Some(&va),
+        &cfg,
+        TrainState::new(net.init_params(Init::GlorotUniform, 3)),
+        &mut Silent,
+    )
+    .unwrap();
+    let best = r
+        .state
+        .history
+        .iter()
+        .filter_map(|e| e.val_accuracy)
+        .fold(0.0, f64::max);
+    assert!(best > 0.95, "HF spirals validation accuracy {best}");
+    let net = Mlp::new(&[1, 10, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let cfg = TrainConfig {
+        optimizer: "hf".into(),
+        epochs: 200,
+        ..TrainConfig::default()
+    };
+    let r = train::<f64>(
+        &net,
+        &sine(),
+        None,
+        &cfg,
+        TrainState::new(net.init_params(Init::GlorotUniform, 1)),
+        &mut Silent,
+    )
+    .unwrap();
+    let last = r.state.history.last().unwrap().train_loss;
+    assert!(last < 1e-5, "HF sine MSE {last}");
+}

@@ -97,9 +97,50 @@ impl<'a, T: Real> FullBatch<'a, T> {
     }
 }
 
+impl<T: Real> FullBatch<'_, T> {
+    /// `Gv = JᵀHJv` summed over the chunks of the data set.
+    fn ggn(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        let p: Vec<T> = x.iter().map(|a| T::of(*a)).collect();
+        let vt: Vec<T> = v.iter().map(|a| T::of(*a)).collect();
+        let (n, d, k) = (self.data.n, self.net.inputs(), self.net.outputs());
+        let mut ws = self.ws.borrow_mut();
+        let mut gbuf = self.grad.borrow_mut();
+        let (gsum, gchunk) = &mut *gbuf;
+        gsum.iter_mut().for_each(|a| *a = T::zero());
+        let (mut jv, mut hjv) = (
+            vec![T::zero(); self.chunk * k],
+            vec![T::zero(); self.chunk * k],
+        );
+        let mut lo = 0;
+        while lo < n {
+            let hi = (lo + self.chunk).min(n);
+            let b = hi - lo;
+            let xs = &self.data.x[lo * d..hi * d];
+            let z = self.net.forward(&p, xs, b, &mut ws, self.par).to_vec();
+            self.net.jvp(&p, xs, b, &vt, &ws, &mut jv, self.par);
+            self.net
+                .arch
+                .loss
+                .hessian_vec(&z, k, n, &jv[..b * k], &mut hjv[..b * k]);
+            self.net.vjp(&p, xs, b, &hjv, &mut ws, gchunk, self.par);
+            for (s, c) in gsum.iter_mut().zip(gchunk.iter()) {
+                *s += *c;
+            }
+            lo = hi;
+        }
+        for (o, s) in out.iter_mut().zip(gsum.iter()) {
+            *o = s.f64();
+        }
+    }
+}
+
 impl<T: Real> Objective for FullBatch<'_, T> {
     fn dim(&self) -> usize {
         self.net.num_params()
+    }
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) -> bool {
+        self.ggn(x, v, out);
+        true
     }
     fn value(&self, x: &[f64]) -> f64 {
         self.eval(x, None)

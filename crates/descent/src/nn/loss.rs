@@ -87,6 +87,38 @@ impl Loss {
         }
     }
 
+    /// Product of the Hessian of the loss with respect to the output pre-activations with
+    /// `u` (both b×k), for a mean over `n_total` samples: softmax + cross-entropy gives
+    /// `(diag(p) − ppᵀ)u/n`, sigmoid + binary cross-entropy `σ(1−σ)u/(n·k)`, squared error
+    /// `2u/(n·k)`. These are positive semi-definite: the middle factor of the generalized
+    /// Gauss–Newton matrix `JᵀHJ` (Schraudolph 2002).
+    pub fn hessian_vec<T: Real>(self, z: &[T], k: usize, n_total: usize, u: &[T], out: &mut [T]) {
+        match self {
+            Loss::SquaredError => {
+                let c = T::of(2.0 / (n_total * k) as f64);
+                out.iter_mut().zip(u).for_each(|(o, v)| *o = c * *v);
+            }
+            Loss::BinaryCrossEntropy => {
+                let c = T::of(1.0 / (n_total * k) as f64);
+                for ((o, v), zz) in out.iter_mut().zip(u).zip(z) {
+                    let s = super::activation::sigmoid(*zz);
+                    *o = c * s * (T::one() - s) * *v;
+                }
+            }
+            Loss::CrossEntropy => {
+                let c = T::of(1.0 / n_total as f64);
+                for ((zr, ur), or) in z.chunks(k).zip(u.chunks(k)).zip(out.chunks_mut(k)) {
+                    let mut p: Vec<T> = zr.to_vec();
+                    Loss::CrossEntropy.output(&mut p, k);
+                    let pu = p.iter().zip(ur).fold(T::zero(), |s, (a, b)| s + *a * *b);
+                    for ((o, pi), ui) in or.iter_mut().zip(&p).zip(ur) {
+                        *o = c * *pi * (*ui - pu);
+                    }
+                }
+            }
+        }
+    }
+
     /// Turns output pre-activations into outputs (probabilities for the cross-entropies).
     pub fn output<T: Real>(self, z: &mut [T], k: usize) {
         match self {

@@ -262,6 +262,101 @@ impl Mlp {
             let (z, dz) = (&ws.z[nl - 1][..b * k], &mut ws.dz[..b * k]);
             self.arch.loss.value_grad(z, k, targets, Some(dz))
         };
+        self.backprop(params, x, b, ws, grad, par);
+        loss
+    }
+
+    /// Vector–Jacobian product: `grad = Jᵀu` where J is the Jacobian of the output
+    /// pre-activations (b×k) with respect to the parameters, after a forward pass.
+    #[allow(clippy::too_many_arguments)] // the pieces of one batch, all needed
+    pub fn vjp<T: Real>(
+        &self,
+        params: &[T],
+        x: &[T],
+        b: usize,
+        u: &[T],
+        ws: &mut Workspace<T>,
+        grad: &mut [T],
+        par: Par,
+    ) {
+        let k = self.outputs();
+        ws.dz[..b * k].copy_from_slice(&u[..b * k]);
+        self.backprop(params, x, b, ws, grad, par);
+    }
+
+    /// Jacobian–vector product (the R-operator, Pearlmutter 1994): the directional
+    /// derivative of the output pre-activations along parameter direction `v`, after a
+    /// forward pass at `params`, into `out` (b×k).
+    #[allow(clippy::too_many_arguments)] // the pieces of one batch, all needed
+    pub fn jvp<T: Real>(
+        &self,
+        params: &[T],
+        x: &[T],
+        b: usize,
+        v: &[T],
+        ws: &Workspace<T>,
+        out: &mut [T],
+        par: Par,
+    ) {
+        let nl = self.num_layers();
+        // R(A₀) = 0; R(Zₗ) = R(Aₗ₋₁)·W + Aₗ₋₁·V_W + V_b; R(Aₗ) = act'(Zₗ) ⊙ R(Zₗ).
+        let mut ra: Vec<T> = Vec::new();
+        for l in 0..nl {
+            let (wo, bo, ni, no) = self.layer(l);
+            let input: &[T] = if l == 0 { x } else { &ws.a[l - 1][..b * ni] };
+            let mut rz = vec![T::zero(); b * no];
+            for row in rz.chunks_mut(no) {
+                row.copy_from_slice(&v[bo..bo + no]);
+            }
+            T::gemm(
+                b,
+                no,
+                ni,
+                input,
+                false,
+                &v[wo..wo + ni * no],
+                false,
+                &mut rz,
+                true,
+                par,
+            );
+            if l > 0 {
+                T::gemm(
+                    b,
+                    no,
+                    ni,
+                    &ra,
+                    false,
+                    &params[wo..wo + ni * no],
+                    false,
+                    &mut rz,
+                    true,
+                    par,
+                );
+            }
+            if l + 1 < nl {
+                let act = self.arch.activations[l];
+                for (r, z) in rz.iter_mut().zip(&ws.z[l][..b * no]) {
+                    *r = *r * act.derivative(*z);
+                }
+                ra = rz;
+            } else {
+                out[..b * no].copy_from_slice(&rz);
+            }
+        }
+    }
+
+    /// Backpropagates `ws.dz` (∂L/∂Z of the output layer) into `grad`.
+    fn backprop<T: Real>(
+        &self,
+        params: &[T],
+        x: &[T],
+        b: usize,
+        ws: &mut Workspace<T>,
+        grad: &mut [T],
+        par: Par,
+    ) {
+        let nl = self.num_layers();
         for l in (0..nl).rev() {
             let (wo, bo, ni, no) = self.layer(l);
             let input: &[T] = if l == 0 { x } else { &ws.a[l - 1][..b * ni] };
@@ -309,7 +404,6 @@ impl Mlp {
                 std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
             }
         }
-        loss
     }
 
     /// Hidden activations of the last forward pass (layer 1..L−1), for diagnostics.

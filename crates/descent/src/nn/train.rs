@@ -26,7 +26,7 @@ pub const STEP_RULES: &[&str] = &[
     "sgd", "gd", "momentum", "nesterov", "adam", "adamw", "amsgrad", "rmsprop", "adagrad",
 ];
 /// Deterministic methods that train on the full batch.
-pub const FULL_BATCH: &[&str] = &["cg", "bfgs", "dfp", "sr1", "lbfgs", "newton-cg"];
+pub const FULL_BATCH: &[&str] = &["cg", "bfgs", "dfp", "sr1", "lbfgs", "newton-cg", "hf"];
 /// Least-squares methods (squared-error loss).
 pub const LEAST_SQUARES: &[&str] = &["lm", "gn"];
 
