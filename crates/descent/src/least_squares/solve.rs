@@ -5,8 +5,10 @@
 //! reduction drives the damping μ by Nielsen's rule (μ ← μ·max(⅓, 1 − (2ρ − 1)³) on
 //! success, μ ← μν, ν ← 2ν on failure) — with MINPACK's scaling D = running maximum of
 //! the Jacobian's column norms (Moré 1978), which makes the method invariant to the units
-//! of the parameters. Nielsen's rule was chosen over Moré's trust-region update by
-//! measurement: on the 54 NIST StRD fits it needed fewer evaluations at equal accuracy.
+//! of the parameters. The cap on one step's decrease of μ (10 instead of
+//! Nielsen's 3) and the initial damping τ were chosen by measurement on the 54 NIST StRD
+//! fits (fewest residual evaluations at equal accuracy); Moré's trust-region update was
+//! not implemented.
 //! Stopping tests are MINPACK's: relative reduction (actual and predicted) ≤ ftol,
 //! relative scaled step ≤ xtol, and the cosine between r and each column of J ≤ gtol.
 
