@@ -151,8 +151,8 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
     /// length ~1 in x (`1/‖d‖`, capped at 1); later ones use the interpolation guess
     /// `α₀ = min(1, 1.01·2(f − f₋)/φ'(0))` (N&W eq. 3.60, as SciPy does), or 1 for
     /// self-scaled directions.
-    fn initial_step(&self, f: f64, slope: f64) -> f64 {
-        if self.direction.unit_step() {
+    fn initial_step(&self, f: f64, slope: f64, unit: bool) -> f64 {
+        if unit {
             return 1.0;
         }
         match self.f_prev {
@@ -194,7 +194,10 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
             return Ok(StepOutcome::Stop(t));
         }
         let mut slope = dot(&self.d, &it.g);
+        let mut unit = self.direction.unit_step();
         if !slope.is_finite() || slope >= 0.0 {
+            // Steepest descent carries no scale: guess the step as for gradient methods.
+            unit = false;
             // Not a descent direction: restart from steepest descent.
             self.direction.reset();
             self.resets += 1;
@@ -238,7 +241,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
                 self.watchdog_cooldown = false;
             }
         }
-        let alpha0 = self.initial_step(it.f, slope);
+        let alpha0 = self.initial_step(it.f, slope, unit);
         let mut line = Line::new(problem, &it.x, &self.d);
         let Some(step) = self.line_search.search(&mut line, it.f, slope, alpha0) else {
             return Ok(StepOutcome::Stop(Termination::LineSearchFailed));

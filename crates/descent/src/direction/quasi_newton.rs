@@ -146,8 +146,13 @@ impl Direction for QuasiNewton {
         self.secant_update(s, y);
     }
     fn reset(&mut self) {
-        let n = self.h.rows;
-        self.init(n);
+        // SR1's H may be indefinite by design (it tracks the true inverse Hessian, not a
+        // positive definite model): a non-descent direction is replaced by steepest
+        // descent for that one step and H is kept. BFGS/DFP start over.
+        if self.kind != QuasiNewtonKind::Sr1 {
+            let n = self.h.rows;
+            self.init(n);
+        }
     }
     fn unit_step(&self) -> bool {
         self.updated
