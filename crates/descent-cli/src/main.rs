@@ -1,6 +1,7 @@
 //! The `descent` command line: parses, wires and prints. All mathematics lives in the
 //! `descent` library.
 
+mod compare;
 mod fit;
 mod minimize;
 mod progress;
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Minimize a built-in test problem or a typed expression.
     Minimize(Box<minimize::MinimizeArgs>),
+    /// Run several methods on the same problem and compare them.
+    Compare(Box<compare::CompareArgs>),
     /// Fit a nonlinear model by least squares (NIST StRD file, or a typed model and CSV).
     Fit(Box<fit::FitArgs>),
     /// Train a multilayer perceptron.
@@ -63,6 +66,7 @@ fn main() {
     let result = match cli.command {
         Command::Minimize(args) => minimize::run(*args),
         Command::Fit(args) => fit::run(*args),
+        Command::Compare(args) => compare::run(*args),
         Command::Train(args) => train::run_train(*args),
         Command::Predict(args) => train::run_predict(*args),
         Command::Problems => {

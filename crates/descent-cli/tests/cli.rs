@@ -613,3 +613,53 @@ fn train_bad_input_gives_one_line() {
         .iter()
         .all(|x| x.as_f64().is_some_and(f64::is_finite)));
 }
+
+#[test]
+fn compare_agrees_with_minimize_and_fit_and_writes_its_files() {
+    let out = tmp("cmp");
+    let v = json(&[
+        "compare",
+        "--problem",
+        "wood",
+        "--methods",
+        "lbfgs,bfgs,newton,lm",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 4);
+    for e in entries.iter().take(3) {
+        let m = e["method"].as_str().unwrap();
+        let alone = json(&["minimize", "--problem", "wood", "--method", m, "--json"]);
+        assert_eq!(e["f"], alone["f"], "{m}");
+        assert_eq!(e["f_evals"], alone["f_evals"], "{m}");
+        assert_eq!(e["iterations"], alone["iterations"], "{m}");
+    }
+    assert_eq!(entries[3]["reached_target"], true);
+    let log = std::fs::read_to_string(out.join("iterations.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lbfgs_iters = lines.iter().filter(|l| l["method"] == "lbfgs").count() as u64;
+    assert_eq!(lbfgs_iters, entries[0]["iterations"].as_u64().unwrap());
+    assert!(std::fs::read_to_string(out.join("summary.md"))
+        .unwrap()
+        .contains("| lbfgs |"));
+    for args in [
+        vec!["compare", "--methods", "lbfgs,nosuch"],
+        vec!["compare", "--expr", "x1^2 + x2^2", "--methods", "bfgs,lm"],
+        vec![
+            "compare",
+            "--methods",
+            "bfgs",
+            "--out",
+            "/proc/not-writable/x",
+        ],
+    ] {
+        let (code, _, err) = descent(&args);
+        assert_ne!(code, 0, "{args:?}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+}

@@ -37,6 +37,7 @@
 #![deny(clippy::float_cmp)]
 
 pub mod ad;
+pub mod compare;
 pub mod data;
 pub mod direction;
 pub mod driver;
