@@ -130,8 +130,7 @@ pub trait Minimizer {
 /// Moré–Garbow–Hillstrom set to 1e-8 relative; loosen them for speed.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Stop when `‖∇f‖∞ ≤ gtol` (default 1e-8·max(1, |f₀|)^0, i.e. absolute 1e-8... see
-    /// [`Options::default`]).
+    /// Stop when `‖∇f‖∞ ≤ gtol` (absolute; default 1e-8, see [`Options::default`]).
     pub gtol: f64,
     /// Stop when `|f₋ − f| ≤ ftol·max(|f₋|, |f|, tiny)` (default 1e-15, about 5 ulp).
     pub ftol: f64,

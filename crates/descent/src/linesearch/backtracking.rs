@@ -3,7 +3,7 @@
 //! Nocedal & Wright (2nd ed.), Algorithm 3.1, with the step reduced by safeguarded
 //! quadratic/cubic interpolation (§3.5) rather than a fixed factor.
 
-use super::{cubic_min, quad_min, Line, LineSearch, LineStep};
+use super::{quad_min, Line, LineSearch, LineStep};
 
 /// Armijo backtracking: accept the first α with `φ(α) ≤ φ(0) + c₁ α φ'(0)`.
 #[derive(Clone, Debug)]
@@ -77,6 +77,5 @@ fn cubic_through(f0: f64, s0: f64, a: f64, fa: f64, b: f64, fb: f64) -> Option<f
         return None;
     }
     let t = (-c2 + disc.sqrt()) / (3.0 * c3);
-    let _ = cubic_min; // the two-point form is used by the Wolfe search
     t.is_finite().then_some(t)
 }

@@ -59,8 +59,7 @@ fn bracket(line: &mut Line<'_>, f0: f64, alpha0: f64) -> Option<(f64, f64, f64)>
         }
     }
     // Expand: φ(0) > φ(b); step out until φ rises.
-    let (a, mut fa_prev) = (0.0, f0);
-    let mut a_prev = a;
+    let mut a_prev = 0.0;
     for _ in 0..100 {
         let c = b + GOLD * (b - a_prev);
         let fc = finite(line.value(c));
@@ -68,11 +67,9 @@ fn bracket(line: &mut Line<'_>, f0: f64, alpha0: f64) -> Option<(f64, f64, f64)>
             return Some((a_prev, b, c));
         }
         a_prev = b;
-        fa_prev = fb;
         b = c;
         fb = fc;
     }
-    let _ = fa_prev;
     None
 }
 

@@ -1018,12 +1018,11 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
             for xj in x {
                 let y = c::<T>(2.0) * *xj - one;
                 let (mut t_prev, mut t_cur) = (one, y);
-                for (i, ri) in r.iter_mut().enumerate() {
+                for ri in r.iter_mut() {
                     *ri = *ri + t_cur;
                     let t_next = c::<T>(2.0) * y * t_cur - t_prev;
                     t_prev = t_cur;
                     t_cur = t_next;
-                    let _ = i;
                 }
             }
             for (i, ri) in r.iter_mut().enumerate() {
