@@ -346,6 +346,38 @@ impl Mlp {
         }
     }
 
+    /// Moves `ws.dz` (∂/∂Zₗ of layer `l`, l > 0) to ∂/∂Zₗ₋₁: `dA = dZ·Wᵀ`, then through
+    /// the activation of layer l−1.
+    fn to_previous_layer<T: Real>(
+        &self,
+        params: &[T],
+        b: usize,
+        l: usize,
+        ws: &mut Workspace<T>,
+        par: Par,
+    ) {
+        let (wo, _, ni, no) = self.layer(l);
+        let dprev = &mut ws.dz_prev[..b * ni];
+        T::gemm(
+            b,
+            ni,
+            no,
+            &ws.dz[..b * no],
+            false,
+            &params[wo..wo + ni * no],
+            true,
+            dprev,
+            false,
+            par,
+        );
+        self.arch.activations[l - 1].backprop(
+            &ws.z[l - 1][..b * ni],
+            &ws.a[l - 1][..b * ni],
+            dprev,
+        );
+        std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
+    }
+
     /// Backpropagates `ws.dz` (∂L/∂Z of the output layer) into `grad`.
     fn backprop<T: Real>(
         &self,
@@ -382,26 +414,7 @@ impl Mlp {
                 }
             }
             if l > 0 {
-                // dA = dZ·Wᵀ, then through the activation of layer l−1.
-                let dprev = &mut ws.dz_prev[..b * ni];
-                T::gemm(
-                    b,
-                    ni,
-                    no,
-                    dz,
-                    false,
-                    &params[wo..wo + ni * no],
-                    true,
-                    dprev,
-                    false,
-                    par,
-                );
-                self.arch.activations[l - 1].backprop(
-                    &ws.z[l - 1][..b * ni],
-                    &ws.a[l - 1][..b * ni],
-                    dprev,
-                );
-                std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
+                self.to_previous_layer(params, b, l, ws, par);
             }
         }
     }
@@ -455,25 +468,7 @@ impl Mlp {
                     row[bo..bo + no].copy_from_slice(dzi);
                 }
                 if l > 0 {
-                    let dprev = &mut ws.dz_prev[..b * ni];
-                    T::gemm(
-                        b,
-                        ni,
-                        no,
-                        dz,
-                        false,
-                        &params[wo..wo + ni * no],
-                        true,
-                        dprev,
-                        false,
-                        Par::Seq,
-                    );
-                    self.arch.activations[l - 1].backprop(
-                        &ws.z[l - 1][..b * ni],
-                        &ws.a[l - 1][..b * ni],
-                        dprev,
-                    );
-                    std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
+                    self.to_previous_layer(params, b, l, ws, Par::Seq);
                 }
             }
         }
