@@ -12,6 +12,10 @@ use serde_json::json;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+/// Default validation fraction, and the most samples it holds out by default.
+const DEFAULT_VAL_FRAC: f64 = 0.05;
+const MAX_DEFAULT_VAL: f64 = 1000.0;
+
 #[derive(Args)]
 pub struct TrainArgs {
     /// Training data: mnist:DIR[,n=COUNT], csv:FILE[,target=COL], or synthetic:NAME[:N]
@@ -77,9 +81,10 @@ pub struct TrainArgs {
     /// Compute precision: f32 or f64.
     #[arg(long, default_value = "f32")]
     precision: String,
-    /// Fraction of the training data held out for validation.
-    #[arg(long, default_value_t = 0.05)]
-    val_frac: f64,
+    /// Fraction of the training data held out for validation [default: 5%, at most
+    /// 1000 samples — enough to monitor, while the rest trains].
+    #[arg(long)]
+    val_frac: Option<f64>,
     /// Per-layer activation and gradient statistics every epoch.
     #[arg(long)]
     diagnostics: bool,
@@ -277,7 +282,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     if !["f32", "f64"].contains(&a.precision.as_str()) {
         bail!("--precision must be f32 or f64");
     }
-    if !(0.0..0.9).contains(&a.val_frac) {
+    if a.val_frac.is_some_and(|f| !(0.0..0.9).contains(&f)) {
         bail!("--val-frac must be in [0, 0.9)");
     }
     let plateau = match &a.plateau {
@@ -301,15 +306,15 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     };
     let (full, mnist_test) = load_data(&a.data, task, a.seed, false)?;
     full.validate("training data")?;
-    let (mut train_set, mut val_set, held_out) = full.split(
-        a.val_frac,
-        if a.test.is_none() && mnist_test.is_none() {
-            0.2
-        } else {
-            0.0
-        },
-        a.seed,
-    );
+    let test_frac = if a.test.is_none() && mnist_test.is_none() {
+        0.2
+    } else {
+        0.0
+    };
+    let val_frac = a
+        .val_frac
+        .unwrap_or_else(|| DEFAULT_VAL_FRAC.min(MAX_DEFAULT_VAL / full.len().max(1) as f64));
+    let (mut train_set, mut val_set, held_out) = full.split(val_frac, test_frac, a.seed);
     let mut test_set = match &a.test {
         Some(spec) => Some(load_data(spec, task, a.seed, true)?.0),
         None => mnist_test.or((!held_out.is_empty()).then_some(held_out)),

@@ -264,3 +264,47 @@ fn hessian_free_trains_cross_entropy_and_squared_error_networks() {
     let last = r.state.history.last().unwrap().train_loss;
     assert!(last < 1e-5, "HF sine MSE {last}");
 }
+
+#[test]
+fn batch_split_across_threads_matches_one_thread() {
+    // Data-parallel mini-batches sum the shards' gradients weighted by their sizes: the
+    // trajectory must be the one-thread trajectory up to rounding (batch 100 → shards of
+    // 34/33/33 with three threads, a ragged last batch of 50).
+    let data = synthetic("spirals:250", 1).unwrap();
+    let net = Mlp::new(&[2, 16, 16, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let run = |threads: usize| {
+        let cfg = TrainConfig {
+            optimizer: "sgd".into(),
+            lr: Some(0.05),
+            epochs: 3,
+            batch_size: 100,
+            threads,
+            ..TrainConfig::default()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            train::<f64>(
+                &net,
+                &data,
+                None,
+                &cfg,
+                TrainState::new(net.init_params(Init::GlorotUniform, 3)),
+                &mut Silent,
+            )
+            .unwrap()
+        })
+    };
+    let (one, three) = (run(1), run(3));
+    assert_eq!(one.state.step, three.state.step);
+    for (a, b) in one.state.params.iter().zip(&three.state.params) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + a.abs()), "{a} vs {b}");
+    }
+    let (l1, l3) = (
+        one.state.history.last().unwrap().train_loss,
+        three.state.history.last().unwrap().train_loss,
+    );
+    assert!((l1 - l3).abs() <= 1e-12, "{l1} vs {l3}");
+}

@@ -13,7 +13,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// Weight initialization (biases start at zero).
+/// Weight initialization (biases start at zero, except for [`Init::Pytorch`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Init {
@@ -27,10 +27,14 @@ pub enum Init {
     Lecun,
     /// The "standard" U[−1/√nᵢₙ, 1/√nᵢₙ] that Glorot & Bengio criticize.
     Standard,
+    /// PyTorch's `nn.Linear` default: weights U[−1/√nᵢₙ, 1/√nᵢₙ] (Kaiming uniform with
+    /// a = √5) and biases drawn from the same interval.
+    Pytorch,
 }
 
 impl Init {
-    /// Parses `glorot|glorot-uniform|xavier`, `glorot-normal`, `he`, `lecun`, `standard`.
+    /// Parses `glorot|glorot-uniform|xavier`, `glorot-normal`, `he`, `lecun`, `standard`,
+    /// `pytorch`.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "glorot" | "glorot-uniform" | "xavier" | "xavier-uniform" => Init::GlorotUniform,
@@ -38,6 +42,7 @@ impl Init {
             "he" | "kaiming" => Init::He,
             "lecun" => Init::Lecun,
             "standard" | "random" => Init::Standard,
+            "pytorch" | "torch" => Init::Pytorch,
             _ => return None,
         })
     }
@@ -177,8 +182,14 @@ impl Mlp {
                     Init::GlorotNormal => (2.0 / (fi + fo)).sqrt() * normal(&mut rng),
                     Init::He => (2.0 / fi).sqrt() * normal(&mut rng),
                     Init::Lecun => (1.0 / fi).sqrt() * normal(&mut rng),
-                    Init::Standard => (2.0 * uniform(&mut rng) - 1.0) / fi.sqrt(),
+                    Init::Standard | Init::Pytorch => (2.0 * uniform(&mut rng) - 1.0) / fi.sqrt(),
                 };
+            }
+            if init == Init::Pytorch {
+                let (_, b, _, _) = self.layer(l);
+                for v in &mut p[b..b + no] {
+                    *v = (2.0 * uniform(&mut rng) - 1.0) / fi.sqrt();
+                }
             }
         }
         p

@@ -21,6 +21,53 @@ use std::time::Instant;
 /// Chunk length of the parallel element-wise loops of a training step.
 const CHUNK: usize = 1 << 13;
 
+/// Fewest samples per thread when a mini-batch is split across threads.
+const MIN_SHARD: usize = 32;
+
+/// One thread's slice of a mini-batch: its rows, buffers and gradient.
+struct Shard<T: Real> {
+    ws: super::Workspace<T>,
+    x: Vec<T>,
+    labels: Vec<u32>,
+    values: Vec<T>,
+    grad: Vec<T>,
+}
+
+impl<T: Real> Shard<T> {
+    fn new(net: &Mlp, rows: usize) -> Self {
+        Shard {
+            ws: net.workspace::<T>(rows),
+            x: vec![T::zero(); rows * net.inputs()],
+            labels: vec![0; rows],
+            values: vec![T::zero(); rows * net.outputs()],
+            grad: vec![T::zero(); net.num_params()],
+        }
+    }
+
+    /// Gathers `rows` of the training data, runs forward and backward; returns the mean
+    /// loss, the mean gradient in `self.grad`.
+    fn run(&mut self, net: &Mlp, params: &[T], td: &BatchData<T>, rows: &[usize], par: Par) -> f64 {
+        let (d, k, b) = (net.inputs(), net.outputs(), rows.len());
+        let classes = net.arch.loss == Loss::CrossEntropy;
+        for (r, &i) in rows.iter().enumerate() {
+            self.x[r * d..(r + 1) * d].copy_from_slice(&td.x[i * d..(i + 1) * d]);
+            if classes {
+                self.labels[r] = td.labels[i];
+            } else {
+                self.values[r * k..(r + 1) * k].copy_from_slice(&td.values[i * k..(i + 1) * k]);
+            }
+        }
+        let targets = if classes {
+            Targets::Classes(&self.labels[..b])
+        } else {
+            Targets::Values(&self.values[..b * k])
+        };
+        let x = &self.x[..b * d];
+        net.forward(params, x, b, &mut self.ws, par);
+        net.backward(params, x, b, targets, &mut self.ws, &mut self.grad, par)
+    }
+}
+
 /// Optimizers that train on mini-batches.
 pub const STEP_RULES: &[&str] = &[
     "sgd", "gd", "momentum", "nesterov", "adam", "adamw", "amsgrad", "rmsprop", "adagrad",
@@ -533,14 +580,22 @@ fn train_step_rule<T: Real>(
     let np = net.num_params();
     rule.reset(np);
     rule.set_state(&st.rule_state);
-    let (d, k) = (net.inputs(), net.outputs());
     let bs = cfg.batch_size.min(td.n);
-    let mut ws = net.workspace::<T>(bs);
+    // Data parallelism: each thread runs forward and backward on its own slice of the
+    // batch with sequential matrix products, and the shard gradients are summed. On small
+    // networks this scales far better than splitting each matrix product across threads
+    // (whose barriers cost as much as the arithmetic at batch 128).
+    let shards = if cfg.threads > 1 {
+        cfg.threads.min(bs / MIN_SHARD).max(1)
+    } else {
+        1
+    };
+    let shard_par = if shards > 1 { Par::Seq } else { par };
+    let mut workers: Vec<Shard<T>> = (0..shards)
+        .map(|_| Shard::new(net, bs.div_ceil(shards)))
+        .collect();
     let mut params_t: Vec<T> = st.params.iter().map(|v| T::of(*v)).collect();
-    let (mut grad_t, mut grad, mut delta) = (vec![T::zero(); np], vec![0.0; np], vec![0.0; np]);
-    let mut xb = vec![T::zero(); bs * d];
-    let mut lb = vec![0u32; bs];
-    let mut vb = vec![T::zero(); bs * k];
+    let (mut grad, mut delta) = (vec![0.0; np], vec![0.0; np]);
     let t0 = Instant::now();
     let mut train_time = 0.0;
     let mut samples = 0usize;
@@ -554,42 +609,47 @@ fn train_step_rule<T: Real>(
         let mut diverged = false;
         for (bi, chunk) in perm.chunks(bs).enumerate() {
             let b = chunk.len();
-            for (r, &i) in chunk.iter().enumerate() {
-                xb[r * d..(r + 1) * d].copy_from_slice(&td.x[i * d..(i + 1) * d]);
-                if net.arch.loss == Loss::CrossEntropy {
-                    lb[r] = td.labels[i];
-                } else {
-                    vb[r * k..(r + 1) * k].copy_from_slice(&td.values[i * k..(i + 1) * k]);
-                }
-            }
-            let targets = if net.arch.loss == Loss::CrossEntropy {
-                Targets::Classes(&lb[..b])
+            let per = b.div_ceil(shards);
+            let loss = if shards == 1 {
+                workers[0].run(net, &params_t, td, chunk, shard_par) * b as f64
             } else {
-                Targets::Values(&vb[..b * k])
+                use rayon::prelude::*;
+                workers
+                    .par_iter_mut()
+                    .zip(chunk.par_chunks(per))
+                    .map(|(w, rows)| w.run(net, &params_t, td, rows, shard_par) * rows.len() as f64)
+                    .sum::<f64>()
+            } / b as f64;
+            // Batch gradient = Σ (bᵢ/b)·(mean gradient of shard i), into f64.
+            let weights: Vec<f64> = chunk
+                .chunks(per)
+                .map(|rows| rows.len() as f64 / b as f64)
+                .collect();
+            let finite_grad = {
+                use rayon::prelude::*;
+                let used = &workers[..weights.len()];
+                grad.par_chunks_mut(CHUNK)
+                    .enumerate()
+                    .map(|(c, g)| {
+                        let lo = c * CHUNK;
+                        let hi = lo + g.len();
+                        for (s, (w, wt)) in used.iter().zip(&weights).enumerate() {
+                            let part = &w.grad[lo..hi];
+                            if s == 0 {
+                                g.iter_mut().zip(part).for_each(|(a, b)| *a = wt * b.f64());
+                            } else {
+                                g.iter_mut().zip(part).for_each(|(a, b)| *a += wt * b.f64());
+                            }
+                        }
+                        g.iter().all(|v| v.is_finite())
+                    })
+                    .reduce(|| true, |a, b| a && b)
             };
-            net.forward(&params_t, &xb[..b * d], b, &mut ws, par);
-            let loss = net.backward(
-                &params_t,
-                &xb[..b * d],
-                b,
-                targets,
-                &mut ws,
-                &mut grad_t,
-                par,
-            );
-            if !loss.is_finite() || grad_t.iter().any(|g| !g.is_finite()) {
+            if !loss.is_finite() || !finite_grad {
                 diverged = true;
                 break;
             }
             st.step += 1;
-            {
-                use rayon::prelude::*;
-                grad.par_chunks_mut(CHUNK)
-                    .zip(grad_t.par_chunks(CHUNK))
-                    .for_each(|(g, gt)| {
-                        g.iter_mut().zip(gt).for_each(|(a, b)| *a = b.f64());
-                    });
-            }
             rule.update(st.step, &st.params, &grad, &mut delta);
             let scale = st.lr_scale;
             let finite = {

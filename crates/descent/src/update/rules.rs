@@ -262,33 +262,45 @@ impl StepRule for Adam {
             (1.0, 1.0)
         };
         let (eps, wd, ams) = (self.eps, self.weight_decay, self.amsgrad);
-        // Element-wise and independent: split into chunks that rayon may run in parallel
-        // (a network's step is otherwise a serial tail after parallel matrix products).
-        let step = |m: &mut [f64],
-                    v: &mut [f64],
-                    mut vmax: Option<&mut [f64]>,
-                    x: &[f64],
-                    g: &[f64],
-                    delta: &mut [f64]| {
-            for i in 0..g.len() {
-                m[i] = b1 * m[i] + (1.0 - b1) * g[i];
-                v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
-                let vv = match vmax.as_deref_mut() {
-                    Some(vm) => {
-                        vm[i] = vm[i].max(v[i]);
-                        vm[i]
-                    }
-                    None => v[i],
-                };
-                delta[i] = -r * ((m[i] / c1) / ((vv / c2).sqrt() + eps) + wd * x[i]);
+        // (m/c1)/(√(v/c2)+ε) = (r/c1)·m / (√v/√c2 + ε): constants hoisted so that the
+        // loop is one sqrt and one division per coordinate and vectorizes.
+        let (rc1, inv_sc2) = (r / c1, 1.0 / c2.sqrt());
+        let plain = |m: &mut [f64], v: &mut [f64], x: &[f64], g: &[f64], delta: &mut [f64]| {
+            for ((((m, v), x), g), d) in m.iter_mut().zip(v.iter_mut()).zip(x).zip(g).zip(delta) {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                *d = -(rc1 * *m / (v.sqrt() * inv_sc2 + eps) + r * wd * x);
+            }
+        };
+        let amsgrad = |m: &mut [f64],
+                       v: &mut [f64],
+                       vmax: &mut [f64],
+                       x: &[f64],
+                       g: &[f64],
+                       delta: &mut [f64]| {
+            for (((((m, v), vm), x), g), d) in m
+                .iter_mut()
+                .zip(v.iter_mut())
+                .zip(vmax.iter_mut())
+                .zip(x)
+                .zip(g)
+                .zip(delta)
+            {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                *vm = vm.max(*v);
+                *d = -(rc1 * *m / (vm.sqrt() * inv_sc2 + eps) + r * wd * x);
             }
         };
         if ams && self.vmax.len() != g.len() {
             self.vmax = vec![0.0; g.len()];
         }
         if g.len() < PARALLEL_MIN {
-            let vm = ams.then_some(&mut self.vmax[..]);
-            step(&mut self.m, &mut self.v, vm, x, g, delta);
+            if ams {
+                amsgrad(&mut self.m, &mut self.v, &mut self.vmax, x, g, delta);
+            } else {
+                plain(&mut self.m, &mut self.v, x, g, delta);
+            }
             return;
         }
         use rayon::prelude::*;
@@ -301,10 +313,10 @@ impl StepRule for Adam {
         if ams {
             mv.zip(self.vmax.par_chunks_mut(c))
                 .zip(xgd)
-                .for_each(|(((m, v), vm), ((x, g), d))| step(m, v, Some(vm), x, g, d));
+                .for_each(|(((m, v), vm), ((x, g), d))| amsgrad(m, v, vm, x, g, d));
         } else {
             mv.zip(xgd)
-                .for_each(|((m, v), ((x, g), d))| step(m, v, None, x, g, d));
+                .for_each(|((m, v), ((x, g), d))| plain(m, v, x, g, d));
         }
     }
     fn rate(&self, t: u64) -> f64 {
