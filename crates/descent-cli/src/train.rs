@@ -12,6 +12,25 @@ use serde_json::json;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+/// Mini-batch steps that the default number of epochs aims at, and its bounds.
+const DEFAULT_STEPS: usize = 2000;
+const DEFAULT_EPOCHS: (usize, usize) = (5, 200);
+/// Default iterations of full-batch and least-squares optimizers.
+const DEFAULT_ITERATIONS: usize = 200;
+
+/// Epochs when `--epochs` is not given: a fixed count of epochs would give a small data
+/// set a handful of steps (5 epochs of 150 samples: 10 Adam steps), so the default aims
+/// at a number of steps instead, like scikit-learn's up-to-200 epochs.
+fn default_epochs(optimizer: &str, n_train: usize, batch_size: usize) -> usize {
+    if !descent::nn::STEP_RULES.contains(&optimizer) {
+        return DEFAULT_ITERATIONS;
+    }
+    let per_epoch = n_train.div_ceil(batch_size.max(1)).max(1);
+    DEFAULT_STEPS
+        .div_ceil(per_epoch)
+        .clamp(DEFAULT_EPOCHS.0, DEFAULT_EPOCHS.1)
+}
+
 /// Default validation fraction, and the most samples it holds out by default.
 const DEFAULT_VAL_FRAC: f64 = 0.05;
 const MAX_DEFAULT_VAL: f64 = 1000.0;
@@ -47,9 +66,11 @@ pub struct TrainArgs {
     /// Mini-batch size (1 = online; the training-set size = batch gradient descent).
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
-    /// Epochs (iterations for full-batch and least-squares optimizers).
-    #[arg(long, default_value_t = 5)]
-    epochs: usize,
+    /// Epochs (iterations for full-batch and least-squares optimizers) [default: for
+    /// mini-batch optimizers, enough epochs for about 2000 steps, at least 5 and at most
+    /// 200 (5 on MNIST at batch 128); 200 iterations for full-batch and least-squares ones].
+    #[arg(long)]
+    epochs: Option<usize>,
     /// Learning-rate schedule over steps: step:GAMMA:EVERY, exp:GAMMA, cosine:TOTAL[:MIN],
     /// inverse:DECAY, warmup:STEPS[:INNER].
     #[arg(long)]
@@ -362,13 +383,16 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
+    let epochs = a
+        .epochs
+        .unwrap_or_else(|| default_epochs(&a.optimizer, train_set.len(), a.batch_size));
     let cfg = TrainConfig {
         optimizer: a.optimizer.clone(),
         lr: a.lr.or(cfg_saved.as_ref().and_then(|c| c.lr)),
         schedule: a.schedule.clone(),
         momentum: a.momentum,
         weight_decay: a.weight_decay,
-        epochs: a.epochs,
+        epochs,
         batch_size: a.batch_size,
         seed: a.seed,
         threads,
@@ -398,7 +422,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     });
     let mut progress = Progress {
         bar,
-        epochs: a.epochs,
+        epochs,
         json: a.json,
     };
     let pool = rayon::ThreadPoolBuilder::new()
