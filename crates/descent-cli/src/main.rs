@@ -3,7 +3,9 @@
 
 mod compare;
 mod fit;
+mod interrupt;
 mod minimize;
+mod plot;
 mod progress;
 mod train;
 

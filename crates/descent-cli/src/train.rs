@@ -5,7 +5,7 @@ use clap::Args;
 use descent::data::{load_mnist, synthetic, Dataset, Standardizer, Table, TargetData, Task};
 use descent::nn::{
     batch_data, evaluate, load_model, load_state, save_model, train, Activation, EpochReport, Init,
-    Loss, Mlp, ModelMeta, Real, TrainConfig, TrainObserver, TrainState,
+    Loss, Mlp, ModelMeta, Real, TrainConfig, TrainObserver, TrainResult, TrainState,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -271,7 +271,196 @@ fn parse_layers(s: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
+/// Everything `descent train` sets up before training: settings checked, data loaded,
+/// split and standardized, the network built (or loaded to resume).
+pub struct Prepared {
+    pub net: Mlp,
+    pub state: TrainState,
+    pub cfg: TrainConfig,
+    pub train_set: Dataset,
+    pub val_set: Dataset,
+    pub test_set: Option<Dataset>,
+    pub standardizer: Option<Standardizer>,
+    pub threads: usize,
+    pub precision: String,
+    pub loss: Loss,
+}
+
+/// A finished training run and its test metrics (loss, accuracy, R²).
+pub struct Outcome {
+    pub result: TrainResult,
+    pub test: Option<(f64, Option<f64>, Option<f64>)>,
+}
+
+impl Prepared {
+    /// A loss in the original units of the target (regression with a standardized target).
+    pub fn unscale(&self, l: f64) -> f64 {
+        let scale = self
+            .standardizer
+            .as_ref()
+            .and_then(|s| s.target.as_ref())
+            .map_or(1.0, |(_, sd)| {
+                sd.iter().map(|v| v * v).sum::<f64>() / sd.len() as f64
+            });
+        if self.loss == Loss::SquaredError {
+            l * scale
+        } else {
+            l
+        }
+    }
+
+    /// Trains from the prepared state and evaluates on the test set.
+    pub fn run(&self, obs: &mut (dyn TrainObserver + Send)) -> Result<Outcome> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .context("cannot start the thread pool")?;
+        let val = (!self.val_set.is_empty()).then_some(&self.val_set);
+        let (net, cfg, state) = (&self.net, &self.cfg, self.state.clone());
+        let result = pool.install(|| {
+            if self.precision == "f64" {
+                train::<f64>(net, &self.train_set, val, cfg, state, obs)
+            } else {
+                train::<f32>(net, &self.train_set, val, cfg, state, obs)
+            }
+        })?;
+        let test = self.test_set.as_ref().map(|t| {
+            pool.install(|| {
+                if self.precision == "f64" {
+                    eval_on::<f64>(net, &result.state.params, t, self.threads)
+                } else {
+                    eval_on::<f32>(net, &result.state.params, t, self.threads)
+                }
+            })
+        });
+        Ok(Outcome { result, test })
+    }
+}
+
 pub fn run_train(a: TrainArgs) -> Result<()> {
+    let prep = prepare(&a)?;
+    let (net, cfg) = (&prep.net, &prep.cfg);
+    let show_bar = !a.quiet && !a.json && std::io::stderr().is_terminal();
+    let bar = show_bar.then(|| {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        b
+    });
+    let mut progress = Progress {
+        bar,
+        epochs: cfg.epochs,
+        json: a.json,
+    };
+    let Outcome { result, test } = prep.run(&mut progress)?;
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    let unscale = |l: f64| prep.unscale(l);
+    let (precision, threads, train_set, val_set, test_set, standardizer) = (
+        &prep.precision,
+        prep.threads,
+        &prep.train_set,
+        &prep.val_set,
+        &prep.test_set,
+        &prep.standardizer,
+    );
+    if let Some(path) = &a.save {
+        let meta = ModelMeta {
+            standardizer: standardizer.clone(),
+            classes: match &train_set.targets {
+                TargetData::Classes { names, .. } => Some(names.clone()),
+                _ => None,
+            },
+            features: train_set.feature_names.clone(),
+        };
+        save_model(
+            path,
+            net,
+            &result.state.params,
+            precision,
+            &meta,
+            Some((&result.state, cfg)),
+        )?;
+    }
+    if a.json {
+        let epochs: Vec<_> = result
+            .state
+            .history
+            .iter()
+            .map(|e| {
+                let mut v = json!({
+                    "epoch": e.epoch,
+                    "train_loss": unscale(e.train_loss),
+                    "val_loss": e.val_loss.map(unscale),
+                    "val_accuracy": e.val_accuracy,
+                    "seconds": e.seconds,
+                });
+                if let Some(r2) = e.val_r2 {
+                    v["val_r2"] = json!(r2);
+                }
+                if let Some(d) = &e.diagnostics {
+                    v["diagnostics"] = json!(d);
+                }
+                v
+            })
+            .collect();
+        let mut out = json!({
+            "optimizer": cfg.optimizer,
+            "layers": net.arch.sizes,
+            "precision": precision,
+            "threads": threads,
+            "epochs": epochs,
+            "params": net.num_params(),
+            "samples_per_second": result.samples_per_second,
+            "stop": result.stop,
+            "train_samples": train_set.len(),
+            "val_samples": val_set.len(),
+        });
+        if let Some((l, acc, r2)) = test {
+            out["test_loss"] = json!(unscale(l));
+            out["test_samples"] = json!(test_set.as_ref().map_or(0, |t| t.len()));
+            if let Some(acc) = acc {
+                out["test_accuracy"] = json!(acc);
+            }
+            if let Some(r2) = r2 {
+                out["test_r2"] = json!(r2);
+            }
+        }
+        println!("{out}");
+    } else {
+        println!(
+            "stopped: {:?}; {} parameters; {:.0} samples/s",
+            result.stop,
+            net.num_params(),
+            result.samples_per_second
+        );
+        if let Some((l, acc, r2)) = test {
+            print!("test loss {:.5}", unscale(l));
+            if let Some(acc) = acc {
+                print!("  test accuracy {:.2}%", 100.0 * acc);
+            }
+            if let Some(r2) = r2 {
+                print!("  test R² {r2:.5}");
+            }
+            println!();
+        }
+        if let Some(p) = &a.save {
+            println!(
+                "saved {} (and {})",
+                p.display(),
+                descent::nn::state_path(p).display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Checks every setting, loads and splits the data, builds the network.
+pub fn prepare(a: &TrainArgs) -> Result<Prepared> {
     // Validate every setting before any work.
     let loss = Loss::parse(&a.loss).with_context(|| {
         format!(
@@ -410,149 +599,18 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             );
         }
     }
-    let show_bar = !a.quiet && !a.json && std::io::stderr().is_terminal();
-    let bar = show_bar.then(|| {
-        let b = ProgressBar::new(0);
-        b.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-                .expect("template")
-                .progress_chars("=> "),
-        );
-        b
-    });
-    let mut progress = Progress {
-        bar,
-        epochs,
-        json: a.json,
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the thread pool")?;
-    let val = (!val_set.is_empty()).then_some(&val_set);
-    let precision = a.precision.clone();
-    let result = pool.install(|| {
-        if precision == "f64" {
-            train::<f64>(&net, &train_set, val, &cfg, state, &mut progress)
-        } else {
-            train::<f32>(&net, &train_set, val, &cfg, state, &mut progress)
-        }
-    })?;
-    if let Some(b) = &progress.bar {
-        b.finish_and_clear();
-    }
-    let test = test_set.as_ref().map(|t| {
-        pool.install(|| {
-            if precision == "f64" {
-                eval_on::<f64>(&net, &result.state.params, t, threads)
-            } else {
-                eval_on::<f32>(&net, &result.state.params, t, threads)
-            }
-        })
-    });
-    // Regression metrics in the original units of the target.
-    let target_scale = standardizer
-        .as_ref()
-        .and_then(|s| s.target.as_ref())
-        .map_or(1.0, |(_, sd)| {
-            sd.iter().map(|v| v * v).sum::<f64>() / sd.len() as f64
-        });
-    let unscale = |l: f64| {
-        if loss == Loss::SquaredError {
-            l * target_scale
-        } else {
-            l
-        }
-    };
-    if let Some(path) = &a.save {
-        let meta = ModelMeta {
-            standardizer: standardizer.clone(),
-            classes: match &train_set.targets {
-                TargetData::Classes { names, .. } => Some(names.clone()),
-                _ => None,
-            },
-            features: train_set.feature_names.clone(),
-        };
-        save_model(
-            path,
-            &net,
-            &result.state.params,
-            &precision,
-            &meta,
-            Some((&result.state, &cfg)),
-        )?;
-    }
-    if a.json {
-        let epochs: Vec<_> = result
-            .state
-            .history
-            .iter()
-            .map(|e| {
-                let mut v = json!({
-                    "epoch": e.epoch,
-                    "train_loss": unscale(e.train_loss),
-                    "val_loss": e.val_loss.map(unscale),
-                    "val_accuracy": e.val_accuracy,
-                    "seconds": e.seconds,
-                });
-                if let Some(r2) = e.val_r2 {
-                    v["val_r2"] = json!(r2);
-                }
-                if let Some(d) = &e.diagnostics {
-                    v["diagnostics"] = json!(d);
-                }
-                v
-            })
-            .collect();
-        let mut out = json!({
-            "optimizer": cfg.optimizer,
-            "layers": net.arch.sizes,
-            "precision": precision,
-            "threads": threads,
-            "epochs": epochs,
-            "params": net.num_params(),
-            "samples_per_second": result.samples_per_second,
-            "stop": result.stop,
-            "train_samples": train_set.len(),
-            "val_samples": val_set.len(),
-        });
-        if let Some((l, acc, r2)) = test {
-            out["test_loss"] = json!(unscale(l));
-            out["test_samples"] = json!(test_set.as_ref().map_or(0, |t| t.len()));
-            if let Some(acc) = acc {
-                out["test_accuracy"] = json!(acc);
-            }
-            if let Some(r2) = r2 {
-                out["test_r2"] = json!(r2);
-            }
-        }
-        println!("{out}");
-    } else {
-        println!(
-            "stopped: {:?}; {} parameters; {:.0} samples/s",
-            result.stop,
-            net.num_params(),
-            result.samples_per_second
-        );
-        if let Some((l, acc, r2)) = test {
-            print!("test loss {:.5}", unscale(l));
-            if let Some(acc) = acc {
-                print!("  test accuracy {:.2}%", 100.0 * acc);
-            }
-            if let Some(r2) = r2 {
-                print!("  test R² {r2:.5}");
-            }
-            println!();
-        }
-        if let Some(p) = &a.save {
-            println!(
-                "saved {} (and {})",
-                p.display(),
-                descent::nn::state_path(p).display()
-            );
-        }
-    }
-    Ok(())
+    Ok(Prepared {
+        net,
+        state,
+        cfg,
+        train_set,
+        val_set,
+        test_set,
+        standardizer,
+        threads,
+        precision: a.precision.clone(),
+        loss,
+    })
 }
 
 fn eval_on<T: Real>(

@@ -663,3 +663,97 @@ fn compare_agrees_with_minimize_and_fit_and_writes_its_files() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn compare_draws_figures_and_contours_for_two_variables() {
+    let out = tmp("cmp-figures");
+    let (code, _, err) = descent(&[
+        "compare",
+        "--problem",
+        "rosenbrock",
+        "--methods",
+        "gd,momentum,bfgs,newton",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for stem in [
+        "objective_vs_iteration",
+        "objective_vs_evaluations",
+        "objective_vs_time",
+        "contour",
+    ] {
+        let png = std::fs::read(out.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}");
+        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("momentum"), "{stem}");
+    }
+}
+
+#[test]
+fn compare_nist_agrees_with_fit() {
+    let v = json(&[
+        "compare",
+        "--nist",
+        &nist("Misra1a.dat"),
+        "--methods",
+        "lm,gn",
+        "--json",
+    ]);
+    let alone = json(&["fit", "--nist", &nist("Misra1a.dat"), "--json"]);
+    let lm = &v["entries"][0];
+    assert_eq!(lm["f"], alone["rss"]);
+    assert_eq!(lm["iterations"], alone["iterations"]);
+    assert_eq!(lm["f_evals"], alone["f_evals"]);
+    assert_eq!(lm["reached_target"], true);
+}
+
+#[test]
+fn compare_training_agrees_with_train_and_checks_first() {
+    let out = tmp("cmp-train");
+    let common = [
+        "--data",
+        "synthetic:spirals:300",
+        "--layers",
+        "2,16,2",
+        "--activation",
+        "tanh",
+        "--epochs",
+        "8",
+        "--threads",
+        "1",
+    ];
+    let mut args = vec!["compare", "--methods", "adam,lbfgs", "--json", "--out"];
+    args.push(out.to_str().unwrap());
+    args.extend(common);
+    let v = json(&args);
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    for e in entries {
+        let m = e["method"].as_str().unwrap();
+        let mut alone_args = vec!["train", "--optimizer", m, "--json"];
+        alone_args.extend(common);
+        let alone = json(&alone_args);
+        let last = alone["epochs"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(e["train_loss"], last["train_loss"], "{m}");
+        assert_eq!(e["val_loss"], last["val_loss"], "{m}");
+        assert_eq!(e["test_accuracy"], alone["test_accuracy"], "{m}");
+    }
+    for stem in [
+        "loss_vs_epoch",
+        "val_loss_vs_epoch",
+        "loss_vs_time",
+        "accuracy_vs_epoch",
+    ] {
+        assert!(out.join(format!("{stem}.png")).exists(), "{stem}");
+    }
+    let log = std::fs::read_to_string(out.join("iterations.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 16);
+    // Unknown optimizer: one line, before any training.
+    let mut bad = vec!["compare", "--methods", "adam,nosuch"];
+    bad.extend(common);
+    let (code, _, err) = descent(&bad);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("nosuch"), "{err}");
+}

@@ -36,13 +36,33 @@ pub struct Entry {
     /// Every iteration.
     #[serde(skip)]
     pub log: Vec<IterReport>,
+    /// The iterates, the start first (kept for problems of at most [`PATH_MAX_DIM`]
+    /// variables, to draw paths).
+    #[serde(skip)]
+    pub path: Vec<Vec<f64>>,
 }
 
-struct Log(Vec<IterReport>);
-impl Observer for Log {
+/// Largest dimension whose iterates [`compare`] keeps.
+pub const PATH_MAX_DIM: usize = 3;
+
+struct Log<'a> {
+    reports: Vec<IterReport>,
+    path: Vec<Vec<f64>>,
+    stop: &'a dyn Fn() -> bool,
+}
+impl Observer for Log<'_> {
+    fn on_point(&mut self, x: &[f64]) {
+        if x.len() <= PATH_MAX_DIM {
+            self.path.push(x.to_vec());
+        }
+    }
     fn on_iter(&mut self, r: &IterReport) -> Control {
-        self.0.push(r.clone());
-        Control::Continue
+        self.reports.push(r.clone());
+        if (self.stop)() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
     }
 }
 
@@ -73,7 +93,10 @@ pub fn validate_methods(methods: &[String], has_residuals: bool) -> Result<()> {
 }
 
 /// Runs every method from `x0`. `lsq` is the problem as least squares, when it is one
-/// (its `f` is then Σr², the same value the objective reports).
+/// (its `f` is then Σr², the same value the objective reports). `stop` is polled every
+/// iteration (Ctrl-C): a run it stops ends with `observer_stop` and no later method
+/// starts; the finished ones are returned.
+#[allow(clippy::too_many_arguments)] // the problem, its two views, and the run settings
 pub fn compare(
     problem: &dyn Objective,
     lsq: Option<&dyn LeastSquares>,
@@ -82,16 +105,31 @@ pub fn compare(
     opts: &Options,
     f_star: Option<f64>,
     mut progress: impl FnMut(&str),
+    stop: &dyn Fn() -> bool,
 ) -> Result<Vec<Entry>> {
     validate_methods(methods, lsq.is_some())?;
     let mut out = Vec::new();
     for m in methods {
+        if stop() {
+            break;
+        }
         progress(m);
-        let mut log = Log(Vec::new());
+        let mut log = Log {
+            reports: Vec::new(),
+            path: if x0.len() <= PATH_MAX_DIM {
+                vec![x0.to_vec()]
+            } else {
+                Vec::new()
+            },
+            stop,
+        };
         let entry = if LSQ_METHODS.contains(&m.as_str()) {
+            let defaults = FitOptions::default();
             let fo = FitOptions {
                 max_iter: opts.max_iter,
-                ..FitOptions::default()
+                max_evals: opts.max_evals.unwrap_or(defaults.max_evals),
+                time_limit: opts.time_limit,
+                ..defaults
             };
             let s = fit(
                 lsq.expect("validated"),
@@ -112,7 +150,8 @@ pub fn compare(
                 jac_evals: s.jac_evals,
                 seconds: s.seconds,
                 termination: s.termination.as_str().into(),
-                log: log.0,
+                log: log.reports,
+                path: log.path,
             }
         } else {
             let mut mm = MethodSpec::new(m).build()?;
@@ -129,7 +168,8 @@ pub fn compare(
                 jac_evals: 0,
                 seconds: s.seconds,
                 termination: s.termination.as_str().into(),
-                log: log.0,
+                log: log.reports,
+                path: log.path,
             }
         };
         let reached = f_star.map(|fs| entry.f - fs <= 1e-8 * fs.abs().max(1.0));

@@ -224,6 +224,8 @@ pub enum TrainStop {
     Converged,
     /// A full-batch method stopped otherwise (line search failure, ...).
     MethodStopped,
+    /// The observer asked to stop (Ctrl-C); finished epochs are kept.
+    Interrupted,
 }
 
 /// The outcome of [`train`].
@@ -513,6 +515,11 @@ pub trait TrainObserver {
     fn on_batch(&mut self, _epoch: usize, _batch: usize, _batches: usize, _loss: f64) {}
     /// After each epoch.
     fn on_epoch(&mut self, _report: &EpochReport) {}
+    /// Polled after every mini-batch and iteration: `true` ends training
+    /// ([`TrainStop::Interrupted`]).
+    fn should_stop(&self) -> bool {
+        false
+    }
 }
 
 /// Ignores everything.
@@ -676,6 +683,13 @@ fn train_step_rule<T: Real>(
             loss_sum += loss * b as f64;
             samples += b;
             obs.on_batch(epoch, bi + 1, batches, loss);
+            if obs.should_stop() {
+                stop = TrainStop::Interrupted;
+                break;
+            }
+        }
+        if stop == TrainStop::Interrupted {
+            break;
         }
         train_time += te.elapsed().as_secs_f64();
         if diverged {
@@ -797,6 +811,13 @@ impl<T: Real> IterEpochs<'_, T> {
         self.obs.on_epoch(&rep);
         self.st.history.push(rep);
     }
+    fn control(&self) -> Control {
+        if self.obs.should_stop() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
 }
 
 fn train_deterministic<T: Real>(
@@ -848,6 +869,8 @@ fn train_deterministic<T: Real>(
             TrainStop::Converged
         } else if s.termination == crate::driver::Termination::MaxIterations {
             TrainStop::Completed
+        } else if s.termination == crate::driver::Termination::ObserverStop {
+            TrainStop::Interrupted
         } else {
             TrainStop::MethodStopped
         };
@@ -886,6 +909,8 @@ fn train_deterministic<T: Real>(
             TrainStop::Completed
         } else if s.termination == crate::driver::Termination::NonFinite {
             TrainStop::Diverged
+        } else if s.termination == crate::driver::Termination::ObserverStop {
+            TrainStop::Interrupted
         } else {
             TrainStop::MethodStopped
         };
@@ -910,7 +935,7 @@ impl<T: Real> Observer for MinObserver<'_, '_, T> {
     }
     fn on_iter(&mut self, r: &IterReport) -> Control {
         self.ie.record(r.f);
-        Control::Continue
+        self.ie.control()
     }
 }
 
@@ -926,6 +951,6 @@ impl<T: Real> Observer for LsqObserver<'_, '_, T> {
     }
     fn on_iter(&mut self, r: &IterReport) -> Control {
         self.ie.record(r.f / self.nk);
-        Control::Continue
+        self.ie.control()
     }
 }
