@@ -36,8 +36,8 @@ pub struct FitArgs {
     /// Method: lm (Levenberg-Marquardt), gn (Gauss-Newton), diag-gn.
     #[arg(long, default_value = "lm")]
     method: String,
-    /// Iteration budget.
-    #[arg(long, default_value_t = 1000)]
+    /// Iteration budget (Levenberg–Marquardt: shared with its restart from the start).
+    #[arg(long, default_value_t = 2000)]
     max_iter: u64,
     /// Relative reduction tolerance.
     #[arg(long, default_value_t = 1e-15)]

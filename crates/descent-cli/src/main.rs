@@ -7,6 +7,7 @@ mod interrupt;
 mod minimize;
 mod plot;
 mod progress;
+mod report;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ enum Command {
     Compare(Box<compare::CompareArgs>),
     /// Fit a nonlinear model by least squares (NIST StRD file, or a typed model and CSV).
     Fit(Box<fit::FitArgs>),
+    /// Run the lecture's experiments and write a markdown report with its figures.
+    Report(Box<report::ReportArgs>),
     /// Train a multilayer perceptron.
     Train(Box<train::TrainArgs>),
     /// Predict with a saved model.
@@ -69,6 +72,7 @@ fn main() {
         Command::Minimize(args) => minimize::run(*args),
         Command::Fit(args) => fit::run(*args),
         Command::Compare(args) => compare::run(*args),
+        Command::Report(args) => report::run_report(*args),
         Command::Train(args) => train::run_train(*args),
         Command::Predict(args) => train::run_predict(*args),
         Command::Problems => {

@@ -757,3 +757,25 @@ fn compare_training_agrees_with_train_and_checks_first() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("nosuch"), "{err}");
 }
+
+#[test]
+fn report_writes_every_section_and_its_figures() {
+    let out = tmp("report");
+    let (code, _, err) = descent(&["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert_eq!(md.matches("\n## ").count(), 10, "{md}");
+    assert!(md.contains("10 of 10 sections"));
+    let mut figures = 0;
+    for line in md.lines().filter(|l| l.starts_with("![")) {
+        let file = line.rsplit_once('(').unwrap().1.trim_end_matches(')');
+        let png = std::fs::read(out.join(file)).unwrap();
+        assert_eq!(&png[..4], b"\x89PNG", "{file}");
+        assert!(out.join(file.replace(".png", ".svg")).exists(), "{file}");
+        figures += 1;
+    }
+    assert!(figures >= 15, "{figures} figures");
+    let (code, _, err) = descent(&["report", "--out", "/proc/not-writable/report"]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -79,7 +79,7 @@ pub struct FitOptions {
     pub xtol: f64,
     /// Cosine between the residual vector and every column of J (default 1e-15).
     pub gtol: f64,
-    /// Iteration budget (default 1000).
+    /// Iteration budget (default 2000, shared by a restart).
     pub max_iter: u64,
     /// Residual-evaluation budget (default 10 000).
     pub max_evals: u64,
@@ -93,6 +93,10 @@ pub struct FitOptions {
     /// a second-order correction along the step from the directional second derivative of
     /// the residuals (exact for typed models).
     pub geodesic: bool,
+    /// Whether a Levenberg–Marquardt run that ends without converging is repeated from
+    /// the start with Marquardt's column scaling (default true), within what is left of
+    /// the iteration budget.
+    pub restart: bool,
 }
 
 impl Default for FitOptions {
@@ -101,11 +105,12 @@ impl Default for FitOptions {
             ftol: 1e-15,
             xtol: 1e-15,
             gtol: 1e-15,
-            max_iter: 1000,
+            max_iter: 2000,
             max_evals: 10_000,
             time_limit: None,
             tau: 1e-3,
             geodesic: true,
+            restart: true,
         }
     }
 }
@@ -260,6 +265,20 @@ pub fn fit(
     };
     obs.on_start(name, n, dot(&r, &r));
     let mut iterations = 0u64;
+    // A Levenberg–Marquardt attempt that ends without converging is repeated from x0 with
+    // Marquardt's current-column scaling instead of MINPACK's running maximum (it follows
+    // a different path through curved valleys: NIST's MGH10 from start 1 needs it); the
+    // better of the two is returned. The attempts share the iteration budget: the first
+    // gets half of it, the second what the first left.
+    let restart = method == LsqMethod::LevenbergMarquardt && opts.restart;
+    let first_opts = FitOptions {
+        max_iter: if restart {
+            opts.max_iter - opts.max_iter / 2
+        } else {
+            opts.max_iter
+        },
+        ..opts.clone()
+    };
     let first = attempt(
         &mut st,
         method,
@@ -267,16 +286,17 @@ pub fn fit(
         x,
         r,
         j,
-        opts,
+        &first_opts,
         obs,
         &mut iterations,
         start,
     );
-    // A Levenberg–Marquardt attempt that ends without converging is repeated from x0 with
-    // Marquardt's current-column scaling instead of MINPACK's running maximum (it follows
-    // a different path through curved valleys: NIST's MGH10 from start 1 needs it); the
-    // better of the two is returned.
-    let best = if method == LsqMethod::LevenbergMarquardt
+    let left = FitOptions {
+        max_iter: opts.max_iter.saturating_sub(iterations),
+        ..opts.clone()
+    };
+    let best = if restart
+        && left.max_iter > 0
         && !first.termination.converged()
         && !matches!(
             first.termination,
@@ -292,7 +312,7 @@ pub fn fit(
             x0.to_vec(),
             r0,
             j0,
-            opts,
+            &left,
             obs,
             &mut it2,
             start,

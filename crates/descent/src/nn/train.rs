@@ -845,6 +845,8 @@ fn train_deterministic<T: Real>(
         let fo = FitOptions {
             max_iter: remaining,
             geodesic: false,
+            // A restart from the initial weights would replay epochs already reported.
+            restart: false,
             ..FitOptions::default()
         };
         let nk = (td.n * net.outputs()) as f64;
