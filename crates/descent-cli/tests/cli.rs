@@ -779,3 +779,44 @@ fn report_writes_every_section_and_its_figures() {
     assert_ne!(code, 0);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_comparison_and_keeps_what_finished() {
+    // bfgs finishes at once; gd on extended Rosenbrock n = 1000 runs for minutes. Ctrl-C
+    // (SIGINT) must end gd early and still write the table and files.
+    let out = tmp("cmp-interrupt");
+    let child = Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args([
+            "compare",
+            "--problem",
+            "extended-rosenbrock:1000",
+            "--methods",
+            "bfgs,gd,lbfgs",
+            "--max-iter",
+            "100000000",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["interrupted"], true);
+    let entries = v["entries"].as_array().unwrap();
+    // bfgs finished; gd was stopped (its partial run is kept); lbfgs never started.
+    assert_eq!(entries.len(), 2, "{v}");
+    assert_eq!(entries[0]["method"], "bfgs");
+    assert_eq!(entries[0]["converged"], true);
+    assert_eq!(entries[1]["termination"], "observer_stop");
+    assert!(out.join("summary.md").exists() && out.join("objective_vs_iteration.png").exists());
+}
