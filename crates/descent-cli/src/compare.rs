@@ -4,9 +4,9 @@
 
 use crate::interrupt;
 use crate::plot::{ContourPlot, LineChart, Series};
-use crate::train::{prepare, Outcome, Prepared, TrainArgs};
+use crate::train::{parse_train_args, prepare, Outcome, Prepared, TrainArgs};
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser};
+use clap::Args;
 use descent::compare::{compare, markdown_table, validate_methods, Entry};
 use descent::expr::ExprObjective;
 use descent::nn::{EpochReport, TrainObserver};
@@ -505,16 +505,7 @@ pub fn contour_with_paths(
 
 /// Parses the training options as `descent train` would, for one optimizer.
 fn train_args(a: &CompareArgs, optimizer: &str, epochs: Option<usize>) -> Result<TrainArgs> {
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        t: TrainArgs,
-    }
-    let mut v: Vec<String> = vec![
-        "train".into(),
-        "--data".into(),
-        a.data.clone().unwrap_or_default(),
-    ];
+    let mut v: Vec<String> = vec!["--data".into(), a.data.clone().unwrap_or_default()];
     let mut push = |k: &str, val: Option<String>| {
         if let Some(val) = val {
             v.push(format!("--{k}"));
@@ -538,17 +529,37 @@ fn train_args(a: &CompareArgs, optimizer: &str, epochs: Option<usize>) -> Result
         v.push("--standardize".into());
     }
     v.push("--quiet".into());
-    Ok(Wrapper::try_parse_from(v)
-        .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))?
-        .t)
+    parse_train_args(&v)
 }
 
 /// One optimizer's training run, as compared.
 pub struct TrainEntry {
     pub method: String,
     pub outcome: Outcome,
-    pub prepared_loss: descent::nn::Loss,
+    /// Training and validation loss per epoch, in the target's original units.
     pub unscaled: Vec<(f64, Option<f64>)>,
+}
+
+impl TrainEntry {
+    pub fn new(method: &str, prep: &Prepared, outcome: Outcome) -> Self {
+        let unscaled = outcome
+            .result
+            .state
+            .history
+            .iter()
+            .map(|e| {
+                (
+                    prep.unscale(e.train_loss),
+                    e.val_loss.map(|v| prep.unscale(v)),
+                )
+            })
+            .collect();
+        TrainEntry {
+            method: method.into(),
+            outcome,
+            unscaled,
+        }
+    }
 }
 
 struct CompareProgress {
@@ -623,24 +634,7 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
         if let Some(b) = obs.bar {
             b.finish_and_clear();
         }
-        let unscaled = outcome
-            .result
-            .state
-            .history
-            .iter()
-            .map(|e| {
-                (
-                    prep.unscale(e.train_loss),
-                    e.val_loss.map(|v| prep.unscale(v)),
-                )
-            })
-            .collect();
-        entries.push(TrainEntry {
-            method: m.clone(),
-            outcome,
-            prepared_loss: prep.loss,
-            unscaled,
-        });
+        entries.push(TrainEntry::new(m, prep, outcome));
     }
     let interrupted = interrupt::requested();
     let prep0 = &runs[0].1;
@@ -719,7 +713,6 @@ fn train_row(e: &TrainEntry, prep: &Prepared) -> serde_json::Value {
             row["test_r2"] = json!(r2);
         }
     }
-    let _ = e.prepared_loss;
     row
 }
 

@@ -4,17 +4,16 @@
 use crate::compare::{contour_with_paths, objective_charts, training_charts, TrainEntry};
 use crate::interrupt;
 use crate::plot::{LineChart, Scale};
-use crate::train::{prepare, Outcome, Prepared, TrainArgs};
+use crate::train::{parse_train_args, prepare, Outcome, Prepared};
 use anyhow::{Context, Result};
-use clap::{Args, Parser};
-use descent::compare::{compare, Entry};
-use descent::driver::{IterReport, Observer};
+use clap::Args;
+use descent::compare::{compare, run_logged, Entry};
 use descent::linalg::DenseMatrix;
 use descent::method::LineSearchKind;
 use descent::nn::{LayerStats, TrainObserver};
 use descent::problems::mgh::MghProblem;
 use descent::update::{Adam, FixedStep, Schedule};
-use descent::{minimize, Control, MethodSpec, Minimizer, Objective, Options, Quadratic};
+use descent::{MethodSpec, Minimizer, Objective, Options, Quadratic};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -70,49 +69,14 @@ fn run(
     x0: &[f64],
     opts: &Options,
 ) -> Result<Entry> {
-    struct Log {
-        reports: Vec<IterReport>,
-        path: Vec<Vec<f64>>,
-    }
-    impl Observer for Log {
-        fn on_point(&mut self, x: &[f64]) {
-            if x.len() <= 3 {
-                self.path.push(x.to_vec());
-            }
-        }
-        fn on_iter(&mut self, r: &IterReport) -> Control {
-            self.reports.push(r.clone());
-            if interrupt::requested() {
-                Control::Stop
-            } else {
-                Control::Continue
-            }
-        }
-    }
-    let mut log = Log {
-        reports: Vec::new(),
-        path: if x0.len() <= 3 {
-            vec![x0.to_vec()]
-        } else {
-            Vec::new()
-        },
-    };
-    let s = minimize(problem, m.as_mut(), x0, opts, &mut log)?;
-    Ok(Entry {
-        method: label.into(),
-        f: s.f,
-        converged: s.converged,
-        reached_target: None,
-        iterations: s.iterations,
-        f_evals: s.counts.f_evals,
-        g_evals: s.counts.g_evals,
-        h_evals: s.counts.h_evals,
-        jac_evals: 0,
-        seconds: s.seconds,
-        termination: s.termination.as_str().into(),
-        log: log.reports,
-        path: log.path,
-    })
+    Ok(run_logged(
+        label,
+        problem,
+        m.as_mut(),
+        x0,
+        opts,
+        &interrupt::requested,
+    )?)
 }
 
 fn spec(name: &str) -> MethodSpec {
@@ -155,16 +119,9 @@ fn fmt_iters(v: Option<u64>, budget: u64) -> String {
 
 /// Trains with `descent train` options; returns the prepared run and its outcome.
 fn train_run(args: &[&str]) -> Result<(Prepared, Outcome)> {
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        t: TrainArgs,
-    }
-    let mut v = vec!["train", "--quiet", "--threads", "2"];
-    v.extend_from_slice(args);
-    let a = Wrapper::try_parse_from(&v)
-        .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))?
-        .t;
+    let mut words = vec!["--quiet"];
+    words.extend_from_slice(args);
+    let a = parse_train_args(&words)?;
     let prep = prepare(&a)?;
     struct Stop;
     impl TrainObserver for Stop {
@@ -174,27 +131,6 @@ fn train_run(args: &[&str]) -> Result<(Prepared, Outcome)> {
     }
     let out = prep.run(&mut Stop)?;
     Ok((prep, out))
-}
-
-fn train_entry(method: &str, prep: &Prepared, outcome: Outcome) -> TrainEntry {
-    let unscaled = outcome
-        .result
-        .state
-        .history
-        .iter()
-        .map(|e| {
-            (
-                prep.unscale(e.train_loss),
-                e.val_loss.map(|v| prep.unscale(v)),
-            )
-        })
-        .collect();
-    TrainEntry {
-        method: method.into(),
-        outcome,
-        prepared_loss: prep.loss,
-        unscaled,
-    }
 }
 
 fn last_loss(e: &TrainEntry) -> f64 {
@@ -660,7 +596,7 @@ fn gauss_newton(r: &mut Report, _: Option<&Path>) -> Result<()> {
         let mut args: Vec<&str> = common.to_vec();
         args.extend(extra);
         let (prep, out) = train_run(&args)?;
-        entries.push(train_entry(name, &prep, out));
+        entries.push(TrainEntry::new(name, &prep, out));
     }
     r.text(&format!(
         "A 1-10-1 tanh network fitted to sin x on [−π, π] (100 points) as a least-squares problem: \
@@ -705,7 +641,7 @@ fn batch_size(r: &mut Report, _: Option<&Path>) -> Result<()> {
         let mut args: Vec<&str> = common.to_vec();
         args.extend(["--batch-size", bs]);
         let (prep, out) = train_run(&args)?;
-        entries.push(train_entry(name, &prep, out));
+        entries.push(TrainEntry::new(name, &prep, out));
     }
     let desc: Vec<String> = entries
         .iter()
@@ -881,7 +817,7 @@ fn deep_vs_wide(r: &mut Report, _: Option<&Path>) -> Result<()> {
         args.extend(["--layers", layers]);
         let (prep, out) = train_run(&args)?;
         let params = prep.net.num_params();
-        entries.push((params, train_entry(name, &prep, out)));
+        entries.push((params, TrainEntry::new(name, &prep, out)));
     }
     let desc: Vec<String> = entries
         .iter()

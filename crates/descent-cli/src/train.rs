@@ -459,6 +459,21 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// Parses `descent train` options from words (`--data`, `synthetic:xor`, …), for the
+/// commands that train on the user's behalf (`compare`, `report`).
+pub fn parse_train_args<S: AsRef<str>>(words: &[S]) -> Result<TrainArgs> {
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        t: TrainArgs,
+    }
+    use clap::Parser;
+    let argv = std::iter::once("train").chain(words.iter().map(|w| w.as_ref()));
+    Wrapper::try_parse_from(argv)
+        .map(|w| w.t)
+        .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))
+}
+
 /// Checks every setting, loads and splits the data, builds the network.
 pub fn prepare(a: &TrainArgs) -> Result<Prepared> {
     // Validate every setting before any work.

@@ -1,7 +1,7 @@
 //! Running several methods on the same problem from the same start, recording every
 //! iteration — the data behind `descent compare`.
 
-use crate::driver::{minimize, Control, IterReport, Observer, Options};
+use crate::driver::{minimize, Control, IterReport, Minimizer, Observer, Options};
 use crate::error::{Error, Result};
 use crate::least_squares::{fit, FitOptions, LsqMethod};
 use crate::method::MethodSpec;
@@ -155,22 +155,7 @@ pub fn compare(
             }
         } else {
             let mut mm = MethodSpec::new(m).build()?;
-            let s = minimize(problem, mm.as_mut(), x0, opts, &mut log)?;
-            Entry {
-                method: m.clone(),
-                f: s.f,
-                converged: s.converged,
-                reached_target: None,
-                iterations: s.iterations,
-                f_evals: s.counts.f_evals,
-                g_evals: s.counts.g_evals,
-                h_evals: s.counts.h_evals,
-                jac_evals: 0,
-                seconds: s.seconds,
-                termination: s.termination.as_str().into(),
-                log: log.reports,
-                path: log.path,
-            }
+            run_logged(m, problem, mm.as_mut(), x0, opts, stop)?
         };
         let reached = f_star.map(|fs| entry.f - fs <= 1e-8 * fs.abs().max(1.0));
         out.push(Entry {
@@ -179,6 +164,43 @@ pub fn compare(
         });
     }
     Ok(out)
+}
+
+/// Runs one minimizer from `x0`, logging every iteration (and, for problems of at most
+/// [`PATH_MAX_DIM`] variables, every iterate); `stop` is polled every iteration.
+pub fn run_logged(
+    label: &str,
+    problem: &dyn Objective,
+    method: &mut dyn Minimizer,
+    x0: &[f64],
+    opts: &Options,
+    stop: &dyn Fn() -> bool,
+) -> Result<Entry> {
+    let mut log = Log {
+        reports: Vec::new(),
+        path: if x0.len() <= PATH_MAX_DIM {
+            vec![x0.to_vec()]
+        } else {
+            Vec::new()
+        },
+        stop,
+    };
+    let s = minimize(problem, method, x0, opts, &mut log)?;
+    Ok(Entry {
+        method: label.into(),
+        f: s.f,
+        converged: s.converged,
+        reached_target: None,
+        iterations: s.iterations,
+        f_evals: s.counts.f_evals,
+        g_evals: s.counts.g_evals,
+        h_evals: s.counts.h_evals,
+        jac_evals: 0,
+        seconds: s.seconds,
+        termination: s.termination.as_str().into(),
+        log: log.reports,
+        path: log.path,
+    })
 }
 
 /// The summary as a markdown table.
