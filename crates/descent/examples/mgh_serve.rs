@@ -20,14 +20,22 @@ fn main() {
     let p = MghProblem::parse(&spec).expect("problem");
     let out = std::io::stdout();
     let mut out = out.lock();
-    let join = |v: &[f64]| v.iter().map(|x| format!("{x:e}")).collect::<Vec<_>>().join(" ");
+    let join = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:e}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     writeln!(out, "{}", join(&p.x0())).unwrap();
     writeln!(out, "{}", join(&p.known_minima())).unwrap();
     out.flush().unwrap();
     let mut g = vec![0.0; p.dim()];
     for line in std::io::stdin().lock().lines() {
         let line = line.unwrap();
-        let x: Vec<f64> = line.split_whitespace().map(|t| t.parse().unwrap()).collect();
+        let x: Vec<f64> = line
+            .split_whitespace()
+            .map(|t| t.parse().unwrap())
+            .collect();
         let f = p.value_grad(&x, &mut g);
         writeln!(out, "{f:e} {}", join(&g)).unwrap();
         out.flush().unwrap();

@@ -344,7 +344,11 @@ fn top_sigmoid_layer_saturates_with_standard_init_not_with_glorot() {
         d.last().unwrap().saturated
     };
     let (standard, glorot) = (top(Init::Standard), top(Init::GlorotUniform));
-    assert!(standard >= 0.10, "standard init: top layer {:.1}% saturated", 100.0 * standard);
+    assert!(
+        standard >= 0.10,
+        "standard init: top layer {:.1}% saturated",
+        100.0 * standard
+    );
     assert!(
         standard >= 2.0 * glorot,
         "standard {:.1}% vs Glorot {:.1}% saturated",

@@ -68,6 +68,8 @@ pub struct LineSearchMethod<D, L> {
     y: Vec<f64>,
     f_prev: Option<f64>,
     last_alpha: f64,
+    /// φ'(0) of the previous line search.
+    last_slope: f64,
     resets: u64,
     /// Watchdog (relaxed full steps) on, for self-scaled directions.
     watchdog: bool,
@@ -96,6 +98,7 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             y: Vec::new(),
             f_prev: None,
             last_alpha: 0.0,
+            last_slope: 0.0,
             resets: 0,
             watchdog: false,
             saved: None,
@@ -148,16 +151,25 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
     }
 
     /// First trial step. The first iteration of an unscaled direction tries a step of
-    /// length ~1 in x (`1/‖d‖`, capped at 1); later ones use the interpolation guess
-    /// `α₀ = min(1, 1.01·2(f − f₋)/φ'(0))` (N&W eq. 3.60, as SciPy does), or 1 for
-    /// self-scaled directions.
+    /// length ~1 in x (`1/‖d‖`, capped at 1); later ones use the smaller of the
+    /// interpolation guess `1.01·2(f − f₋)/φ'(0)` (N&W eq. 3.60, as SciPy does) and
+    /// `α₋·φ'₋(0)/φ'(0)` (eq. 3.59), capped at 1; self-scaled directions try 1.
     fn initial_step(&self, f: f64, slope: f64, unit: bool) -> f64 {
         if unit {
             return 1.0;
         }
         match self.f_prev {
             Some(fp) if fp > f && slope < 0.0 => {
-                let a = 1.01 * 2.0 * (f - fp) / slope;
+                let interpolated = 1.01 * 2.0 * (f - fp) / slope;
+                // The previous step's first-order change, α₋·φ'₋(0)/φ'(0) (N&W eq. 3.59),
+                // bounds the interpolation guess, which overshoots when the last decrease
+                // was large against what is left (CG's last iterations).
+                let same_change = self.last_alpha * self.last_slope / slope;
+                let a = if same_change.is_finite() && same_change > 0.0 {
+                    interpolated.min(same_change)
+                } else {
+                    interpolated
+                };
                 if a.is_finite() && a > 0.0 {
                     a.min(1.0).max(1e-3 * self.last_alpha.min(1.0))
                 } else {
@@ -242,6 +254,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
             }
         }
         let alpha0 = self.initial_step(it.f, slope, unit);
+        self.last_slope = slope;
         let mut line = Line::new(problem, &it.x, &self.d);
         let Some(step) = self.line_search.search(&mut line, it.f, slope, alpha0) else {
             return Ok(StepOutcome::Stop(Termination::LineSearchFailed));
