@@ -22,7 +22,14 @@ fn main() {
         let mut firsts = Vec::new();
         for spec in benchmark_instances() {
             let p = MghProblem::parse(&spec).expect("instance");
-            let mut m = MethodSpec::new(method).build().expect("method");
+            // `lbfgs:M` sets the memory.
+            let (name, memory) = match method.split_once(':') {
+                Some((n, m)) => (n, m.parse().ok()),
+                None => (method.as_str(), None),
+            };
+            let mut ms = MethodSpec::new(name);
+            ms.memory = memory;
+            let mut m = ms.build().expect("method");
             let mut rec = Recorder::default();
             let s = minimize(&p, m.as_mut(), &p.x0(), &Options::default(), &mut rec).expect("run");
             let first = rec
