@@ -674,11 +674,11 @@ fn batch_size(r: &mut Report, _: Option<&Path>) -> Result<()> {
 
 fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
     let data = match mnist {
-        Some(d) => format!("mnist:{},n=6000", d.display()),
+        Some(d) => format!("mnist:{},n=3000", d.display()),
         None => "synthetic:spirals:3000".into(),
     };
     let (inputs, outputs) = if mnist.is_some() { (784, 10) } else { (2, 2) };
-    let layers = format!("{inputs},300,300,300,300,300,{outputs}");
+    let layers = format!("{inputs},200,200,200,200,200,{outputs}");
     let mut stats: Vec<(String, Vec<Vec<LayerStats>>, f64)> = Vec::new();
     for init in ["standard", "glorot"] {
         let (_, out) = train_run(&[
@@ -691,7 +691,7 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
             "--init",
             init,
             "--epochs",
-            "4",
+            "12",
             "--diagnostics",
         ])?;
         let per_epoch = out
@@ -705,13 +705,13 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
         stats.push((init.into(), per_epoch, acc));
     }
     let source = if mnist.is_some() {
-        "MNIST (6000 training images)"
+        "3000 MNIST images"
     } else {
         "two spirals (MNIST not found)"
     };
     let mut text = format!(
         "A {layers} network with logistic sigmoid units on {source}, Adam (lr 1e-3, batch 128), \
-         4 epochs, trained from the \"standard\" initialization U[−1/√n, 1/√n] and from Glorot's \
+         12 epochs, trained from the \"standard\" initialization U[−1/√n, 1/√n] and from Glorot's \
          normalized one. A unit counts as saturated when its output is within 0.01 of 0 or 1 \
          (σ′ < 0.01). Fraction of saturated units in the top hidden layer (layer 5) after each \
          epoch — "
