@@ -675,9 +675,10 @@ fn batch_size(r: &mut Report, _: Option<&Path>) -> Result<()> {
 fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
     let data = match mnist {
         Some(d) => format!("mnist:{},n=3000", d.display()),
-        None => "synthetic:spirals:3000".into(),
+        None => "synthetic:blobs:3000".into(),
     };
-    let (inputs, outputs) = if mnist.is_some() { (784, 10) } else { (2, 2) };
+    let inputs = if mnist.is_some() { 784 } else { 64 };
+    let outputs = 10;
     let layers = format!("{inputs},200,200,200,200,200,{outputs}");
     let mut stats: Vec<(String, Vec<Vec<LayerStats>>, f64)> = Vec::new();
     for init in ["standard", "glorot"] {
@@ -691,7 +692,7 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
             "--init",
             init,
             "--epochs",
-            "12",
+            "16",
             "--diagnostics",
         ])?;
         let per_epoch = out
@@ -707,11 +708,11 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
     let source = if mnist.is_some() {
         "3000 MNIST images"
     } else {
-        "two spirals (MNIST not found)"
+        "3000 points of 10 Gaussian classes in 64 dimensions (`synthetic:blobs`; MNIST not found)"
     };
     let mut text = format!(
         "A {layers} network with logistic sigmoid units on {source}, Adam (lr 1e-3, batch 128), \
-         12 epochs, trained from the \"standard\" initialization U[−1/√n, 1/√n] and from Glorot's \
+         16 epochs, trained from the \"standard\" initialization U[−1/√n, 1/√n] and from Glorot's \
          normalized one. A unit counts as saturated when its output is within 0.01 of 0 or 1 \
          (σ′ < 0.01). Fraction of saturated units in the top hidden layer (layer 5) after each \
          epoch — "

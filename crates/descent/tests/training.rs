@@ -356,3 +356,19 @@ fn top_sigmoid_layer_saturates_with_standard_init_not_with_glorot() {
         100.0 * glorot
     );
 }
+
+#[test]
+fn gaussian_blobs_are_a_ten_class_64_feature_task() {
+    let d = synthetic("blobs:200", 3).unwrap();
+    assert_eq!((d.len(), d.d), (200, 64));
+    match &d.targets {
+        descent::data::TargetData::Classes { labels, .. } => {
+            assert!((0..10).all(|c| labels.iter().filter(|l| **l == c).count() == 20));
+        }
+        _ => panic!("blobs are classes"),
+    }
+    assert!(d.x.iter().all(|v| v.is_finite()));
+    // Seeded: the same seed gives the same set, another seed another one.
+    assert_eq!(d.x, synthetic("blobs:200", 3).unwrap().x);
+    assert_ne!(d.x, synthetic("blobs:200", 4).unwrap().x);
+}

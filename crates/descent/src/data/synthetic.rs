@@ -1,4 +1,5 @@
-//! Synthetic data sets: two spirals, two moons, XOR, n-bit parity, sine fitting.
+//! Synthetic data sets: two spirals, two moons, XOR, n-bit parity, Gaussian blobs, sine
+//! fitting.
 
 use super::dataset::{Dataset, TargetData};
 use crate::error::{Error, Result};
@@ -23,7 +24,9 @@ fn classes(x: Vec<f64>, d: usize, labels: Vec<u32>, k: usize) -> Dataset {
 
 /// `NAME[:N]`: `spirals` (2 classes, N points, default 400), `moons` (default 400),
 /// `xor` (the 4 points), `parity` (`parity:BITS`, all 2^BITS patterns, default 4 bits),
-/// `sine` (N points of sin on [−π, π], default 100, regression).
+/// `blobs` (N points, default 3000, of 10 overlapping Gaussian classes in 64 dimensions —
+/// an MNIST-like task without the download), `sine` (N points of sin on [−π, π], default
+/// 100, regression).
 pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
     let (name, n) =
         match spec.split_once(':') {
@@ -85,6 +88,23 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
             }
             classes(x, bits, l, 2)
         }
+        "blobs" => {
+            let (n, d, k) = (n.unwrap_or(3000).max(2), 64, 10);
+            let mut normal = || {
+                let (u, v) = (unif(&mut rng).max(f64::MIN_POSITIVE), unif(&mut rng));
+                (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+            };
+            let centers: Vec<f64> = (0..k * d).map(|_| normal()).collect();
+            let (mut x, mut l) = (Vec::with_capacity(n * d), Vec::with_capacity(n));
+            for i in 0..n {
+                let c = i % k;
+                for j in 0..d {
+                    x.push(centers[c * d + j] + 1.5 * normal());
+                }
+                l.push(c as u32);
+            }
+            classes(x, d, l, k)
+        }
         "sine" => {
             let n = n.unwrap_or(100).max(2);
             let x: Vec<f64> = (0..n)
@@ -104,7 +124,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
             return Err(Error::Unknown {
                 kind: "synthetic data set",
                 name: other.into(),
-                hint: " (expected spirals, moons, xor, parity, sine)".into(),
+                hint: " (expected spirals, moons, xor, parity, blobs, sine)".into(),
             })
         }
     })
