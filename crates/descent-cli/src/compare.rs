@@ -240,6 +240,17 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
         ..Options::default()
     };
     interrupt::install();
+    // On a terminal a spinner counts the running method's iterations; otherwise one line
+    // per method.
+    let spinner = (!a.json && std::io::stderr().is_terminal()).then(|| {
+        let b = ProgressBar::new_spinner();
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {prefix}: iteration {pos} ({elapsed})")
+                .expect("template"),
+        );
+        b
+    });
+    let ticks = std::cell::Cell::new(0u64);
     let quiet = a.json;
     let entries = compare(
         objective,
@@ -248,13 +259,28 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
         &x0,
         &opts,
         f_star,
-        |m| {
-            if !quiet {
-                eprintln!("running {m} ...");
+        |m| match &spinner {
+            Some(b) => {
+                b.set_prefix(m.to_string());
+                b.set_position(0);
+                ticks.set(0);
             }
+            None if !quiet => eprintln!("running {m} ..."),
+            None => {}
         },
-        &interrupt::requested,
+        &|| {
+            // Touch the bar every 256 iterations only: the timings stay the method's own.
+            let k = ticks.get() + 1;
+            ticks.set(k);
+            if let (Some(b), 0) = (&spinner, k % 256) {
+                b.inc(256);
+            }
+            interrupt::requested()
+        },
     )?;
+    if let Some(b) = &spinner {
+        b.finish_and_clear();
+    }
     let interrupted = interrupt::requested();
     let mut written = Vec::new();
     if let Some(dir) = &a.out {
