@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::compare::{compare, markdown_table, validate_methods, Entry};
 use descent::expr::ExprObjective;
+use descent::least_squares::FitOptions;
 use descent::nn::{EpochReport, TrainObserver};
 use descent::problems::mgh::MghProblem;
 use descent::problems::nist::NistProblem;
@@ -47,9 +48,9 @@ pub struct CompareArgs {
     /// Starting point (default: the problem's standard start; zeros for --expr).
     #[arg(long, allow_hyphen_values = true)]
     x0: Option<String>,
-    /// Iteration budget per method.
-    #[arg(long, default_value_t = 10_000)]
-    max_iter: u64,
+    /// Iteration budget per method [default: as `minimize` (10 000) and `fit` (2000)].
+    #[arg(long)]
+    max_iter: Option<u64>,
     /// Budget per method: ITERATIONS, iters:K, evals:K, seconds:S (training: epochs:K).
     #[arg(long)]
     budget: Option<String>,
@@ -233,11 +234,20 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
     if let Some(dir) = &a.out {
         check_out(dir)?;
     }
+    // Without a budget every method runs as it would alone (`minimize`, `fit`).
+    let iters = budget.iters.or(a.max_iter);
     let opts = Options {
-        max_iter: budget.iters.unwrap_or(a.max_iter),
+        max_iter: iters.unwrap_or(Options::default().max_iter),
         max_evals: budget.evals,
         time_limit: budget.seconds.map(Duration::from_secs_f64),
         ..Options::default()
+    };
+    let fit_defaults = FitOptions::default();
+    let fit_opts = FitOptions {
+        max_iter: iters.unwrap_or(fit_defaults.max_iter),
+        max_evals: budget.evals.unwrap_or(fit_defaults.max_evals),
+        time_limit: opts.time_limit,
+        ..fit_defaults
     };
     interrupt::install();
     // On a terminal a spinner counts the running method's iterations; otherwise one line
@@ -258,6 +268,7 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
         &methods,
         &x0,
         &opts,
+        &fit_opts,
         f_star,
         |m| match &spinner {
             Some(b) => {

@@ -8,6 +8,7 @@ use crate::train::{parse_train_args, prepare, Outcome, Prepared};
 use anyhow::{Context, Result};
 use clap::Args;
 use descent::compare::{compare, run_logged, Entry};
+use descent::least_squares::FitOptions;
 use descent::linalg::DenseMatrix;
 use descent::method::LineSearchKind;
 use descent::nn::{LayerStats, TrainObserver};
@@ -411,6 +412,7 @@ fn quasi_newton(r: &mut Report, _: Option<&Path>) -> Result<()> {
         &methods,
         &x0,
         &o,
+        &FitOptions::default(),
         p.f_star(),
         |_| {},
         &interrupt::requested,
@@ -541,6 +543,7 @@ fn gauss_newton(r: &mut Report, _: Option<&Path>) -> Result<()> {
         &methods,
         &x0,
         &opts(5000),
+        &FitOptions::default(),
         p.f_star(),
         |_| {},
         &interrupt::requested,

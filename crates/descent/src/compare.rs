@@ -92,7 +92,8 @@ pub fn validate_methods(methods: &[String], has_residuals: bool) -> Result<()> {
     Ok(())
 }
 
-/// Runs every method from `x0`. `lsq` is the problem as least squares, when it is one
+/// Runs every method from `x0`: objective methods under `opts`, least-squares ones under
+/// `fit_opts`. `lsq` is the problem as least squares, when it is one
 /// (its `f` is then Σr², the same value the objective reports). `stop` is polled every
 /// iteration (Ctrl-C): a run it stops ends with `observer_stop` and no later method
 /// starts; the finished ones are returned.
@@ -103,6 +104,7 @@ pub fn compare(
     methods: &[String],
     x0: &[f64],
     opts: &Options,
+    fit_opts: &FitOptions,
     f_star: Option<f64>,
     mut progress: impl FnMut(&str),
     stop: &dyn Fn() -> bool,
@@ -124,18 +126,11 @@ pub fn compare(
             stop,
         };
         let entry = if LSQ_METHODS.contains(&m.as_str()) {
-            let defaults = FitOptions::default();
-            let fo = FitOptions {
-                max_iter: opts.max_iter,
-                max_evals: opts.max_evals.unwrap_or(defaults.max_evals),
-                time_limit: opts.time_limit,
-                ..defaults
-            };
             let s = fit(
                 lsq.expect("validated"),
                 LsqMethod::parse(m)?,
                 x0,
-                &fo,
+                fit_opts,
                 &mut log,
             )?;
             Entry {
