@@ -162,6 +162,24 @@ impl Default for Options {
     }
 }
 
+/// A starting point must have the problem's dimension and finite entries.
+pub(crate) fn check_start(x0: &[f64], n: usize, what: &str) -> Result<()> {
+    if x0.len() != n {
+        return Err(Error::DimensionMismatch {
+            what: what.into(),
+            expected: n,
+            got: x0.len(),
+        });
+    }
+    if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteInput {
+            index: i,
+            value: x0[i],
+        });
+    }
+    Ok(())
+}
+
 /// What observers are told after each iteration.
 #[derive(Clone, Debug, Serialize)]
 pub struct IterReport {
@@ -288,19 +306,7 @@ pub fn minimize(
     obs: &mut dyn Observer,
 ) -> Result<Summary> {
     let n = problem.dim();
-    if x0.len() != n {
-        return Err(Error::DimensionMismatch {
-            what: "x0".into(),
-            expected: n,
-            got: x0.len(),
-        });
-    }
-    if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFiniteInput {
-            index: i,
-            value: x0[i],
-        });
-    }
+    check_start(x0, n, "x0")?;
     let start = Instant::now();
     let counted = Counted::new(problem);
     let mut it = Iterate {

@@ -224,19 +224,7 @@ pub fn fit(
     obs: &mut dyn Observer,
 ) -> Result<FitSummary> {
     let (m, n) = (problem.residual_count(), problem.dim());
-    if x0.len() != n {
-        return Err(Error::DimensionMismatch {
-            what: "starting point".into(),
-            expected: n,
-            got: x0.len(),
-        });
-    }
-    if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFiniteInput {
-            index: i,
-            value: x0[i],
-        });
-    }
+    crate::driver::check_start(x0, n, "starting point")?;
     let start = Instant::now();
     let mut st = State {
         p: problem,
