@@ -710,7 +710,7 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
                     .as_f64()
                     .map_or("-".into(), |v| format!("{v:.5}")),
                 test,
-                r["epochs"],
+                r["epochs"].as_u64().unwrap_or(0),
                 r["seconds"].as_f64().unwrap_or(0.0),
                 r["stop"].as_str().unwrap_or("")
             );
@@ -799,7 +799,7 @@ fn write_training_outputs(
                 .as_f64()
                 .map_or("—".into(), |v| format!("{v:.5}")),
             test,
-            r["epochs"],
+            r["epochs"].as_u64().unwrap_or(0),
             r["seconds"].as_f64().unwrap_or(0.0),
             r["stop"].as_str().unwrap_or("")
         ));
