@@ -157,6 +157,7 @@ impl LineChart {
         let (x0, x1) = pad(x0, x1, x_scale, 0.0);
         let (y0, y1) = pad(y0, y1, y_scale, 0.04);
         let clamp_y = |y: f64| y.max(y0);
+        let legend_at = legend_corner(&series, (x0, x1, x_scale), (y0, y1, y_scale));
         root.fill(&WHITE).map_err(err)?;
         let mut builder = ChartBuilder::on(root);
         builder
@@ -175,6 +176,8 @@ impl LineChart {
                     .label_style(("sans-serif", 16))
                     .light_line_style(RGBColor(235, 235, 235))
                     .bold_line_style(RGBColor(215, 215, 215))
+                    .x_labels(8)
+                    .y_labels(10)
                     .y_label_formatter(&|v| fmt_tick(*v))
                     .x_label_formatter(&|v| fmt_tick(*v))
                     .draw()
@@ -203,7 +206,7 @@ impl LineChart {
                 }
                 chart
                     .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
+                    .position(legend_at.clone())
                     .label_font(("sans-serif", 17))
                     .background_style(WHITE.mix(0.85))
                     .border_style(RGBColor(180, 180, 180))
@@ -232,6 +235,38 @@ impl LineChart {
         root.present().map_err(err)?;
         Ok(())
     }
+}
+
+/// The corner of the plot with the fewest points under it, for the legend.
+fn legend_corner(
+    series: &[Prepared<'_>],
+    (x0, x1, xs): (f64, f64, Scale),
+    (y0, y1, ys): (f64, f64, Scale),
+) -> SeriesLabelPosition {
+    let unit = |v: f64, lo: f64, hi: f64, s: Scale| match s {
+        Scale::Linear => (v - lo) / (hi - lo),
+        Scale::Log => (v.ln() - lo.ln()) / (hi.ln() - lo.ln()),
+    };
+    // (right?, top?) corners, in the order preferred on ties.
+    let corners = [
+        (true, true, SeriesLabelPosition::UpperRight),
+        (true, false, SeriesLabelPosition::LowerRight),
+        (false, true, SeriesLabelPosition::UpperLeft),
+        (false, false, SeriesLabelPosition::LowerLeft),
+    ];
+    let mut counts = [0usize; 4];
+    for (_, _, pts) in series {
+        for (x, y) in pts {
+            let (u, v) = (unit(*x, x0, x1, xs), unit(*y, y0, y1, ys));
+            for (k, (right, top, _)) in corners.iter().enumerate() {
+                let in_x = if *right { u > 0.7 } else { u < 0.3 };
+                let in_y = if *top { v > 0.65 } else { v < 0.35 };
+                counts[k] += (in_x && in_y) as usize;
+            }
+        }
+    }
+    let best = (0..4).min_by_key(|k| counts[*k]).unwrap_or(0);
+    corners[best].2.clone()
 }
 
 /// A function of two variables as contour lines, with paths drawn over it.
