@@ -363,10 +363,11 @@ fn report_written(out: Option<&Path>, written: &[PathBuf]) {
     }
 }
 
-/// The value plotted on a log axis: the gap to the known minimum when there is one.
+/// The value plotted on a log axis: the gap to the known minimum when there is one (0,
+/// not drawn on a log axis, where rounding puts f at or below f*).
 fn gap(f: f64, f_star: Option<f64>) -> f64 {
     match f_star {
-        Some(s) => f - s,
+        Some(s) => (f - s).max(0.0),
         None => f,
     }
 }
@@ -386,7 +387,7 @@ pub fn objective_charts(
     let positive = entries
         .iter()
         .flat_map(|e| e.log.iter().map(|r| gap(r.f, f_star)))
-        .all(|v| v > 0.0 || !v.is_finite());
+        .all(|v| v >= 0.0 || !v.is_finite());
     let mut charts = [
         LineChart::new(
             format!("{label}: objective per iteration"),
@@ -410,6 +411,17 @@ pub fn objective_charts(
         }
     }
     charts[2].x_scale = crate::plot::Scale::Log;
+    // Runs of very different lengths (Newton's 5 iterations, gradient descent's 10 000):
+    // a log axis keeps the short ones visible (the start, at 0, is then not drawn).
+    let lengths: Vec<u64> = entries.iter().map(|e| e.iterations.max(1)).collect();
+    if let (Some(lo), Some(hi)) = (lengths.iter().min(), lengths.iter().max()) {
+        if *hi >= 50 * *lo {
+            charts[0].x_scale = crate::plot::Scale::Log;
+            charts[0].x_label = "iteration (log scale)".into();
+            charts[1].x_scale = crate::plot::Scale::Log;
+            charts[1].x_label = "function evaluations (log scale)".into();
+        }
+    }
     for e in entries {
         let g0 = gap(f0, f_star);
         let mut by_iter = vec![(0.0, g0)];
