@@ -786,14 +786,14 @@ fn report_writes_every_section_and_its_figures() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_a_comparison_and_keeps_what_finished() {
-    // bfgs finishes at once; gd on extended Rosenbrock n = 1000 runs for minutes. Ctrl-C
+    // bfgs finishes at once; gd on Watson (n = 9) runs for minutes. Ctrl-C
     // (SIGINT) must end gd early and still write the table and files.
     let out = tmp("cmp-interrupt");
     let child = Command::new(env!("CARGO_BIN_EXE_descent"))
         .args([
             "compare",
             "--problem",
-            "extended-rosenbrock:1000",
+            "watson:9",
             "--methods",
             "bfgs,gd,lbfgs",
             "--max-iter",
