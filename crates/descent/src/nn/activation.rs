@@ -43,7 +43,6 @@ impl Activation {
 
     /// Applies the activation to `z` in place.
     pub fn apply<T: Real>(self, z: &mut [T]) {
-        clear_upper_vector_state();
         let one = T::one();
         match self {
             Activation::Identity => {}
@@ -67,7 +66,6 @@ impl Activation {
 
     /// Multiplies `grad` (∂L/∂a) by the derivative a'(z), given `z` and `a = act(z)`.
     pub fn backprop<T: Real>(self, z: &[T], a: &[T], grad: &mut [T]) {
-        clear_upper_vector_state();
         let one = T::one();
         match self {
             Activation::Identity => {}
@@ -106,7 +104,6 @@ impl Activation {
     }
 
     /// The derivative a'(z) as a function of z alone (for Jacobian-vector products).
-    /// Callers looping over many z call [`clear_upper_vector_state`] first.
     pub fn derivative<T: Real>(self, z: T) -> T {
         let one = T::one();
         match self {
@@ -190,20 +187,6 @@ fn gelu_prime<T: Real>(z: T) -> T {
     let t = u.tanh();
     let du = c * (T::one() + T::of(3.0) * k * z * z);
     T::of(0.5) * (T::one() + t) + T::of(0.5) * z * (T::one() - t * t) * du
-}
-
-/// Clears the upper halves of the vector registers (`vzeroupper`). The matrix products
-/// leave 512-bit state dirty; the C library's `tanhf`, `expf`, … are SSE code, and each of
-/// their instructions then pays a transition penalty (measured: tanh 10× slower, a
-/// 2-16-16-2 tanh network at batch 720 trained at 1/10 of the speed of batch 8).
-#[inline]
-pub fn clear_upper_vector_state() {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
-    // SAFETY: `vzeroupper` only zeroes bits 128 and up of the vector registers, which no
-    // live value holds between these Rust statements; the target has AVX (cfg above).
-    unsafe {
-        std::arch::x86_64::_mm256_zeroupper();
-    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,6 @@ impl Loss {
         targets: Targets<'_, T>,
         mut grad: Option<&mut [T]>,
     ) -> f64 {
-        super::activation::clear_upper_vector_state();
         let b = z.len() / k;
         let mut total = 0.0f64;
         match (self, targets) {
@@ -94,7 +93,6 @@ impl Loss {
     /// `2u/(n·k)`. These are positive semi-definite: the middle factor of the generalized
     /// Gauss–Newton matrix `JᵀHJ` (Schraudolph 2002).
     pub fn hessian_vec<T: Real>(self, z: &[T], k: usize, n_total: usize, u: &[T], out: &mut [T]) {
-        super::activation::clear_upper_vector_state();
         match self {
             Loss::SquaredError => {
                 let c = T::of(2.0 / (n_total * k) as f64);
@@ -123,7 +121,6 @@ impl Loss {
 
     /// Turns output pre-activations into outputs (probabilities for the cross-entropies).
     pub fn output<T: Real>(self, z: &mut [T], k: usize) {
-        super::activation::clear_upper_vector_state();
         match self {
             Loss::SquaredError => {}
             Loss::BinaryCrossEntropy => z

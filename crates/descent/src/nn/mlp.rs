@@ -347,7 +347,6 @@ impl Mlp {
             }
             if l + 1 < nl {
                 let act = self.arch.activations[l];
-                super::activation::clear_upper_vector_state();
                 for (r, z) in rz.iter_mut().zip(&ws.z[l][..b * no]) {
                     *r = *r * act.derivative(*z);
                 }
