@@ -31,6 +31,8 @@ struct Shard<T: Real> {
     labels: Vec<u32>,
     values: Vec<T>,
     grad: Vec<T>,
+    /// Rows of the last batch slice run.
+    rows: usize,
 }
 
 impl<T: Real> Shard<T> {
@@ -41,6 +43,7 @@ impl<T: Real> Shard<T> {
             labels: vec![0; rows],
             values: vec![T::zero(); rows * net.outputs()],
             grad: vec![T::zero(); net.num_params()],
+            rows: 0,
         }
     }
 
@@ -48,6 +51,7 @@ impl<T: Real> Shard<T> {
     /// loss, the mean gradient in `self.grad`.
     fn run(&mut self, net: &Mlp, params: &[T], td: &BatchData<T>, rows: &[usize], par: Par) -> f64 {
         let (d, k, b) = (net.inputs(), net.outputs(), rows.len());
+        self.rows = b;
         let classes = net.arch.loss == Loss::CrossEntropy;
         for (r, &i) in rows.iter().enumerate() {
             self.x[r * d..(r + 1) * d].copy_from_slice(&td.x[i * d..(i + 1) * d]);
@@ -628,19 +632,16 @@ fn train_step_rule<T: Real>(
                     .sum::<f64>()
             } / b as f64;
             // Batch gradient = Σ (bᵢ/b)·(mean gradient of shard i), into f64.
-            let weights: Vec<f64> = chunk
-                .chunks(per)
-                .map(|rows| rows.len() as f64 / b as f64)
-                .collect();
             let finite_grad = {
                 use rayon::prelude::*;
-                let used = &workers[..weights.len()];
+                let used = &workers[..b.div_ceil(per)];
                 grad.par_chunks_mut(CHUNK)
                     .enumerate()
                     .map(|(c, g)| {
                         let lo = c * CHUNK;
                         let hi = lo + g.len();
-                        for (s, (w, wt)) in used.iter().zip(&weights).enumerate() {
+                        for (s, w) in used.iter().enumerate() {
+                            let wt = w.rows as f64 / b as f64;
                             let part = &w.grad[lo..hi];
                             if s == 0 {
                                 g.iter_mut().zip(part).for_each(|(a, b)| *a = wt * b.f64());
