@@ -4,13 +4,15 @@
 
 use crate::interrupt;
 use crate::plot::{ContourPlot, LineChart, Series};
-use crate::train::{parse_train_args, prepare, Outcome, Prepared, TrainArgs};
+use crate::train::{
+    check_optimizer, default_epochs, parse_train_args, prepare, Outcome, Prepared, TrainArgs,
+};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::compare::{compare, markdown_table, validate_methods, Entry};
 use descent::expr::ExprObjective;
 use descent::least_squares::FitOptions;
-use descent::nn::{EpochReport, TrainObserver};
+use descent::nn::{EpochReport, TrainConfig, TrainObserver};
 use descent::problems::mgh::MghProblem;
 use descent::problems::nist::NistProblem;
 use descent::{LeastSquares, Objective, Options, SumOfSquares};
@@ -645,26 +647,37 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
         bail!("--methods: no methods given");
     }
     let epochs = budget.iters.map(|k| k as usize).or(a.net.epochs);
-    // Every optimizer's settings are checked, and the data loaded, before any training.
-    let mut runs: Vec<(String, Prepared)> = Vec::new();
+    // Every optimizer is checked, and the data loaded once, before any training.
     for m in &methods {
-        let prepared =
-            prepare(&train_args(a, m, epochs)?).with_context(|| format!("method {m}"))?;
-        runs.push((m.clone(), prepared));
+        check_optimizer(m).with_context(|| format!("method {m}"))?;
     }
+    let prep = prepare(&train_args(a, &methods[0], epochs)?)?;
+    let runs: Vec<(&str, TrainConfig)> = methods
+        .iter()
+        .map(|m| {
+            let epochs = epochs
+                .unwrap_or_else(|| default_epochs(m, prep.train_set.len(), prep.cfg.batch_size));
+            let cfg = TrainConfig {
+                optimizer: m.clone(),
+                epochs,
+                ..prep.cfg.clone()
+            };
+            (m.as_str(), cfg)
+        })
+        .collect();
     if let Some(dir) = &a.out {
         check_out(dir)?;
     }
     interrupt::install();
     let label = a.data.clone().unwrap_or_default();
     let mut entries = Vec::new();
-    for (m, prep) in &runs {
+    for (m, cfg) in &runs {
         if interrupt::requested() {
             break;
         }
         let show = !a.json && std::io::stderr().is_terminal();
         let bar = show.then(|| {
-            let b = ProgressBar::new(prep.cfg.epochs as u64);
+            let b = ProgressBar::new(cfg.epochs as u64);
             b.set_style(
                 ProgressStyle::with_template(
                     "{prefix:>10} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
@@ -672,37 +685,36 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
                 .expect("template")
                 .progress_chars("=> "),
             );
-            b.set_prefix(m.clone());
+            b.set_prefix(m.to_string());
             b
         });
         if !show && !a.json {
             eprintln!("training with {m} ...");
         }
         let mut obs = CompareProgress { bar };
-        let outcome = prep.run(&mut obs)?;
+        let outcome = prep.run_with(cfg, &mut obs)?;
         if let Some(b) = obs.bar {
             b.finish_and_clear();
         }
-        entries.push(TrainEntry::new(m, prep, outcome));
+        entries.push(TrainEntry::new(m, &prep, outcome));
     }
     let interrupted = interrupt::requested();
-    let prep0 = &runs[0].1;
-    let rows: Vec<serde_json::Value> = entries.iter().map(|e| train_row(e, prep0)).collect();
+    let rows: Vec<serde_json::Value> = entries.iter().map(|e| train_row(e, &prep)).collect();
     let mut written = Vec::new();
     if let Some(dir) = &a.out {
-        written = write_training_outputs(dir, &label, &entries, &rows, prep0)?;
+        written = write_training_outputs(dir, &label, &entries, &rows, &prep)?;
     }
     if a.json {
         println!(
             "{}",
-            json!({ "data": label, "layers": prep0.net.arch.sizes, "params": prep0.net.num_params(),
+            json!({ "data": label, "layers": prep.net.arch.sizes, "params": prep.net.num_params(),
                     "interrupted": interrupted, "entries": rows })
         );
     } else {
         println!(
             "data: {label}, layers {:?} ({} parameters)",
-            prep0.net.arch.sizes,
-            prep0.net.num_params()
+            prep.net.arch.sizes,
+            prep.net.num_params()
         );
         println!(
             "{:<10} {:>12} {:>12} {:>10} {:>8} {:>9}  stop",

@@ -3,7 +3,7 @@
 
 use crate::compare::{contour_with_paths, objective_charts, training_charts, TrainEntry};
 use crate::interrupt;
-use crate::plot::{LineChart, Scale};
+use crate::plot::{ContourPlot, LineChart, Scale};
 use crate::train::{parse_train_args, prepare, Outcome, Prepared};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -11,7 +11,7 @@ use descent::compare::{compare, run_logged, Entry};
 use descent::least_squares::FitOptions;
 use descent::linalg::DenseMatrix;
 use descent::method::LineSearchKind;
-use descent::nn::{LayerStats, TrainObserver};
+use descent::nn::{Init, LayerStats, TrainObserver, TrainState};
 use descent::problems::mgh::MghProblem;
 use descent::update::{Adam, FixedStep, Schedule};
 use descent::{MethodSpec, Minimizer, Objective, Options, Quadratic};
@@ -51,6 +51,11 @@ impl Report {
     fn chart(&mut self, chart: &LineChart, stem: &str) -> Result<()> {
         chart.save(&self.dir, stem)?;
         self.link(stem, &chart.title);
+        Ok(())
+    }
+    fn contour(&mut self, plot: &ContourPlot, stem: &str) -> Result<()> {
+        plot.save(&self.dir, stem)?;
+        self.link(stem, &plot.title);
         Ok(())
     }
     fn link(&mut self, stem: &str, title: &str) {
@@ -122,16 +127,20 @@ fn fmt_iters(v: Option<u64>, budget: u64) -> String {
 fn train_run(args: &[&str]) -> Result<(Prepared, Outcome)> {
     let mut words = vec!["--quiet"];
     words.extend_from_slice(args);
-    let a = parse_train_args(&words)?;
-    let prep = prepare(&a)?;
+    let prep = prepare(&parse_train_args(&words)?)?;
+    let out = run_prepared(&prep)?;
+    Ok((prep, out))
+}
+
+/// Trains a prepared run; Ctrl-C stops it.
+fn run_prepared(prep: &Prepared) -> Result<Outcome> {
     struct Stop;
     impl TrainObserver for Stop {
         fn should_stop(&self) -> bool {
             interrupt::requested()
         }
     }
-    let out = prep.run(&mut Stop)?;
-    Ok((prep, out))
+    prep.run(&mut Stop)
 }
 
 fn last_loss(e: &TrainEntry) -> f64 {
@@ -267,9 +276,10 @@ fn gd_vs_line_search(r: &mut Report, _: Option<&Path>) -> Result<()> {
         x0[0], x0[1], runs[0].iterations, runs[1].iterations, runs[2].iterations, runs[2].f_evals
     ));
     r.text(&table(&runs));
-    let c = contour_with_paths("½(x₁² + 20x₂²)", &q, &runs, &x0);
-    c.save(&r.dir, "gd_paths")?;
-    r.link("gd_paths", &c.title);
+    r.contour(
+        &contour_with_paths("½(x₁² + 20x₂²)", &q, &runs, &x0),
+        "gd_paths",
+    )?;
     let [by_iter, _, _] = objective_charts("½(x₁² + 20x₂²)", &runs, q.value(&x0), Some(0.0));
     r.chart(&by_iter, "gd_convergence")
 }
@@ -481,9 +491,10 @@ fn momentum(r: &mut Report, _: Option<&Path>) -> Result<()> {
         hit.join("; ")
     ));
     r.text(&table(&runs));
-    let c = contour_with_paths("Rosenbrock", &p, &runs, &x0);
-    c.save(&r.dir, "momentum_paths")?;
-    r.link("momentum_paths", &c.title);
+    r.contour(
+        &contour_with_paths("Rosenbrock", &p, &runs, &x0),
+        "momentum_paths",
+    )?;
     let [by_iter, _, _] = objective_charts("Rosenbrock", &runs, p.value(&x0), Some(0.0));
     r.chart(&by_iter, "momentum_convergence")
 }
@@ -683,31 +694,37 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
     let inputs = if mnist.is_some() { 784 } else { 64 };
     let outputs = 10;
     let layers = format!("{inputs},200,200,200,200,200,{outputs}");
-    let mut stats: Vec<(String, Vec<Vec<LayerStats>>, f64)> = Vec::new();
-    for init in ["standard", "glorot"] {
-        let (_, out) = train_run(&[
-            "--data",
-            &data,
-            "--layers",
-            &layers,
-            "--activation",
-            "sigmoid",
-            "--init",
-            init,
-            "--epochs",
-            "16",
-            "--diagnostics",
-        ])?;
-        let per_epoch = out
-            .result
-            .state
-            .history
-            .iter()
-            .filter_map(|e| e.diagnostics.clone())
+    // One load of the data; the second run only starts from other weights.
+    let (mut prep, standard) = train_run(&[
+        "--data",
+        &data,
+        "--layers",
+        &layers,
+        "--activation",
+        "sigmoid",
+        "--init",
+        "standard",
+        "--epochs",
+        "16",
+        "--diagnostics",
+    ])?;
+    prep.state = TrainState::new(prep.net.init_params(Init::GlorotUniform, prep.cfg.seed));
+    let glorot = run_prepared(&prep)?;
+    let stats: Vec<(String, Vec<Vec<LayerStats>>, f64)> =
+        [("standard", standard), ("glorot", glorot)]
+            .into_iter()
+            .map(|(init, out)| {
+                let per_epoch = out
+                    .result
+                    .state
+                    .history
+                    .iter()
+                    .filter_map(|e| e.diagnostics.clone())
+                    .collect();
+                let acc = out.test.and_then(|t| t.1).unwrap_or(f64::NAN);
+                (init.to_string(), per_epoch, acc)
+            })
             .collect();
-        let acc = out.test.and_then(|t| t.1).unwrap_or(f64::NAN);
-        stats.push((init.into(), per_epoch, acc));
-    }
     let source = if mnist.is_some() {
         "3000 MNIST images"
     } else {

@@ -21,7 +21,7 @@ const DEFAULT_ITERATIONS: usize = 200;
 /// Epochs when `--epochs` is not given: a fixed count of epochs would give a small data
 /// set a handful of steps (5 epochs of 150 samples: 10 Adam steps), so the default aims
 /// at a number of steps instead, like scikit-learn's up-to-200 epochs.
-fn default_epochs(optimizer: &str, n_train: usize, batch_size: usize) -> usize {
+pub fn default_epochs(optimizer: &str, n_train: usize, batch_size: usize) -> usize {
     if !descent::nn::STEP_RULES.contains(&optimizer) {
         return DEFAULT_ITERATIONS;
     }
@@ -311,12 +311,22 @@ impl Prepared {
 
     /// Trains from the prepared state and evaluates on the test set.
     pub fn run(&self, obs: &mut (dyn TrainObserver + Send)) -> Result<Outcome> {
+        self.run_with(&self.cfg, obs)
+    }
+
+    /// [`Prepared::run`] with other training settings (another optimizer on the same data,
+    /// network and initial weights).
+    pub fn run_with(
+        &self,
+        cfg: &TrainConfig,
+        obs: &mut (dyn TrainObserver + Send),
+    ) -> Result<Outcome> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()
             .context("cannot start the thread pool")?;
         let val = (!self.val_set.is_empty()).then_some(&self.val_set);
-        let (net, cfg, state) = (&self.net, &self.cfg, self.state.clone());
+        let (net, state) = (&self.net, self.state.clone());
         let result = pool.install(|| {
             if self.precision == "f64" {
                 train::<f64>(net, &self.train_set, val, cfg, state, obs)
@@ -474,6 +484,23 @@ pub fn parse_train_args<S: AsRef<str>>(words: &[S]) -> Result<TrainArgs> {
         .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))
 }
 
+/// An optimizer `descent train` knows.
+pub fn check_optimizer(name: &str) -> Result<()> {
+    let known: Vec<&str> = descent::nn::STEP_RULES
+        .iter()
+        .chain(descent::nn::FULL_BATCH)
+        .chain(descent::nn::LEAST_SQUARES)
+        .cloned()
+        .collect();
+    if !known.contains(&name) {
+        bail!(
+            "unknown --optimizer '{name}' (expected one of: {})",
+            known.join(" ")
+        );
+    }
+    Ok(())
+}
+
 /// Checks every setting, loads and splits the data, builds the network.
 pub fn prepare(a: &TrainArgs) -> Result<Prepared> {
     // Validate every setting before any work.
@@ -491,19 +518,7 @@ pub fn prepare(a: &TrainArgs) -> Result<Prepared> {
             a.init
         )
     })?;
-    let known: Vec<&str> = descent::nn::STEP_RULES
-        .iter()
-        .chain(descent::nn::FULL_BATCH)
-        .chain(descent::nn::LEAST_SQUARES)
-        .cloned()
-        .collect();
-    if !known.contains(&a.optimizer.as_str()) {
-        bail!(
-            "unknown --optimizer '{}' (expected one of: {})",
-            a.optimizer,
-            known.join(" ")
-        );
-    }
+    check_optimizer(&a.optimizer)?;
     if !["f32", "f64"].contains(&a.precision.as_str()) {
         bail!("--precision must be f32 or f64");
     }
