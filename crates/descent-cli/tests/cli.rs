@@ -167,10 +167,15 @@ fn objective_turning_nan_mid_run_is_a_typed_termination() {
 }
 
 fn nist(name: &str) -> String {
-    format!(
+    let path = format!(
         "{}/../../../shared/data/nist/{name}",
         env!("CARGO_MANIFEST_DIR")
-    )
+    );
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "this test reads {path} (shared/ beside the checkout, as CI lays it out)"
+    );
+    path
 }
 
 fn misra_csv() -> std::path::PathBuf {

@@ -10,7 +10,13 @@ use descent::{LeastSquares, NoObserver, Termination};
 use std::path::PathBuf;
 
 fn nist_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nist")
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nist");
+    assert!(
+        dir.is_dir(),
+        "these tests read the NIST StRD files from {} (shared/ beside the checkout, as CI lays it out)",
+        dir.display()
+    );
+    dir
 }
 
 fn nist_files() -> Vec<PathBuf> {
