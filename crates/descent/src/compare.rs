@@ -50,6 +50,21 @@ struct Log<'a> {
     path: Vec<Vec<f64>>,
     stop: &'a dyn Fn() -> bool,
 }
+impl<'a> Log<'a> {
+    /// An empty log whose path starts at `x0` (for small problems).
+    fn new(x0: &[f64], stop: &'a dyn Fn() -> bool) -> Self {
+        Log {
+            reports: Vec::new(),
+            path: if x0.len() <= PATH_MAX_DIM {
+                vec![x0.to_vec()]
+            } else {
+                Vec::new()
+            },
+            stop,
+        }
+    }
+}
+
 impl Observer for Log<'_> {
     fn on_point(&mut self, x: &[f64]) {
         if x.len() <= PATH_MAX_DIM {
@@ -116,16 +131,8 @@ pub fn compare(
             break;
         }
         progress(m);
-        let mut log = Log {
-            reports: Vec::new(),
-            path: if x0.len() <= PATH_MAX_DIM {
-                vec![x0.to_vec()]
-            } else {
-                Vec::new()
-            },
-            stop,
-        };
         let entry = if LSQ_METHODS.contains(&m.as_str()) {
+            let mut log = Log::new(x0, stop);
             let s = fit(
                 lsq.expect("validated"),
                 LsqMethod::parse(m)?,
@@ -171,15 +178,7 @@ pub fn run_logged(
     opts: &Options,
     stop: &dyn Fn() -> bool,
 ) -> Result<Entry> {
-    let mut log = Log {
-        reports: Vec::new(),
-        path: if x0.len() <= PATH_MAX_DIM {
-            vec![x0.to_vec()]
-        } else {
-            Vec::new()
-        },
-        stop,
-    };
+    let mut log = Log::new(x0, stop);
     let s = minimize(problem, method, x0, opts, &mut log)?;
     Ok(Entry {
         method: label.into(),
