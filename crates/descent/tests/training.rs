@@ -8,6 +8,26 @@ use descent::nn::{
 use faer::Par;
 use std::time::Instant;
 
+/// Trains `net` from freshly initialized weights (`init`, `seed`).
+fn fresh<T: descent::nn::Real>(
+    net: &Mlp,
+    data: &Dataset,
+    val: Option<&Dataset>,
+    cfg: &TrainConfig,
+    init: Init,
+    seed: u64,
+) -> descent::nn::TrainResult {
+    train::<T>(
+        net,
+        data,
+        val,
+        cfg,
+        TrainState::new(net.init_params(init, seed)),
+        &mut Silent,
+    )
+    .unwrap()
+}
+
 fn sine() -> Dataset {
     synthetic("sine:100", 0).unwrap()
 }
@@ -92,15 +112,7 @@ fn adam_and_lbfgs_learn_two_spirals_and_xor() {
             epochs: 300,
             ..TrainConfig::default()
         };
-        let r = train::<f64>(
-            &net,
-            &xor,
-            Some(&xor),
-            &cfg,
-            TrainState::new(net.init_params(Init::GlorotUniform, 4)),
-            &mut Silent,
-        )
-        .unwrap();
+        let r = fresh::<f64>(&net, &xor, Some(&xor), &cfg, Init::GlorotUniform, 4);
         assert_eq!(
             r.state.history.last().unwrap().val_accuracy,
             Some(1.0),
@@ -163,15 +175,7 @@ fn diverging_learning_rate_is_a_typed_stop() {
         batch_size: 10,
         ..TrainConfig::default()
     };
-    let r = train::<f32>(
-        &net,
-        &data,
-        None,
-        &cfg,
-        TrainState::new(net.init_params(Init::He, 1)),
-        &mut Silent,
-    )
-    .unwrap();
+    let r = fresh::<f32>(&net, &data, None, &cfg, Init::He, 1);
     assert_eq!(r.stop, TrainStop::Diverged);
     assert!(r.state.params.iter().all(|v| v.is_finite()));
 }
@@ -193,15 +197,7 @@ fn diagnostics_report_every_hidden_layer() {
         diagnostics: true,
         ..TrainConfig::default()
     };
-    let r = train::<f32>(
-        &net,
-        &data,
-        None,
-        &cfg,
-        TrainState::new(net.init_params(Init::Standard, 0)),
-        &mut Silent,
-    )
-    .unwrap();
+    let r = fresh::<f32>(&net, &data, None, &cfg, Init::Standard, 0);
     let d = r
         .state
         .history
@@ -230,15 +226,7 @@ fn hessian_free_trains_cross_entropy_and_squared_error_networks() {
         epochs: 150,
         ..TrainConfig::default()
     };
-    let r = train::<f64>(
-        &net,
-        &tr,
-        Some(&va),
-        &cfg,
-        TrainState::new(net.init_params(Init::GlorotUniform, 3)),
-        &mut Silent,
-    )
-    .unwrap();
+    let r = fresh::<f64>(&net, &tr, Some(&va), &cfg, Init::GlorotUniform, 3);
     let best = r
         .state
         .history
@@ -285,17 +273,7 @@ fn batch_split_across_threads_matches_one_thread() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| {
-            train::<f64>(
-                &net,
-                &data,
-                None,
-                &cfg,
-                TrainState::new(net.init_params(Init::GlorotUniform, 3)),
-                &mut Silent,
-            )
-            .unwrap()
-        })
+        pool.install(|| fresh::<f64>(&net, &data, None, &cfg, Init::GlorotUniform, 3))
     };
     let (one, three) = (run(1), run(3));
     assert_eq!(one.state.step, three.state.step);
@@ -331,15 +309,7 @@ fn top_sigmoid_layer_saturates_with_standard_init_not_with_glorot() {
             diagnostics: true,
             ..TrainConfig::default()
         };
-        let r = train::<f32>(
-            &net,
-            &data,
-            None,
-            &cfg,
-            TrainState::new(net.init_params(init, 0)),
-            &mut Silent,
-        )
-        .unwrap();
+        let r = fresh::<f32>(&net, &data, None, &cfg, init, 0);
         let d = r.state.history.last().unwrap().diagnostics.clone().unwrap();
         d.last().unwrap().saturated
     };
