@@ -307,14 +307,13 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
         );
     } else {
         print_table(&label, objective.dim(), &entries);
-        if interrupted {
-            println!(
-                "interrupted: {} of {} methods ran",
-                entries.len(),
-                methods.len()
-            );
-        }
-        report_written(a.out.as_deref(), &written);
+        report_end(
+            interrupted,
+            entries.len(),
+            methods.len(),
+            a.out.as_deref(),
+            &written,
+        );
     }
     Ok(())
 }
@@ -353,6 +352,28 @@ fn print_table(label: &str, n: usize, entries: &[Entry]) {
             e.termination
         );
     }
+}
+
+/// A training run's test result as a table cell: accuracy, or R² for regression.
+fn test_cell(row: &serde_json::Value) -> Option<String> {
+    row["test_accuracy"]
+        .as_f64()
+        .map(|v| format!("{:.2}%", 100.0 * v))
+        .or_else(|| row["test_r2"].as_f64().map(|v| format!("R² {v:.4}")))
+}
+
+/// The lines after a table: how far an interrupted run got, and the files written.
+fn report_end(
+    interrupted: bool,
+    ran: usize,
+    total: usize,
+    out: Option<&Path>,
+    written: &[PathBuf],
+) {
+    if interrupted {
+        println!("interrupted: {ran} of {total} methods ran");
+    }
+    report_written(out, written);
 }
 
 fn report_written(out: Option<&Path>, written: &[PathBuf]) {
@@ -721,11 +742,7 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
             "method", "train loss", "val loss", "test", "epochs", "seconds"
         );
         for r in &rows {
-            let test = r["test_accuracy"]
-                .as_f64()
-                .map(|v| format!("{:.2}%", 100.0 * v))
-                .or_else(|| r["test_r2"].as_f64().map(|v| format!("R² {v:.4}")))
-                .unwrap_or_else(|| "-".into());
+            let test = test_cell(r).unwrap_or_else(|| "-".into());
             println!(
                 "{:<10} {:>12.5} {:>12} {:>10} {:>8} {:>9.3}  {}",
                 r["method"].as_str().unwrap_or(""),
@@ -739,14 +756,13 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
                 r["stop"].as_str().unwrap_or("")
             );
         }
-        if interrupted {
-            println!(
-                "interrupted: {} of {} methods ran",
-                entries.len(),
-                methods.len()
-            );
-        }
-        report_written(a.out.as_deref(), &written);
+        report_end(
+            interrupted,
+            entries.len(),
+            methods.len(),
+            a.out.as_deref(),
+            &written,
+        );
     }
     Ok(())
 }
@@ -810,11 +826,7 @@ fn write_training_outputs(
         prep.val_set.len()
     );
     for r in rows {
-        let test = r["test_accuracy"]
-            .as_f64()
-            .map(|v| format!("{:.2}%", 100.0 * v))
-            .or_else(|| r["test_r2"].as_f64().map(|v| format!("R² {v:.4}")))
-            .unwrap_or_else(|| "—".into());
+        let test = test_cell(r).unwrap_or_else(|| "—".into());
         md.push_str(&format!(
             "| {} | {:.5} | {} | {} | {} | {:.3} | {} |\n",
             r["method"].as_str().unwrap_or(""),
