@@ -3,7 +3,7 @@
 use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use descent::direction::CgBeta;
+use descent::direction::{CgBeta, SecantPair};
 use descent::expr::ExprObjective;
 use descent::problems::mgh::MghProblem;
 use descent::update::MomentumForm;
@@ -37,9 +37,10 @@ pub struct MinimizeArgs {
     /// Time budget in seconds.
     #[arg(long)]
     time_limit: Option<f64>,
-    /// Stop when the max-norm of the gradient is at most this.
-    #[arg(long, default_value_t = 1e-8)]
-    gtol: f64,
+    /// Stop when the max-norm of the gradient is at most this (default 1e-6 for bfgs and
+    /// lbfgs, 1e-8 for the other methods).
+    #[arg(long)]
+    gtol: Option<f64>,
     /// Stop when the relative change of f is at most this.
     #[arg(long, default_value_t = 1e-15)]
     ftol: f64,
@@ -52,6 +53,10 @@ pub struct MinimizeArgs {
     /// L-BFGS memory.
     #[arg(long)]
     memory: Option<usize>,
+    /// Curvature pair of bfgs, lbfgs, dfp, sr1: value-corrected (ỹ = (1 + θ/sᵀy)·y, the
+    /// default of bfgs and lbfgs) or standard (y = g₊ − g, the default of dfp and sr1).
+    #[arg(long)]
+    secant: Option<String>,
     /// Learning rate for step rules (gd, momentum, nesterov, adam, ...).
     #[arg(long)]
     lr: Option<f64>,
@@ -103,6 +108,14 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
         })?);
     }
     spec.memory = a.memory;
+    if let Some(name) = &a.secant {
+        if !["bfgs", "lbfgs", "dfp", "sr1"].contains(&a.method.as_str()) {
+            bail!("--secant applies to --method bfgs, lbfgs, dfp or sr1 only");
+        }
+        spec.secant = Some(SecantPair::parse(name).with_context(|| {
+            format!("unknown --secant '{name}' (expected standard or value-corrected)")
+        })?);
+    }
     spec.lr = a.lr;
     spec.schedule = a.schedule.clone();
     spec.momentum = a.momentum;
@@ -143,13 +156,14 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
     if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
         bail!("--x0 entry {} is {} (must be finite)", i + 1, x0[i]);
     }
-    for (name, v) in [("--gtol", a.gtol), ("--ftol", a.ftol), ("--xtol", a.xtol)] {
+    let gtol = a.gtol.unwrap_or_else(|| spec.default_gtol());
+    for (name, v) in [("--gtol", gtol), ("--ftol", a.ftol), ("--xtol", a.xtol)] {
         if !(v >= 0.0 && v.is_finite()) {
             bail!("{name} must be a finite non-negative number, got {v}");
         }
     }
     let opts = Options {
-        gtol: a.gtol,
+        gtol,
         ftol: a.ftol,
         xtol: a.xtol,
         target: None,

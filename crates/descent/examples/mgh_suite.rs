@@ -5,7 +5,7 @@
 //! `cargo run --release --example mgh_suite -- bfgs lbfgs cg newton`
 
 use descent::problems::mgh::{benchmark_instances, MghProblem};
-use descent::{minimize, MethodSpec, Options, Recorder};
+use descent::{minimize, MethodSpec, Recorder};
 
 fn main() {
     let methods: Vec<String> = std::env::args().skip(1).collect();
@@ -31,7 +31,11 @@ fn main() {
             ms.memory = memory;
             let mut m = ms.build().expect("method");
             let mut rec = Recorder::default();
-            let s = minimize(&p, m.as_mut(), &p.x0(), &Options::default(), &mut rec).expect("run");
+            let mut o = ms.default_options();
+            if let Ok(v) = std::env::var("GTOL") {
+                o.gtol = v.parse().expect("GTOL");
+            }
+            let s = minimize(&p, m.as_mut(), &p.x0(), &o, &mut rec).expect("run");
             let first = rec
                 .reports
                 .iter()

@@ -107,8 +107,9 @@ pub fn validate_methods(methods: &[String], has_residuals: bool) -> Result<()> {
     Ok(())
 }
 
-/// Runs every method from `x0`: objective methods under `opts`, least-squares ones under
-/// `fit_opts`. `lsq` is the problem as least squares, when it is one
+/// Runs every method from `x0`: objective methods under `opts` with each method's own
+/// gradient tolerance ([`MethodSpec::default_gtol`]) — as each runs alone by default —
+/// least-squares ones under `fit_opts`. `lsq` is the problem as least squares, when it is one
 /// (its `f` is then Σr², the same value the objective reports). `stop` is polled every
 /// iteration (Ctrl-C): a run it stops ends with `observer_stop` and no later method
 /// starts; the finished ones are returned.
@@ -156,8 +157,13 @@ pub fn compare(
                 path: log.path,
             }
         } else {
-            let mut mm = MethodSpec::new(m).build()?;
-            run_logged(m, problem, mm.as_mut(), x0, opts, stop)?
+            let spec = MethodSpec::new(m);
+            let mut mm = spec.build()?;
+            let opts = Options {
+                gtol: spec.default_gtol(),
+                ..opts.clone()
+            };
+            run_logged(m, problem, mm.as_mut(), x0, &opts, stop)?
         };
         let reached = f_star.map(|fs| entry.f - fs <= 1e-8 * fs.abs().max(1.0));
         out.push(Entry {

@@ -39,6 +39,12 @@ pub trait Objective {
     fn gauss_newton_vec(&self, _x: &[f64], _v: &[f64], _out: &mut [f64]) -> bool {
         false
     }
+    /// A number `f` never goes below, where one is known (0 for sums of squares and for
+    /// the usual losses); `None` (the default) when not. Methods may use it to size their
+    /// first step (a decrease below it is impossible), never to stop.
+    fn lower_bound(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Central-difference Hessian from gradients: column j is `(g(x+hⱼeⱼ) − g(x−hⱼeⱼ))/2hⱼ`.
@@ -157,6 +163,9 @@ impl<L: LeastSquares> Objective for SumOfSquares<L> {
         out.iter_mut().for_each(|o| *o *= 2.0);
         true
     }
+    fn lower_bound(&self) -> Option<f64> {
+        Some(0.0)
+    }
 }
 
 /// A finite sum `f(x) = (1/N) Σᵢ fᵢ(x)` whose terms can be evaluated in batches, for
@@ -240,6 +249,9 @@ impl<P: Objective + ?Sized> Objective for Counted<'_, P> {
     fn gauss_newton_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) -> bool {
         bump(&self.h);
         self.inner.gauss_newton_vec(x, v, out)
+    }
+    fn lower_bound(&self) -> Option<f64> {
+        self.inner.lower_bound()
     }
 }
 

@@ -14,6 +14,7 @@ mod lbfgs;
 mod newton;
 mod newton_cg;
 mod quasi_newton;
+mod secant;
 mod steepest;
 
 pub use cg::{CgBeta, NonlinearCg};
@@ -21,6 +22,7 @@ pub use lbfgs::Lbfgs;
 pub use newton::Newton;
 pub use newton_cg::NewtonCg;
 pub use quasi_newton::{QuasiNewton, QuasiNewtonKind};
+pub use secant::SecantPair;
 pub use steepest::Steepest;
 
 use crate::driver::{Iterate, Minimizer, StepOutcome, Termination};
@@ -63,6 +65,11 @@ pub struct LineSearchMethod<D, L> {
     pub direction: D,
     /// The line search.
     pub line_search: L,
+    /// The curvature pair the direction learns from (default: standard).
+    pub secant: SecantPair,
+    /// Whether the first step is bounded by the problem's lower bound (see
+    /// [`LineSearchMethod::with_bounded_first_step`]).
+    bounded_first_step: bool,
     d: Vec<f64>,
     s: Vec<f64>,
     y: Vec<f64>,
@@ -93,6 +100,8 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         LineSearchMethod {
             direction,
             line_search,
+            secant: SecantPair::Standard,
+            bounded_first_step: false,
             d: Vec::new(),
             s: Vec::new(),
             y: Vec::new(),
@@ -118,6 +127,24 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         self
     }
 
+    /// Learns from the pair `secant` instead of the standard one.
+    pub fn with_secant(mut self, secant: SecantPair) -> Self {
+        self.secant = secant;
+        self
+    }
+
+    /// Bounds the first trial step by `2(f − f_low)/|φ'(0)|` where the problem knows a
+    /// lower bound `f_low` ([`Objective::lower_bound`]): a quadratic along `d` that starts
+    /// at `(f, φ'(0))` and never goes below `f_low` has its minimizer no farther. For
+    /// secant methods, whose first pair also sets the scale of `H₀`, it saved evaluations
+    /// on the MGH set (Chebyquad's first line search: 6 → 1); nonlinear CG, whose later
+    /// trial steps are extrapolated from the first, went to another basin on Broyden
+    /// banded with it and keeps the unit-length first step.
+    pub fn with_bounded_first_step(mut self) -> Self {
+        self.bounded_first_step = true;
+        self
+    }
+
     fn commit(
         &mut self,
         it: &mut Iterate,
@@ -130,6 +157,8 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             self.s[i] = x_new[i] - it.x[i];
             self.y[i] = g_new[i] - it.g[i];
         }
+        let (gs, gs_new) = (dot(&it.g, &self.s), dot(&g_new, &self.s));
+        self.secant.correct(&mut self.y, it.f, f_new, gs, gs_new);
         self.f_prev = Some(it.f);
         self.last_alpha = alpha;
         it.x = x_new;
@@ -151,10 +180,12 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
     }
 
     /// First trial step. The first iteration of an unscaled direction tries a step of
-    /// length ~1 in x (`1/‖d‖`, capped at 1); later ones use the smaller of the
+    /// length ~1 in x (`1/‖d‖`, capped at 1), shortened to `2(f − f_low)/|φ'(0)|` where the
+    /// problem knows a lower bound `f_low` and the method asks for it
+    /// ([`LineSearchMethod::with_bounded_first_step`]); later ones use the smaller of the
     /// interpolation guess `1.01·2(f − f₋)/φ'(0)` (N&W eq. 3.60, as SciPy does) and
     /// `α₋·φ'₋(0)/φ'(0)` (eq. 3.59), capped at 1; self-scaled directions try 1.
-    fn initial_step(&self, f: f64, slope: f64, unit: bool) -> f64 {
+    fn initial_step(&self, f: f64, slope: f64, unit: bool, lower: Option<f64>) -> f64 {
         if unit {
             return 1.0;
         }
@@ -176,7 +207,20 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
                     1.0
                 }
             }
-            _ => (1.0 / norm(&self.d)).min(1.0),
+            _ => {
+                let unit_length = (1.0 / norm(&self.d)).min(1.0);
+                match lower.filter(|_| self.bounded_first_step) {
+                    Some(low) if f > low => {
+                        let bound = 2.0 * (f - low) / -slope;
+                        if bound.is_finite() && bound > 0.0 {
+                            unit_length.min(bound)
+                        } else {
+                            unit_length
+                        }
+                    }
+                    _ => unit_length,
+                }
+            }
         }
     }
 }
@@ -253,7 +297,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
                 self.watchdog_cooldown = false;
             }
         }
-        let alpha0 = self.initial_step(it.f, slope, unit);
+        let alpha0 = self.initial_step(it.f, slope, unit, problem.lower_bound());
         self.last_slope = slope;
         let mut line = Line::new(problem, &it.x, &self.d);
         let Some(step) = self.line_search.search(&mut line, it.f, slope, alpha0) else {

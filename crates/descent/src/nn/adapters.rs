@@ -148,6 +148,10 @@ impl<T: Real> Objective for FullBatch<'_, T> {
     fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
         self.eval(x, Some(g))
     }
+    fn lower_bound(&self) -> Option<f64> {
+        // Every loss (squared error, cross-entropy) is ≥ 0.
+        Some(0.0)
+    }
 }
 
 /// A squared-error network as least squares: residuals `outputs − targets` (n·k of them),

@@ -1078,6 +1078,9 @@ impl Objective for MghProblem {
     fn dim(&self) -> usize {
         self.n
     }
+    fn lower_bound(&self) -> Option<f64> {
+        Some(0.0)
+    }
     fn value(&self, x: &[f64]) -> f64 {
         let mut r = vec![0.0; self.m];
         self.eval(x, &mut r);
