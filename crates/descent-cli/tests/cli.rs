@@ -55,6 +55,29 @@ fn minimize_json_has_the_contract_fields() {
 }
 
 #[test]
+fn secant_pair_and_gradient_tolerance_defaults_can_be_overridden() {
+    // The default value-corrected pair and the textbook one both solve Rosenbrock, by
+    // different paths; an explicit --gtol replaces the method's default (1e-6 for lbfgs).
+    let run = |extra: &[&str]| {
+        let mut args = vec!["minimize", "--problem", "rosenbrock", "--method", "lbfgs"];
+        args.extend_from_slice(extra);
+        args.push("--json");
+        json(&args)
+    };
+    let corrected = run(&[]);
+    let standard = run(&["--secant", "standard"]);
+    let tight = run(&["--gtol", "1e-12"]);
+    for v in [&corrected, &standard, &tight] {
+        assert_eq!(v["converged"], true, "{v}");
+        assert!(v["f"].as_f64().unwrap() < 1e-10, "{v}");
+    }
+    assert_ne!(corrected["f_evals"], standard["f_evals"]);
+    assert!(corrected["grad_norm"].as_f64().unwrap() <= 1e-6);
+    assert!(tight["grad_norm"].as_f64().unwrap() <= 1e-12);
+    assert!(tight["iterations"].as_u64() > corrected["iterations"].as_u64());
+}
+
+#[test]
 fn every_method_runs_on_a_typed_expression() {
     let (_, list, _) = descent(&["methods"]);
     let methods: Vec<&str> = list
@@ -132,6 +155,8 @@ fn bad_input_gives_one_line_and_nonzero_exit() {
         &["minimize", "--method", "adam", "--line-search", "wolfe"],
         &["minimize", "--line-search", "fancy"],
         &["minimize", "--method", "gd", "--lr", "-1"],
+        &["minimize", "--method", "lbfgs", "--secant", "fancy"],
+        &["minimize", "--method", "cg", "--secant", "standard"],
         &["minimize", "--bogus-flag"],
     ];
     for args in cases {
