@@ -2,7 +2,8 @@
 //! method, how many reach a known minimum (f − f* ≤ 1e-8·max(1, |f*|)) and the median
 //! number of function evaluations.
 //!
-//! `cargo run --release --example mgh_suite -- bfgs lbfgs cg newton`
+//! `cargo run --release --example mgh_suite -- bfgs lbfgs cg newton` (`lbfgs:M` sets the
+//! memory, `cg:BETA` the β formula; `GTOL=T` overrides the gradient tolerance).
 
 use descent::problems::mgh::{benchmark_instances, MghProblem};
 use descent::{minimize, MethodSpec, Recorder};
@@ -22,13 +23,14 @@ fn main() {
         let mut firsts = Vec::new();
         for spec in benchmark_instances() {
             let p = MghProblem::parse(&spec).expect("instance");
-            // `lbfgs:M` sets the memory.
-            let (name, memory) = match method.split_once(':') {
-                Some((n, m)) => (n, m.parse().ok()),
+            // `lbfgs:M` sets the memory, `cg:BETA` the β formula.
+            let (name, option) = match method.split_once(':') {
+                Some((n, o)) => (n, Some(o)),
                 None => (method.as_str(), None),
             };
             let mut ms = MethodSpec::new(name);
-            ms.memory = memory;
+            ms.memory = option.and_then(|o| o.parse().ok());
+            ms.beta = option.and_then(descent::direction::CgBeta::parse);
             let mut m = ms.build().expect("method");
             let mut rec = Recorder::default();
             let mut o = ms.default_options();
