@@ -55,10 +55,16 @@ pub const METHODS: &[(&str, &str)] = &[
         "cg",
         "nonlinear conjugate gradient, --beta fr|pr|prplus|hs|dy|hz (default prplus)",
     ),
-    ("bfgs", "BFGS quasi-Newton (dense inverse Hessian)"),
+    (
+        "bfgs",
+        "BFGS quasi-Newton (dense inverse Hessian), --secant value-corrected|standard",
+    ),
     ("dfp", "DFP quasi-Newton (dense inverse Hessian)"),
     ("sr1", "symmetric rank-one quasi-Newton with the skip rule"),
-    ("lbfgs", "limited-memory BFGS, --memory m (default 10)"),
+    (
+        "lbfgs",
+        "limited-memory BFGS, --memory m (default 10), --secant value-corrected|standard",
+    ),
 ];
 
 /// Which line search.
