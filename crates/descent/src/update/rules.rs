@@ -169,9 +169,7 @@ impl StepRule for Nesterov {
         vec![("v", self.v.clone())]
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
-        if let Some((_, v)) = state.iter().find(|(k, _)| k == "v") {
-            self.v.clone_from(v);
-        }
+        restore(state, "v", &mut self.v);
     }
 }
 
@@ -387,9 +385,7 @@ impl StepRule for RmsProp {
         vec![("v", self.v.clone())]
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
-        if let Some((_, v)) = state.iter().find(|(k, _)| k == "v") {
-            self.v.clone_from(v);
-        }
+        restore(state, "v", &mut self.v);
     }
 }
 
@@ -436,8 +432,13 @@ impl StepRule for Adagrad {
         vec![("sum", self.sum.clone())]
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
-        if let Some((_, v)) = state.iter().find(|(k, _)| k == "sum") {
-            self.sum.clone_from(v);
-        }
+        restore(state, "sum", &mut self.sum);
+    }
+}
+
+/// Copies the saved vector `key` of `state` into `into`, where it was saved.
+fn restore(state: &[(String, Vec<f64>)], key: &str, into: &mut Vec<f64>) {
+    if let Some((_, v)) = state.iter().find(|(k, _)| k == key) {
+        into.clone_from(v);
     }
 }
