@@ -227,8 +227,12 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
 
 impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
     fn name(&self) -> String {
+        let pair = match self.secant {
+            SecantPair::Standard => String::new(),
+            other => format!(", {} pair", other.name()),
+        };
         format!(
-            "{} ({} line search)",
+            "{} ({} line search{pair})",
             self.direction.name(),
             self.line_search.name()
         )
