@@ -109,9 +109,6 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
     }
     spec.memory = a.memory;
     if let Some(name) = &a.secant {
-        if !["bfgs", "lbfgs", "dfp", "sr1"].contains(&a.method.as_str()) {
-            bail!("--secant applies to --method bfgs, lbfgs, dfp or sr1 only");
-        }
         spec.secant = Some(SecantPair::parse(name).with_context(|| {
             format!("unknown --secant '{name}' (expected standard or value-corrected)")
         })?);

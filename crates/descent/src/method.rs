@@ -180,6 +180,13 @@ impl MethodSpec {
 
     /// Builds the method.
     pub fn build(&self) -> Result<Box<dyn Minimizer>> {
+        if self.secant.is_some() && !matches!(self.name.as_str(), "bfgs" | "lbfgs" | "dfp" | "sr1")
+        {
+            return Err(Error::config(
+                "--secant",
+                "applies to bfgs, lbfgs, dfp and sr1 only",
+            ));
+        }
         let mu = self.momentum.unwrap_or(0.9);
         if !(0.0..1.0).contains(&mu) {
             return Err(Error::config(

@@ -157,8 +157,8 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             self.s[i] = x_new[i] - it.x[i];
             self.y[i] = g_new[i] - it.g[i];
         }
-        let (gs, gs_new) = (dot(&it.g, &self.s), dot(&g_new, &self.s));
-        self.secant.correct(&mut self.y, it.f, f_new, gs, gs_new);
+        self.secant
+            .correct(&self.s, &mut self.y, (it.f, f_new), (&it.g, &g_new));
         self.f_prev = Some(it.f);
         self.last_alpha = alpha;
         it.x = x_new;
@@ -209,17 +209,11 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             }
             _ => {
                 let unit_length = (1.0 / norm(&self.d)).min(1.0);
-                match lower.filter(|_| self.bounded_first_step) {
-                    Some(low) if f > low => {
-                        let bound = 2.0 * (f - low) / -slope;
-                        if bound.is_finite() && bound > 0.0 {
-                            unit_length.min(bound)
-                        } else {
-                            unit_length
-                        }
-                    }
-                    _ => unit_length,
-                }
+                lower
+                    .filter(|_| self.bounded_first_step)
+                    .map(|low| 2.0 * (f - low) / -slope)
+                    .filter(|bound| bound.is_finite() && *bound > 0.0)
+                    .map_or(unit_length, |bound| unit_length.min(bound))
             }
         }
     }

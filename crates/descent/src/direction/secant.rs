@@ -18,6 +18,8 @@
 //! outside [0.1, 10] (the cubic term would dominate the step, so the step is too long for
 //! the model) — the standard pair is used.
 
+use crate::linalg::dot;
+
 /// The pair handed to a direction's update.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SecantPair {
@@ -47,12 +49,20 @@ impl SecantPair {
         }
     }
 
-    /// Turns the standard `y = g₊ − g` into this pair, in place. `f`, `f_new` are the
-    /// values at both ends, `gs`, `gs_new` the slopes `gᵀs`, `g₊ᵀs`.
-    pub fn correct(self, y: &mut [f64], f: f64, f_new: f64, gs: f64, gs_new: f64) {
+    /// Turns the standard `y = g₊ − g` of the step `s` into this pair, in place, from the
+    /// values `f`, `f_new` and gradients `g`, `g_new` at both ends. The standard pair costs
+    /// nothing here.
+    pub fn correct(
+        self,
+        s: &[f64],
+        y: &mut [f64],
+        (f, f_new): (f64, f64),
+        (g, g_new): (&[f64], &[f64]),
+    ) {
         if self == SecantPair::Standard {
             return;
         }
+        let (gs, gs_new) = (dot(g, s), dot(g_new, s));
         let sy = gs_new - gs;
         let theta = 6.0 * (f - f_new) + 3.0 * (gs + gs_new);
         let factor = 1.0 + theta / sy;
@@ -76,8 +86,7 @@ mod tests {
         let (g0, g1) = (g(&x), g(&x1));
         let mut y = [g1[0] - g0[0], g1[1] - g0[1]];
         let before = y;
-        let dot = |a: &[f64], b: &[f64]| a[0] * b[0] + a[1] * b[1];
-        SecantPair::ValueCorrected.correct(&mut y, f(&x), f(&x1), dot(&g0, &s), dot(&g1, &s));
+        SecantPair::ValueCorrected.correct(&s, &mut y, (f(&x), f(&x1)), (&g0, &g1));
         assert!((y[0] - before[0]).abs() < 1e-14 && (y[1] - before[1]).abs() < 1e-14);
     }
 
@@ -88,7 +97,7 @@ mod tests {
         let err = |h: f64, pair: SecantPair| {
             let (x, x1): (f64, f64) = (0.3, 0.3 + h);
             let mut y = [x1.exp() - x.exp()];
-            pair.correct(&mut y, x.exp(), x1.exp(), x.exp() * h, x1.exp() * h);
+            pair.correct(&[h], &mut y, (x.exp(), x1.exp()), (&[x.exp()], &[x1.exp()]));
             (h * y[0] - x1.exp() * h * h).abs()
         };
         for pair in [SecantPair::Standard, SecantPair::ValueCorrected] {
