@@ -192,13 +192,10 @@ fn objective_turning_nan_mid_run_is_a_typed_termination() {
 }
 
 fn nist(name: &str) -> String {
-    let path = format!(
-        "{}/../../../shared/data/nist/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../../data/nist/{name}", env!("CARGO_MANIFEST_DIR"));
     assert!(
         std::path::Path::new(&path).exists(),
-        "this test reads {path} (shared/ beside the checkout, as CI lays it out)"
+        "the NIST StRD files are in the repository: {path}"
     );
     path
 }

@@ -13,7 +13,7 @@ fn main() {
     let dir = args
         .first()
         .cloned()
-        .unwrap_or_else(|| "../shared/data/nist".into());
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/nist").into());
     let method = LsqMethod::parse(args.get(1).map(String::as_str).unwrap_or("lm")).expect("method");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("NIST dir")
