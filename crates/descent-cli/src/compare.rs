@@ -9,13 +9,12 @@ use crate::train::{
 };
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use descent::compare::{compare, markdown_table, validate_methods, Entry};
+use descent::compare::{compare, markdown_table, validate_methods, Entry, RunSettings};
 use descent::expr::ExprObjective;
-use descent::least_squares::FitOptions;
 use descent::nn::{EpochReport, TrainConfig, TrainObserver};
 use descent::problems::mgh::MghProblem;
 use descent::problems::nist::NistProblem;
-use descent::{LeastSquares, Objective, Options, SumOfSquares};
+use descent::{LeastSquares, MethodSpec, Objective, SumOfSquares};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
@@ -56,6 +55,16 @@ pub struct CompareArgs {
     /// Budget per method: ITERATIONS, iters:K, evals:K, seconds:S (training: epochs:K).
     #[arg(long)]
     budget: Option<String>,
+    /// Gradient tolerance of every objective method (default: each method's own, as in
+    /// `minimize`).
+    #[arg(long)]
+    gtol: Option<f64>,
+    /// Relative cost-change tolerance of every method (default: each method's own).
+    #[arg(long)]
+    ftol: Option<f64>,
+    /// Relative step tolerance of every method (default: each method's own).
+    #[arg(long)]
+    xtol: Option<f64>,
     /// Folder for the summary, the iteration log and the figures.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -184,8 +193,23 @@ impl Problem {
     }
 }
 
+/// Parses each method spec, naming the flag in errors.
+fn parse_specs(names: &[String]) -> Result<Vec<MethodSpec>> {
+    names
+        .iter()
+        .map(|m| MethodSpec::parse(m).map_err(|e| anyhow::anyhow!("--methods: {e}")))
+        .collect()
+}
+
 fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
-    let methods = split_methods(a.methods.as_deref().unwrap_or(DEFAULT_METHODS));
+    let methods = parse_specs(&split_methods(
+        a.methods.as_deref().unwrap_or(DEFAULT_METHODS),
+    ))?;
+    for (name, v) in [("--gtol", a.gtol), ("--ftol", a.ftol), ("--xtol", a.xtol)] {
+        if v.is_some_and(|v| !(v >= 0.0 && v.is_finite())) {
+            bail!("{name} must be a finite non-negative number");
+        }
+    }
     let (problem, label, default_x0, f_star) = if let Some(path) = &a.nist {
         if !(1..=2).contains(&a.start) {
             bail!("--start must be 1 or 2, got {}", a.start);
@@ -212,7 +236,8 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
     };
     let objective = problem.objective();
     // Everything is checked before any work starts.
-    validate_methods(&methods, problem.least_squares().is_some())?;
+    validate_methods(&methods, problem.least_squares().is_some())
+        .map_err(|e| anyhow::anyhow!("--methods: {e}"))?;
     let x0 = match &a.x0 {
         Some(s) => s
             .split(',')
@@ -236,20 +261,15 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
     if let Some(dir) = &a.out {
         check_out(dir)?;
     }
-    // Without a budget every method runs as it would alone (`minimize`, `fit`).
-    let iters = budget.iters.or(a.max_iter);
-    let opts = Options {
-        max_iter: iters.unwrap_or(Options::default().max_iter),
+    // What is not set here is each method's own default: every method runs as it would
+    // alone (`minimize`, `fit`).
+    let settings = RunSettings {
+        gtol: a.gtol,
+        ftol: a.ftol,
+        xtol: a.xtol,
+        max_iter: budget.iters.or(a.max_iter),
         max_evals: budget.evals,
         time_limit: budget.seconds.map(Duration::from_secs_f64),
-        ..Options::default()
-    };
-    let fit_defaults = FitOptions::default();
-    let fit_opts = FitOptions {
-        max_iter: iters.unwrap_or(fit_defaults.max_iter),
-        max_evals: budget.evals.unwrap_or(fit_defaults.max_evals),
-        time_limit: opts.time_limit,
-        ..fit_defaults
     };
     interrupt::install();
     // On a terminal a spinner counts the running method's iterations; otherwise one line
@@ -269,8 +289,7 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
         problem.least_squares(),
         &methods,
         &x0,
-        &opts,
-        &fit_opts,
+        &settings,
         f_star,
         |m| match &spinner {
             Some(b) => {

@@ -4,9 +4,9 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::data::Table;
 use descent::expr::{Expr, ExprModel};
-use descent::least_squares::{fit, FitOptions, FitSummary, LsqMethod};
+use descent::least_squares::{fit_from, FitOptions, FitSummary};
 use descent::problems::nist::{lre, NistProblem};
-use descent::NoObserver;
+use descent::{Checkpoint, MethodSpec, NoObserver, Start};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -33,7 +33,8 @@ pub struct FitArgs {
     /// Parameters and starting values, NAME=VALUE,... (every parameter of the model).
     #[arg(long)]
     init: Option<String>,
-    /// Method: lm (Levenberg-Marquardt), gn (Gauss-Newton), diag-gn.
+    /// Method: lm (Levenberg-Marquardt), gn (Gauss-Newton), diag-gn; with settings if
+    /// any, e.g. lm:tau=1e-2:restart=false.
     #[arg(long, default_value = "lm")]
     method: String,
     /// Iteration budget (Levenberg–Marquardt: shared with its restart from the start).
@@ -51,6 +52,13 @@ pub struct FitArgs {
     /// Turn off geodesic acceleration (Levenberg-Marquardt).
     #[arg(long)]
     no_geodesic: bool,
+    /// Save the fit's final state here (atomically), to continue it with --resume.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Continue a fit saved with --save (same problem and method; --max-iter counts the
+    /// total).
+    #[arg(long)]
+    resume: Option<PathBuf>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -171,27 +179,61 @@ fn named(names: &[String], values: &[f64]) -> Value {
 }
 
 pub fn run(a: FitArgs) -> Result<()> {
-    let method = LsqMethod::parse(&a.method)?;
+    let mut spec = MethodSpec::parse(&a.method).map_err(|e| anyhow::anyhow!("--method: {e}"))?;
+    if a.no_geodesic {
+        crate::minimize::apply_flag(&mut spec, "--no-geodesic", "geodesic", "false")?;
+    }
+    let method = spec
+        .least_squares_method()
+        .map_err(|e| anyhow::anyhow!("--method: {e}"))?;
     let job = match (&a.nist, &a.model) {
         (Some(path), _) => nist_job(path, a.start)?,
         (None, Some(model)) => model_job(&a, model)?,
         (None, None) => bail!("give --nist FILE.dat, or --model EXPR --data FILE.csv --init ..."),
     };
-    let opts = FitOptions {
+    for (name, v) in [("--ftol", a.ftol), ("--xtol", a.xtol), ("--gtol", a.gtol)] {
+        if !(v >= 0.0 && v.is_finite()) {
+            bail!("{name} must be a finite non-negative number, got {v}");
+        }
+    }
+    let opts = spec.fit_options(&FitOptions {
         ftol: a.ftol,
         xtol: a.xtol,
         gtol: a.gtol,
         max_iter: a.max_iter,
-        geodesic: !a.no_geodesic,
+        keep_checkpoint: a.save.is_some(),
         ..FitOptions::default()
+    });
+    let saved = match &a.resume {
+        Some(path) => {
+            let c = Checkpoint::load(path)?;
+            c.check_matches(&spec.to_string(), &job.label)
+                .map_err(|e| anyhow::anyhow!("--resume {}: {e}", path.display()))?;
+            Some(c)
+        }
+        None => None,
     };
+    let start = match &saved {
+        Some(c) => Start::Resume(c),
+        None => Start::At(&job.x0),
+    };
+    crate::interrupt::install();
+    let mut watch = crate::interrupt::StopOnInterrupt(&mut NoObserver);
     let s: FitSummary =
-        fit(&job.problem, method, &job.x0, &opts, &mut NoObserver).map_err(|e| match e {
+        fit_from(&job.problem, method, start, &opts, &mut watch).map_err(|e| match e {
             descent::Error::NonFiniteStart(m) => {
                 anyhow::anyhow!("{m}; choose other starting values")
             }
             other => other.into(),
         })?;
+    if let (Some(path), Some(c)) = (&a.save, &s.checkpoint) {
+        let c = Checkpoint {
+            method: spec.to_string(),
+            problem: job.label.clone(),
+            ..c.clone()
+        };
+        c.save(path)?;
+    }
     if a.json {
         let mut out = json!({
             "method": method.as_str(),

@@ -23,3 +23,25 @@ pub fn install() {
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
+
+/// Passes everything to `inner` and stops the run when Ctrl-C was pressed (the run then
+/// ends with `observer_stop`, and a `--save` keeps its state).
+pub struct StopOnInterrupt<'a, O: descent::Observer>(pub &'a mut O);
+
+impl<O: descent::Observer> descent::Observer for StopOnInterrupt<'_, O> {
+    fn on_start(&mut self, method: &str, n: usize, f0: f64) {
+        self.0.on_start(method, n, f0)
+    }
+    fn on_iter(&mut self, r: &descent::IterReport) -> descent::Control {
+        if requested() {
+            return descent::Control::Stop;
+        }
+        self.0.on_iter(r)
+    }
+    fn on_point(&mut self, x: &[f64]) {
+        self.0.on_point(x)
+    }
+    fn on_finish(&mut self, s: &descent::Summary) {
+        self.0.on_finish(s)
+    }
+}

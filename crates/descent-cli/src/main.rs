@@ -42,8 +42,13 @@ enum Command {
     Predict(Box<train::PredictArgs>),
     /// List the built-in test problems, one per line.
     Problems,
-    /// List the optimization methods, one per line.
-    Methods,
+    /// List the optimization methods, one per line (--json: the registry as a JSON array).
+    Methods {
+        /// Print the registry as one JSON array: name, description, applies_to, needs,
+        /// settings (setting → default), default_gtol, reference.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -79,9 +84,17 @@ fn main() {
             list_problems();
             Ok(())
         }
-        Command::Methods => {
-            for (name, desc) in descent::METHODS {
-                println!("{name:<10} {desc}");
+        Command::Methods { json } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(descent::method::REGISTRY).expect("serializable")
+                );
+            } else {
+                for m in descent::method::REGISTRY {
+                    let uses: Vec<&str> = m.applies_to.iter().map(|a| a.as_str()).collect();
+                    println!("{:<10} {} [{}]", m.name, m.description, uses.join(", "));
+                }
             }
             Ok(())
         }

@@ -3,11 +3,10 @@
 use crate::progress::Progress;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use descent::direction::{CgBeta, SecantPair};
 use descent::expr::ExprObjective;
 use descent::problems::mgh::MghProblem;
-use descent::update::MomentumForm;
-use descent::{minimize, LineSearchKind, MethodSpec, Objective, Options};
+use descent::{minimize_from, Checkpoint, MethodSpec, Objective, Options, Start};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Args)]
@@ -18,7 +17,8 @@ pub struct MinimizeArgs {
     /// Objective typed as an expression in x1..xn (or named variables).
     #[arg(long)]
     expr: Option<String>,
-    /// Method (see `descent methods`).
+    /// Method (see `descent methods`), with settings if any: NAME[:SETTING=VALUE...],
+    /// e.g. lbfgs:memory=5 or adam:lr=0.01.
     #[arg(long, default_value = "lbfgs")]
     method: String,
     /// Line search: exact, backtracking or wolfe (default: wolfe; none for fixed-rate gd).
@@ -67,12 +67,19 @@ pub struct MinimizeArgs {
     /// Momentum coefficient μ (momentum, nesterov).
     #[arg(long)]
     momentum: Option<f64>,
-    /// Momentum formula: heavy-ball (w+ = w - lr g + mu (w - w-)) or velocity.
-    #[arg(long, default_value = "heavy-ball")]
-    momentum_form: String,
+    /// Momentum formula: heavy-ball (w+ = w - lr g + mu (w - w-), the default) or velocity.
+    #[arg(long)]
+    momentum_form: Option<String>,
     /// Decoupled weight decay for adamw.
     #[arg(long)]
     weight_decay: Option<f64>,
+    /// Save the run's final state here (atomically), to continue it with --resume.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Continue a run saved with --save (same problem and method; --max-iter counts the
+    /// total).
+    #[arg(long)]
+    resume: Option<PathBuf>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -91,37 +98,44 @@ fn parse_x0(s: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// Applies a flag's value to the spec's setting of the same meaning; the library's
+/// refusal is reported with the flag's name.
+pub fn apply_flag(spec: &mut MethodSpec, flag: &str, setting: &str, value: &str) -> Result<()> {
+    spec.set(setting, value)
+        .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+}
+
+/// The method of `--method` with the settings of the separate flags.
+fn method_spec(a: &MinimizeArgs) -> Result<MethodSpec> {
+    let mut spec = MethodSpec::parse(&a.method).map_err(|e| anyhow::anyhow!("--method: {e}"))?;
+    let flags: [(&str, &str, Option<String>); 9] = [
+        ("--line-search", "line_search", a.line_search.clone()),
+        ("--beta", "beta", a.beta.clone()),
+        ("--memory", "memory", a.memory.map(|v| v.to_string())),
+        ("--secant", "secant", a.secant.clone()),
+        ("--lr", "lr", a.lr.map(|v| v.to_string())),
+        ("--schedule", "schedule", a.schedule.clone()),
+        ("--momentum", "momentum", a.momentum.map(|v| v.to_string())),
+        ("--momentum-form", "form", a.momentum_form.clone()),
+        (
+            "--weight-decay",
+            "weight_decay",
+            a.weight_decay.map(|v| v.to_string()),
+        ),
+    ];
+    for (flag, setting, value) in flags {
+        if let Some(v) = value {
+            apply_flag(&mut spec, flag, setting, &v)?;
+        }
+    }
+    spec.check()
+        .map_err(|e| anyhow::anyhow!("--method {}: {e}", a.method))?;
+    Ok(spec)
+}
+
 pub fn run(a: MinimizeArgs) -> Result<()> {
     // Build everything (and so reject bad input) before any work starts.
-    let mut spec = MethodSpec::new(&a.method);
-    spec.line_search = a
-        .line_search
-        .as_deref()
-        .map(LineSearchKind::parse)
-        .transpose()?;
-    if let Some(b) = &a.beta {
-        if a.method != "cg" {
-            bail!("--beta applies to --method cg only");
-        }
-        spec.beta = Some(CgBeta::parse(b).with_context(|| {
-            format!("unknown --beta '{b}' (expected fr, pr, prplus, hs, dy or hz)")
-        })?);
-    }
-    spec.memory = a.memory;
-    if let Some(name) = &a.secant {
-        spec.secant = Some(SecantPair::parse(name).with_context(|| {
-            format!("unknown --secant '{name}' (expected standard or value-corrected)")
-        })?);
-    }
-    spec.lr = a.lr;
-    spec.schedule = a.schedule.clone();
-    spec.momentum = a.momentum;
-    spec.weight_decay = a.weight_decay;
-    spec.momentum_form = match a.momentum_form.as_str() {
-        "heavy-ball" | "heavyball" => MomentumForm::HeavyBall,
-        "velocity" => MomentumForm::Velocity,
-        other => bail!("unknown --momentum-form '{other}' (expected heavy-ball or velocity)"),
-    };
+    let spec = method_spec(&a)?;
     let mut method = spec.build()?;
 
     let (problem, label, default_x0, f_star): (Box<dyn Objective>, String, Vec<f64>, Option<f64>) =
@@ -171,10 +185,26 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
             Some(t) => bail!("--time-limit must be positive, got {t}"),
             None => None,
         },
+        keep_checkpoint: a.save.is_some(),
+    };
+    let saved = match &a.resume {
+        Some(path) => {
+            let c = Checkpoint::load(path)?;
+            c.check_matches(&spec.to_string(), &label)
+                .map_err(|e| anyhow::anyhow!("--resume {}: {e}", path.display()))?;
+            Some(c)
+        }
+        None => None,
+    };
+    let start = match &saved {
+        Some(c) => Start::Resume(c),
+        None => Start::At(&x0),
     };
 
     let mut progress = Progress::new(a.quiet || a.json);
-    let s = minimize(problem.as_ref(), method.as_mut(), &x0, &opts, &mut progress).map_err(
+    crate::interrupt::install();
+    let mut watch = crate::interrupt::StopOnInterrupt(&mut progress);
+    let s = minimize_from(problem.as_ref(), method.as_mut(), start, &opts, &mut watch).map_err(
         |e| match e {
             descent::Error::NonFiniteStart(m) => anyhow::anyhow!(
                 "the objective is not finite at the starting point ({m}); choose another --x0"
@@ -182,6 +212,14 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
             other => other.into(),
         },
     )?;
+    if let (Some(path), Some(c)) = (&a.save, &s.checkpoint) {
+        let c = Checkpoint {
+            method: spec.to_string(),
+            problem: label.clone(),
+            ..c.clone()
+        };
+        c.save(path)?;
+    }
 
     if a.json {
         let out = serde_json::json!({

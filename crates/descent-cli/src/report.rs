@@ -8,7 +8,6 @@ use crate::train::{parse_train_args, prepare, Outcome, Prepared};
 use anyhow::{Context, Result};
 use clap::Args;
 use descent::compare::{compare, run_logged, Entry};
-use descent::least_squares::FitOptions;
 use descent::linalg::DenseMatrix;
 use descent::method::LineSearchKind;
 use descent::nn::{Init, LayerStats, TrainObserver, TrainState};
@@ -237,6 +236,14 @@ pub fn run_report(a: ReportArgs) -> Result<()> {
     Ok(())
 }
 
+/// Each method at its own defaults, within `max_iter` iterations.
+fn budget(max_iter: u64) -> descent::compare::RunSettings {
+    descent::compare::RunSettings {
+        max_iter: Some(max_iter),
+        ..Default::default()
+    }
+}
+
 fn opts(max_iter: u64) -> Options {
     Options {
         max_iter,
@@ -413,16 +420,14 @@ fn cg_vs_sd(r: &mut Report, _: Option<&Path>) -> Result<()> {
 fn quasi_newton(r: &mut Report, _: Option<&Path>) -> Result<()> {
     let p = MghProblem::parse("extended-rosenbrock:100")?;
     let x0 = p.x0();
-    let o = opts(20000);
     let names = ["gd", "cg", "bfgs", "lbfgs", "newton"];
-    let methods: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let methods: Vec<MethodSpec> = names.iter().map(|s| MethodSpec::new(s)).collect();
     let runs = compare(
         &p,
         None,
         &methods,
         &x0,
-        &o,
-        &FitOptions::default(),
+        &budget(20000),
         p.f_star(),
         |_| {},
         &interrupt::requested,
@@ -544,17 +549,16 @@ fn adam_bias(r: &mut Report, _: Option<&Path>) -> Result<()> {
 fn gauss_newton(r: &mut Report, _: Option<&Path>) -> Result<()> {
     let p = MghProblem::parse("osborne1")?;
     let x0 = p.x0();
-    let methods: Vec<String> = ["gn", "lm", "bfgs", "lbfgs"]
+    let methods: Vec<MethodSpec> = ["gn", "lm", "bfgs", "lbfgs"]
         .iter()
-        .map(|s| s.to_string())
+        .map(|s| MethodSpec::new(s))
         .collect();
     let runs = compare(
         &p,
         Some(&p),
         &methods,
         &x0,
-        &opts(5000),
-        &FitOptions::default(),
+        &budget(5000),
         p.f_star(),
         |_| {},
         &interrupt::requested,

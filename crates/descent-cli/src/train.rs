@@ -12,24 +12,7 @@ use serde_json::json;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-/// Mini-batch steps that the default number of epochs aims at, and its bounds.
-const DEFAULT_STEPS: usize = 2000;
-const DEFAULT_EPOCHS: (usize, usize) = (5, 200);
-/// Default iterations of full-batch and least-squares optimizers.
-const DEFAULT_ITERATIONS: usize = 200;
-
-/// Epochs when `--epochs` is not given: a fixed count of epochs would give a small data
-/// set a handful of steps (5 epochs of 150 samples: 10 Adam steps), so the default aims
-/// at a number of steps instead, like scikit-learn's up-to-200 epochs.
-pub fn default_epochs(optimizer: &str, n_train: usize, batch_size: usize) -> usize {
-    if !descent::nn::STEP_RULES.contains(&optimizer) {
-        return DEFAULT_ITERATIONS;
-    }
-    let per_epoch = n_train.div_ceil(batch_size.max(1)).max(1);
-    DEFAULT_STEPS
-        .div_ceil(per_epoch)
-        .clamp(DEFAULT_EPOCHS.0, DEFAULT_EPOCHS.1)
-}
+pub use descent::nn::default_epochs;
 
 /// Default validation fraction, and the most samples it holds out by default.
 const DEFAULT_VAL_FRAC: f64 = 0.05;
@@ -484,21 +467,16 @@ pub fn parse_train_args<S: AsRef<str>>(words: &[S]) -> Result<TrainArgs> {
         .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))
 }
 
-/// An optimizer `descent train` knows.
+/// An optimizer `descent train` can use: a registered method that trains on mini-batches
+/// or on the full batch.
 pub fn check_optimizer(name: &str) -> Result<()> {
-    let known: Vec<&str> = descent::nn::STEP_RULES
-        .iter()
-        .chain(descent::nn::FULL_BATCH)
-        .chain(descent::nn::LEAST_SQUARES)
-        .cloned()
-        .collect();
-    if !known.contains(&name) {
-        bail!(
-            "unknown --optimizer '{name}' (expected one of: {})",
-            known.join(" ")
-        );
-    }
-    Ok(())
+    let cfg = TrainConfig {
+        optimizer: name.into(),
+        ..TrainConfig::default()
+    };
+    cfg.method_spec()
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("--optimizer: {e}"))
 }
 
 /// Checks every setting, loads and splits the data, builds the network.

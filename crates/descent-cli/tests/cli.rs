@@ -79,10 +79,19 @@ fn secant_pair_and_gradient_tolerance_defaults_can_be_overridden() {
 
 #[test]
 fn every_method_runs_on_a_typed_expression() {
-    let (_, list, _) = descent(&["methods"]);
-    let methods: Vec<&str> = list
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
+    let registry = json(&["methods", "--json"]);
+    let methods: Vec<&str> = registry
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["applies_to"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "objective")
+        })
+        .map(|m| m["name"].as_str().unwrap())
         .collect();
     assert_eq!(methods.len(), 16);
     for m in methods {
@@ -157,6 +166,11 @@ fn bad_input_gives_one_line_and_nonzero_exit() {
         &["minimize", "--method", "gd", "--lr", "-1"],
         &["minimize", "--method", "lbfgs", "--secant", "fancy"],
         &["minimize", "--method", "cg", "--secant", "standard"],
+        &["minimize", "--method", "lm"],
+        &["minimize", "--method", "lbfgs:memory=0"],
+        &["minimize", "--method", "lbfgs:memory"],
+        &["minimize", "--method", "adam:beta1=1.5"],
+        &["minimize", "--resume", "/nonexistent/checkpoint"],
         &["minimize", "--bogus-flag"],
     ];
     for args in cases {
@@ -849,4 +863,269 @@ fn ctrl_c_stops_a_comparison_and_keeps_what_finished() {
     assert_eq!(entries[0]["converged"], true);
     assert_eq!(entries[1]["termination"], "observer_stop");
     assert!(out.join("summary.md").exists() && out.join("objective_vs_iteration.png").exists());
+}
+
+#[test]
+fn methods_json_is_the_registry() {
+    let v = json(&["methods", "--json"]);
+    let all = v.as_array().unwrap();
+    assert_eq!(all.len(), 19);
+    for m in all {
+        for field in [
+            "name",
+            "description",
+            "applies_to",
+            "needs",
+            "settings",
+            "reference",
+        ] {
+            assert!(!m[field].is_null(), "{m}: no {field}");
+        }
+        for a in m["applies_to"].as_array().unwrap() {
+            let a = a.as_str().unwrap();
+            assert!(
+                ["objective", "least_squares", "minibatch", "fullbatch"].contains(&a),
+                "{a}"
+            );
+        }
+    }
+    let lbfgs = all.iter().find(|m| m["name"] == "lbfgs").unwrap();
+    assert_eq!(lbfgs["settings"]["memory"], "10");
+    let lm = all.iter().find(|m| m["name"] == "lm").unwrap();
+    assert!(lm["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "jacobian"));
+}
+
+#[test]
+fn settings_a_method_does_not_have_are_refused_by_name() {
+    for (args, setting) in [
+        (&["--method", "bfgs", "--memory", "5"][..], "memory"),
+        (&["--method", "lbfgs", "--lr", "0.1"][..], "lr"),
+        (&["--method", "bfgs:memory=5"][..], "memory"),
+        (&["--method", "gd", "--beta", "hz"][..], "beta"),
+    ] {
+        let mut full = vec!["minimize", "--problem", "rosenbrock"];
+        full.extend_from_slice(args);
+        let (code, _, err) = descent(&full);
+        assert_ne!(code, 0, "{full:?}");
+        assert!(err.contains(setting), "{full:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    // A spec and the equivalent flags run the same method.
+    let a = json(&["minimize", "--method", "lbfgs:memory=5", "--json"]);
+    let b = json(&["minimize", "--method", "lbfgs", "--memory", "5", "--json"]);
+    assert_eq!(a["x"], b["x"]);
+    assert_eq!(a["f_evals"], b["f_evals"]);
+}
+
+#[test]
+fn step_rules_have_the_same_defaults_in_minimize_and_train() {
+    // Both build from the registry: the defaults JSON lists are the ones both use, and a
+    // setting refused by one is refused by the other.
+    let (code, _, err) = descent(&[
+        "train",
+        "--data",
+        "synthetic:xor:40",
+        "--layers",
+        "2,4,2",
+        "--optimizer",
+        "lbfgs",
+        "--lr",
+        "0.1",
+        "--epochs",
+        "1",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("lr") && err.contains("lbfgs"), "{err}");
+    let (code, _, err) = descent(&[
+        "train",
+        "--data",
+        "synthetic:xor:40",
+        "--layers",
+        "2,4,2",
+        "--optimizer",
+        "newton",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("newton"), "{err}");
+}
+
+#[test]
+fn minimize_resumes_exactly() {
+    let s = tmp("lbfgs.ckpt");
+    let whole = json(&[
+        "minimize",
+        "--problem",
+        "rosenbrock",
+        "--method",
+        "lbfgs",
+        "--json",
+    ]);
+    let first = json(&[
+        "minimize",
+        "--problem",
+        "rosenbrock",
+        "--method",
+        "lbfgs",
+        "--max-iter",
+        "10",
+        "--save",
+        s.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(first["termination"], "max_iterations");
+    let rest = json(&[
+        "minimize",
+        "--problem",
+        "rosenbrock",
+        "--method",
+        "lbfgs",
+        "--resume",
+        s.to_str().unwrap(),
+        "--json",
+    ]);
+    for field in ["iterations", "f_evals", "g_evals", "f", "x", "termination"] {
+        assert_eq!(whole[field], rest[field], "{field}");
+    }
+    // Another method or problem cannot continue it.
+    let (code, _, err) = descent(&[
+        "minimize",
+        "--problem",
+        "rosenbrock",
+        "--method",
+        "bfgs",
+        "--resume",
+        s.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("lbfgs"), "{err}");
+    // A step rule resumes exactly too (its moments are saved).
+    let a = tmp("adam.ckpt");
+    let whole = json(&[
+        "minimize",
+        "--method",
+        "adam:lr=0.01",
+        "--max-iter",
+        "300",
+        "--json",
+    ]);
+    json(&[
+        "minimize",
+        "--method",
+        "adam:lr=0.01",
+        "--max-iter",
+        "100",
+        "--save",
+        a.to_str().unwrap(),
+        "--json",
+    ]);
+    let rest = json(&[
+        "minimize",
+        "--method",
+        "adam:lr=0.01",
+        "--max-iter",
+        "300",
+        "--resume",
+        a.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(whole["x"], rest["x"]);
+    assert_eq!(whole["f_evals"], rest["f_evals"]);
+}
+
+#[test]
+fn fit_resumes_exactly() {
+    let s = tmp("lm.ckpt");
+    let file = nist("MGH10.dat");
+    let whole = json(&["fit", "--nist", &file, "--json"]);
+    let first = json(&[
+        "fit",
+        "--nist",
+        &file,
+        "--max-iter",
+        "7",
+        "--save",
+        s.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(first["termination"], "max_iterations");
+    let rest = json(&[
+        "fit",
+        "--nist",
+        &file,
+        "--resume",
+        s.to_str().unwrap(),
+        "--json",
+    ]);
+    for field in [
+        "iterations",
+        "f_evals",
+        "jac_evals",
+        "rss",
+        "params",
+        "termination",
+    ] {
+        assert_eq!(whole[field], rest[field], "{field}");
+    }
+}
+
+#[test]
+fn compare_keeps_the_callers_tolerances() {
+    let c = json(&[
+        "compare",
+        "--problem",
+        "rosenbrock",
+        "--methods",
+        "lbfgs",
+        "--gtol",
+        "1e-2",
+        "--json",
+    ]);
+    let m = json(&[
+        "minimize",
+        "--problem",
+        "rosenbrock",
+        "--method",
+        "lbfgs",
+        "--gtol",
+        "1e-2",
+        "--json",
+    ]);
+    let e = &c["entries"][0];
+    assert_eq!(e["iterations"], m["iterations"]);
+    assert_eq!(e["f_evals"], m["f_evals"]);
+    assert_eq!(e["f"], m["f"]);
+}
+
+#[test]
+fn a_diverging_step_rule_keeps_finite_weights() {
+    let path = tmp("diverged.safetensors");
+    let v = json(&[
+        "train",
+        "--data",
+        "synthetic:moons",
+        "--layers",
+        "2,8,2",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e30",
+        "--save",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["stop"], "diverged");
+    // The saved weights are finite: prediction with them gives finite outputs.
+    let p = json(&[
+        "predict",
+        "--model",
+        path.to_str().unwrap(),
+        "--data",
+        "synthetic:moons",
+        "--json",
+    ]);
+    assert!(p["loss"].as_f64().unwrap().is_finite(), "{p}");
 }

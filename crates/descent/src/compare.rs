@@ -3,10 +3,11 @@
 
 use crate::driver::{minimize, Control, IterReport, Minimizer, Observer, Options};
 use crate::error::{Error, Result};
-use crate::least_squares::{fit, FitOptions, LsqMethod};
-use crate::method::MethodSpec;
+use crate::least_squares::{fit, FitOptions};
+use crate::method::{AppliesTo, MethodSpec};
 use crate::problem::{LeastSquares, Objective};
 use serde::Serialize;
+use std::time::Duration;
 
 /// One method's run: its summary row and its iteration log.
 #[derive(Clone, Debug, Serialize)]
@@ -81,46 +82,93 @@ impl Observer for Log<'_> {
     }
 }
 
-/// Least-squares method names usable in a comparison.
-pub const LSQ_METHODS: &[&str] = &["lm", "gn", "diag-gn"];
+/// What the caller of a comparison sets; everything left `None` is each method's own
+/// default, so that every method runs as it would alone (`minimize`, `fit`).
+#[derive(Clone, Debug, Default)]
+pub struct RunSettings {
+    /// Gradient tolerance of objective methods (default: each method's
+    /// [`MethodSpec::default_gtol`]). Least-squares methods keep MINPACK's cosine test.
+    pub gtol: Option<f64>,
+    /// Relative cost-change tolerance (objective and least-squares methods).
+    pub ftol: Option<f64>,
+    /// Relative step tolerance (objective and least-squares methods).
+    pub xtol: Option<f64>,
+    /// Iteration budget per method (default: `minimize`'s 10 000, `fit`'s 2000).
+    pub max_iter: Option<u64>,
+    /// Evaluation budget per method.
+    pub max_evals: Option<u64>,
+    /// Time budget per method.
+    pub time_limit: Option<Duration>,
+}
 
-/// Checks every name before any work: objective methods always, least-squares methods
-/// only when the problem has residuals.
-pub fn validate_methods(methods: &[String], has_residuals: bool) -> Result<()> {
+impl RunSettings {
+    /// The driver options `spec` runs with on an objective.
+    pub fn objective_options(&self, spec: &MethodSpec) -> Options {
+        let d = spec.default_options();
+        Options {
+            gtol: self.gtol.unwrap_or(d.gtol),
+            ftol: self.ftol.unwrap_or(d.ftol),
+            xtol: self.xtol.unwrap_or(d.xtol),
+            max_iter: self.max_iter.unwrap_or(d.max_iter),
+            max_evals: self.max_evals.or(d.max_evals),
+            time_limit: self.time_limit.or(d.time_limit),
+            ..d
+        }
+    }
+    /// The options `spec` runs with on a least-squares problem.
+    pub fn fit_options(&self, spec: &MethodSpec) -> FitOptions {
+        let d = spec.fit_options(&FitOptions::default());
+        FitOptions {
+            ftol: self.ftol.unwrap_or(d.ftol),
+            xtol: self.xtol.unwrap_or(d.xtol),
+            max_iter: self.max_iter.unwrap_or(d.max_iter),
+            max_evals: self.max_evals.unwrap_or(d.max_evals),
+            time_limit: self.time_limit.or(d.time_limit),
+            ..d
+        }
+    }
+}
+
+/// Checks every method before any work: each must apply to the problem (least-squares
+/// methods need residuals) and its settings must be its own.
+pub fn validate_methods(methods: &[MethodSpec], has_residuals: bool) -> Result<()> {
     if methods.is_empty() {
-        return Err(Error::config("--methods", "no methods given"));
+        return Err(Error::config("methods", "no methods given"));
     }
     for m in methods {
-        if LSQ_METHODS.contains(&m.as_str()) {
+        let info = m.check()?;
+        if info.applies(AppliesTo::LeastSquares) {
             if !has_residuals {
                 return Err(Error::NotApplicable {
-                    method: m.clone(),
+                    method: m.to_string(),
                     why:
                         "the problem has no residuals (least-squares methods need a sum of squares)"
                             .into(),
                 });
             }
+        } else if !info.applies(AppliesTo::Objective) {
+            return Err(Error::NotApplicable {
+                method: m.to_string(),
+                why: "it does not minimize objectives".into(),
+            });
         } else {
-            MethodSpec::new(m).build()?;
+            m.build()?;
         }
     }
     Ok(())
 }
 
-/// Runs every method from `x0`: objective methods under `opts` with each method's own
-/// gradient tolerance ([`MethodSpec::default_gtol`]) — as each runs alone by default —
-/// least-squares ones under `fit_opts`. `lsq` is the problem as least squares, when it is one
-/// (its `f` is then Σr², the same value the objective reports). `stop` is polled every
-/// iteration (Ctrl-C): a run it stops ends with `observer_stop` and no later method
-/// starts; the finished ones are returned.
+/// Runs every method from `x0` with `settings` over each method's own defaults.
+/// `lsq` is the problem as least squares, when it is one (its `f` is then Σr², the same
+/// value the objective reports). `stop` is polled every iteration (Ctrl-C): a run it stops
+/// ends with `observer_stop` and no later method starts; the finished ones are returned.
 #[allow(clippy::too_many_arguments)] // the problem, its two views, and the run settings
 pub fn compare(
     problem: &dyn Objective,
     lsq: Option<&dyn LeastSquares>,
-    methods: &[String],
+    methods: &[MethodSpec],
     x0: &[f64],
-    opts: &Options,
-    fit_opts: &FitOptions,
+    settings: &RunSettings,
     f_star: Option<f64>,
     mut progress: impl FnMut(&str),
     stop: &dyn Fn() -> bool,
@@ -131,25 +179,26 @@ pub fn compare(
         if stop() {
             break;
         }
-        progress(m);
-        let entry = if LSQ_METHODS.contains(&m.as_str()) {
+        let label = m.to_string();
+        progress(&label);
+        let entry = if m.check()?.applies(AppliesTo::LeastSquares) {
             let mut log = Log::new(x0, stop);
             let s = fit(
                 lsq.expect("validated"),
-                LsqMethod::parse(m)?,
+                m.least_squares_method()?,
                 x0,
-                fit_opts,
+                &settings.fit_options(m),
                 &mut log,
             )?;
             Entry {
-                method: m.clone(),
+                method: label,
                 f: s.rss,
                 converged: s.converged,
                 reached_target: None,
                 iterations: s.iterations,
                 f_evals: s.f_evals,
                 g_evals: 0,
-                h_evals: 0,
+                h_evals: s.h_evals,
                 jac_evals: s.jac_evals,
                 seconds: s.seconds,
                 termination: s.termination.as_str().into(),
@@ -157,13 +206,15 @@ pub fn compare(
                 path: log.path,
             }
         } else {
-            let spec = MethodSpec::new(m);
-            let mut mm = spec.build()?;
-            let opts = Options {
-                gtol: spec.default_gtol(),
-                ..opts.clone()
-            };
-            run_logged(m, problem, mm.as_mut(), x0, &opts, stop)?
+            let mut mm = m.build()?;
+            run_logged(
+                &label,
+                problem,
+                mm.as_mut(),
+                x0,
+                &settings.objective_options(m),
+                stop,
+            )?
         };
         let reached = f_star.map(|fs| entry.f - fs <= 1e-8 * fs.abs().max(1.0));
         out.push(Entry {
@@ -195,7 +246,7 @@ pub fn run_logged(
         f_evals: s.counts.f_evals,
         g_evals: s.counts.g_evals,
         h_evals: s.counts.h_evals,
-        jac_evals: 0,
+        jac_evals: s.counts.j_evals,
         seconds: s.seconds,
         termination: s.termination.as_str().into(),
         log: log.reports,

@@ -1,16 +1,47 @@
 //! The one loop: every method is a [`Minimizer`] (a small state machine that proposes,
-//! evaluates and accepts a step), and [`minimize`] owns the stop tests, the budgets,
-//! best-so-far tracking and the observers.
+//! evaluates and accepts a step) over the kind of problem it needs ([`ProblemKind`]:
+//! objectives, least squares), and [`run`] owns the stop tests, the budgets, best-so-far
+//! tracking, the observers and checkpoints. [`minimize`] is the entry for objectives,
+//! [`crate::least_squares::fit`] the one for least squares.
 
+use crate::checkpoint::{Checkpoint, FORMAT, VERSION};
 use crate::error::{Error, Result};
 use crate::linalg::{all_finite, norm, norm_inf};
-use crate::problem::{Counted, Counts, Objective};
-use serde::Serialize;
+use crate::problem::{Counted, Counts, LeastSquares, Objective};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::{Duration, Instant};
 
+/// A kind of problem a [`Minimizer`] works on. The marker types name the kinds; their
+/// `Problem` is the trait object the method is handed (already wrapped in evaluation
+/// counting by the driver).
+pub trait ProblemKind {
+    /// The problem as the method sees it.
+    type Problem<'a>: ?Sized + 'a;
+    /// Number of variables.
+    fn dim(problem: &Self::Problem<'_>) -> usize;
+}
+
+/// Problems with a value and a gradient ([`Objective`]).
+pub struct OnObjective;
+impl ProblemKind for OnObjective {
+    type Problem<'a> = dyn Objective + 'a;
+    fn dim(problem: &Self::Problem<'_>) -> usize {
+        problem.dim()
+    }
+}
+
+/// Problems with residuals and a Jacobian ([`LeastSquares`]); `f = Σ rᵢ²`, `∇f = 2Jᵀr`.
+pub struct OnLeastSquares;
+impl ProblemKind for OnLeastSquares {
+    type Problem<'a> = dyn LeastSquares + 'a;
+    fn dim(problem: &Self::Problem<'_>) -> usize {
+        problem.dim()
+    }
+}
+
 /// The current point of a run: `x`, `f(x)`, `∇f(x)`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Iterate {
     /// Point.
     pub x: Vec<f64>,
@@ -20,8 +51,21 @@ pub struct Iterate {
     pub g: Vec<f64>,
 }
 
+impl Iterate {
+    /// `x0` with its value and gradient (one evaluation of both).
+    pub fn evaluate(problem: &dyn Objective, x0: &[f64]) -> Iterate {
+        let mut g = vec![0.0; x0.len()];
+        let f = problem.value_grad(x0, &mut g);
+        Iterate {
+            x: x0.to_vec(),
+            f,
+            g,
+        }
+    }
+}
+
 /// Why a run stopped. Only the first four count as convergence ([`Termination::converged`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Termination {
@@ -62,6 +106,17 @@ impl Termination {
                 | Termination::CostChangeTolerance
                 | Termination::StepTolerance
                 | Termination::TargetCost
+        )
+    }
+    /// Whether the run ended because it ran out of something or was stopped from outside,
+    /// so that a resumed run may go on.
+    pub fn resumable(self) -> bool {
+        matches!(
+            self,
+            Termination::MaxIterations
+                | Termination::MaxEvaluations
+                | Termination::TimeLimit
+                | Termination::ObserverStop
         )
     }
     /// snake_case name, as in the JSON output.
@@ -106,24 +161,85 @@ pub enum StepOutcome {
     Stop(Termination),
 }
 
-/// A method as a state machine: [`Minimizer::init`] once, then [`Minimizer::step`] until
-/// the driver stops it. A step evaluates candidates and only commits finite ones.
-pub trait Minimizer {
+/// A method as a state machine: [`Minimizer::init`] once (it evaluates the start), then
+/// [`Minimizer::step`] until the driver stops it. A step evaluates candidates and only
+/// commits finite ones; a method reports its own stop tests through
+/// [`Minimizer::stop_test`] or [`StepOutcome::Stop`], so the loop never asks what kind of
+/// method it runs.
+pub trait Minimizer<K: ProblemKind = OnObjective> {
     /// Name for reports.
     fn name(&self) -> String;
-    /// Prepares state for a run in `it.x.len()` dimensions (`it` is already evaluated).
-    fn init(&mut self, problem: &dyn Objective, it: &Iterate) -> Result<()>;
+    /// Prepares state for a run from `x0` and returns the evaluated start (`f` and `∇f`
+    /// at `x0`).
+    fn init(&mut self, problem: &K::Problem<'_>, x0: &[f64]) -> Result<Iterate>;
     /// One iteration, updating `it` in place when it accepts a step.
-    fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome>;
+    fn step(&mut self, problem: &K::Problem<'_>, it: &mut Iterate) -> Result<StepOutcome>;
+    /// The method's own convergence tests, checked before every step (MINPACK's tests
+    /// for Levenberg–Marquardt); `None` to go on.
+    fn stop_test(&self, _it: &Iterate) -> Option<Termination> {
+        None
+    }
     /// Whether the relative cost-change test is meaningful (false for methods whose
     /// value may rise, such as fixed-rate step rules).
     fn monotone(&self) -> bool {
         true
     }
-    /// Extra values to show in iteration reports (`("gamma", γ)`, `("tau", τ)`, ...).
+    /// Extra values to show in iteration reports (`("gamma", γ)`, `("mu", μ)`, ...).
     fn extra(&self) -> Vec<(&'static str, f64)> {
         Vec::new()
     }
+    /// The state a resumed run needs (everything that shapes later steps). Methods that
+    /// cannot be checkpointed say so.
+    fn save_state(&self) -> Result<serde_json::Value> {
+        Err(Error::config(
+            "checkpoint",
+            format!("{} cannot be saved and resumed", self.name()),
+        ))
+    }
+    /// Restores state written by [`Minimizer::save_state`] (instead of [`Minimizer::init`]).
+    fn load_state(&mut self, _state: &serde_json::Value) -> Result<()> {
+        Err(Error::config(
+            "checkpoint",
+            format!("{} cannot be saved and resumed", self.name()),
+        ))
+    }
+}
+
+impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn init(&mut self, problem: &K::Problem<'_>, x0: &[f64]) -> Result<Iterate> {
+        (**self).init(problem, x0)
+    }
+    fn step(&mut self, problem: &K::Problem<'_>, it: &mut Iterate) -> Result<StepOutcome> {
+        (**self).step(problem, it)
+    }
+    fn stop_test(&self, it: &Iterate) -> Option<Termination> {
+        (**self).stop_test(it)
+    }
+    fn monotone(&self) -> bool {
+        (**self).monotone()
+    }
+    fn extra(&self) -> Vec<(&'static str, f64)> {
+        (**self).extra()
+    }
+    fn save_state(&self) -> Result<serde_json::Value> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        (**self).load_state(state)
+    }
+}
+
+/// Serializes a method's whole state with serde (for [`Minimizer::save_state`]).
+pub fn state_to_json<T: Serialize>(state: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(state).map_err(|e| Error::Parse(format!("cannot save state: {e}")))
+}
+
+/// Reads state written by [`state_to_json`].
+pub fn state_from_json<T: serde::de::DeserializeOwned>(state: &serde_json::Value) -> Result<T> {
+    T::deserialize(state).map_err(|e| Error::Parse(format!("checkpoint state: {e}")))
 }
 
 /// Stop tests and budgets. Defaults are tight enough to reach the known minima of the
@@ -144,6 +260,9 @@ pub struct Options {
     pub max_evals: Option<u64>,
     /// Wall-time budget.
     pub time_limit: Option<Duration>,
+    /// Keep the final state in [`Summary::checkpoint`] so that the run can be resumed
+    /// (default false: saving a dense quasi-Newton matrix costs time).
+    pub keep_checkpoint: bool,
 }
 
 impl Default for Options {
@@ -158,6 +277,7 @@ impl Default for Options {
             max_iter: 10_000,
             max_evals: None,
             time_limit: None,
+            keep_checkpoint: false,
         }
     }
 }
@@ -270,8 +390,11 @@ pub struct Summary {
     pub converged: bool,
     /// Why the run stopped.
     pub termination: Termination,
-    /// Wall time.
+    /// Wall time (over all resumed parts).
     pub seconds: f64,
+    /// The final state, when [`Options::keep_checkpoint`] asked for it.
+    #[serde(skip)]
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl fmt::Display for Summary {
@@ -285,16 +408,29 @@ impl fmt::Display for Summary {
         writeln!(out, "  f(x)        = {:.12e}", self.f)?;
         writeln!(out, "  ‖∇f(x)‖∞    = {:.3e}", self.grad_norm)?;
         writeln!(out, "  iterations  = {}", self.iterations)?;
-        writeln!(
+        write!(
             out,
             "  evaluations = f: {}, ∇f: {}, ∇²f: {}",
             self.counts.f_evals, self.counts.g_evals, self.counts.h_evals
         )?;
+        if self.counts.j_evals > 0 {
+            write!(out, ", J: {}", self.counts.j_evals)?;
+        }
+        writeln!(out)?;
         write!(out, "  time        = {:.3} s", self.seconds)
     }
 }
 
-/// Runs `method` on `problem` from `x0` until a stop test or budget ends it.
+/// Where a run begins.
+#[derive(Clone, Copy)]
+pub enum Start<'a> {
+    /// A fresh run from this point.
+    At(&'a [f64]),
+    /// The continuation of a saved run (its method must be the same, already built).
+    Resume(&'a Checkpoint),
+}
+
+/// Runs `method` on the objective `problem` from `x0` until a stop test or budget ends it.
 ///
 /// Errors only for input that cannot be run (wrong length, non-finite `x0` or `f(x0)`);
 /// everything else ends in `Ok(Summary)` with its [`Termination`].
@@ -305,51 +441,103 @@ pub fn minimize(
     opts: &Options,
     obs: &mut dyn Observer,
 ) -> Result<Summary> {
-    let n = problem.dim();
-    check_start(x0, n, "x0")?;
-    let start = Instant::now();
-    let counted = Counted::new(problem);
-    let mut it = Iterate {
-        x: x0.to_vec(),
-        f: 0.0,
-        g: vec![0.0; n],
-    };
-    it.f = counted.value_grad(&it.x, &mut it.g);
-    if !it.f.is_finite() {
-        return Err(Error::NonFiniteStart(format!("f(x0) = {}", it.f)));
-    }
-    if !all_finite(&it.g) {
-        return Err(Error::NonFiniteStart(
-            "the gradient at x0 has NaN or infinite entries".into(),
-        ));
-    }
-    let name = method.name();
-    obs.on_start(&name, n, it.f);
-    method.init(&counted, &it)?;
+    minimize_from(problem, method, Start::At(x0), opts, obs)
+}
 
-    let mut best = it.clone();
-    let mut iterations = 0u64;
+/// [`minimize`] from a fresh start or a checkpoint.
+pub fn minimize_from(
+    problem: &dyn Objective,
+    method: &mut dyn Minimizer,
+    start: Start<'_>,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) -> Result<Summary> {
+    let counted = Counted::from(problem, resumed_counts(start));
+    run::<OnObjective>(&counted, &|| counted.counts(), method, start, opts, obs)
+}
+
+/// The counters a run starts from.
+pub(crate) fn resumed_counts(start: Start<'_>) -> Counts {
+    match start {
+        Start::At(_) => Counts::default(),
+        Start::Resume(c) => c.counts,
+    }
+}
+
+/// The one loop, for any kind of problem. `problem` is already wrapped in evaluation
+/// counting, and `counts` reads its counters.
+pub fn run<K: ProblemKind>(
+    problem: &K::Problem<'_>,
+    counts: &dyn Fn() -> Counts,
+    method: &mut dyn Minimizer<K>,
+    start: Start<'_>,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) -> Result<Summary> {
+    let n = K::dim(problem);
+    let clock = Instant::now();
+    let name = method.name();
+    let (mut it, mut best, mut iterations, seconds_before) = match start {
+        Start::At(x0) => {
+            check_start(x0, n, "x0")?;
+            let it = method.init(problem, x0)?;
+            if !it.f.is_finite() {
+                return Err(Error::NonFiniteStart(format!("f(x0) = {}", it.f)));
+            }
+            if !all_finite(&it.g) {
+                return Err(Error::NonFiniteStart(
+                    "the gradient at x0 has NaN or infinite entries".into(),
+                ));
+            }
+            (it.clone(), it, 0u64, 0.0)
+        }
+        Start::Resume(c) => {
+            if c.iterate.x.len() != n {
+                return Err(Error::DimensionMismatch {
+                    what: "the checkpoint's point".into(),
+                    expected: n,
+                    got: c.iterate.x.len(),
+                });
+            }
+            method.load_state(&c.method_state)?;
+            (c.iterate.clone(), c.best.clone(), c.iterations, c.seconds)
+        }
+    };
+    let elapsed = || seconds_before + clock.elapsed().as_secs_f64();
+    obs.on_start(&name, n, it.f);
+
+    let saved_stop = match start {
+        Start::Resume(c) => c.termination.filter(|t| !t.resumable()),
+        Start::At(_) => None,
+    };
     let termination = loop {
-        if norm_inf(&it.g) <= opts.gtol {
-            break Termination::GradientTolerance;
+        if let Some(t) = saved_stop {
+            // The saved run had already converged or failed: nothing to continue.
+            break t;
+        }
+        if let Some(t) = method.stop_test(&it) {
+            break t;
         }
         if opts.target.is_some_and(|t| it.f <= t) {
             break Termination::TargetCost;
         }
+        if norm_inf(&it.g) <= opts.gtol {
+            break Termination::GradientTolerance;
+        }
         if iterations >= opts.max_iter {
             break Termination::MaxIterations;
         }
-        if opts
-            .max_evals
-            .is_some_and(|m| counted.counts().f_evals >= m)
-        {
+        if opts.max_evals.is_some_and(|m| counts().f_evals >= m) {
             break Termination::MaxEvaluations;
         }
-        if opts.time_limit.is_some_and(|t| start.elapsed() >= t) {
+        if opts
+            .time_limit
+            .is_some_and(|t| elapsed() >= t.as_secs_f64())
+        {
             break Termination::TimeLimit;
         }
         let f_prev = it.f;
-        let outcome = method.step(&counted, &mut it)?;
+        let outcome = method.step(problem, &mut it)?;
         iterations += 1;
         let (step_norm, alpha) = match outcome {
             StepOutcome::Stop(t) => break t,
@@ -370,8 +558,8 @@ pub fn minimize(
                 grad_norm,
                 step_norm,
                 alpha,
-                counts: counted.counts(),
-                seconds: start.elapsed().as_secs_f64(),
+                counts: counts(),
+                seconds: elapsed(),
                 extra: method.extra(),
             };
             obs.on_point(&it.x);
@@ -394,6 +582,24 @@ pub fn minimize(
             }
         }
     };
+    let seconds = elapsed();
+    let checkpoint = if opts.keep_checkpoint && all_finite(&it.x) && it.f.is_finite() {
+        Some(Checkpoint {
+            format: FORMAT.into(),
+            version: VERSION,
+            method: String::new(),
+            problem: String::new(),
+            iterations,
+            counts: counts(),
+            seconds,
+            termination: Some(termination),
+            iterate: it.clone(),
+            best: best.clone(),
+            method_state: method.save_state()?,
+        })
+    } else {
+        None
+    };
     // A non-monotone method may end above its best point; report the best one.
     let fin = if best.f < it.f || !it.f.is_finite() {
         best
@@ -406,10 +612,11 @@ pub fn minimize(
         x: fin.x,
         f: fin.f,
         iterations,
-        counts: counted.counts(),
+        counts: counts(),
         converged: termination.converged(),
         termination,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds,
+        checkpoint,
     };
     obs.on_finish(&summary);
     Ok(summary)

@@ -37,6 +37,7 @@
 #![deny(clippy::float_cmp)]
 
 pub mod ad;
+pub mod checkpoint;
 pub mod compare;
 pub mod data;
 pub mod direction;
@@ -53,9 +54,11 @@ pub mod problem;
 pub mod problems;
 pub mod update;
 
+pub use checkpoint::Checkpoint;
 pub use driver::{
-    minimize, Control, IterReport, Iterate, Minimizer, NoObserver, Observer, Options, Recorder,
-    StepOutcome, Summary, Termination,
+    minimize, minimize_from, Control, IterReport, Iterate, Minimizer, NoObserver, Observer,
+    OnLeastSquares, OnObjective, Options, ProblemKind, Recorder, Start, StepOutcome, Summary,
+    Termination,
 };
 pub use error::{Error, Result};
 pub use linear_cg::{linear_cg, LinearCgResult};

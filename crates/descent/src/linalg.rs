@@ -39,7 +39,7 @@ pub fn all_finite(a: &[f64]) -> bool {
 }
 
 /// A dense row-major matrix.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DenseMatrix {
     /// Number of rows.
     pub rows: usize,

@@ -107,24 +107,41 @@ pub trait LeastSquares {
     /// The Jacobian `J(x)` (m×n, `Jᵢⱼ = ∂rᵢ/∂xⱼ`) into `j`.
     fn jacobian(&self, x: &[f64], j: &mut DenseMatrix);
     /// The second directional derivative `r''ᵥ = Σⱼₖ ∂²r/∂xⱼ∂xₖ vⱼvₖ` into `out`, used by
-    /// geodesic acceleration. Default: the finite difference
-    /// `(2/h)[(r(x + hv) − r(x))/h − Jv]` with h = 0.1 (Transtrum & Sethna 2012), which
-    /// costs two residual evaluations and one Jacobian-vector product.
+    /// geodesic acceleration. Default: [`finite_difference_second_directional`] (two
+    /// residual evaluations and one Jacobian). Problems that override it with an exact
+    /// formula say so in [`LeastSquares::has_exact_second_directional`].
     fn second_directional(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
-        let h = 0.1;
-        let m = self.residual_count();
-        let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
-        let mut rp = vec![0.0; m];
-        self.residuals(&xp, &mut rp);
-        let mut r0 = vec![0.0; m];
-        self.residuals(x, &mut r0);
-        let mut j = DenseMatrix::zeros(m, x.len());
-        self.jacobian(x, &mut j);
-        let mut jv = vec![0.0; m];
-        j.mul_vec(v, &mut jv);
-        for i in 0..m {
-            out[i] = 2.0 / h * ((rp[i] - r0[i]) / h - jv[i]);
-        }
+        finite_difference_second_directional(self, x, v, out);
+    }
+    /// Whether [`LeastSquares::second_directional`] is exact (its own evaluation, counted
+    /// as one second-derivative evaluation) rather than the finite-difference default
+    /// (counted as the residuals and Jacobian it costs).
+    fn has_exact_second_directional(&self) -> bool {
+        false
+    }
+}
+
+/// `r''ᵥ ≈ (2/h)[(r(x + hv) − r(x))/h − Jv]` with h = 0.1 (Transtrum & Sethna 2012): two
+/// residual evaluations and one Jacobian.
+pub fn finite_difference_second_directional<L: LeastSquares + ?Sized>(
+    p: &L,
+    x: &[f64],
+    v: &[f64],
+    out: &mut [f64],
+) {
+    let h = 0.1;
+    let m = p.residual_count();
+    let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
+    let mut rp = vec![0.0; m];
+    p.residuals(&xp, &mut rp);
+    let mut r0 = vec![0.0; m];
+    p.residuals(x, &mut r0);
+    let mut j = DenseMatrix::zeros(m, x.len());
+    p.jacobian(x, &mut j);
+    let mut jv = vec![0.0; m];
+    j.mul_vec(v, &mut jv);
+    for i in 0..m {
+        out[i] = 2.0 / h * ((rp[i] - r0[i]) / h - jv[i]);
     }
 }
 
@@ -179,15 +196,20 @@ pub trait SampledObjective {
     fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64;
 }
 
-/// Evaluation counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+/// Evaluation counters: what was computed, the same meaning for every method.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
-    /// Objective values (including those computed together with a gradient).
+    /// Objective values, including those computed together with a gradient; for a
+    /// least-squares problem, residual-vector evaluations.
     pub f_evals: u64,
-    /// Gradients.
+    /// Gradients (objectives and sampled objectives).
     pub g_evals: u64,
-    /// Hessians and Hessian-vector products.
+    /// Second-order evaluations: Hessians, Hessian-vector and Gauss–Newton-vector
+    /// products, and exact second directional derivatives of residuals.
     pub h_evals: u64,
+    /// Jacobians of residuals (least squares).
+    #[serde(default)]
+    pub j_evals: u64,
 }
 
 /// Wraps a problem and counts every evaluation ("evaluation counts come for free").
@@ -196,16 +218,22 @@ pub struct Counted<'a, P: ?Sized> {
     f: Cell<u64>,
     g: Cell<u64>,
     h: Cell<u64>,
+    j: Cell<u64>,
 }
 
 impl<'a, P: ?Sized> Counted<'a, P> {
     /// Starts counting from zero.
     pub fn new(inner: &'a P) -> Self {
+        Self::from(inner, Counts::default())
+    }
+    /// Goes on counting from `counts` (a resumed run).
+    pub fn from(inner: &'a P, counts: Counts) -> Self {
         Counted {
             inner,
-            f: Cell::new(0),
-            g: Cell::new(0),
-            h: Cell::new(0),
+            f: Cell::new(counts.f_evals),
+            g: Cell::new(counts.g_evals),
+            h: Cell::new(counts.h_evals),
+            j: Cell::new(counts.j_evals),
         }
     }
     /// The counts so far.
@@ -214,6 +242,7 @@ impl<'a, P: ?Sized> Counted<'a, P> {
             f_evals: self.f.get(),
             g_evals: self.g.get(),
             h_evals: self.h.get(),
+            j_evals: self.j.get(),
         }
     }
 }
@@ -252,6 +281,35 @@ impl<P: Objective + ?Sized> Objective for Counted<'_, P> {
     }
     fn lower_bound(&self) -> Option<f64> {
         self.inner.lower_bound()
+    }
+}
+
+impl<P: LeastSquares + ?Sized> LeastSquares for Counted<'_, P> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn residual_count(&self) -> usize {
+        self.inner.residual_count()
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        bump(&self.f);
+        self.inner.residuals(x, r)
+    }
+    fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
+        bump(&self.j);
+        self.inner.jacobian(x, j)
+    }
+    fn second_directional(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        if self.inner.has_exact_second_directional() {
+            bump(&self.h);
+            self.inner.second_directional(x, v, out)
+        } else {
+            // Through the counted residuals and Jacobian: the evaluations it costs.
+            finite_difference_second_directional(self, x, v, out)
+        }
+    }
+    fn has_exact_second_directional(&self) -> bool {
+        self.inner.has_exact_second_directional()
     }
 }
 

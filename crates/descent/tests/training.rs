@@ -292,7 +292,9 @@ fn batch_split_across_threads_matches_one_thread() {
 /// skip into a failure so that CI still runs these tests.
 fn shared_mnist() -> Option<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist");
-    if dir.join("train-images-idx3-ubyte.gz").exists() || dir.join("train-images-idx3-ubyte").exists() {
+    if dir.join("train-images-idx3-ubyte.gz").exists()
+        || dir.join("train-images-idx3-ubyte").exists()
+    {
         return Some(dir);
     }
     assert!(
@@ -300,7 +302,10 @@ fn shared_mnist() -> Option<std::path::PathBuf> {
         "DESCENT_REQUIRE_SHARED is set but MNIST is not in {}",
         dir.display()
     );
-    println!("skipped: MNIST not found in {} (shared/ beside the checkout)", dir.display());
+    println!(
+        "skipped: MNIST not found in {} (shared/ beside the checkout)",
+        dir.display()
+    );
     None
 }
 

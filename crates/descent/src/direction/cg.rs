@@ -24,7 +24,7 @@ use crate::linalg::{dot, norm};
 use crate::problem::Objective;
 
 /// The β formula.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CgBeta {
     /// Fletcher–Reeves.
     FletcherReeves,
@@ -67,7 +67,7 @@ impl CgBeta {
 }
 
 /// Nonlinear conjugate gradient direction.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct NonlinearCg {
     /// The β formula.
     pub beta: CgBeta,
@@ -128,6 +128,7 @@ impl NonlinearCg {
 }
 
 impl Direction for NonlinearCg {
+    super::serde_state!();
     fn name(&self) -> String {
         format!("nonlinear CG ({})", self.beta.as_str())
     }

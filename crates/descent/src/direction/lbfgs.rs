@@ -9,7 +9,7 @@ use crate::problem::Objective;
 use std::collections::VecDeque;
 
 /// L-BFGS direction.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Lbfgs {
     /// Number of stored pairs.
     pub memory: usize,
@@ -37,6 +37,7 @@ impl Default for Lbfgs {
 }
 
 impl Direction for Lbfgs {
+    super::serde_state!();
     fn name(&self) -> String {
         format!("L-BFGS (m={})", self.memory)
     }

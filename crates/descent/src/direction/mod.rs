@@ -25,11 +25,12 @@ pub use quasi_newton::{QuasiNewton, QuasiNewtonKind};
 pub use secant::SecantPair;
 pub use steepest::Steepest;
 
-use crate::driver::{Iterate, Minimizer, StepOutcome, Termination};
+use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
 use crate::error::Result;
 use crate::linalg::{dot, norm};
 use crate::linesearch::{Line, LineSearch};
 use crate::problem::Objective;
+use serde::{Deserialize, Serialize};
 
 /// Produces a search direction from the current iterate and what it has learned.
 pub trait Direction {
@@ -56,7 +57,32 @@ pub trait Direction {
     fn extra(&self) -> Vec<(&'static str, f64)> {
         Vec::new()
     }
+    /// What the direction has learned, for checkpoints. A direction that keeps state
+    /// between iterations must override this and [`Direction::load_state`] (the library's
+    /// do, through serde); the default is for stateless directions.
+    fn save_state(&self) -> Result<serde_json::Value> {
+        Ok(serde_json::Value::Null)
+    }
+    /// Restores what [`Direction::save_state`] wrote.
+    fn load_state(&mut self, _state: &serde_json::Value) -> Result<()> {
+        Ok(())
+    }
 }
+
+/// Implements [`Direction::save_state`] and [`Direction::load_state`] by serializing the
+/// whole direction (its settings and what it has learned).
+macro_rules! serde_state {
+    () => {
+        fn save_state(&self) -> crate::error::Result<serde_json::Value> {
+            crate::driver::state_to_json(self)
+        }
+        fn load_state(&mut self, state: &serde_json::Value) -> crate::error::Result<()> {
+            *self = crate::driver::state_from_json(state)?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use serde_state;
 
 /// A direction combined with a line search — the classical descent method
 /// `x₊ = x + α d`.
@@ -85,6 +111,7 @@ pub struct LineSearchMethod<D, L> {
 }
 
 /// The point the watchdog returns to if a relaxed step does not pay off.
+#[derive(Clone, Serialize, Deserialize)]
 struct Saved {
     it: Iterate,
     d: Vec<f64>,
@@ -231,8 +258,8 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
             self.line_search.name()
         )
     }
-    fn init(&mut self, _p: &dyn Objective, it: &Iterate) -> Result<()> {
-        let n = it.x.len();
+    fn init(&mut self, problem: &dyn Objective, x0: &[f64]) -> Result<Iterate> {
+        let n = x0.len();
         self.direction.init(n);
         self.d = vec![0.0; n];
         self.s = vec![0.0; n];
@@ -241,7 +268,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         self.resets = 0;
         self.saved = None;
         self.watchdog_cooldown = false;
-        Ok(())
+        Ok(Iterate::evaluate(problem, x0))
     }
     fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
         if let Err(t) = self.direction.direction(problem, it, &mut self.d) {
@@ -312,4 +339,47 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         e.push(("resets", self.resets as f64));
         e
     }
+    fn save_state(&self) -> Result<serde_json::Value> {
+        state_to_json(&LineSearchState {
+            direction: self.direction.save_state()?,
+            d: self.d.clone(),
+            s: self.s.clone(),
+            y: self.y.clone(),
+            f_prev: self.f_prev,
+            last_alpha: self.last_alpha,
+            last_slope: self.last_slope,
+            resets: self.resets,
+            saved: self.saved.clone(),
+            watchdog_cooldown: self.watchdog_cooldown,
+        })
+    }
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        let st: LineSearchState = state_from_json(state)?;
+        self.direction.load_state(&st.direction)?;
+        self.d = st.d;
+        self.s = st.s;
+        self.y = st.y;
+        self.f_prev = st.f_prev;
+        self.last_alpha = st.last_alpha;
+        self.last_slope = st.last_slope;
+        self.resets = st.resets;
+        self.saved = st.saved;
+        self.watchdog_cooldown = st.watchdog_cooldown;
+        Ok(())
+    }
+}
+
+/// What [`LineSearchMethod`] carries from one iteration to the next.
+#[derive(Serialize, Deserialize)]
+struct LineSearchState {
+    direction: serde_json::Value,
+    d: Vec<f64>,
+    s: Vec<f64>,
+    y: Vec<f64>,
+    f_prev: Option<f64>,
+    last_alpha: f64,
+    last_slope: f64,
+    resets: u64,
+    saved: Option<Saved>,
+    watchdog_cooldown: bool,
 }

@@ -12,7 +12,7 @@ use crate::linalg::{shifted_cholesky_solve, DenseMatrix};
 use crate::problem::Objective;
 
 /// Newton direction with a modified-Cholesky safeguard.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Newton {
     h: DenseMatrix,
     last_tau: f64,
@@ -20,6 +20,7 @@ pub struct Newton {
 }
 
 impl Direction for Newton {
+    super::serde_state!();
     fn name(&self) -> String {
         "Newton".into()
     }

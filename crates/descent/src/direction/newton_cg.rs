@@ -16,7 +16,7 @@ use crate::linalg::{axpy, dot, norm};
 use crate::problem::Objective;
 
 /// Newton–CG direction (or Hessian-free with [`NewtonCg::hessian_free`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct NewtonCg {
     /// Cap on inner CG iterations (default: 2n).
     pub max_inner: Option<usize>,
@@ -52,6 +52,7 @@ impl NewtonCg {
 }
 
 impl Direction for NewtonCg {
+    super::serde_state!();
     fn name(&self) -> String {
         if self.gauss_newton {
             "Hessian-free (Gauss-Newton CG)".into()

@@ -17,7 +17,7 @@ use crate::linalg::{dot, norm, DenseMatrix};
 use crate::problem::Objective;
 
 /// Which secant update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum QuasiNewtonKind {
     /// Broyden–Fletcher–Goldfarb–Shanno.
     Bfgs,
@@ -28,7 +28,7 @@ pub enum QuasiNewtonKind {
 }
 
 /// Dense quasi-Newton direction.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct QuasiNewton {
     /// The update formula.
     pub kind: QuasiNewtonKind,
@@ -118,6 +118,7 @@ impl QuasiNewton {
 }
 
 impl Direction for QuasiNewton {
+    super::serde_state!();
     fn name(&self) -> String {
         match self.kind {
             QuasiNewtonKind::Bfgs => "BFGS",

@@ -146,4 +146,7 @@ impl LeastSquares for ExprModel {
             *o = -self.eval_at(&bd, i, &mut vars).ab;
         }
     }
+    fn has_exact_second_directional(&self) -> bool {
+        true
+    }
 }

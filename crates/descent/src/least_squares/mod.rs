@@ -1,20 +1,32 @@
 //! Nonlinear least squares: minimize `Σ rᵢ(x)²` using the structure `∇f = 2Jᵀr`,
 //! `∇²f ≈ 2JᵀJ` (the Gauss–Newton approximation of the Hessian — the lecture's Fisher
-//! information matrix, eq. 13).
+//! information matrix, eq. 13). Every method is a [`crate::Minimizer`] of the one driver
+//! over [`crate::driver::OnLeastSquares`].
 //!
 //! | method | step |
 //! |---|---|
-//! | [`LsqMethod::LevenbergMarquardt`] | `(JᵀJ + μD) h = −Jᵀr`, μ adapted by the gain ratio |
-//! | [`LsqMethod::GaussNewton`] | `JᵀJ h = −Jᵀr` (least-squares solve) + Armijo line search |
-//! | [`LsqMethod::DiagonalGaussNewton`] | `h = −Jᵀr / diag(JᵀJ)` + line search (a scaled gradient method) |
+//! | [`LevenbergMarquardt`] | `(JᵀJ + μD) h = −Jᵀr`, μ adapted by the gain ratio (a trust-region method) |
+//! | [`GaussNewton`] | `JᵀJ h = −Jᵀr` (least-squares solve) + Armijo line search |
+//! | [`GaussNewton`] diagonal | `h = −Jᵀr / diag(JᵀJ)` + line search (a scaled gradient method) |
 //!
 //! Steps are solved by factorization — Cholesky of the (scaled) normal equations, falling
 //! back to a QR factorization of the augmented system `[J; √μ D]` when the normal
-//! equations are ill-conditioned — never by an explicit inverse.
+//! equations are ill-conditioned — never by an explicit inverse. [`fit`] runs a method and
+//! adds the statistics of the fit.
 
 mod covariance;
-mod solve;
+mod fit;
+mod gauss_newton;
+mod levenberg_marquardt;
+mod restart;
+mod scaling;
 mod step;
+mod view;
 
 pub use covariance::covariance;
-pub use solve::{fit, FitOptions, FitSummary, LsqMethod};
+pub use fit::{fit, fit_from, minimize_least_squares, FitOptions, FitSummary, LsqMethod};
+pub use gauss_newton::GaussNewton;
+pub use levenberg_marquardt::{LevenbergMarquardt, LmConfig, NielsenDamping};
+pub use restart::Restarted;
+pub use scaling::{gradient_cosine, Scaling};
+pub use view::ResidualView;

@@ -19,6 +19,6 @@ pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace};
 pub use real::Real;
 pub use train::{
-    batch_data, check_compatible, evaluate, train, EpochReport, LayerStats, Silent, TrainConfig,
-    TrainObserver, TrainResult, TrainState, TrainStop, FULL_BATCH, LEAST_SQUARES, STEP_RULES,
+    batch_data, check_compatible, default_epochs, evaluate, train, EpochReport, LayerStats, Silent,
+    TrainConfig, TrainObserver, TrainResult, TrainState, TrainStop,
 };

@@ -7,13 +7,11 @@
 use super::adapters::{BatchData, FullBatch, NetLeastSquares};
 use super::{Activation, Loss, Mlp, Real, Targets};
 use crate::data::{permutation, Dataset, TargetData};
-use crate::driver::{minimize, Control, IterReport, Observer, Options};
+use crate::driver::{minimize, Control, IterReport, Observer, Options, Start};
 use crate::error::{Error, Result};
-use crate::least_squares::{fit, FitOptions, LsqMethod};
-use crate::method::MethodSpec;
-use crate::update::{
-    Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Schedule, Sgd, StepRule,
-};
+use crate::least_squares::{minimize_least_squares, FitOptions};
+use crate::method::{AppliesTo, MethodSpec};
+use crate::update::StepRule;
 use faer::Par;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -72,21 +70,37 @@ impl<T: Real> Shard<T> {
     }
 }
 
-/// Optimizers that train on mini-batches.
-pub const STEP_RULES: &[&str] = &[
-    "sgd", "gd", "momentum", "nesterov", "adam", "adamw", "amsgrad", "rmsprop", "adagrad",
-];
-/// Deterministic methods that train on the full batch.
-pub const FULL_BATCH: &[&str] = &["cg", "bfgs", "dfp", "sr1", "lbfgs", "newton-cg", "hf"];
-/// Least-squares methods (squared-error loss).
-pub const LEAST_SQUARES: &[&str] = &["lm", "gn"];
+/// Mini-batch steps that the default number of epochs aims at, and its bounds.
+const DEFAULT_STEPS: usize = 2000;
+const DEFAULT_EPOCHS: (usize, usize) = (5, 200);
+/// Default iterations of full-batch and least-squares optimizers.
+const DEFAULT_ITERATIONS: usize = 200;
+
+/// Epochs when none are given: a fixed count of epochs would give a small data set a
+/// handful of steps (5 epochs of 150 samples: 10 Adam steps), so the default aims at about
+/// 2000 mini-batch steps, between 5 and 200 epochs (scikit-learn trains up to 200); 200
+/// iterations for full-batch and least-squares optimizers. `optimizer` is a method spec;
+/// an unknown one counts as full batch (training refuses it later).
+pub fn default_epochs(optimizer: &str, n_train: usize, batch_size: usize) -> usize {
+    let minibatch = MethodSpec::parse(optimizer)
+        .and_then(|s| s.info())
+        .is_ok_and(|i| i.applies(AppliesTo::Minibatch));
+    if !minibatch {
+        return DEFAULT_ITERATIONS;
+    }
+    let per_epoch = n_train.div_ceil(batch_size.max(1)).max(1);
+    DEFAULT_STEPS
+        .div_ceil(per_epoch)
+        .clamp(DEFAULT_EPOCHS.0, DEFAULT_EPOCHS.1)
+}
 
 /// Everything about a training run except the network and the data.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Optimizer name (see [`STEP_RULES`], [`FULL_BATCH`], [`LEAST_SQUARES`]).
+    /// Optimizer: a method spec (`adam`, `lbfgs:memory=5`, …) of a method that applies to
+    /// mini-batches or to the full batch (see [`crate::method::REGISTRY`]).
     pub optimizer: String,
-    /// Learning rate (step rules); default: the rule's (Adam 1e-3, SGD 1e-2).
+    /// Learning rate (step rules); default: the registry's (the same as in `minimize`).
     pub lr: Option<f64>,
     /// Schedule spec over steps (see [`Schedule::parse`]).
     pub schedule: Option<String>,
@@ -243,47 +257,34 @@ pub struct TrainResult {
     pub samples_per_second: f64,
 }
 
-fn step_rule(cfg: &TrainConfig) -> Result<Box<dyn StepRule + Send>> {
-    let default_lr = match cfg.optimizer.as_str() {
-        "sgd" | "gd" | "momentum" | "nesterov" | "adagrad" => 1e-2,
-        _ => 1e-3,
-    };
-    let lr = cfg.lr.unwrap_or(default_lr);
-    if !(lr > 0.0 && lr.is_finite()) {
-        return Err(Error::config(
-            "learning rate",
-            format!("must be positive, got {lr}"),
-        ));
-    }
-    let s = match &cfg.schedule {
-        Some(spec) => Schedule::parse(spec, lr).map_err(|e| Error::config("schedule", e))?,
-        None => Schedule::Constant(lr),
-    };
-    let mu = cfg.momentum.unwrap_or(0.9);
-    Ok(match cfg.optimizer.as_str() {
-        "sgd" | "gd" => Box::new(Sgd { lr: s }),
-        "momentum" => Box::new(Momentum::new(s, mu, MomentumForm::Velocity)),
-        "nesterov" => Box::new(Nesterov::new(s, mu)),
-        "adam" => Box::new(Adam::new(s)),
-        "adamw" => Box::new(Adam::adamw(s, cfg.weight_decay.unwrap_or(1e-2))),
-        "amsgrad" => Box::new(Adam::amsgrad(s)),
-        "rmsprop" => Box::new(RmsProp::new(s)),
-        "adagrad" => Box::new(Adagrad::new(s)),
-        other => return Err(unknown_optimizer(other)),
-    })
-}
-
-fn unknown_optimizer(name: &str) -> Error {
-    let all: Vec<&str> = STEP_RULES
-        .iter()
-        .chain(FULL_BATCH)
-        .chain(LEAST_SQUARES)
-        .cloned()
-        .collect();
-    Error::Unknown {
-        kind: "optimizer",
-        name: name.into(),
-        hint: format!(" (expected one of: {})", all.join(" ")),
+impl TrainConfig {
+    /// The optimizer with the settings given here, checked against the registry: a
+    /// setting the method does not have is an error naming it.
+    pub fn method_spec(&self) -> Result<MethodSpec> {
+        let mut spec = MethodSpec::parse(&self.optimizer)?;
+        if let Some(lr) = self.lr {
+            spec.set("lr", &lr.to_string())?;
+        }
+        if let Some(s) = &self.schedule {
+            spec.set("schedule", s)?;
+        }
+        if let Some(mu) = self.momentum {
+            spec.set("momentum", &mu.to_string())?;
+        }
+        if let Some(wd) = self.weight_decay {
+            spec.set("weight_decay", &wd.to_string())?;
+        }
+        if let Some(m) = self.memory {
+            spec.set("memory", &m.to_string())?;
+        }
+        let info = spec.check()?;
+        if !(info.applies(AppliesTo::Minibatch) || info.applies(AppliesTo::Fullbatch)) {
+            return Err(Error::NotApplicable {
+                method: info.name.into(),
+                why: "it does not train networks".into(),
+            });
+        }
+        Ok(spec)
     }
 }
 
@@ -558,15 +559,13 @@ pub fn train<T: Real>(
     } else {
         Par::Seq
     };
+    let spec = cfg.method_spec()?;
     let td = batch_data::<T>(train, net);
     let vd = val.map(|v| batch_data::<T>(v, net));
-    let opt = cfg.optimizer.as_str();
-    if STEP_RULES.contains(&opt) {
-        train_step_rule(net, &td, vd.as_ref(), cfg, start, obs, par)
-    } else if FULL_BATCH.contains(&opt) || LEAST_SQUARES.contains(&opt) {
-        train_deterministic(net, &td, vd.as_ref(), cfg, start, obs, par)
+    if spec.info()?.applies(AppliesTo::Minibatch) {
+        train_step_rule(net, &td, vd.as_ref(), cfg, &spec, start, obs, par)
     } else {
-        Err(unknown_optimizer(opt))
+        train_deterministic(net, &td, vd.as_ref(), cfg, &spec, start, obs, par)
     }
 }
 
@@ -575,19 +574,21 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
         .wrapping_add(epoch as u64 + 1)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn train_step_rule<T: Real>(
     net: &Mlp,
     td: &BatchData<T>,
     vd: Option<&BatchData<T>>,
     cfg: &TrainConfig,
+    spec: &MethodSpec,
     mut st: TrainState,
     obs: &mut dyn TrainObserver,
     par: Par,
 ) -> Result<TrainResult> {
     if cfg.batch_size == 0 {
-        return Err(Error::config("--batch-size", "must be at least 1"));
+        return Err(Error::config("batch size", "must be at least 1"));
     }
-    let mut rule = step_rule(cfg)?;
+    let mut rule: Box<dyn StepRule + Send> = spec.step_rule()?;
     let np = net.num_params();
     rule.reset(np);
     rule.set_state(&st.rule_state);
@@ -659,28 +660,35 @@ fn train_step_rule<T: Real>(
             }
             st.step += 1;
             rule.update(st.step, &st.params, &grad, &mut delta);
+            // The candidate w + Δ goes into `delta` (and its compute-type copy into
+            // `params_t`); it replaces the weights only when every entry is finite, so a
+            // diverging step leaves the last finite weights in place.
             let scale = st.lr_scale;
             let finite = {
                 use rayon::prelude::*;
                 st.params
-                    .par_chunks_mut(CHUNK)
+                    .par_chunks(CHUNK)
                     .zip(params_t.par_chunks_mut(CHUNK))
-                    .zip(delta.par_chunks(CHUNK))
+                    .zip(delta.par_chunks_mut(CHUNK))
                     .map(|((p, pt), dl)| {
                         let mut ok = true;
-                        for ((p, pt), dl) in p.iter_mut().zip(pt.iter_mut()).zip(dl) {
-                            *p += scale * dl;
-                            *pt = T::of(*p);
-                            ok &= p.is_finite();
+                        for ((p, pt), dl) in p.iter().zip(pt.iter_mut()).zip(dl.iter_mut()) {
+                            *dl = p + scale * *dl;
+                            *pt = T::of(*dl);
+                            ok &= dl.is_finite();
                         }
                         ok
                     })
                     .reduce(|| true, |a, b| a && b)
             };
             if !finite {
+                for (pt, p) in params_t.iter_mut().zip(&st.params) {
+                    *pt = T::of(*p);
+                }
                 diverged = true;
                 break;
             }
+            std::mem::swap(&mut st.params, &mut delta);
             loss_sum += loss * b as f64;
             samples += b;
             obs.on_batch(epoch, bi + 1, batches, loss);
@@ -821,11 +829,13 @@ impl<T: Real> IterEpochs<'_, T> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn train_deterministic<T: Real>(
     net: &Mlp,
     td: &BatchData<T>,
     vd: Option<&BatchData<T>>,
     cfg: &TrainConfig,
+    spec: &MethodSpec,
     mut st: TrainState,
     obs: &mut dyn TrainObserver,
     par: Par,
@@ -833,54 +843,39 @@ fn train_deterministic<T: Real>(
     let t0 = Instant::now();
     let remaining = cfg.epochs.saturating_sub(st.epoch) as u64;
     let x0 = st.params.clone();
-    let opt = cfg.optimizer.clone();
-    let (x, stop, evals) = if LEAST_SQUARES.contains(&opt.as_str()) {
+    let info = spec.info()?;
+    let mut ie = IterEpochs {
+        net,
+        td,
+        vd,
+        cfg,
+        st: &mut st,
+        obs,
+        t0,
+        par,
+    };
+    let s = if info.applies(AppliesTo::LeastSquares) {
         let problem = NetLeastSquares::new(net, td)?;
-        let method = if opt == "lm" {
-            LsqMethod::LevenbergMarquardt
-        } else {
-            LsqMethod::GaussNewton
-        };
         // Geodesic acceleration needs second directional derivatives (two extra
-        // evaluations by differences for a network): off for networks.
-        let fo = FitOptions {
+        // evaluations by differences for a network), and a restart from the initial
+        // weights would replay epochs already reported: both off unless asked for.
+        let base = FitOptions {
             max_iter: remaining,
             geodesic: false,
-            // A restart from the initial weights would replay epochs already reported.
             restart: false,
             ..FitOptions::default()
         };
+        let fo = spec.fit_options(&base);
+        let mut method = spec.build_least_squares(&fo)?;
         let nk = (td.n * net.outputs()) as f64;
-        let mut ie = IterEpochs {
-            net,
-            td,
-            vd,
-            cfg,
-            st: &mut st,
-            obs,
-            t0,
-            par,
-        };
-        let s = fit(
+        minimize_least_squares(
             &problem,
-            method,
-            &x0,
-            &fo,
+            method.as_mut(),
+            Start::At(&x0),
+            &fo.driver_options(),
             &mut LsqObserver { ie: &mut ie, nk },
-        )?;
-        let stop = if s.converged {
-            TrainStop::Converged
-        } else if s.termination == crate::driver::Termination::MaxIterations {
-            TrainStop::Completed
-        } else if s.termination == crate::driver::Termination::ObserverStop {
-            TrainStop::Interrupted
-        } else {
-            TrainStop::MethodStopped
-        };
-        (s.x, stop, s.f_evals)
+        )?
     } else {
-        let mut spec = MethodSpec::new(&opt);
-        spec.memory = cfg.memory;
         let mut m = spec.build()?;
         let obj = FullBatch::new(net, td, par);
         let opts = Options {
@@ -889,42 +884,30 @@ fn train_deterministic<T: Real>(
             ftol: 1e-13,
             ..Options::default()
         };
-        let mut ie = IterEpochs {
-            net,
-            td,
-            vd,
-            cfg,
-            st: &mut st,
-            obs,
-            t0,
-            par,
-        };
-        let s = minimize(
+        minimize(
             &obj,
             m.as_mut(),
             &x0,
             &opts,
             &mut MinObserver { ie: &mut ie },
-        )?;
-        let stop = if s.converged {
-            TrainStop::Converged
-        } else if s.termination == crate::driver::Termination::MaxIterations {
-            TrainStop::Completed
-        } else if s.termination == crate::driver::Termination::NonFinite {
-            TrainStop::Diverged
-        } else if s.termination == crate::driver::Termination::ObserverStop {
-            TrainStop::Interrupted
-        } else {
-            TrainStop::MethodStopped
-        };
-        (s.x, stop, s.counts.f_evals)
+        )?
     };
-    st.params = x;
+    let stop = if s.converged {
+        TrainStop::Converged
+    } else {
+        match s.termination {
+            crate::driver::Termination::MaxIterations => TrainStop::Completed,
+            crate::driver::Termination::NonFinite => TrainStop::Diverged,
+            crate::driver::Termination::ObserverStop => TrainStop::Interrupted,
+            _ => TrainStop::MethodStopped,
+        }
+    };
+    st.params = s.x;
     let secs = t0.elapsed().as_secs_f64();
     Ok(TrainResult {
         state: st,
         stop,
-        samples_per_second: evals as f64 * td.n as f64 / secs.max(1e-9),
+        samples_per_second: s.counts.f_evals as f64 * td.n as f64 / secs.max(1e-9),
     })
 }
 

@@ -4,7 +4,7 @@
 //! rate gives a typed stop, not NaN).
 
 use super::StepRule;
-use crate::driver::{Iterate, Minimizer, StepOutcome, Termination};
+use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
 use crate::error::Result;
 use crate::linalg::{all_finite, norm};
 use crate::problem::Objective;
@@ -36,14 +36,14 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
     fn name(&self) -> String {
         self.rule.name()
     }
-    fn init(&mut self, _p: &dyn Objective, it: &Iterate) -> Result<()> {
-        let n = it.x.len();
+    fn init(&mut self, problem: &dyn Objective, x0: &[f64]) -> Result<Iterate> {
+        let n = x0.len();
         self.rule.reset(n);
         self.t = 0;
         self.delta = vec![0.0; n];
         self.trial = vec![0.0; n];
         self.g_trial = vec![0.0; n];
-        Ok(())
+        Ok(Iterate::evaluate(problem, x0))
     }
     fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
         self.t += 1;
@@ -68,5 +68,24 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
     }
     fn extra(&self) -> Vec<(&'static str, f64)> {
         vec![("lr", self.rule.rate(self.t))]
+    }
+    fn save_state(&self) -> Result<serde_json::Value> {
+        let rule: Vec<(String, Vec<f64>)> = self
+            .rule
+            .state()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        state_to_json(&(self.t, self.delta.len(), rule))
+    }
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        let (t, n, rule): (u64, usize, Vec<(String, Vec<f64>)>) = state_from_json(state)?;
+        self.rule.reset(n);
+        self.rule.set_state(&rule);
+        self.t = t;
+        self.delta = vec![0.0; n];
+        self.trial = vec![0.0; n];
+        self.g_trial = vec![0.0; n];
+        Ok(())
     }
 }

@@ -1,0 +1,132 @@
+//! Checkpoints: everything a run needs to continue exactly where it stopped — the driver's
+//! iterate, best point, counters and iteration count, and the method's own state — in one
+//! versioned JSON file written atomically (a temporary file in the same folder, flushed to
+//! disk, then renamed over the old one).
+//!
+//! Floating-point numbers are written in their shortest round-trip form and read back
+//! correctly rounded (serde_json's `float_roundtrip`), so a resumed run continues bit for
+//! bit.
+
+use crate::driver::{Iterate, Termination};
+use crate::error::{Error, Result};
+use crate::problem::Counts;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+/// The `format` field every checkpoint file carries.
+pub const FORMAT: &str = "descent-checkpoint";
+/// The current layout version.
+pub const VERSION: u32 = 1;
+
+/// The state of a run between two iterations.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Layout version ([`VERSION`]).
+    pub version: u32,
+    /// The method, as its spec (`lbfgs:memory=5`): a resume must use the same.
+    pub method: String,
+    /// What was minimized (a problem label): a resume must be on the same problem.
+    pub problem: String,
+    /// Iterations done.
+    pub iterations: u64,
+    /// Evaluations done.
+    pub counts: Counts,
+    /// Wall time spent so far, in seconds.
+    pub seconds: f64,
+    /// How the saved run ended; a resume continues only runs that ran out of a budget or
+    /// were stopped by an observer.
+    pub termination: Option<Termination>,
+    /// The current iterate.
+    pub iterate: Iterate,
+    /// The best finite iterate seen.
+    pub best: Iterate,
+    /// The method's own state ([`crate::Minimizer::save_state`]).
+    pub method_state: serde_json::Value,
+}
+
+impl Checkpoint {
+    /// Writes the checkpoint to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_vec(self).map_err(|e| Error::Parse(e.to_string()))?;
+        write_atomic(path, &text)
+    }
+
+    /// Reads a checkpoint written by [`Checkpoint::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read(path).map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot read checkpoint {}: {e}", path.display()),
+            ))
+        })?;
+        let c: Checkpoint = serde_json::from_slice(&text).map_err(|e| {
+            Error::Parse(format!(
+                "{} is not a descent checkpoint ({e})",
+                path.display()
+            ))
+        })?;
+        if c.format != FORMAT || c.version != VERSION {
+            return Err(Error::Parse(format!(
+                "{} is not a version-{VERSION} descent checkpoint",
+                path.display()
+            )));
+        }
+        Ok(c)
+    }
+
+    /// Refuses to resume with another method or on another problem.
+    pub fn check_matches(&self, method: &str, problem: &str) -> Result<()> {
+        if self.method != method {
+            return Err(Error::config(
+                "resume",
+                format!(
+                    "the checkpoint was saved by method '{}', not '{method}'",
+                    self.method
+                ),
+            ));
+        }
+        if self.problem != problem {
+            return Err(Error::config(
+                "resume",
+                format!(
+                    "the checkpoint was saved on problem '{}', not '{problem}'",
+                    self.problem
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a
+/// mixture: write a temporary file beside it, flush it to disk, rename it over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "checkpoint".into());
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let io = |e: std::io::Error| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot write {}: {e}", path.display()),
+        ))
+    };
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}

@@ -1,0 +1,259 @@
+//! Fitting: a least-squares method run by the one driver, then the statistics of the fit
+//! (covariance `s²(JᵀJ)⁻¹` by QR, standard errors, degrees of freedom).
+
+use super::covariance::covariance;
+use super::gauss_newton::GaussNewton;
+use super::levenberg_marquardt::{LevenbergMarquardt, LmConfig};
+use super::restart::Restarted;
+use super::scaling::Scaling;
+use crate::checkpoint::Checkpoint;
+use crate::driver::{
+    resumed_counts, run, Minimizer, Observer, OnLeastSquares, Options, Start, Summary, Termination,
+};
+use crate::error::{Error, Result};
+use crate::linalg::DenseMatrix;
+use crate::problem::{Counted, LeastSquares};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Which least-squares method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LsqMethod {
+    /// Levenberg–Marquardt.
+    LevenbergMarquardt,
+    /// Gauss–Newton with an Armijo line search.
+    GaussNewton,
+    /// The diagonal of the Gauss–Newton matrix as a scaling of the gradient.
+    DiagonalGaussNewton,
+}
+
+impl LsqMethod {
+    /// Parses `lm`, `gn`, `diag-gn`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "lm" | "levenberg-marquardt" => Ok(LsqMethod::LevenbergMarquardt),
+            "gn" | "gauss-newton" => Ok(LsqMethod::GaussNewton),
+            "diag-gn" | "diagonal-gauss-newton" => Ok(LsqMethod::DiagonalGaussNewton),
+            _ => Err(Error::Unknown {
+                kind: "least-squares method",
+                name: s.into(),
+                hint: " (expected lm, gn or diag-gn)".into(),
+            }),
+        }
+    }
+    /// Short name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LsqMethod::LevenbergMarquardt => "lm",
+            LsqMethod::GaussNewton => "gn",
+            LsqMethod::DiagonalGaussNewton => "diag-gn",
+        }
+    }
+
+    /// The method as a [`Minimizer`] with the settings of `opts` (Levenberg–Marquardt
+    /// wrapped in its restart when `opts.restart`).
+    pub fn build(self, opts: &FitOptions) -> Box<dyn Minimizer<OnLeastSquares>> {
+        match self {
+            LsqMethod::LevenbergMarquardt => {
+                let config = LmConfig {
+                    ftol: opts.ftol,
+                    xtol: opts.xtol,
+                    gtol: opts.gtol,
+                    tau: opts.tau,
+                    geodesic: opts.geodesic,
+                    scaling: Scaling::RunningMax,
+                };
+                let first = LevenbergMarquardt::new(config.clone());
+                if !opts.restart {
+                    return Box::new(first);
+                }
+                // The attempts share the driver's iteration budget: the first takes at
+                // most `restart_after` of it, the second what the first left.
+                let second = LevenbergMarquardt::new(LmConfig {
+                    scaling: Scaling::Current,
+                    ..config
+                });
+                Box::new(Restarted::new(first, second, opts.restart_after))
+            }
+            LsqMethod::GaussNewton | LsqMethod::DiagonalGaussNewton => {
+                let mut gn = GaussNewton::new(self == LsqMethod::DiagonalGaussNewton);
+                gn.ftol = opts.ftol;
+                gn.xtol = opts.xtol;
+                Box::new(gn)
+            }
+        }
+    }
+}
+
+/// Stop tests and budgets for [`fit`].
+#[derive(Clone, Debug)]
+pub struct FitOptions {
+    /// Relative reduction of the residual sum of squares (actual and predicted) below
+    /// which the fit has converged (default 1e-15, near machine precision: certified NIST
+    /// values need it).
+    pub ftol: f64,
+    /// Relative scaled step below which the fit has converged (default 1e-15).
+    pub xtol: f64,
+    /// Cosine between the residual vector and every column of J (default 1e-15).
+    pub gtol: f64,
+    /// Iteration budget (default 2000, shared by a restart).
+    pub max_iter: u64,
+    /// Residual-evaluation budget (default 10 000).
+    pub max_evals: u64,
+    /// Time budget.
+    pub time_limit: Option<Duration>,
+    /// Initial damping relative to the largest diagonal of the scaled JᵀJ (default 1e-3,
+    /// Madsen, Nielsen & Tingleff's τ).
+    pub tau: f64,
+    /// Geodesic acceleration for Levenberg–Marquardt (Transtrum & Sethna, "Improvements to
+    /// the Levenberg–Marquardt algorithm for nonlinear least-squares minimization", 2012):
+    /// a second-order correction along the step from the directional second derivative of
+    /// the residuals (exact for typed models).
+    pub geodesic: bool,
+    /// Whether a Levenberg–Marquardt run that ends without converging is repeated from
+    /// the start with Marquardt's column scaling (default true), within what is left of
+    /// the iteration budget.
+    pub restart: bool,
+    /// Iterations after which an unconverged first attempt gives way to the restart
+    /// (default 1000, half the default budget). A number of its own, not a share of
+    /// `max_iter`, so that a run saved with a small budget and resumed with a larger one
+    /// takes the path of one uninterrupted run.
+    pub restart_after: u64,
+    /// Keep the final state in [`FitSummary::checkpoint`] (to save and resume).
+    pub keep_checkpoint: bool,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            ftol: 1e-15,
+            xtol: 1e-15,
+            gtol: 1e-15,
+            max_iter: 2000,
+            max_evals: 10_000,
+            time_limit: None,
+            tau: 1e-3,
+            geodesic: true,
+            restart: true,
+            restart_after: 1000,
+            keep_checkpoint: false,
+        }
+    }
+}
+
+impl FitOptions {
+    /// The driver's budgets. Its own tolerance tests are off: the methods' MINPACK tests
+    /// (relative to the sum of squares and the scaled step) are the stop reasons.
+    pub fn driver_options(&self) -> Options {
+        Options {
+            gtol: 0.0,
+            ftol: 0.0,
+            xtol: 0.0,
+            target: None,
+            max_iter: self.max_iter,
+            max_evals: Some(self.max_evals),
+            time_limit: self.time_limit,
+            keep_checkpoint: self.keep_checkpoint,
+        }
+    }
+}
+
+/// Runs a least-squares `method` on `problem` in the one driver (evaluations counted:
+/// residual vectors as `f_evals`, Jacobians as `j_evals`).
+pub fn minimize_least_squares(
+    problem: &dyn LeastSquares,
+    method: &mut dyn Minimizer<OnLeastSquares>,
+    start: Start<'_>,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) -> Result<Summary> {
+    let counted = Counted::from(problem, resumed_counts(start));
+    run::<OnLeastSquares>(&counted, &|| counted.counts(), method, start, opts, obs)
+}
+
+/// What a fit found.
+#[derive(Clone, Debug, Serialize)]
+pub struct FitSummary {
+    /// Method name.
+    pub method: String,
+    /// Parameters.
+    pub x: Vec<f64>,
+    /// Residual sum of squares Σ rᵢ².
+    pub rss: f64,
+    /// Iterations (accepted and rejected steps).
+    pub iterations: u64,
+    /// Residual evaluations (geodesic acceleration's included).
+    pub f_evals: u64,
+    /// Jacobian evaluations.
+    pub jac_evals: u64,
+    /// Exact second directional derivatives of the residuals (geodesic acceleration).
+    pub h_evals: u64,
+    /// Whether a convergence test was met.
+    pub converged: bool,
+    /// Why the fit stopped.
+    pub termination: Termination,
+    /// Degrees of freedom m − n.
+    pub dof: i64,
+    /// `s²(JᵀJ)⁻¹` at the solution; `None` when J is rank-deficient.
+    pub covariance: Option<Vec<Vec<f64>>>,
+    /// Square roots of the covariance diagonal.
+    pub std_errors: Option<Vec<f64>>,
+    /// Residual standard deviation `√(rss/(m − n))`.
+    pub residual_std: Option<f64>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// The final state, when [`FitOptions::keep_checkpoint`] asked for it.
+    #[serde(skip)]
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// Fits `problem` from `x0` with `method`.
+///
+/// Errors only when the problem cannot be started (wrong length, non-finite `x0`,
+/// residuals or Jacobian not finite at `x0`); every other outcome is a [`Termination`].
+pub fn fit(
+    problem: &dyn LeastSquares,
+    method: LsqMethod,
+    x0: &[f64],
+    opts: &FitOptions,
+    obs: &mut dyn Observer,
+) -> Result<FitSummary> {
+    fit_from(problem, method, Start::At(x0), opts, obs)
+}
+
+/// [`fit`] from a fresh start or a checkpoint.
+pub fn fit_from(
+    problem: &dyn LeastSquares,
+    method: LsqMethod,
+    start: Start<'_>,
+    opts: &FitOptions,
+    obs: &mut dyn Observer,
+) -> Result<FitSummary> {
+    let mut m = method.build(opts);
+    let s = minimize_least_squares(problem, m.as_mut(), start, &opts.driver_options(), obs)?;
+    // The covariance needs J at the solution: one more Jacobian, counted.
+    let (rows, n) = (problem.residual_count(), problem.dim());
+    let mut j = DenseMatrix::zeros(rows, n);
+    problem.jacobian(&s.x, &mut j);
+    let cov = covariance(&j, s.f);
+    let dof = rows as i64 - n as i64;
+    Ok(FitSummary {
+        method: s.method,
+        std_errors: cov
+            .as_ref()
+            .map(|c| (0..n).map(|i| c.get(i, i).max(0.0).sqrt()).collect()),
+        covariance: cov.map(|c| (0..n).map(|i| c.row(i).to_vec()).collect()),
+        residual_std: (dof > 0).then(|| (s.f / dof as f64).sqrt()),
+        x: s.x,
+        rss: s.f,
+        iterations: s.iterations,
+        f_evals: s.counts.f_evals,
+        jac_evals: s.counts.j_evals + 1,
+        h_evals: s.counts.h_evals,
+        converged: s.converged,
+        termination: s.termination,
+        dof,
+        seconds: s.seconds,
+        checkpoint: s.checkpoint,
+    })
+}

@@ -1,0 +1,75 @@
+//! A least-squares problem seen as the objective `f = Σ rᵢ²` by a line search, remembering
+//! the residuals and the Jacobian of the last point it evaluated — so that a Gauss–Newton
+//! step costs residuals for each trial and one Jacobian at the accepted point, no more.
+
+use crate::linalg::{dot, DenseMatrix};
+use crate::problem::{LeastSquares, Objective};
+use std::cell::RefCell;
+
+/// The last point evaluated and what is known there.
+struct Cached {
+    x: Vec<f64>,
+    r: Vec<f64>,
+    j: Option<DenseMatrix>,
+}
+
+/// `Σr²` over a least-squares problem, with a one-point cache.
+pub struct ResidualView<'a> {
+    problem: &'a dyn LeastSquares,
+    cache: RefCell<Option<Cached>>,
+}
+
+impl<'a> ResidualView<'a> {
+    /// A view of `problem` with an empty cache.
+    pub fn new(problem: &'a dyn LeastSquares) -> Self {
+        ResidualView {
+            problem,
+            cache: RefCell::new(None),
+        }
+    }
+
+    /// The residuals and Jacobian of the last point evaluated with its gradient.
+    pub fn take(self, x: &[f64]) -> Option<(Vec<f64>, DenseMatrix)> {
+        let c = self.cache.into_inner()?;
+        (c.x == x).then_some(())?;
+        Some((c.r, c.j?))
+    }
+
+    fn residuals(&self, x: &[f64]) -> Vec<f64> {
+        if let Some(c) = self.cache.borrow().as_ref().filter(|c| c.x == x) {
+            return c.r.clone();
+        }
+        let mut r = vec![0.0; self.problem.residual_count()];
+        self.problem.residuals(x, &mut r);
+        *self.cache.borrow_mut() = Some(Cached {
+            x: x.to_vec(),
+            r: r.clone(),
+            j: None,
+        });
+        r
+    }
+}
+
+impl Objective for ResidualView<'_> {
+    fn dim(&self) -> usize {
+        self.problem.dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        let r = self.residuals(x);
+        dot(&r, &r)
+    }
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        let r = self.residuals(x);
+        let mut j = DenseMatrix::zeros(r.len(), x.len());
+        self.problem.jacobian(x, &mut j);
+        j.tr_mul_vec(&r, g);
+        g.iter_mut().for_each(|v| *v *= 2.0);
+        if let Some(c) = self.cache.borrow_mut().as_mut() {
+            c.j = Some(j);
+        }
+        dot(&r, &r)
+    }
+    fn lower_bound(&self) -> Option<f64> {
+        Some(0.0)
+    }
+}
