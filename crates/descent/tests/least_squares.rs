@@ -295,3 +295,51 @@ fn malformed_nist_files_are_parse_errors() {
         );
     }
 }
+
+/// Counts every call the methods make, to check the driver's counters against.
+struct Tally<'a> {
+    inner: &'a MghProblem,
+    residuals: std::cell::Cell<u64>,
+    jacobians: std::cell::Cell<u64>,
+}
+
+impl LeastSquares for Tally<'_> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn residual_count(&self) -> usize {
+        self.inner.residual_count()
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        self.residuals.set(self.residuals.get() + 1);
+        self.inner.residuals(x, r)
+    }
+    fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
+        self.jacobians.set(self.jacobians.get() + 1);
+        self.inner.jacobian(x, j)
+    }
+}
+
+#[test]
+fn counters_count_every_residual_and_jacobian_evaluation() {
+    // Rosenbrock's r''ᵥ comes from finite differences (two residuals and a Jacobian per
+    // geodesic step): those are counted as what they are.
+    for method in [
+        LsqMethod::LevenbergMarquardt,
+        LsqMethod::GaussNewton,
+        LsqMethod::DiagonalGaussNewton,
+    ] {
+        for name in ["rosenbrock", "osborne1", "meyer"] {
+            let p = MghProblem::parse(name).unwrap();
+            let t = Tally {
+                inner: &p,
+                residuals: Default::default(),
+                jacobians: Default::default(),
+            };
+            let s = fit(&t, method, &p.x0(), &FitOptions::default(), &mut NoObserver).unwrap();
+            assert_eq!(s.f_evals, t.residuals.get(), "{name} {method:?}");
+            assert_eq!(s.jac_evals, t.jacobians.get(), "{name} {method:?}");
+            assert!(s.f_evals >= 1 && s.iterations >= 1, "{name} {method:?}");
+        }
+    }
+}
