@@ -171,7 +171,7 @@ impl<'a, T: Real> NetLeastSquares<'a, T> {
         if net.arch.loss != Loss::SquaredError {
             return Err(crate::error::Error::NotApplicable {
                 method: "Levenberg-Marquardt / Gauss-Newton".into(),
-                why: "least-squares training needs the squared-error loss (use --loss mse)".into(),
+                why: "least-squares training needs the squared-error loss (mse)".into(),
             });
         }
         Ok(NetLeastSquares {

@@ -292,7 +292,7 @@ impl TrainConfig {
 pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
     if net.inputs() != data.d {
         return Err(Error::config(
-            "--layers",
+            "layers",
             format!(
                 "the first layer has {} inputs but the {what} data has {} features",
                 net.inputs(),
@@ -304,7 +304,7 @@ pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
         (TargetData::Classes { names, labels }, Loss::CrossEntropy) => {
             if names.len() > net.outputs() {
                 return Err(Error::config(
-                    "--layers",
+                    "layers",
                     format!(
                         "the {what} data has {} classes but the output layer has {} units",
                         names.len(),
@@ -322,7 +322,7 @@ pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
         (TargetData::Classes { names, .. }, Loss::BinaryCrossEntropy) => {
             if names.len() != 2 || net.outputs() != 1 {
                 return Err(Error::config(
-                    "--loss",
+                    "loss",
                     "binary cross-entropy needs 2 classes and 1 output",
                 ));
             }
@@ -330,7 +330,7 @@ pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
         (TargetData::Classes { names, .. }, Loss::SquaredError) => {
             if names.len() > net.outputs() {
                 return Err(Error::config(
-                    "--layers",
+                    "layers",
                     format!(
                         "{} classes (one-hot) need {} outputs, the network has {}",
                         names.len(),
@@ -343,7 +343,7 @@ pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
         (TargetData::Values { k, .. }, Loss::SquaredError | Loss::BinaryCrossEntropy) => {
             if *k != net.outputs() {
                 return Err(Error::config(
-                    "--layers",
+                    "layers",
                     format!(
                         "the {what} data has {k} targets per sample but the network has {} outputs",
                         net.outputs()
@@ -353,8 +353,8 @@ pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
         }
         (TargetData::Values { .. }, Loss::CrossEntropy) => {
             return Err(Error::config(
-                "--loss",
-                "cross-entropy needs class labels, but the target is numeric; use --loss mse",
+                "loss",
+                "cross-entropy needs class labels, but the target is numeric; use the squared error loss",
             ));
         }
     }
