@@ -237,6 +237,22 @@ pub fn state_to_json<T: Serialize>(state: &T) -> Result<serde_json::Value> {
     serde_json::to_value(state).map_err(|e| Error::Parse(format!("cannot save state: {e}")))
 }
 
+/// Implements `save_state` and `load_state` (of a [`Minimizer`] or a
+/// [`crate::direction::Direction`]) by serializing the whole value — its settings and its
+/// state — with serde.
+macro_rules! whole_state {
+    () => {
+        fn save_state(&self) -> crate::error::Result<serde_json::Value> {
+            crate::driver::state_to_json(self)
+        }
+        fn load_state(&mut self, state: &serde_json::Value) -> crate::error::Result<()> {
+            *self = crate::driver::state_from_json(state)?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use whole_state;
+
 /// Reads state written by [`state_to_json`].
 pub fn state_from_json<T: serde::de::DeserializeOwned>(state: &serde_json::Value) -> Result<T> {
     T::deserialize(state).map_err(|e| Error::Parse(format!("checkpoint state: {e}")))

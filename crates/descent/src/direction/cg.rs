@@ -128,7 +128,7 @@ impl NonlinearCg {
 }
 
 impl Direction for NonlinearCg {
-    super::serde_state!();
+    crate::driver::whole_state!();
     fn name(&self) -> String {
         format!("nonlinear CG ({})", self.beta.as_str())
     }

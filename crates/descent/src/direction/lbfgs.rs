@@ -37,7 +37,7 @@ impl Default for Lbfgs {
 }
 
 impl Direction for Lbfgs {
-    super::serde_state!();
+    crate::driver::whole_state!();
     fn name(&self) -> String {
         format!("L-BFGS (m={})", self.memory)
     }

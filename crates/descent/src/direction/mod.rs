@@ -69,21 +69,6 @@ pub trait Direction {
     }
 }
 
-/// Implements [`Direction::save_state`] and [`Direction::load_state`] by serializing the
-/// whole direction (its settings and what it has learned).
-macro_rules! serde_state {
-    () => {
-        fn save_state(&self) -> crate::error::Result<serde_json::Value> {
-            crate::driver::state_to_json(self)
-        }
-        fn load_state(&mut self, state: &serde_json::Value) -> crate::error::Result<()> {
-            *self = crate::driver::state_from_json(state)?;
-            Ok(())
-        }
-    };
-}
-pub(crate) use serde_state;
-
 /// A direction combined with a line search — the classical descent method
 /// `x₊ = x + α d`.
 pub struct LineSearchMethod<D, L> {

@@ -20,7 +20,7 @@ pub struct Newton {
 }
 
 impl Direction for Newton {
-    super::serde_state!();
+    crate::driver::whole_state!();
     fn name(&self) -> String {
         "Newton".into()
     }

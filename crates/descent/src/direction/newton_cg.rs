@@ -52,7 +52,7 @@ impl NewtonCg {
 }
 
 impl Direction for NewtonCg {
-    super::serde_state!();
+    crate::driver::whole_state!();
     fn name(&self) -> String {
         if self.gauss_newton {
             "Hessian-free (Gauss-Newton CG)".into()

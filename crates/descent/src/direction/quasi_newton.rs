@@ -118,7 +118,7 @@ impl QuasiNewton {
 }
 
 impl Direction for QuasiNewton {
-    super::serde_state!();
+    crate::driver::whole_state!();
     fn name(&self) -> String {
         match self.kind {
             QuasiNewtonKind::Bfgs => "BFGS",

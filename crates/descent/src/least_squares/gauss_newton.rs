@@ -14,9 +14,7 @@ use super::levenberg_marquardt::evaluate_start;
 use super::scaling::{column_norms, scale_columns, scaled_norm, Scaling};
 use super::step::scaled_step;
 use super::view::ResidualView;
-use crate::driver::{
-    state_from_json, state_to_json, Iterate, Minimizer, OnLeastSquares, StepOutcome, Termination,
-};
+use crate::driver::{Iterate, Minimizer, OnLeastSquares, StepOutcome, Termination};
 use crate::error::Result;
 use crate::linalg::{all_finite, dot, norm, DenseMatrix};
 use crate::linesearch::{Backtracking, Line, LineSearch};
@@ -132,12 +130,5 @@ impl Minimizer<OnLeastSquares> for GaussNewton {
         })
     }
 
-    fn save_state(&self) -> Result<serde_json::Value> {
-        state_to_json(self)
-    }
-
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        *self = state_from_json(state)?;
-        Ok(())
-    }
+    crate::driver::whole_state!();
 }

@@ -22,9 +22,7 @@
 
 use super::scaling::{gradient, gradient_cosine, scale_columns, scaled_norm, Scaling};
 use super::step::scaled_step;
-use crate::driver::{
-    state_from_json, state_to_json, Iterate, Minimizer, OnLeastSquares, StepOutcome, Termination,
-};
+use crate::driver::{Iterate, Minimizer, OnLeastSquares, StepOutcome, Termination};
 use crate::error::{Error, Result};
 use crate::linalg::{all_finite, dot, norm, DenseMatrix};
 use crate::problem::LeastSquares;
@@ -298,14 +296,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         ]
     }
 
-    fn save_state(&self) -> Result<serde_json::Value> {
-        state_to_json(self)
-    }
-
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        *self = state_from_json(state)?;
-        Ok(())
-    }
+    crate::driver::whole_state!();
 }
 
 impl LevenbergMarquardt {
