@@ -41,17 +41,10 @@ fn main() {
             let first = rec
                 .reports
                 .iter()
-                .find(|r| {
-                    p.known_minima()
-                        .iter()
-                        .any(|fs| r.f - fs <= 1e-8 * fs.abs().max(1.0))
-                })
+                .find(|r| p.reaches_known_minimum(r.f))
                 .map(|r| r.counts.f_evals)
                 .unwrap_or(0);
-            let ok = p
-                .known_minima()
-                .iter()
-                .any(|fs| s.f - fs <= 1e-8 * fs.abs().max(1.0));
+            let ok = p.reaches_known_minimum(s.f);
             if ok {
                 reached += 1;
                 evals.push(s.counts.f_evals);

@@ -277,7 +277,9 @@ pub struct Options {
     /// Wall-time budget.
     pub time_limit: Option<Duration>,
     /// Keep the final state in [`Summary::checkpoint`] so that the run can be resumed
-    /// (default false: saving a dense quasi-Newton matrix costs time).
+    /// (default false: saving a dense quasi-Newton matrix costs time). The driver does not
+    /// know the names of the method and the problem: the caller sets the checkpoint's
+    /// `method` and `problem` before saving, and checks them on resume.
     pub keep_checkpoint: bool,
 }
 

@@ -62,7 +62,7 @@ pub use driver::{
 };
 pub use error::{Error, Result};
 pub use linear_cg::{linear_cg, LinearCgResult};
-pub use method::{LineSearchKind, MethodSpec, METHODS};
+pub use method::{LineSearchKind, MethodSpec, REGISTRY};
 pub use problem::{
     Counted, Counts, FnObjective, LeastSquares, Objective, Quadratic, SampledObjective,
     SumOfSquares,

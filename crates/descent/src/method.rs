@@ -494,9 +494,6 @@ pub fn names(keep: impl Fn(&MethodInfo) -> bool) -> Vec<&'static str> {
         .collect()
 }
 
-/// Every method name with its description (the order of [`REGISTRY`]).
-pub const METHODS: &[MethodInfo] = REGISTRY;
-
 /// Which line search.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineSearchKind {
@@ -889,11 +886,11 @@ impl MethodSpec {
         let ls = self.line_search.unwrap_or(LineSearchKind::Wolfe);
         let m: Box<dyn Minimizer> = match info.name {
             "gd" => match self.line_search {
-                None => Box::new(FixedStep::new(BoxedRule(self.step_rule()?))),
+                None => Box::new(FixedStep::new(self.step_rule()?)),
                 Some(ls) => with_line_search(Steepest, ls, Assembly::new(0.9)),
             },
             "momentum" | "nesterov" | "adam" | "adamw" | "amsgrad" | "rmsprop" | "adagrad" => {
-                Box::new(FixedStep::new(BoxedRule(self.step_rule()?)))
+                Box::new(FixedStep::new(self.step_rule()?))
             }
             "newton" => with_line_search(Newton::default(), ls, Assembly::new(0.9).watchdog()),
             "newton-cg" => with_line_search(NewtonCg::default(), ls, Assembly::new(0.9)),
@@ -1011,30 +1008,6 @@ fn not_a_setting(info: &MethodInfo, setting: &str) -> Error {
         setting,
         format!("does not apply to method '{}' ({has})", info.name),
     )
-}
-
-/// A boxed step rule is a step rule.
-struct BoxedRule(Box<dyn StepRule + Send>);
-
-impl StepRule for BoxedRule {
-    fn name(&self) -> String {
-        self.0.name()
-    }
-    fn reset(&mut self, n: usize) {
-        self.0.reset(n)
-    }
-    fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
-        self.0.update(t, x, g, delta)
-    }
-    fn rate(&self, t: u64) -> f64 {
-        self.0.rate(t)
-    }
-    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
-        self.0.state()
-    }
-    fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
-        self.0.set_state(state)
-    }
 }
 
 /// How a direction is put together with its line search.

@@ -81,16 +81,24 @@ pub struct LineSearchMethod<D, L> {
     /// Whether the first step is bounded by the problem's lower bound (see
     /// [`LineSearchMethod::with_bounded_first_step`]).
     bounded_first_step: bool,
+    /// Watchdog (relaxed full steps) on, for self-scaled directions.
+    watchdog: bool,
+    /// Scratch: the direction and the step's pair, rewritten every iteration.
     d: Vec<f64>,
     s: Vec<f64>,
     y: Vec<f64>,
+    memory: Memory,
+}
+
+/// What the method carries from one iteration to the next (besides the direction's own
+/// state): all a checkpoint needs of it.
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Memory {
     f_prev: Option<f64>,
     last_alpha: f64,
     /// φ'(0) of the previous line search.
     last_slope: f64,
     resets: u64,
-    /// Watchdog (relaxed full steps) on, for self-scaled directions.
-    watchdog: bool,
     saved: Option<Saved>,
     watchdog_cooldown: bool,
 }
@@ -114,16 +122,11 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             line_search,
             secant: SecantPair::Standard,
             bounded_first_step: false,
+            watchdog: false,
             d: Vec::new(),
             s: Vec::new(),
             y: Vec::new(),
-            f_prev: None,
-            last_alpha: 0.0,
-            last_slope: 0.0,
-            resets: 0,
-            watchdog: false,
-            saved: None,
-            watchdog_cooldown: false,
+            memory: Memory::default(),
         }
     }
 
@@ -157,6 +160,13 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         self
     }
 
+    /// Scratch vectors for `n` variables.
+    fn allocate(&mut self, n: usize) {
+        self.d = vec![0.0; n];
+        self.s = vec![0.0; n];
+        self.y = vec![0.0; n];
+    }
+
     fn commit(
         &mut self,
         it: &mut Iterate,
@@ -171,8 +181,8 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         }
         self.secant
             .correct(&self.s, &mut self.y, (it.f, f_new), (&it.g, &g_new));
-        self.f_prev = Some(it.f);
-        self.last_alpha = alpha;
+        self.memory.f_prev = Some(it.f);
+        self.memory.last_alpha = alpha;
         it.x = x_new;
         it.g = g_new;
         it.f = f_new;
@@ -201,20 +211,20 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         if unit {
             return 1.0;
         }
-        match self.f_prev {
+        match self.memory.f_prev {
             Some(fp) if fp > f && slope < 0.0 => {
                 let interpolated = 1.01 * 2.0 * (f - fp) / slope;
                 // The previous step's first-order change, α₋·φ'₋(0)/φ'(0) (N&W eq. 3.59),
                 // bounds the interpolation guess, which overshoots when the last decrease
                 // was large against what is left (CG's last iterations).
-                let same_change = self.last_alpha * self.last_slope / slope;
+                let same_change = self.memory.last_alpha * self.memory.last_slope / slope;
                 let a = if same_change.is_finite() && same_change > 0.0 {
                     interpolated.min(same_change)
                 } else {
                     interpolated
                 };
                 if a.is_finite() && a > 0.0 {
-                    a.min(1.0).max(1e-3 * self.last_alpha.min(1.0))
+                    a.min(1.0).max(1e-3 * self.memory.last_alpha.min(1.0))
                 } else {
                     1.0
                 }
@@ -244,15 +254,9 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         )
     }
     fn init(&mut self, problem: &dyn Objective, x0: &[f64]) -> Result<Iterate> {
-        let n = x0.len();
-        self.direction.init(n);
-        self.d = vec![0.0; n];
-        self.s = vec![0.0; n];
-        self.y = vec![0.0; n];
-        self.f_prev = None;
-        self.resets = 0;
-        self.saved = None;
-        self.watchdog_cooldown = false;
+        self.direction.init(x0.len());
+        self.allocate(x0.len());
+        self.memory = Memory::default();
         Ok(Iterate::evaluate(problem, x0))
     }
     fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
@@ -266,7 +270,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
             unit = false;
             // Not a descent direction: restart from steepest descent.
             self.direction.reset();
-            self.resets += 1;
+            self.memory.resets += 1;
             for (di, gi) in self.d.iter_mut().zip(&it.g) {
                 *di = -gi;
             }
@@ -276,7 +280,7 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
             }
         }
         if self.watchdog && self.direction.unit_step() {
-            if let Some(saved) = self.saved.take() {
+            if let Some(saved) = self.memory.saved.take() {
                 // Second watchdog step: the full step must beat the saved point.
                 let (x, g, f) = self.full_step(problem, it);
                 if f.is_finite()
@@ -289,14 +293,14 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
                 *it = saved.it;
                 self.d = saved.d;
                 slope = saved.slope;
-                self.watchdog_cooldown = true;
-            } else if !self.watchdog_cooldown {
+                self.memory.watchdog_cooldown = true;
+            } else if !self.memory.watchdog_cooldown {
                 let (x, g, f) = self.full_step(problem, it);
                 if f.is_finite() && crate::linalg::all_finite(&g) {
                     if f <= it.f + WATCHDOG_C1 * slope {
                         return Ok(self.commit(it, x, g, f, 1.0));
                     }
-                    self.saved = Some(Saved {
+                    self.memory.saved = Some(Saved {
                         it: it.clone(),
                         d: self.d.clone(),
                         slope,
@@ -304,11 +308,11 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
                     return Ok(self.commit(it, x, g, f, 1.0));
                 }
             } else {
-                self.watchdog_cooldown = false;
+                self.memory.watchdog_cooldown = false;
             }
         }
         let alpha0 = self.initial_step(it.f, slope, unit, problem.lower_bound());
-        self.last_slope = slope;
+        self.memory.last_slope = slope;
         let mut line = Line::new(problem, &it.x, &self.d);
         let Some(step) = self.line_search.search(&mut line, it.f, slope, alpha0) else {
             return Ok(StepOutcome::Stop(Termination::LineSearchFailed));
@@ -321,50 +325,17 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
     }
     fn extra(&self) -> Vec<(&'static str, f64)> {
         let mut e = self.direction.extra();
-        e.push(("resets", self.resets as f64));
+        e.push(("resets", self.memory.resets as f64));
         e
     }
     fn save_state(&self) -> Result<serde_json::Value> {
-        state_to_json(&LineSearchState {
-            direction: self.direction.save_state()?,
-            d: self.d.clone(),
-            s: self.s.clone(),
-            y: self.y.clone(),
-            f_prev: self.f_prev,
-            last_alpha: self.last_alpha,
-            last_slope: self.last_slope,
-            resets: self.resets,
-            saved: self.saved.clone(),
-            watchdog_cooldown: self.watchdog_cooldown,
-        })
+        state_to_json(&(self.direction.save_state()?, self.d.len(), &self.memory))
     }
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        let st: LineSearchState = state_from_json(state)?;
-        self.direction.load_state(&st.direction)?;
-        self.d = st.d;
-        self.s = st.s;
-        self.y = st.y;
-        self.f_prev = st.f_prev;
-        self.last_alpha = st.last_alpha;
-        self.last_slope = st.last_slope;
-        self.resets = st.resets;
-        self.saved = st.saved;
-        self.watchdog_cooldown = st.watchdog_cooldown;
+        let (direction, n, memory): (serde_json::Value, usize, Memory) = state_from_json(state)?;
+        self.direction.load_state(&direction)?;
+        self.allocate(n);
+        self.memory = memory;
         Ok(())
     }
-}
-
-/// What [`LineSearchMethod`] carries from one iteration to the next.
-#[derive(Serialize, Deserialize)]
-struct LineSearchState {
-    direction: serde_json::Value,
-    d: Vec<f64>,
-    s: Vec<f64>,
-    y: Vec<f64>,
-    f_prev: Option<f64>,
-    last_alpha: f64,
-    last_slope: f64,
-    resets: u64,
-    saved: Option<Saved>,
-    watchdog_cooldown: bool,
 }

@@ -113,6 +113,8 @@ pub struct LevenbergMarquardt {
     pending: Option<Termination>,
     /// Gain ratio of the last trial (for reports).
     rho: f64,
+    /// MINPACK's cosine at the current point (changes only when a step is accepted).
+    cosine: f64,
 }
 
 impl Default for LevenbergMarquardt {
@@ -132,6 +134,7 @@ impl LevenbergMarquardt {
             d: Vec::new(),
             pending: None,
             rho: 0.0,
+            cosine: 1.0,
         }
     }
 }
@@ -178,6 +181,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         // With D the column norms, diag(JsᵀJs) = 1 at the start: μ₀ = τ.
         self.d = super::scaling::column_norms(&j);
         self.damping = NielsenDamping::new(self.config.tau);
+        self.cosine = gradient_cosine(&j, &r);
         self.r = r;
         self.j = j;
         self.pending = None;
@@ -192,8 +196,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         if it.f == 0.0 {
             return Some(Termination::TargetCost);
         }
-        (gradient_cosine(&self.j, &self.r) <= self.config.gtol)
-            .then_some(Termination::GradientTolerance)
+        (self.cosine <= self.config.gtol).then_some(Termination::GradientTolerance)
     }
 
     fn step(&mut self, problem: &dyn LeastSquares, it: &mut Iterate) -> Result<StepOutcome> {
@@ -273,6 +276,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         it.x = x_new;
         it.f = rss_new;
         it.g = gradient(&j_new, &r_new);
+        self.cosine = gradient_cosine(&j_new, &r_new);
         self.r = r_new;
         self.j = j_new;
         self.pending = if actual <= cfg.ftol && pred <= cfg.ftol * rss_new && self.rho <= 2.0 {
@@ -292,16 +296,9 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         vec![
             ("mu", self.damping.mu),
             ("rho", self.rho),
-            ("cosine", gradient_cosine(&self.j, &self.r)),
+            ("cosine", self.cosine),
         ]
     }
 
     crate::driver::whole_state!();
-}
-
-impl LevenbergMarquardt {
-    /// The residuals and Jacobian at the current point (for covariances).
-    pub fn jacobian(&self) -> &DenseMatrix {
-        &self.j
-    }
 }

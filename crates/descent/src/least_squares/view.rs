@@ -35,18 +35,18 @@ impl<'a> ResidualView<'a> {
         Some((c.r, c.j?))
     }
 
-    fn residuals(&self, x: &[f64]) -> Vec<f64> {
-        if let Some(c) = self.cache.borrow().as_ref().filter(|c| c.x == x) {
-            return c.r.clone();
+    /// Makes sure the cache holds the residuals at `x` (evaluating them if not).
+    fn residuals_at(&self, x: &[f64]) {
+        if self.cache.borrow().as_ref().is_some_and(|c| c.x == x) {
+            return;
         }
         let mut r = vec![0.0; self.problem.residual_count()];
         self.problem.residuals(x, &mut r);
         *self.cache.borrow_mut() = Some(Cached {
             x: x.to_vec(),
-            r: r.clone(),
+            r,
             j: None,
         });
-        r
     }
 }
 
@@ -55,19 +55,21 @@ impl Objective for ResidualView<'_> {
         self.problem.dim()
     }
     fn value(&self, x: &[f64]) -> f64 {
-        let r = self.residuals(x);
-        dot(&r, &r)
+        self.residuals_at(x);
+        let cache = self.cache.borrow();
+        let r = &cache.as_ref().expect("just filled").r;
+        dot(r, r)
     }
     fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
-        let r = self.residuals(x);
-        let mut j = DenseMatrix::zeros(r.len(), x.len());
+        self.residuals_at(x);
+        let mut cache = self.cache.borrow_mut();
+        let c = cache.as_mut().expect("just filled");
+        let mut j = DenseMatrix::zeros(c.r.len(), x.len());
         self.problem.jacobian(x, &mut j);
-        j.tr_mul_vec(&r, g);
+        j.tr_mul_vec(&c.r, g);
         g.iter_mut().for_each(|v| *v *= 2.0);
-        if let Some(c) = self.cache.borrow_mut().as_mut() {
-            c.j = Some(j);
-        }
-        dot(&r, &r)
+        c.j = Some(j);
+        dot(&c.r, &c.r)
     }
     fn lower_bound(&self) -> Option<f64> {
         Some(0.0)

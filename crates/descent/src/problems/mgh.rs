@@ -585,6 +585,14 @@ impl MghProblem {
         }
     }
 
+    /// Whether `f` is within `1e-8·max(1, |f*|)` of a published minimum (the benchmark's
+    /// "reached").
+    pub fn reaches_known_minimum(&self, f: f64) -> bool {
+        self.known_minima()
+            .iter()
+            .any(|fs| f - fs <= 1e-8 * fs.abs().max(1.0))
+    }
+
     /// Known minimum values from the paper (and later literature), lowest first. A run has
     /// found a minimum when it gets within 1e-8·max(1, |f*|) of one of them. Empty when
     /// the instance has no published value.

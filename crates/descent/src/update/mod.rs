@@ -42,3 +42,25 @@ pub trait StepRule {
     /// Restores state saved by [`StepRule::state`].
     fn set_state(&mut self, _state: &[(String, Vec<f64>)]) {}
 }
+
+/// A boxed rule (as the registry builds them) is a rule.
+impl<R: StepRule + ?Sized> StepRule for Box<R> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn reset(&mut self, n: usize) {
+        (**self).reset(n)
+    }
+    fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
+        (**self).update(t, x, g, delta)
+    }
+    fn rate(&self, t: u64) -> f64 {
+        (**self).rate(t)
+    }
+    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
+        (**self).state()
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
+        (**self).set_state(state)
+    }
+}
