@@ -52,6 +52,7 @@ pub mod method;
 pub mod nn;
 pub mod problem;
 pub mod problems;
+mod simd;
 pub mod update;
 
 pub use checkpoint::Checkpoint;

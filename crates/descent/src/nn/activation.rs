@@ -43,6 +43,11 @@ impl Activation {
 
     /// Applies the activation to `z` in place.
     pub fn apply<T: Real>(self, z: &mut [T]) {
+        crate::simd::vectorized(|| self.apply_here(z))
+    }
+
+    #[inline(always)]
+    fn apply_here<T: Real>(self, z: &mut [T]) {
         let one = T::one();
         match self {
             Activation::Identity => {}
@@ -66,6 +71,11 @@ impl Activation {
 
     /// Multiplies `grad` (∂L/∂a) by the derivative a'(z), given `z` and `a = act(z)`.
     pub fn backprop<T: Real>(self, z: &[T], a: &[T], grad: &mut [T]) {
+        crate::simd::vectorized(|| self.backprop_here(z, a, grad))
+    }
+
+    #[inline(always)]
+    fn backprop_here<T: Real>(self, z: &[T], a: &[T], grad: &mut [T]) {
         let one = T::one();
         match self {
             Activation::Identity => {}

@@ -34,6 +34,17 @@ impl Loss {
         z: &[T],
         k: usize,
         targets: Targets<'_, T>,
+        grad: Option<&mut [T]>,
+    ) -> f64 {
+        crate::simd::vectorized(|| self.value_grad_here(z, k, targets, grad))
+    }
+
+    #[inline(always)]
+    fn value_grad_here<T: Real>(
+        self,
+        z: &[T],
+        k: usize,
+        targets: Targets<'_, T>,
         mut grad: Option<&mut [T]>,
     ) -> f64 {
         let b = z.len() / k;

@@ -639,18 +639,20 @@ fn train_step_rule<T: Real>(
                 grad.par_chunks_mut(CHUNK)
                     .enumerate()
                     .map(|(c, g)| {
-                        let lo = c * CHUNK;
-                        let hi = lo + g.len();
-                        for (s, w) in used.iter().enumerate() {
-                            let wt = w.rows as f64 / b as f64;
-                            let part = &w.grad[lo..hi];
-                            if s == 0 {
-                                g.iter_mut().zip(part).for_each(|(a, b)| *a = wt * b.f64());
-                            } else {
-                                g.iter_mut().zip(part).for_each(|(a, b)| *a += wt * b.f64());
+                        crate::simd::vectorized(|| {
+                            let lo = c * CHUNK;
+                            let hi = lo + g.len();
+                            for (s, w) in used.iter().enumerate() {
+                                let wt = w.rows as f64 / b as f64;
+                                let part = &w.grad[lo..hi];
+                                if s == 0 {
+                                    g.iter_mut().zip(part).for_each(|(a, b)| *a = wt * b.f64());
+                                } else {
+                                    g.iter_mut().zip(part).for_each(|(a, b)| *a += wt * b.f64());
+                                }
                             }
-                        }
-                        g.iter().all(|v| v.is_finite())
+                            g.iter().all(|v| v.is_finite())
+                        })
                     })
                     .reduce(|| true, |a, b| a && b)
             };
@@ -671,13 +673,15 @@ fn train_step_rule<T: Real>(
                     .zip(params_t.par_chunks_mut(CHUNK))
                     .zip(delta.par_chunks_mut(CHUNK))
                     .map(|((p, pt), dl)| {
-                        let mut ok = true;
-                        for ((p, pt), dl) in p.iter().zip(pt.iter_mut()).zip(dl.iter_mut()) {
-                            *dl = p + scale * *dl;
-                            *pt = T::of(*dl);
-                            ok &= dl.is_finite();
-                        }
-                        ok
+                        crate::simd::vectorized(|| {
+                            let mut ok = true;
+                            for ((p, pt), dl) in p.iter().zip(pt.iter_mut()).zip(dl.iter_mut()) {
+                                *dl = p + scale * *dl;
+                                *pt = T::of(*dl);
+                                ok &= dl.is_finite();
+                            }
+                            ok
+                        })
                     })
                     .reduce(|| true, |a, b| a && b)
             };

@@ -294,11 +294,14 @@ impl StepRule for Adam {
             self.vmax = vec![0.0; g.len()];
         }
         if g.len() < PARALLEL_MIN {
-            if ams {
-                amsgrad(&mut self.m, &mut self.v, &mut self.vmax, x, g, delta);
-            } else {
-                plain(&mut self.m, &mut self.v, x, g, delta);
-            }
+            let (m, v, vmax) = (&mut self.m, &mut self.v, &mut self.vmax);
+            crate::simd::vectorized(|| {
+                if ams {
+                    amsgrad(m, v, vmax, x, g, delta);
+                } else {
+                    plain(m, v, x, g, delta);
+                }
+            });
             return;
         }
         use rayon::prelude::*;
@@ -311,10 +314,12 @@ impl StepRule for Adam {
         if ams {
             mv.zip(self.vmax.par_chunks_mut(c))
                 .zip(xgd)
-                .for_each(|(((m, v), vm), ((x, g), d))| amsgrad(m, v, vm, x, g, d));
+                .for_each(|(((m, v), vm), ((x, g), d))| {
+                    crate::simd::vectorized(|| amsgrad(m, v, vm, x, g, d))
+                });
         } else {
             mv.zip(xgd)
-                .for_each(|((m, v), ((x, g), d))| plain(m, v, x, g, d));
+                .for_each(|((m, v), ((x, g), d))| crate::simd::vectorized(|| plain(m, v, x, g, d)));
         }
     }
     fn rate(&self, t: u64) -> f64 {
