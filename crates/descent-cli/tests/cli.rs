@@ -1129,3 +1129,40 @@ fn a_diverging_step_rule_keeps_finite_weights() {
     ]);
     assert!(p["loss"].as_f64().unwrap().is_finite(), "{p}");
 }
+
+#[test]
+fn full_batch_training_resumes_exactly_from_the_command_line() {
+    let path = tmp("lbfgs-net.safetensors");
+    let base = [
+        "train",
+        "--data",
+        "synthetic:moons:200",
+        "--layers",
+        "2,8,2",
+        "--activation",
+        "tanh",
+        "--optimizer",
+        "lbfgs",
+        "--precision",
+        "f64",
+        "--json",
+    ];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        json(&a)
+    };
+    let straight = with(&["--epochs", "6"]);
+    with(&["--epochs", "3", "--save", path.to_str().unwrap()]);
+    let resumed = with(&["--epochs", "6", "--resume", path.to_str().unwrap()]);
+    let losses = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        v["epochs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::json!([e["train_loss"], e["val_loss"]]))
+            .collect()
+    };
+    assert_eq!(losses(&straight), losses(&resumed));
+    assert_eq!(straight["test_loss"], resumed["test_loss"]);
+}

@@ -165,6 +165,55 @@ fn resume_continues_exactly() {
 }
 
 #[test]
+fn full_batch_and_least_squares_training_resume_exactly() {
+    // The driver's checkpoint keeps L-BFGS's pairs and Levenberg–Marquardt's damping: a
+    // run of 2 + 4 iterations is the run of 6, weights and every epoch's loss to the bit.
+    let moons = synthetic("moons:200", 1).unwrap();
+    let ce = Mlp::new(&[2, 16, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let sq = Mlp::new(&[2, 16, 2], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    for (net, opt) in [
+        (&ce, "lbfgs"),
+        (&ce, "cg"),
+        (&ce, "bfgs"),
+        (&sq, "lm"),
+        (&sq, "gn"),
+    ] {
+        let p0 = net.init_params(Init::GlorotUniform, 4);
+        let cfg = |epochs| TrainConfig {
+            optimizer: opt.into(),
+            epochs,
+            ..TrainConfig::default()
+        };
+        let straight = train::<f64>(
+            net,
+            &moons,
+            None,
+            &cfg(6),
+            TrainState::new(p0.clone()),
+            &mut Silent,
+        )
+        .unwrap();
+        let half = train::<f64>(
+            net,
+            &moons,
+            None,
+            &cfg(2),
+            TrainState::new(p0.clone()),
+            &mut Silent,
+        )
+        .unwrap();
+        assert!(half.state.method_checkpoint.is_some(), "{opt}");
+        let resumed = train::<f64>(net, &moons, None, &cfg(6), half.state, &mut Silent).unwrap();
+        assert_eq!(straight.state.params, resumed.state.params, "{opt}");
+        let losses = |s: &descent::nn::TrainState| -> Vec<f64> {
+            s.history.iter().map(|e| e.train_loss).collect()
+        };
+        assert_eq!(losses(&straight.state), losses(&resumed.state), "{opt}");
+        assert_eq!(straight.stop, resumed.stop, "{opt}");
+    }
+}
+
+#[test]
 fn diverging_learning_rate_is_a_typed_stop() {
     let data = sine();
     let net = Mlp::new(&[1, 10, 1], &[Activation::Relu], Loss::SquaredError).unwrap();

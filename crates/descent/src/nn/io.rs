@@ -212,6 +212,13 @@ fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig) -> Result<()> {
         "config".to_string(),
         serde_json::to_string(cfg).expect("serializable"),
     );
+    if let Some(c) = &st.method_checkpoint {
+        // A full-batch or least-squares method's own state (the driver's checkpoint).
+        md.insert(
+            "method_checkpoint".to_string(),
+            serde_json::to_string(c).expect("serializable"),
+        );
+    }
     let views: Vec<(String, TensorView<'_>)> = buffers
         .iter()
         .map(|(n, b, len)| {
@@ -331,6 +338,10 @@ pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
             since_best: s["since_best"].as_u64().unwrap_or(0) as usize,
             since_plateau: s["since_plateau"].as_u64().unwrap_or(0) as usize,
             history,
+            method_checkpoint: md
+                .get("method_checkpoint")
+                .map(|c| serde_json::from_str(c).map_err(|_| bad("method checkpoint")))
+                .transpose()?,
         },
         cfg,
     ))

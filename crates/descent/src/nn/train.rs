@@ -7,7 +7,7 @@
 use super::adapters::{BatchData, FullBatch, NetLeastSquares};
 use super::{Activation, Loss, Mlp, Real, Targets};
 use crate::data::{permutation, Dataset, TargetData};
-use crate::driver::{minimize, Control, IterReport, Observer, Options, Start};
+use crate::driver::{Control, IterReport, Observer, Options, Start};
 use crate::error::{Error, Result};
 use crate::least_squares::{minimize_least_squares, FitOptions};
 use crate::method::{AppliesTo, MethodSpec};
@@ -208,6 +208,10 @@ pub struct TrainState {
     pub since_plateau: usize,
     /// Reports of the epochs so far.
     pub history: Vec<EpochReport>,
+    /// The driver's checkpoint of a full-batch or least-squares method (L-BFGS's pairs,
+    /// Levenberg–Marquardt's damping, …), so that a resumed run continues exactly.
+    #[serde(default)]
+    pub method_checkpoint: Option<crate::checkpoint::Checkpoint>,
 }
 
 impl TrainState {
@@ -223,6 +227,7 @@ impl TrainState {
             since_best: 0,
             since_plateau: 0,
             history: Vec::new(),
+            method_checkpoint: None,
         }
     }
 }
@@ -845,9 +850,19 @@ fn train_deterministic<T: Real>(
     par: Par,
 ) -> Result<TrainResult> {
     let t0 = Instant::now();
-    let remaining = cfg.epochs.saturating_sub(st.epoch) as u64;
     let x0 = st.params.clone();
     let info = spec.info()?;
+    // A run saved by a deterministic method continues from the driver's checkpoint (the
+    // method's memory included); the epoch budget counts the total, as iterations do.
+    let saved = st
+        .method_checkpoint
+        .take()
+        .filter(|c| c.iterations == st.epoch as u64 && c.method == spec.to_string());
+    let (start, max_iter) = match &saved {
+        Some(c) => (Start::Resume(c), cfg.epochs as u64),
+        None => (Start::At(&x0), cfg.epochs.saturating_sub(st.epoch) as u64),
+    };
+    let evals_before = saved.as_ref().map_or(0, |c| c.counts.f_evals);
     let mut ie = IterEpochs {
         net,
         td,
@@ -864,9 +879,10 @@ fn train_deterministic<T: Real>(
         // evaluations by differences for a network), and a restart from the initial
         // weights would replay epochs already reported: both off unless asked for.
         let base = FitOptions {
-            max_iter: remaining,
+            max_iter,
             geodesic: false,
             restart: false,
+            keep_checkpoint: true,
             ..FitOptions::default()
         };
         let fo = spec.fit_options(&base);
@@ -875,7 +891,7 @@ fn train_deterministic<T: Real>(
         minimize_least_squares(
             &problem,
             method.as_mut(),
-            Start::At(&x0),
+            start,
             &fo.driver_options(),
             &mut LsqObserver { ie: &mut ie, nk },
         )?
@@ -883,15 +899,16 @@ fn train_deterministic<T: Real>(
         let mut m = spec.build()?;
         let obj = FullBatch::new(net, td, par);
         let opts = Options {
-            max_iter: remaining,
+            max_iter,
             gtol: 1e-7,
             ftol: 1e-13,
+            keep_checkpoint: true,
             ..Options::default()
         };
-        minimize(
+        crate::driver::minimize_from(
             &obj,
             m.as_mut(),
-            &x0,
+            start,
             &opts,
             &mut MinObserver { ie: &mut ie },
         )?
@@ -907,11 +924,16 @@ fn train_deterministic<T: Real>(
         }
     };
     st.params = s.x;
+    st.method_checkpoint = s.checkpoint.map(|c| crate::checkpoint::Checkpoint {
+        method: spec.to_string(),
+        problem: "network".into(),
+        ..c
+    });
     let secs = t0.elapsed().as_secs_f64();
     Ok(TrainResult {
         state: st,
         stop,
-        samples_per_second: s.counts.f_evals as f64 * td.n as f64 / secs.max(1e-9),
+        samples_per_second: (s.counts.f_evals - evals_before) as f64 * td.n as f64 / secs.max(1e-9),
     })
 }
 
