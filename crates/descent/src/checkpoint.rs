@@ -102,31 +102,35 @@ impl Checkpoint {
 }
 
 /// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a
-/// mixture: write a temporary file beside it, flush it to disk, rename it over `path`.
+/// mixture: a temporary file beside it, flushed to disk, renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
-        .filter(|d| !d.as_os_str().is_empty())
+        .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "checkpoint".into());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let io = |e: std::io::Error| {
-        Error::Io(std::io::Error::new(
-            e.kind(),
-            format!("cannot write {}: {e}", path.display()),
-        ))
-    };
-    let result = (|| {
+    let name = path.file_name().ok_or_else(|| {
+        Error::config(
+            "save path",
+            format!("'{}' is not a file name", path.display()),
+        )
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
-    if result.is_err() {
+    if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot write {}: {e}", path.display()),
+        )));
     }
-    result.map_err(io)
+    Ok(())
 }

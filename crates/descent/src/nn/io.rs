@@ -1,7 +1,8 @@
 //! Saving and loading: weights as safetensors (loadable by Python's `safetensors`) with the
 //! architecture in the metadata, and the optimizer state beside them (`FILE.optim`, also
 //! safetensors) so that a resumed run continues exactly. Saves are atomic: written to a
-//! temporary file in the same directory, flushed, then renamed over the target.
+//! temporary file in the same directory, flushed, then renamed over the target
+//! ([`crate::checkpoint::write_atomic`]).
 //!
 //! Tensors: `layers.L.weight` with shape `[n_in, n_out]` (row-major, so `z = x·W + b`)
 //! and `layers.L.bias` with shape `[n_out]`, in the training precision.
@@ -12,7 +13,6 @@ use crate::error::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "descent-mlp/1";
@@ -41,38 +41,7 @@ pub struct SavedModel {
     pub precision: String,
 }
 
-/// Writes `bytes` to `path` atomically (temporary file + rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| {
-        Error::config(
-            "save path",
-            format!("'{}' is not a file name", path.display()),
-        )
-    })?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Io(std::io::Error::new(
-            e.kind(),
-            format!("cannot write {}: {e}", path.display()),
-        )));
-    }
-    Ok(())
-}
+pub use crate::checkpoint::write_atomic;
 
 /// The optimizer-state file beside a model file.
 pub fn state_path(model: &Path) -> PathBuf {
