@@ -5,13 +5,14 @@
 use crate::interrupt;
 use crate::plot::{ContourPlot, LineChart, Series};
 use crate::train::{
-    check_optimizer, default_epochs, parse_train_args, prepare, Outcome, Prepared, TrainArgs,
+    check_optimizer, default_epochs, parse_activation, parse_init, parse_layers, parse_loss,
+    Prepared,
 };
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::compare::{compare, markdown_table, validate_methods, Entry, RunSettings};
 use descent::expr::ExprObjective;
-use descent::nn::{EpochReport, TrainConfig, TrainObserver};
+use descent::nn::{EpochReport, Experiment, ExperimentConfig, Outcome, TrainConfig, TrainObserver};
 use descent::problems::mgh::MghProblem;
 use descent::problems::nist::NistProblem;
 use descent::{LeastSquares, MethodSpec, Objective, SumOfSquares};
@@ -595,32 +596,37 @@ pub fn contour_with_paths(
 }
 
 /// Parses the training options as `descent train` would, for one optimizer.
-fn train_args(a: &CompareArgs, optimizer: &str, epochs: Option<usize>) -> Result<TrainArgs> {
-    let mut v: Vec<String> = vec!["--data".into(), a.data.clone().unwrap_or_default()];
-    let mut push = |k: &str, val: Option<String>| {
-        if let Some(val) = val {
-            v.push(format!("--{k}"));
-            v.push(val);
-        }
-    };
+/// The experiment every optimizer of a training comparison runs: the `descent train`
+/// defaults with the options given here.
+fn experiment(a: &CompareArgs, optimizer: &str, epochs: Option<usize>) -> Result<ExperimentConfig> {
     let n = &a.net;
-    push("test", n.test.clone());
-    push("layers", n.layers.clone());
-    push("activation", n.activation.clone());
-    push("loss", n.loss.clone());
-    push("init", n.init.clone());
-    push("lr", n.lr.map(|x| x.to_string()));
-    push("batch-size", n.batch_size.map(|x| x.to_string()));
-    push("epochs", epochs.map(|x| x.to_string()));
-    push("seed", n.seed.map(|x| x.to_string()));
-    push("threads", n.threads.map(|x| x.to_string()));
-    push("val-frac", n.val_frac.map(|x| x.to_string()));
-    push("optimizer", Some(optimizer.to_string()));
-    if n.standardize {
-        v.push("--standardize".into());
+    let mut c = ExperimentConfig::new(a.data.as_deref().unwrap_or_default());
+    c.test = n.test.clone();
+    c.layers = n.layers.as_deref().map(parse_layers).transpose()?;
+    if let Some(s) = &n.activation {
+        c.activation = parse_activation(s)?;
     }
-    v.push("--quiet".into());
-    parse_train_args(&v)
+    if let Some(s) = &n.loss {
+        c.loss = parse_loss(s)?;
+    }
+    if let Some(s) = &n.init {
+        c.init = parse_init(s)?;
+    }
+    if let Some(seed) = n.seed {
+        c.seed = seed;
+    }
+    if let Some(t) = n.threads {
+        c.threads = t;
+    }
+    c.val_frac = n.val_frac;
+    c.standardize = n.standardize;
+    c.epochs = epochs;
+    c.train.optimizer = optimizer.into();
+    c.train.lr = n.lr;
+    if let Some(b) = n.batch_size {
+        c.train.batch_size = b;
+    }
+    Ok(c)
 }
 
 /// One optimizer's training run, as compared.
@@ -691,7 +697,7 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
     for m in &methods {
         check_optimizer(m).with_context(|| format!("method {m}"))?;
     }
-    let prep = prepare(&train_args(a, &methods[0], epochs)?)?;
+    let prep = Experiment::prepare(&experiment(a, &methods[0], epochs)?)?;
     let runs: Vec<(&str, TrainConfig)> = methods
         .iter()
         .map(|m| {
@@ -739,7 +745,7 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
         entries.push(TrainEntry::new(m, &prep, outcome));
     }
     let interrupted = interrupt::requested();
-    let rows: Vec<serde_json::Value> = entries.iter().map(|e| train_row(e, &prep)).collect();
+    let rows: Vec<serde_json::Value> = entries.iter().map(train_row).collect();
     let mut written = Vec::new();
     if let Some(dir) = &a.out {
         written = write_training_outputs(dir, &label, &entries, &rows, &prep)?;
@@ -787,7 +793,7 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
 }
 
 /// The summary row of one training run: the same numbers `descent train --json` reports.
-fn train_row(e: &TrainEntry, prep: &Prepared) -> serde_json::Value {
+fn train_row(e: &TrainEntry) -> serde_json::Value {
     let h = &e.outcome.result.state.history;
     let last = h.last();
     let mut row = json!({
@@ -800,12 +806,12 @@ fn train_row(e: &TrainEntry, prep: &Prepared) -> serde_json::Value {
         "samples_per_second": e.outcome.result.samples_per_second,
         "stop": e.outcome.result.stop,
     });
-    if let Some((l, acc, r2)) = e.outcome.test {
-        row["test_loss"] = json!(prep.unscale(l));
-        if let Some(acc) = acc {
+    if let Some(m) = e.outcome.test {
+        row["test_loss"] = json!(m.loss);
+        if let Some(acc) = m.accuracy {
             row["test_accuracy"] = json!(acc);
         }
-        if let Some(r2) = r2 {
+        if let Some(r2) = m.r2 {
             row["test_r2"] = json!(r2);
         }
     }

@@ -4,13 +4,16 @@
 use crate::compare::{contour_with_paths, objective_charts, training_charts, TrainEntry};
 use crate::interrupt;
 use crate::plot::{ContourPlot, LineChart, Scale};
-use crate::train::{parse_train_args, prepare, Outcome, Prepared};
+use crate::train::Prepared;
 use anyhow::{Context, Result};
 use clap::Args;
 use descent::compare::{compare, run_logged, Entry};
 use descent::linalg::DenseMatrix;
 use descent::method::LineSearchKind;
-use descent::nn::{Init, LayerStats, TrainObserver, TrainState};
+use descent::nn::{
+    Activation, Experiment, ExperimentConfig, Init, LayerStats, Loss, Outcome, TrainObserver,
+    TrainState,
+};
 use descent::problems::mgh::MghProblem;
 use descent::update::{Adam, FixedStep, Schedule};
 use descent::{MethodSpec, Minimizer, Objective, Options, Quadratic};
@@ -122,11 +125,18 @@ fn fmt_iters(v: Option<u64>, budget: u64) -> String {
     v.map_or(format!("not within {budget}"), |k| k.to_string())
 }
 
-/// Trains with `descent train` options; returns the prepared run and its outcome.
-fn train_run(args: &[&str]) -> Result<(Prepared, Outcome)> {
-    let mut words = vec!["--quiet"];
-    words.extend_from_slice(args);
-    let prep = prepare(&parse_train_args(&words)?)?;
+/// A training experiment of the report: `data` through `layers` with `activation`
+/// hidden units, every other setting at `descent train`'s default until changed.
+fn experiment(data: &str, layers: &[usize], activation: Activation) -> ExperimentConfig {
+    let mut c = ExperimentConfig::new(data);
+    c.layers = Some(layers.to_vec());
+    c.activation = activation;
+    c
+}
+
+/// Prepares and trains; returns the prepared run and its outcome.
+fn train_run(c: &ExperimentConfig) -> Result<(Prepared, Outcome)> {
+    let prep = Experiment::prepare(c)?;
     let out = run_prepared(&prep)?;
     Ok((prep, out))
 }
@@ -139,7 +149,7 @@ fn run_prepared(prep: &Prepared) -> Result<Outcome> {
             interrupt::requested()
         }
     }
-    prep.run(&mut Stop)
+    Ok(prep.run(&mut Stop)?)
 }
 
 fn last_loss(e: &TrainEntry) -> f64 {
@@ -582,38 +592,20 @@ fn gauss_newton(r: &mut Report, _: Option<&Path>) -> Result<()> {
     let [by_iter, _, _] = objective_charts("Osborne 1 curve fit", &runs, p.value(&x0), p.f_star());
     r.chart(&by_iter, "gauss_newton_fit")?;
     // A small network: 1-10-1 tanh on sin(x), least squares.
-    let common = [
-        "--data",
-        "synthetic:sine:100",
-        "--layers",
-        "1,10,1",
-        "--activation",
-        "tanh",
-        "--loss",
-        "mse",
-        "--val-frac",
-        "0",
-    ];
+    let mut common = experiment("synthetic:sine:100", &[1, 10, 1], Activation::Tanh);
+    common.loss = Loss::SquaredError;
+    common.val_frac = Some(0.0);
     let mut entries = Vec::new();
-    for (name, extra) in [
-        ("lm", vec!["--optimizer", "lm", "--epochs", "200"]),
-        (
-            "adam lr 1e-2 (full batch)",
-            vec![
-                "--optimizer",
-                "adam",
-                "--lr",
-                "1e-2",
-                "--batch-size",
-                "1000",
-                "--epochs",
-                "3000",
-            ],
-        ),
+    for (name, optimizer, lr, batch_size, epochs) in [
+        ("lm", "lm", None, 128, 200),
+        ("adam lr 1e-2 (full batch)", "adam", Some(1e-2), 1000, 3000),
     ] {
-        let mut args: Vec<&str> = common.to_vec();
-        args.extend(extra);
-        let (prep, out) = train_run(&args)?;
+        let mut c = common.clone();
+        c.train.optimizer = optimizer.into();
+        c.train.lr = lr;
+        c.train.batch_size = batch_size;
+        c.epochs = Some(epochs);
+        let (prep, out) = train_run(&c)?;
         entries.push(TrainEntry::new(name, &prep, out));
     }
     r.text(&format!(
@@ -633,32 +625,21 @@ fn gauss_newton(r: &mut Report, _: Option<&Path>) -> Result<()> {
 }
 
 fn batch_size(r: &mut Report, _: Option<&Path>) -> Result<()> {
-    let common = [
-        "--data",
-        "synthetic:moons:1000",
-        "--layers",
-        "2,16,16,2",
-        "--activation",
-        "tanh",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        "0.05",
-        "--epochs",
-        "30",
-        "--val-frac",
-        "0.1",
-    ];
+    let mut common = experiment("synthetic:moons:1000", &[2, 16, 16, 2], Activation::Tanh);
+    common.train.optimizer = "sgd".into();
+    common.train.lr = Some(0.05);
+    common.epochs = Some(30);
+    common.val_frac = Some(0.1);
     let mut entries = Vec::new();
     for (name, bs) in [
-        ("batch (all 720)", "720"),
-        ("mini-batch 64", "64"),
-        ("mini-batch 8", "8"),
-        ("online (1)", "1"),
+        ("batch (all 720)", 720),
+        ("mini-batch 64", 64),
+        ("mini-batch 8", 8),
+        ("online (1)", 1),
     ] {
-        let mut args: Vec<&str> = common.to_vec();
-        args.extend(["--batch-size", bs]);
-        let (prep, out) = train_run(&args)?;
+        let mut c = common.clone();
+        c.train.batch_size = bs;
+        let (prep, out) = train_run(&c)?;
         entries.push(TrainEntry::new(name, &prep, out));
     }
     let desc: Vec<String> = entries
@@ -667,7 +648,7 @@ fn batch_size(r: &mut Report, _: Option<&Path>) -> Result<()> {
             let acc = e
                 .outcome
                 .test
-                .and_then(|t| t.1)
+                .and_then(|t| t.accuracy)
                 .map_or(f64::NAN, |a| 100.0 * a);
             format!(
                 "{}: final training loss {:.4}, test accuracy {acc:.1}%, {:.2} s",
@@ -697,21 +678,14 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
     };
     let inputs = if mnist.is_some() { 784 } else { 64 };
     let outputs = 10;
-    let layers = format!("{inputs},200,200,200,200,200,{outputs}");
+    let layers = [inputs, 200, 200, 200, 200, 200, outputs];
+    let layers_text = layers.map(|w| w.to_string()).join(",");
     // One load of the data; the second run only starts from other weights.
-    let (mut prep, standard) = train_run(&[
-        "--data",
-        &data,
-        "--layers",
-        &layers,
-        "--activation",
-        "sigmoid",
-        "--init",
-        "standard",
-        "--epochs",
-        "16",
-        "--diagnostics",
-    ])?;
+    let mut c = experiment(&data, &layers, Activation::Sigmoid);
+    c.init = Init::Standard;
+    c.epochs = Some(16);
+    c.train.diagnostics = true;
+    let (mut prep, standard) = train_run(&c)?;
     prep.state = TrainState::new(prep.net.init_params(Init::GlorotUniform, prep.cfg.seed));
     let glorot = run_prepared(&prep)?;
     let stats: Vec<(String, Vec<Vec<LayerStats>>, f64)> =
@@ -725,7 +699,7 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
                     .iter()
                     .filter_map(|e| e.diagnostics.clone())
                     .collect();
-                let acc = out.test.and_then(|t| t.1).unwrap_or(f64::NAN);
+                let acc = out.test.and_then(|t| t.accuracy).unwrap_or(f64::NAN);
                 (init.to_string(), per_epoch, acc)
             })
             .collect();
@@ -735,7 +709,7 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
         "3000 points of 10 Gaussian classes in 64 dimensions (`synthetic:blobs`; MNIST not found)"
     };
     let mut text = format!(
-        "A {layers} network with logistic sigmoid units on {source}, Adam (lr 1e-3, batch 128), \
+        "A {layers_text} network with logistic sigmoid units on {source}, Adam (lr 1e-3, batch 128), \
          16 epochs, trained from the \"standard\" initialization U[−1/√n, 1/√n] and from Glorot's \
          normalized one. A unit counts as saturated when its output is within 0.01 of 0 or 1 \
          (σ′ < 0.01). Fraction of saturated units in the top hidden layer (layer 5) after each \
@@ -821,26 +795,16 @@ fn saturation(r: &mut Report, mnist: Option<&Path>) -> Result<()> {
 
 fn deep_vs_wide(r: &mut Report, _: Option<&Path>) -> Result<()> {
     // 2-179-2 has 5·179 + 2 = 897 parameters; 2-16-16-16-16-2 has 3·16² + 8·16 + 2 = 898.
-    let common = [
-        "--data",
-        "synthetic:spirals:1000",
-        "--activation",
-        "tanh",
-        "--batch-size",
-        "32",
-        "--lr",
-        "3e-3",
-        "--epochs",
-        "150",
-    ];
     let mut entries = Vec::new();
     for (name, layers) in [
-        ("shallow-wide 2-179-2", "2,179,2"),
-        ("deep-narrow 2-16-16-16-16-2", "2,16,16,16,16,2"),
+        ("shallow-wide 2-179-2", &[2, 179, 2][..]),
+        ("deep-narrow 2-16-16-16-16-2", &[2, 16, 16, 16, 16, 2][..]),
     ] {
-        let mut args: Vec<&str> = common.to_vec();
-        args.extend(["--layers", layers]);
-        let (prep, out) = train_run(&args)?;
+        let mut c = experiment("synthetic:spirals:1000", layers, Activation::Tanh);
+        c.train.batch_size = 32;
+        c.train.lr = Some(3e-3);
+        c.epochs = Some(150);
+        let (prep, out) = train_run(&c)?;
         let params = prep.net.num_params();
         entries.push((params, TrainEntry::new(name, &prep, out)));
     }
@@ -850,7 +814,7 @@ fn deep_vs_wide(r: &mut Report, _: Option<&Path>) -> Result<()> {
             let acc = e
                 .outcome
                 .test
-                .and_then(|t| t.1)
+                .and_then(|t| t.accuracy)
                 .map_or(f64::NAN, |a| 100.0 * a);
             format!(
                 "{} ({p} parameters): training loss {:.4}, test accuracy {acc:.1}%",

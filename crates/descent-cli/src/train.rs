@@ -1,22 +1,21 @@
-//! `descent train` and `descent predict`.
+//! `descent train` and `descent predict`: parse the options into the library's
+//! [`ExperimentConfig`], run the experiment, print.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
-use descent::data::{load_mnist, synthetic, Dataset, Standardizer, Table, TargetData, Task};
 use descent::nn::{
-    batch_data, evaluate, load_model, load_state, save_model, train, Activation, EpochReport, Init,
-    Loss, Mlp, ModelMeta, Real, TrainConfig, TrainObserver, TrainResult, TrainState,
+    load_model, predict, Activation, EpochReport, Experiment, ExperimentConfig, Init, Loss,
+    Metrics, Outcome, Precision, TrainConfig, TrainObserver,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use descent::nn::default_epochs;
 
-/// Default validation fraction, and the most samples it holds out by default.
-const DEFAULT_VAL_FRAC: f64 = 0.05;
-const MAX_DEFAULT_VAL: f64 = 1000.0;
+/// A prepared training run (the library's experiment).
+pub type Prepared = Experiment;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -119,78 +118,6 @@ pub struct PredictArgs {
     json: bool,
 }
 
-/// Loads `spec`; for `mnist:` returns (train, test) sets.
-fn load_data(
-    spec: &str,
-    task: Task,
-    seed: u64,
-    test_part: bool,
-) -> Result<(Dataset, Option<Dataset>)> {
-    let (kind, rest) = spec.split_once(':').with_context(|| {
-        format!("data '{spec}': expected mnist:DIR, csv:FILE[,target=COL] or synthetic:NAME")
-    })?;
-    Ok(match kind {
-        "mnist" => {
-            // mnist:DIR[,n=COUNT]: the first COUNT training samples (a subset for
-            // full-batch methods); the test set stays whole.
-            let mut parts = rest.split(',');
-            let dir = Path::new(parts.next().unwrap_or(""));
-            let mut limit = None;
-            for p in parts {
-                match p.split_once('=') {
-                    Some(("n", v)) => {
-                        limit = Some(
-                            v.parse::<usize>()
-                                .with_context(|| format!("data '{spec}': n={v} is not a count"))?,
-                        )
-                    }
-                    _ => bail!("data '{spec}': unknown option '{p}' (expected n=COUNT)"),
-                }
-            }
-            if test_part {
-                (load_mnist(dir, false)?, None)
-            } else {
-                let mut train = load_mnist(dir, true)?;
-                if let Some(n) = limit {
-                    if n == 0 || n > train.len() {
-                        bail!("data '{spec}': n must be in 1..={}", train.len());
-                    }
-                    train = train.subset(&(0..n).collect::<Vec<_>>());
-                }
-                (train, Some(load_mnist(dir, false)?))
-            }
-        }
-        "csv" => {
-            let mut parts = rest.split(',');
-            let file = parts.next().unwrap_or("");
-            let mut target = None;
-            for p in parts {
-                match p.split_once('=') {
-                    Some(("target", col)) => target = Some(col.to_string()),
-                    _ => bail!("data '{spec}': unknown option '{p}' (expected target=COL)"),
-                }
-            }
-            let table = Table::read(Path::new(file))?;
-            let task = if task == Task::Regression {
-                // A non-numeric target with squared error: classes, one-hot.
-                let col = target
-                    .clone()
-                    .unwrap_or_else(|| table.headers.last().cloned().unwrap_or_default());
-                if table.numeric_column(&col).is_ok() {
-                    Task::Regression
-                } else {
-                    Task::Classification
-                }
-            } else {
-                task
-            };
-            (Dataset::from_csv(&table, target.as_deref(), task)?, None)
-        }
-        "synthetic" => (synthetic(rest, seed)?, None),
-        other => bail!("data '{spec}': unknown kind '{other}' (expected mnist, csv or synthetic)"),
-    })
-}
-
 struct Progress {
     bar: Option<ProgressBar>,
     epochs: usize,
@@ -244,7 +171,7 @@ impl TrainObserver for Progress {
     }
 }
 
-fn parse_layers(s: &str) -> Result<Vec<usize>> {
+pub fn parse_layers(s: &str) -> Result<Vec<usize>> {
     s.split(',')
         .map(|t| {
             t.trim()
@@ -252,82 +179,6 @@ fn parse_layers(s: &str) -> Result<Vec<usize>> {
                 .with_context(|| format!("--layers: '{t}' is not a width"))
         })
         .collect()
-}
-
-/// Everything `descent train` sets up before training: settings checked, data loaded,
-/// split and standardized, the network built (or loaded to resume).
-pub struct Prepared {
-    pub net: Mlp,
-    pub state: TrainState,
-    pub cfg: TrainConfig,
-    pub train_set: Dataset,
-    pub val_set: Dataset,
-    pub test_set: Option<Dataset>,
-    pub standardizer: Option<Standardizer>,
-    pub threads: usize,
-    pub precision: String,
-    pub loss: Loss,
-}
-
-/// A finished training run and its test metrics (loss, accuracy, R²).
-pub struct Outcome {
-    pub result: TrainResult,
-    pub test: Option<(f64, Option<f64>, Option<f64>)>,
-}
-
-impl Prepared {
-    /// A loss in the original units of the target (regression with a standardized target).
-    pub fn unscale(&self, l: f64) -> f64 {
-        let scale = self
-            .standardizer
-            .as_ref()
-            .and_then(|s| s.target.as_ref())
-            .map_or(1.0, |(_, sd)| {
-                sd.iter().map(|v| v * v).sum::<f64>() / sd.len() as f64
-            });
-        if self.loss == Loss::SquaredError {
-            l * scale
-        } else {
-            l
-        }
-    }
-
-    /// Trains from the prepared state and evaluates on the test set.
-    pub fn run(&self, obs: &mut (dyn TrainObserver + Send)) -> Result<Outcome> {
-        self.run_with(&self.cfg, obs)
-    }
-
-    /// [`Prepared::run`] with other training settings (another optimizer on the same data,
-    /// network and initial weights).
-    pub fn run_with(
-        &self,
-        cfg: &TrainConfig,
-        obs: &mut (dyn TrainObserver + Send),
-    ) -> Result<Outcome> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads)
-            .build()
-            .context("cannot start the thread pool")?;
-        let val = (!self.val_set.is_empty()).then_some(&self.val_set);
-        let (net, state) = (&self.net, self.state.clone());
-        let result = pool.install(|| {
-            if self.precision == "f64" {
-                train::<f64>(net, &self.train_set, val, cfg, state, obs)
-            } else {
-                train::<f32>(net, &self.train_set, val, cfg, state, obs)
-            }
-        })?;
-        let test = self.test_set.as_ref().map(|t| {
-            pool.install(|| {
-                if self.precision == "f64" {
-                    eval_on::<f64>(net, &result.state.params, t, self.threads)
-                } else {
-                    eval_on::<f32>(net, &result.state.params, t, self.threads)
-                }
-            })
-        });
-        Ok(Outcome { result, test })
-    }
 }
 
 pub fn run_train(a: TrainArgs) -> Result<()> {
@@ -353,31 +204,8 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         b.finish_and_clear();
     }
     let unscale = |l: f64| prep.unscale(l);
-    let (precision, threads, train_set, val_set, test_set, standardizer) = (
-        &prep.precision,
-        prep.threads,
-        &prep.train_set,
-        &prep.val_set,
-        &prep.test_set,
-        &prep.standardizer,
-    );
     if let Some(path) = &a.save {
-        let meta = ModelMeta {
-            standardizer: standardizer.clone(),
-            classes: match &train_set.targets {
-                TargetData::Classes { names, .. } => Some(names.clone()),
-                _ => None,
-            },
-            features: train_set.feature_names.clone(),
-        };
-        save_model(
-            path,
-            net,
-            &result.state.params,
-            precision,
-            &meta,
-            Some((&result.state, cfg)),
-        )?;
+        prep.save(path, &result)?;
     }
     if a.json {
         let epochs: Vec<_> = result
@@ -404,22 +232,22 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         let mut out = json!({
             "optimizer": cfg.optimizer,
             "layers": net.arch.sizes,
-            "precision": precision,
-            "threads": threads,
+            "precision": prep.precision.as_str(),
+            "threads": prep.threads,
             "epochs": epochs,
             "params": net.num_params(),
             "samples_per_second": result.samples_per_second,
             "stop": result.stop,
-            "train_samples": train_set.len(),
-            "val_samples": val_set.len(),
+            "train_samples": prep.train_set.len(),
+            "val_samples": prep.val_set.len(),
         });
-        if let Some((l, acc, r2)) = test {
-            out["test_loss"] = json!(unscale(l));
-            out["test_samples"] = json!(test_set.as_ref().map_or(0, |t| t.len()));
-            if let Some(acc) = acc {
+        if let Some(m) = test {
+            out["test_loss"] = json!(m.loss);
+            out["test_samples"] = json!(prep.test_set.as_ref().map_or(0, |t| t.len()));
+            if let Some(acc) = m.accuracy {
                 out["test_accuracy"] = json!(acc);
             }
-            if let Some(r2) = r2 {
+            if let Some(r2) = m.r2 {
                 out["test_r2"] = json!(r2);
             }
         }
@@ -431,15 +259,8 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             net.num_params(),
             result.samples_per_second
         );
-        if let Some((l, acc, r2)) = test {
-            print!("test loss {:.5}", unscale(l));
-            if let Some(acc) = acc {
-                print!("  test accuracy {:.2}%", 100.0 * acc);
-            }
-            if let Some(r2) = r2 {
-                print!("  test R² {r2:.5}");
-            }
-            println!();
+        if let Some(m) = test {
+            print_metrics("test", &m);
         }
         if let Some(p) = &a.save {
             println!(
@@ -452,19 +273,15 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// Parses `descent train` options from words (`--data`, `synthetic:xor`, …), for the
-/// commands that train on the user's behalf (`compare`, `report`).
-pub fn parse_train_args<S: AsRef<str>>(words: &[S]) -> Result<TrainArgs> {
-    #[derive(clap::Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        t: TrainArgs,
+fn print_metrics(what: &str, m: &Metrics) {
+    print!("{what} loss {:.5}", m.loss);
+    if let Some(acc) = m.accuracy {
+        print!("  {what} accuracy {:.2}%", 100.0 * acc);
     }
-    use clap::Parser;
-    let argv = std::iter::once("train").chain(words.iter().map(|w| w.as_ref()));
-    Wrapper::try_parse_from(argv)
-        .map(|w| w.t)
-        .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))
+    if let Some(r2) = m.r2 {
+        print!("  {what} R² {r2:.5}");
+    }
+    println!();
 }
 
 /// An optimizer `descent train` can use: a registered method that trains on mini-batches
@@ -479,247 +296,107 @@ pub fn check_optimizer(name: &str) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("--optimizer: {e}"))
 }
 
-/// Checks every setting, loads and splits the data, builds the network.
-pub fn prepare(a: &TrainArgs) -> Result<Prepared> {
-    // Validate every setting before any work.
-    let loss = Loss::parse(&a.loss).with_context(|| {
-        format!(
-            "unknown --loss '{}' (expected cross-entropy, binary-cross-entropy, mse)",
-            a.loss
-        )
-    })?;
-    let activation = Activation::parse(&a.activation)
-        .with_context(|| format!("unknown --activation '{}'", a.activation))?;
-    let init = Init::parse(&a.init).with_context(|| {
-        format!(
-            "unknown --init '{}' (expected glorot, glorot-normal, he, lecun, standard)",
-            a.init
-        )
-    })?;
-    check_optimizer(&a.optimizer)?;
-    if !["f32", "f64"].contains(&a.precision.as_str()) {
-        bail!("--precision must be f32 or f64");
-    }
-    if a.val_frac.is_some_and(|f| !(0.0..0.9).contains(&f)) {
-        bail!("--val-frac must be in [0, 0.9)");
-    }
-    let plateau = match &a.plateau {
-        Some(s) => {
-            let (f, p) = s
-                .split_once(':')
-                .context("--plateau expects FACTOR:PATIENCE")?;
-            let f: f64 = f.parse().context("--plateau FACTOR is not a number")?;
-            let p: usize = p.parse().context("--plateau PATIENCE is not a count")?;
-            if !(f > 0.0 && f < 1.0) {
-                bail!("--plateau FACTOR must be in (0, 1)");
-            }
-            Some((f, p))
-        }
-        None => None,
-    };
-    let task = if loss == Loss::SquaredError {
-        Task::Regression
-    } else {
-        Task::Classification
-    };
-    let (full, mnist_test) = load_data(&a.data, task, a.seed, false)?;
-    full.validate("training data")?;
-    let test_frac = if a.test.is_none() && mnist_test.is_none() {
-        0.2
-    } else {
-        0.0
-    };
-    let val_frac = a
-        .val_frac
-        .unwrap_or_else(|| DEFAULT_VAL_FRAC.min(MAX_DEFAULT_VAL / full.len().max(1) as f64));
-    let (mut train_set, mut val_set, held_out) = full.split(val_frac, test_frac, a.seed);
-    let mut test_set = match &a.test {
-        Some(spec) => Some(load_data(spec, task, a.seed, true)?.0),
-        None => mnist_test.or((!held_out.is_empty()).then_some(held_out)),
-    };
-    let standardizer: Option<Standardizer> = a.standardize.then(|| train_set.standardizer(true));
-    if let Some(s) = &standardizer {
-        train_set.standardize(s);
-        val_set.standardize(s);
-        if let Some(t) = test_set.as_mut() {
-            t.standardize(s);
-        }
-    }
-    let (net, state, cfg_saved) = match &a.resume {
-        Some(path) => {
-            let saved = load_model(path)?;
-            let (st, cfg) = load_state(path)?;
-            if let Some(l) = &a.layers {
-                if parse_layers(l)? != saved.net.arch.sizes {
-                    bail!(
-                        "--layers {l} does not match the saved model's {:?}",
-                        saved.net.arch.sizes
-                    );
-                }
-            }
-            (saved.net, st, Some(cfg))
-        }
-        None => {
-            let sizes = parse_layers(
-                a.layers
-                    .as_deref()
-                    .context("--layers is required (e.g. --layers 784,128,10)")?,
-            )?;
-            let net = Mlp::new(&sizes, &[activation], loss)?;
-            let p0 = net.init_params(init, a.seed);
-            (net, TrainState::new(p0), None)
-        }
-    };
-    descent::nn::check_compatible(&net, &train_set, "training")?;
-    if let Some(t) = &test_set {
-        descent::nn::check_compatible(&net, t, "test")?;
-    }
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        bail!("--threads must be at least 1");
-    }
-    let epochs = a
-        .epochs
-        .unwrap_or_else(|| default_epochs(&a.optimizer, train_set.len(), a.batch_size));
-    let cfg = TrainConfig {
-        optimizer: a.optimizer.clone(),
-        lr: a.lr.or(cfg_saved.as_ref().and_then(|c| c.lr)),
-        schedule: a.schedule.clone(),
-        momentum: a.momentum,
-        weight_decay: a.weight_decay,
-        epochs,
-        batch_size: a.batch_size,
-        seed: a.seed,
-        threads,
-        patience: a.patience,
-        plateau,
-        diagnostics: a.diagnostics,
-        memory: a.memory,
-    };
-    if let Some(saved) = &cfg_saved {
-        if saved.optimizer != cfg.optimizer {
-            bail!(
-                "--resume: the run was saved with --optimizer {}, not {}",
-                saved.optimizer,
-                cfg.optimizer
-            );
-        }
-    }
-    Ok(Prepared {
-        net,
-        state,
-        cfg,
-        train_set,
-        val_set,
-        test_set,
-        standardizer,
-        threads,
-        precision: a.precision.clone(),
-        loss,
+pub fn parse_loss(s: &str) -> Result<Loss> {
+    Loss::parse(s).with_context(|| {
+        format!("unknown --loss '{s}' (expected cross-entropy, binary-cross-entropy, mse)")
     })
 }
 
-fn eval_on<T: Real>(
-    net: &Mlp,
-    params: &[f64],
-    data: &Dataset,
-    threads: usize,
-) -> (f64, Option<f64>, Option<f64>) {
-    let p: Vec<T> = params.iter().map(|v| T::of(*v)).collect();
-    let bd = batch_data::<T>(data, net);
-    let par = if threads > 1 {
-        faer::Par::rayon(threads)
-    } else {
-        faer::Par::Seq
-    };
-    evaluate(net, &p, &bd, par)
+pub fn parse_activation(s: &str) -> Result<Activation> {
+    Activation::parse(s).with_context(|| format!("unknown --activation '{s}'"))
+}
+
+pub fn parse_init(s: &str) -> Result<Init> {
+    Init::parse(s).with_context(|| {
+        format!(
+            "unknown --init '{s}' (expected glorot, glorot-normal, he, lecun, standard, pytorch)"
+        )
+    })
+}
+
+impl TrainArgs {
+    /// The options as the library's experiment settings.
+    pub fn config(&self) -> Result<ExperimentConfig> {
+        let loss = parse_loss(&self.loss)?;
+        let activation = parse_activation(&self.activation)?;
+        let init = parse_init(&self.init)?;
+        check_optimizer(&self.optimizer)?;
+        let precision =
+            Precision::parse(&self.precision).map_err(|e| anyhow::anyhow!("--precision: {e}"))?;
+        let plateau = match &self.plateau {
+            Some(s) => {
+                let (f, p) = s
+                    .split_once(':')
+                    .context("--plateau expects FACTOR:PATIENCE")?;
+                let f: f64 = f.parse().context("--plateau FACTOR is not a number")?;
+                let p: usize = p.parse().context("--plateau PATIENCE is not a count")?;
+                if !(f > 0.0 && f < 1.0) {
+                    anyhow::bail!("--plateau FACTOR must be in (0, 1)");
+                }
+                Some((f, p))
+            }
+            None => None,
+        };
+        let mut c = ExperimentConfig::new(&self.data);
+        c.test = self.test.clone();
+        c.standardize = self.standardize;
+        c.layers = self.layers.as_deref().map(parse_layers).transpose()?;
+        c.activation = activation;
+        c.loss = loss;
+        c.init = init;
+        c.seed = self.seed;
+        if let Some(t) = self.threads {
+            c.threads = t;
+        }
+        c.precision = precision;
+        c.val_frac = self.val_frac;
+        c.epochs = self.epochs;
+        c.resume = self.resume.clone();
+        c.train = TrainConfig {
+            optimizer: self.optimizer.clone(),
+            lr: self.lr,
+            schedule: self.schedule.clone(),
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            batch_size: self.batch_size,
+            patience: self.patience,
+            plateau,
+            diagnostics: self.diagnostics,
+            memory: self.memory,
+            ..TrainConfig::default()
+        };
+        Ok(c)
+    }
+}
+
+/// Checks every setting, loads and splits the data, builds the network.
+pub fn prepare(a: &TrainArgs) -> Result<Prepared> {
+    Ok(Experiment::prepare(&a.config()?)?)
 }
 
 pub fn run_predict(a: PredictArgs) -> Result<()> {
     let saved = load_model(&a.model)?;
-    let loss = saved.net.arch.loss;
-    let task = if loss == Loss::SquaredError {
-        Task::Regression
-    } else {
-        Task::Classification
-    };
-    let (mut data, mnist_test) = load_data(&a.data, task, 0, false)?;
-    if let Some(t) = mnist_test {
-        data = t;
-    }
-    data.validate("data")?;
-    if let Some(s) = &saved.meta.standardizer {
-        data.standardize(s);
-    }
-    descent::nn::check_compatible(&saved.net, &data, "prediction")?;
-    let net = &saved.net;
-    let p: Vec<f64> = saved.params.clone();
-    let mut ws = net.workspace::<f64>(data.len());
-    let mut z = net
-        .forward(&p, &data.x, data.len(), &mut ws, faer::Par::Seq)
-        .to_vec();
-    let (l, acc, r2) = evaluate(net, &p, &batch_data::<f64>(&data, net), faer::Par::Seq);
-    loss.output(&mut z, net.outputs());
-    let k = net.outputs();
-    let tscale = saved
-        .meta
-        .standardizer
-        .as_ref()
-        .and_then(|s| s.target.clone());
-    let predictions: Vec<serde_json::Value> = z
-        .chunks(k)
-        .map(|row| match (loss, &saved.meta.classes) {
-            (Loss::CrossEntropy, Some(names)) => {
-                let arg = row
-                    .iter()
-                    .enumerate()
-                    .fold(0, |b, (c, v)| if *v > row[b] { c } else { b });
-                json!(names.get(arg).cloned().unwrap_or_else(|| arg.to_string()))
-            }
-            (Loss::BinaryCrossEntropy, names) => {
-                let c = (row[0] > 0.5) as usize;
-                json!(names
-                    .as_ref()
-                    .and_then(|n| n.get(c).cloned())
-                    .unwrap_or_else(|| c.to_string()))
-            }
-            _ => {
-                let vals: Vec<f64> = row
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| match &tscale {
-                        Some((m, sd)) => v * sd[i] + m[i],
-                        None => *v,
-                    })
-                    .collect();
-                if vals.len() == 1 {
-                    json!(vals[0])
-                } else {
-                    json!(vals)
-                }
-            }
-        })
-        .collect();
+    let p = predict(&saved, &a.data)?;
+    let samples = p.predictions.len();
     if a.json {
-        let mut out = json!({ "predictions": predictions, "loss": l, "samples": data.len() });
-        if let Some(acc) = acc {
+        let mut out =
+            json!({ "predictions": p.predictions, "loss": p.metrics.loss, "samples": samples });
+        if let Some(acc) = p.metrics.accuracy {
             out["accuracy"] = json!(acc);
         }
-        if let Some(r2) = r2 {
+        if let Some(r2) = p.metrics.r2 {
             out["r2"] = json!(r2);
         }
         println!("{out}");
     } else {
-        for p in &predictions {
-            println!("{p}");
+        for v in &p.predictions {
+            println!("{}", json!(v));
         }
-        if let Some(acc) = acc {
-            eprintln!("accuracy {:.2}% on {} samples", 100.0 * acc, data.len());
+        if let Some(acc) = p.metrics.accuracy {
+            eprintln!("accuracy {:.2}% on {samples} samples", 100.0 * acc);
         }
-        if let Some(r2) = r2 {
-            eprintln!("R² {r2:.5} on {} samples", data.len());
+        if let Some(r2) = p.metrics.r2 {
+            eprintln!("R² {r2:.5} on {samples} samples");
         }
     }
     Ok(())

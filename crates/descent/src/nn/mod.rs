@@ -6,6 +6,7 @@
 
 mod activation;
 mod adapters;
+mod experiment;
 mod io;
 mod loss;
 mod mlp;
@@ -14,6 +15,10 @@ mod train;
 
 pub use activation::Activation;
 pub use adapters::{BatchData, FullBatch, NetLeastSquares};
+pub use experiment::{
+    load_data, predict, Experiment, ExperimentConfig, Metrics, Outcome, Precision, Prediction,
+    Predictions,
+};
 pub use io::{load_model, load_state, save_model, state_path, write_atomic, ModelMeta, SavedModel};
 pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace};

@@ -1,0 +1,521 @@
+//! The experiment: everything between "this data, this network, this optimizer" and a
+//! trained, evaluated, saved model — data specs, the validation/test split,
+//! standardization with training statistics, target inference, default epochs, the
+//! network (fresh or resumed), training, test metrics in the target's units, saving, and
+//! prediction. `descent train`, `compare --data` and `report` all go through it, so a
+//! library user gets the same experiment without the command line.
+
+use super::io::{load_model, load_state, save_model, ModelMeta, SavedModel};
+use super::train::{batch_data, check_compatible, default_epochs, evaluate, train};
+use super::{
+    Activation, Init, Loss, Mlp, Real, TrainConfig, TrainObserver, TrainResult, TrainState,
+};
+use crate::data::{load_mnist, synthetic, Dataset, Standardizer, Table, TargetData, Task};
+use crate::error::{Error, Result};
+use faer::Par;
+use std::path::{Path, PathBuf};
+
+/// Default validation fraction, and the most samples it holds out by default: enough to
+/// monitor, while the rest trains.
+const DEFAULT_VAL_FRAC: f64 = 0.05;
+const MAX_DEFAULT_VAL: f64 = 1000.0;
+/// Fraction held out for testing when no test set is given (MNIST brings its own).
+const DEFAULT_TEST_FRAC: f64 = 0.2;
+
+/// Compute precision of a network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// 32-bit floats (the default).
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+impl Precision {
+    /// Parses `f32` or `f64`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "f64" => Ok(Precision::F64),
+            _ => Err(Error::config(
+                "precision",
+                format!("must be f32 or f64, got '{s}'"),
+            )),
+        }
+    }
+    /// `f32` or `f64`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
+}
+
+/// Loads a data spec — `mnist:DIR[,n=COUNT]`, `csv:FILE[,target=COL]` or
+/// `synthetic:NAME[:N]` — for a network trained with `loss`. For `mnist:` the second set
+/// is the t10k test set (`test_part` loads only it). A CSV target that is not numeric is
+/// read as classes even for squared error (one-hot targets).
+pub fn load_data(
+    spec: &str,
+    loss: Loss,
+    seed: u64,
+    test_part: bool,
+) -> Result<(Dataset, Option<Dataset>)> {
+    let task = if loss == Loss::SquaredError {
+        Task::Regression
+    } else {
+        Task::Classification
+    };
+    let bad = |why: String| Error::config("data", format!("'{spec}': {why}"));
+    let (kind, rest) = spec
+        .split_once(':')
+        .ok_or_else(|| bad("expected mnist:DIR, csv:FILE[,target=COL] or synthetic:NAME".into()))?;
+    Ok(match kind {
+        "mnist" => {
+            // The first COUNT training samples (a subset for full-batch methods); the test
+            // set stays whole.
+            let mut parts = rest.split(',');
+            let dir = Path::new(parts.next().unwrap_or(""));
+            let mut limit = None;
+            for p in parts {
+                match p.split_once('=') {
+                    Some(("n", v)) => {
+                        limit = Some(
+                            v.parse::<usize>()
+                                .map_err(|_| bad(format!("n={v} is not a count")))?,
+                        )
+                    }
+                    _ => return Err(bad(format!("unknown option '{p}' (expected n=COUNT)"))),
+                }
+            }
+            if test_part {
+                (load_mnist(dir, false)?, None)
+            } else {
+                let mut train = load_mnist(dir, true)?;
+                if let Some(n) = limit {
+                    if n == 0 || n > train.len() {
+                        return Err(bad(format!("n must be in 1..={}", train.len())));
+                    }
+                    train = train.subset(&(0..n).collect::<Vec<_>>());
+                }
+                (train, Some(load_mnist(dir, false)?))
+            }
+        }
+        "csv" => {
+            let mut parts = rest.split(',');
+            let file = parts.next().unwrap_or("");
+            let mut target = None;
+            for p in parts {
+                match p.split_once('=') {
+                    Some(("target", col)) => target = Some(col.to_string()),
+                    _ => return Err(bad(format!("unknown option '{p}' (expected target=COL)"))),
+                }
+            }
+            let table = Table::read(Path::new(file))?;
+            let task = if task == Task::Regression {
+                let col = target
+                    .clone()
+                    .unwrap_or_else(|| table.headers.last().cloned().unwrap_or_default());
+                if table.numeric_column(&col).is_ok() {
+                    Task::Regression
+                } else {
+                    Task::Classification
+                }
+            } else {
+                task
+            };
+            (Dataset::from_csv(&table, target.as_deref(), task)?, None)
+        }
+        "synthetic" => (synthetic(rest, seed)?, None),
+        other => {
+            return Err(bad(format!(
+                "unknown kind '{other}' (expected mnist, csv or synthetic)"
+            )))
+        }
+    })
+}
+
+/// Everything an experiment is made of. [`ExperimentConfig::new`] gives the defaults.
+#[derive(Clone, Debug)]
+pub struct ExperimentConfig {
+    /// Training data spec (see [`load_data`]).
+    pub data: String,
+    /// A separate test set (same forms); default: MNIST's t10k, else 20 % held out.
+    pub test: Option<String>,
+    /// Standardize features (and a regression target) with training-split statistics.
+    pub standardize: bool,
+    /// Layer widths, inputs first (required unless resuming).
+    pub layers: Option<Vec<usize>>,
+    /// Hidden activation (default ReLU).
+    pub activation: Activation,
+    /// Loss (default cross-entropy).
+    pub loss: Loss,
+    /// Initialization (default Glorot uniform).
+    pub init: Init,
+    /// Seed of the initialization, splits and shuffles.
+    pub seed: u64,
+    /// Threads (default: all cores).
+    pub threads: usize,
+    /// Compute precision (default f32).
+    pub precision: Precision,
+    /// Validation fraction (default 5 %, at most 1000 samples).
+    pub val_frac: Option<f64>,
+    /// Epochs (default [`default_epochs`]); overrides `train.epochs`.
+    pub epochs: Option<usize>,
+    /// The optimizer and its schedule, batch size, early stopping, … (`train.epochs` is
+    /// set from `epochs`).
+    pub train: TrainConfig,
+    /// A model saved by [`Experiment::save`] to continue from.
+    pub resume: Option<PathBuf>,
+}
+
+impl ExperimentConfig {
+    /// Training on `data` with every other setting at its default.
+    pub fn new(data: &str) -> Self {
+        ExperimentConfig {
+            data: data.into(),
+            test: None,
+            standardize: false,
+            layers: None,
+            activation: Activation::Relu,
+            loss: Loss::CrossEntropy,
+            init: Init::GlorotUniform,
+            seed: 0,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            precision: Precision::F32,
+            val_frac: None,
+            epochs: None,
+            train: TrainConfig::default(),
+            resume: None,
+        }
+    }
+}
+
+/// A prepared experiment: settings checked, data loaded, split and standardized, the
+/// network built (or loaded to resume).
+pub struct Experiment {
+    /// The network.
+    pub net: Mlp,
+    /// Where training starts (fresh weights or a resumed run).
+    pub state: TrainState,
+    /// Training settings (epochs resolved).
+    pub cfg: TrainConfig,
+    /// Training split.
+    pub train_set: Dataset,
+    /// Validation split (may be empty).
+    pub val_set: Dataset,
+    /// Test set, when there is one.
+    pub test_set: Option<Dataset>,
+    /// Training-split statistics, when standardizing.
+    pub standardizer: Option<Standardizer>,
+    /// Threads.
+    pub threads: usize,
+    /// Compute precision.
+    pub precision: Precision,
+    /// The loss.
+    pub loss: Loss,
+}
+
+/// Loss, and accuracy (classification) or R² (regression), of a model on a data set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Metrics {
+    /// Mean loss (in the target's units for regression).
+    pub loss: f64,
+    /// Fraction classified correctly.
+    pub accuracy: Option<f64>,
+    /// Coefficient of determination.
+    pub r2: Option<f64>,
+}
+
+/// A finished training run and its test metrics.
+pub struct Outcome {
+    /// The run.
+    pub result: TrainResult,
+    /// Metrics on the test set, when there is one.
+    pub test: Option<Metrics>,
+}
+
+impl Experiment {
+    /// Checks every setting, loads and splits the data, builds the network.
+    pub fn prepare(c: &ExperimentConfig) -> Result<Experiment> {
+        if c.threads == 0 {
+            return Err(Error::config("threads", "must be at least 1"));
+        }
+        if c.val_frac.is_some_and(|f| !(0.0..0.9).contains(&f)) {
+            return Err(Error::config("validation fraction", "must be in [0, 0.9)"));
+        }
+        // The optimizer and its settings, before any work.
+        c.train.method_spec()?;
+        let (full, mnist_test) = load_data(&c.data, c.loss, c.seed, false)?;
+        full.validate("training data")?;
+        let test_frac = if c.test.is_none() && mnist_test.is_none() {
+            DEFAULT_TEST_FRAC
+        } else {
+            0.0
+        };
+        let val_frac = c
+            .val_frac
+            .unwrap_or_else(|| DEFAULT_VAL_FRAC.min(MAX_DEFAULT_VAL / full.len().max(1) as f64));
+        let (mut train_set, mut val_set, held_out) = full.split(val_frac, test_frac, c.seed);
+        let mut test_set = match &c.test {
+            Some(spec) => Some(load_data(spec, c.loss, c.seed, true)?.0),
+            None => mnist_test.or((!held_out.is_empty()).then_some(held_out)),
+        };
+        let standardizer = c.standardize.then(|| train_set.standardizer(true));
+        if let Some(s) = &standardizer {
+            train_set.standardize(s);
+            val_set.standardize(s);
+            if let Some(t) = test_set.as_mut() {
+                t.standardize(s);
+            }
+        }
+        let (net, state, saved_cfg) = match &c.resume {
+            Some(path) => {
+                let saved = load_model(path)?;
+                let (st, cfg) = load_state(path)?;
+                if let Some(l) = &c.layers {
+                    if *l != saved.net.arch.sizes {
+                        return Err(Error::config(
+                            "layers",
+                            format!(
+                                "{l:?} do not match the saved model's {:?}",
+                                saved.net.arch.sizes
+                            ),
+                        ));
+                    }
+                }
+                (saved.net, st, Some(cfg))
+            }
+            None => {
+                let sizes = c
+                    .layers
+                    .as_ref()
+                    .ok_or_else(|| Error::config("layers", "are required (e.g. 784,128,10)"))?;
+                let net = Mlp::new(sizes, &[c.activation], c.loss)?;
+                let p0 = net.init_params(c.init, c.seed);
+                (net, TrainState::new(p0), None)
+            }
+        };
+        check_compatible(&net, &train_set, "training")?;
+        if let Some(t) = &test_set {
+            check_compatible(&net, t, "test")?;
+        }
+        let mut cfg = c.train.clone();
+        cfg.threads = c.threads;
+        cfg.seed = c.seed;
+        cfg.epochs = c
+            .epochs
+            .unwrap_or_else(|| default_epochs(&cfg.optimizer, train_set.len(), cfg.batch_size));
+        if let Some(saved) = &saved_cfg {
+            if saved.optimizer != cfg.optimizer {
+                return Err(Error::config(
+                    "resume",
+                    format!(
+                        "the run was saved with optimizer {}, not {}",
+                        saved.optimizer, cfg.optimizer
+                    ),
+                ));
+            }
+            cfg.lr = cfg.lr.or(saved.lr);
+        }
+        Ok(Experiment {
+            loss: net.arch.loss,
+            net,
+            state,
+            cfg,
+            train_set,
+            val_set,
+            test_set,
+            standardizer,
+            threads: c.threads,
+            precision: c.precision,
+        })
+    }
+
+    /// A loss in the original units of the target (regression with a standardized
+    /// target: the squared error scales with the target's variance).
+    pub fn unscale(&self, l: f64) -> f64 {
+        let scale = self
+            .standardizer
+            .as_ref()
+            .and_then(|s| s.target.as_ref())
+            .map_or(1.0, |(_, sd)| {
+                sd.iter().map(|v| v * v).sum::<f64>() / sd.len() as f64
+            });
+        if self.loss == Loss::SquaredError {
+            l * scale
+        } else {
+            l
+        }
+    }
+
+    /// Trains from the prepared state and evaluates on the test set.
+    pub fn run(&self, obs: &mut (dyn TrainObserver + Send)) -> Result<Outcome> {
+        self.run_with(&self.cfg, obs)
+    }
+
+    /// [`Experiment::run`] with other training settings (another optimizer on the same
+    /// data, network and initial weights).
+    pub fn run_with(
+        &self,
+        cfg: &TrainConfig,
+        obs: &mut (dyn TrainObserver + Send),
+    ) -> Result<Outcome> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .map_err(|e| Error::config("threads", format!("cannot start them: {e}")))?;
+        let val = (!self.val_set.is_empty()).then_some(&self.val_set);
+        let (net, state) = (&self.net, self.state.clone());
+        let result = pool.install(|| match self.precision {
+            Precision::F64 => train::<f64>(net, &self.train_set, val, cfg, state, obs),
+            Precision::F32 => train::<f32>(net, &self.train_set, val, cfg, state, obs),
+        })?;
+        let test = self.test_set.as_ref().map(|t| {
+            let m = pool.install(|| self.metrics(&result.state.params, t));
+            Metrics {
+                loss: self.unscale(m.loss),
+                ..m
+            }
+        });
+        Ok(Outcome { result, test })
+    }
+
+    /// Metrics of `params` on `data` (loss in training units), in the experiment's
+    /// precision.
+    fn metrics(&self, params: &[f64], data: &Dataset) -> Metrics {
+        fn on<T: Real>(net: &Mlp, params: &[f64], data: &Dataset, threads: usize) -> Metrics {
+            let p: Vec<T> = params.iter().map(|v| T::of(*v)).collect();
+            let par = if threads > 1 {
+                Par::rayon(threads)
+            } else {
+                Par::Seq
+            };
+            let (loss, accuracy, r2) = evaluate(net, &p, &batch_data::<T>(data, net), par);
+            Metrics { loss, accuracy, r2 }
+        }
+        match self.precision {
+            Precision::F64 => on::<f64>(&self.net, params, data, self.threads),
+            Precision::F32 => on::<f32>(&self.net, params, data, self.threads),
+        }
+    }
+
+    /// Saves the trained model (safetensors, with the standardizer, class names and
+    /// feature names) and the optimizer state beside it, atomically.
+    pub fn save(&self, path: &Path, result: &TrainResult) -> Result<()> {
+        let meta = ModelMeta {
+            standardizer: self.standardizer.clone(),
+            classes: match &self.train_set.targets {
+                TargetData::Classes { names, .. } => Some(names.clone()),
+                _ => None,
+            },
+            features: self.train_set.feature_names.clone(),
+        };
+        save_model(
+            path,
+            &self.net,
+            &result.state.params,
+            self.precision.as_str(),
+            &meta,
+            Some((&result.state, &self.cfg)),
+        )
+    }
+}
+
+/// What a model predicts for one sample.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Prediction {
+    /// A class name (classification).
+    Class(String),
+    /// One value (regression with one target), in the target's units.
+    Value(f64),
+    /// Several values (regression with several targets), in the targets' units.
+    Values(Vec<f64>),
+}
+
+/// A saved model's predictions on a data set, with its metrics when the data has targets.
+#[derive(Clone, Debug)]
+pub struct Predictions {
+    /// One per sample.
+    pub predictions: Vec<Prediction>,
+    /// Loss, accuracy or R² on the data.
+    pub metrics: Metrics,
+}
+
+/// Predicts with a saved model on `spec` (same forms as [`load_data`]; `mnist:` uses its
+/// test set): the data is standardized with the model's training statistics; classes are
+/// the argmax (softmax) or σ > 0.5 (binary); regression outputs are mapped back to the
+/// target's units.
+pub fn predict(model: &SavedModel, spec: &str) -> Result<Predictions> {
+    let loss = model.net.arch.loss;
+    let (mut data, mnist_test) = load_data(spec, loss, 0, false)?;
+    if let Some(t) = mnist_test {
+        data = t;
+    }
+    data.validate("data")?;
+    if let Some(s) = &model.meta.standardizer {
+        data.standardize(s);
+    }
+    check_compatible(&model.net, &data, "prediction")?;
+    let net = &model.net;
+    let mut ws = net.workspace::<f64>(data.len());
+    let mut z = net
+        .forward(&model.params, &data.x, data.len(), &mut ws, Par::Seq)
+        .to_vec();
+    let (l, accuracy, r2) = evaluate(net, &model.params, &batch_data::<f64>(&data, net), Par::Seq);
+    loss.output(&mut z, net.outputs());
+    let k = net.outputs();
+    let target_scale = model
+        .meta
+        .standardizer
+        .as_ref()
+        .and_then(|s| s.target.clone());
+    let class = |c: usize| {
+        Prediction::Class(
+            model
+                .meta
+                .classes
+                .as_ref()
+                .and_then(|n| n.get(c).cloned())
+                .unwrap_or_else(|| c.to_string()),
+        )
+    };
+    let predictions = z
+        .chunks(k)
+        .map(|row| match loss {
+            Loss::CrossEntropy => {
+                class(
+                    row.iter()
+                        .enumerate()
+                        .fold(0, |b, (c, v)| if *v > row[b] { c } else { b }),
+                )
+            }
+            Loss::BinaryCrossEntropy => class((row[0] > 0.5) as usize),
+            Loss::SquaredError => {
+                let vals: Vec<f64> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match &target_scale {
+                        Some((m, sd)) => v * sd[i] + m[i],
+                        None => *v,
+                    })
+                    .collect();
+                if vals.len() == 1 {
+                    Prediction::Value(vals[0])
+                } else {
+                    Prediction::Values(vals)
+                }
+            }
+        })
+        .collect();
+    Ok(Predictions {
+        predictions,
+        metrics: Metrics {
+            loss: l,
+            accuracy,
+            r2,
+        },
+    })
+}
