@@ -214,6 +214,66 @@ fn full_batch_and_least_squares_training_resume_exactly() {
 }
 
 #[test]
+fn a_users_own_step_rule_or_minimizer_trains_a_network() {
+    use descent::nn::{train_with, Optimizer};
+    let data = synthetic("moons:200", 1).unwrap();
+    let net = Mlp::new(&[2, 8, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let p0 = net.init_params(Init::GlorotUniform, 2);
+    let cfg = TrainConfig {
+        optimizer: "adam".into(),
+        epochs: 3,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
+    let by_name = train::<f64>(
+        &net,
+        &data,
+        None,
+        &cfg,
+        TrainState::new(p0.clone()),
+        &mut Silent,
+    )
+    .unwrap();
+    // The same rule built by hand: the same run.
+    let rule = descent::update::Adam::new(descent::update::Schedule::Constant(1e-3));
+    let own = train_with::<f64>(
+        &net,
+        &data,
+        None,
+        &cfg,
+        Optimizer::StepRule(Box::new(rule)),
+        TrainState::new(p0.clone()),
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(by_name.state.params, own.state.params);
+    // A minimizer assembled by hand on the full batch.
+    let m = descent::direction::LineSearchMethod::new(
+        descent::direction::Lbfgs::new(5),
+        descent::linesearch::StrongWolfe::default(),
+    );
+    let full = train_with::<f64>(
+        &net,
+        &data,
+        None,
+        &TrainConfig {
+            epochs: 30,
+            ..cfg.clone()
+        },
+        Optimizer::FullBatch(Box::new(m)),
+        TrainState::new(p0),
+        &mut Silent,
+    )
+    .unwrap();
+    let h = &full.state.history;
+    assert!(
+        h.last().unwrap().train_loss < 0.5 * h[0].train_loss,
+        "{:?}",
+        h.last()
+    );
+}
+
+#[test]
 fn diverging_learning_rate_is_a_typed_stop() {
     let data = sine();
     let net = Mlp::new(&[1, 10, 1], &[Activation::Relu], Loss::SquaredError).unwrap();

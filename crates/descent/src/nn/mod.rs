@@ -24,6 +24,6 @@ pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace};
 pub use real::Real;
 pub use train::{
-    batch_data, check_compatible, default_epochs, evaluate, train, EpochReport, LayerStats, Silent,
-    TrainConfig, TrainObserver, TrainResult, TrainState, TrainStop,
+    batch_data, check_compatible, default_epochs, evaluate, train, train_with, EpochReport,
+    LayerStats, Optimizer, Silent, TrainConfig, TrainObserver, TrainResult, TrainState, TrainStop,
 };

@@ -546,6 +546,31 @@ pub fn train<T: Real>(
     start: TrainState,
     obs: &mut dyn TrainObserver,
 ) -> Result<TrainResult> {
+    let optimizer = Optimizer::Method(cfg.method_spec()?);
+    train_with::<T>(net, train, val, cfg, optimizer, start, obs)
+}
+
+/// What trains the network: a registered method, or your own step rule or minimizer.
+pub enum Optimizer {
+    /// A method of the registry (checked against it: mini-batch or full batch).
+    Method(MethodSpec),
+    /// Your own step rule, on shuffled mini-batches of `batch_size`.
+    StepRule(Box<dyn StepRule + Send>),
+    /// Your own minimizer, on the network with its whole training set as one objective.
+    FullBatch(Box<dyn crate::driver::Minimizer>),
+}
+
+/// [`train`] with any [`Optimizer`] (`cfg.optimizer` and its settings are then ignored
+/// unless it is [`Optimizer::Method`]).
+pub fn train_with<T: Real>(
+    net: &Mlp,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    cfg: &TrainConfig,
+    optimizer: Optimizer,
+    start: TrainState,
+    obs: &mut dyn TrainObserver,
+) -> Result<TrainResult> {
     check_compatible(net, train, "training")?;
     train.validate("training data")?;
     if let Some(v) = val {
@@ -564,14 +589,27 @@ pub fn train<T: Real>(
     } else {
         Par::Seq
     };
-    let spec = cfg.method_spec()?;
     let td = batch_data::<T>(train, net);
     let vd = val.map(|v| batch_data::<T>(v, net));
-    if spec.info()?.applies(AppliesTo::Minibatch) {
-        train_step_rule(net, &td, vd.as_ref(), cfg, &spec, start, obs, par)
-    } else {
-        train_deterministic(net, &td, vd.as_ref(), cfg, &spec, start, obs, par)
-    }
+    let (vd, method) = (vd.as_ref(), optimizer);
+    let full_batch = match method {
+        Optimizer::StepRule(rule) => {
+            return train_step_rule(net, &td, vd, cfg, rule, start, obs, par)
+        }
+        Optimizer::Method(spec) if spec.info()?.applies(AppliesTo::Minibatch) => {
+            let rule = spec.step_rule()?;
+            return train_step_rule(net, &td, vd, cfg, rule, start, obs, par);
+        }
+        Optimizer::Method(spec) => FullBatchMethod::Method(spec),
+        Optimizer::FullBatch(m) => FullBatchMethod::Own(m),
+    };
+    train_deterministic(net, &td, vd, cfg, full_batch, start, obs, par)
+}
+
+/// A deterministic method for [`train_deterministic`].
+enum FullBatchMethod {
+    Method(MethodSpec),
+    Own(Box<dyn crate::driver::Minimizer>),
 }
 
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
@@ -585,7 +623,7 @@ fn train_step_rule<T: Real>(
     td: &BatchData<T>,
     vd: Option<&BatchData<T>>,
     cfg: &TrainConfig,
-    spec: &MethodSpec,
+    mut rule: Box<dyn StepRule + Send>,
     mut st: TrainState,
     obs: &mut dyn TrainObserver,
     par: Par,
@@ -593,7 +631,6 @@ fn train_step_rule<T: Real>(
     if cfg.batch_size == 0 {
         return Err(Error::config("batch size", "must be at least 1"));
     }
-    let mut rule: Box<dyn StepRule + Send> = spec.step_rule()?;
     let np = net.num_params();
     rule.reset(np);
     rule.set_state(&st.rule_state);
@@ -844,20 +881,23 @@ fn train_deterministic<T: Real>(
     td: &BatchData<T>,
     vd: Option<&BatchData<T>>,
     cfg: &TrainConfig,
-    spec: &MethodSpec,
+    method: FullBatchMethod,
     mut st: TrainState,
     obs: &mut dyn TrainObserver,
     par: Par,
 ) -> Result<TrainResult> {
     let t0 = Instant::now();
     let x0 = st.params.clone();
-    let info = spec.info()?;
+    let label = match &method {
+        FullBatchMethod::Method(spec) => spec.to_string(),
+        FullBatchMethod::Own(m) => m.name(),
+    };
     // A run saved by a deterministic method continues from the driver's checkpoint (the
     // method's memory included); the epoch budget counts the total, as iterations do.
     let saved = st
         .method_checkpoint
         .take()
-        .filter(|c| c.iterations == st.epoch as u64 && c.method == spec.to_string());
+        .filter(|c| c.iterations == st.epoch as u64 && c.method == label);
     let (start, max_iter) = match &saved {
         Some(c) => (Start::Resume(c), cfg.epochs as u64),
         None => (Start::At(&x0), cfg.epochs.saturating_sub(st.epoch) as u64),
@@ -873,45 +913,51 @@ fn train_deterministic<T: Real>(
         t0,
         par,
     };
-    let s = if info.applies(AppliesTo::LeastSquares) {
-        let problem = NetLeastSquares::new(net, td)?;
-        // Geodesic acceleration needs second directional derivatives (two extra
-        // evaluations by differences for a network), and a restart from the initial
-        // weights would replay epochs already reported: both off unless asked for.
-        let base = FitOptions {
-            max_iter,
-            geodesic: false,
-            restart: false,
-            keep_checkpoint: true,
-            ..FitOptions::default()
-        };
-        let fo = spec.fit_options(&base);
-        let mut method = spec.build_least_squares(&fo)?;
-        let nk = (td.n * net.outputs()) as f64;
-        minimize_least_squares(
-            &problem,
-            method.as_mut(),
-            start,
-            &fo.driver_options(),
-            &mut LsqObserver { ie: &mut ie, nk },
-        )?
-    } else {
-        let mut m = spec.build()?;
-        let obj = FullBatch::new(net, td, par);
-        let opts = Options {
-            max_iter,
-            gtol: 1e-7,
-            ftol: 1e-13,
-            keep_checkpoint: true,
-            ..Options::default()
-        };
-        crate::driver::minimize_from(
-            &obj,
-            m.as_mut(),
-            start,
-            &opts,
-            &mut MinObserver { ie: &mut ie },
-        )?
+    let s = match method {
+        FullBatchMethod::Method(spec) if spec.info()?.applies(AppliesTo::LeastSquares) => {
+            let problem = NetLeastSquares::new(net, td)?;
+            // Geodesic acceleration needs second directional derivatives (two extra
+            // evaluations by differences for a network), and a restart from the initial
+            // weights would replay epochs already reported: both off unless asked for.
+            let base = FitOptions {
+                max_iter,
+                geodesic: false,
+                restart: false,
+                keep_checkpoint: true,
+                ..FitOptions::default()
+            };
+            let fo = spec.fit_options(&base);
+            let mut method = spec.build_least_squares(&fo)?;
+            let nk = (td.n * net.outputs()) as f64;
+            minimize_least_squares(
+                &problem,
+                method.as_mut(),
+                start,
+                &fo.driver_options(),
+                &mut LsqObserver { ie: &mut ie, nk },
+            )?
+        }
+        method => {
+            let mut m = match method {
+                FullBatchMethod::Method(spec) => spec.build()?,
+                FullBatchMethod::Own(m) => m,
+            };
+            let obj = FullBatch::new(net, td, par);
+            let opts = Options {
+                max_iter,
+                gtol: 1e-7,
+                ftol: 1e-13,
+                keep_checkpoint: true,
+                ..Options::default()
+            };
+            crate::driver::minimize_from(
+                &obj,
+                m.as_mut(),
+                start,
+                &opts,
+                &mut MinObserver { ie: &mut ie },
+            )?
+        }
     };
     let stop = if s.converged {
         TrainStop::Converged
@@ -925,7 +971,7 @@ fn train_deterministic<T: Real>(
     };
     st.params = s.x;
     st.method_checkpoint = s.checkpoint.map(|c| crate::checkpoint::Checkpoint {
-        method: spec.to_string(),
+        method: label,
         problem: "network".into(),
         ..c
     });
