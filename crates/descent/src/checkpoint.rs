@@ -45,6 +45,9 @@ pub struct Checkpoint {
     pub best: Iterate,
     /// The method's own state ([`crate::Minimizer::save_state`]).
     pub method_state: serde_json::Value,
+    /// The method's large state vectors ([`crate::Minimizer::state_buffers`]).
+    #[serde(default)]
+    pub buffers: Vec<(String, Vec<f64>)>,
 }
 
 impl Checkpoint {

@@ -203,6 +203,30 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
             format!("{} cannot be saved and resumed", self.name()),
         ))
     }
+    /// Large state vectors (Adam's moments, …), kept apart from [`Minimizer::save_state`]
+    /// so that a binary container (the `.optim` safetensors file) stores them as tensors
+    /// rather than as JSON text.
+    fn state_buffers(&self) -> Vec<(String, Vec<f64>)> {
+        Vec::new()
+    }
+    /// Restores buffers written by [`Minimizer::state_buffers`] (after
+    /// [`Minimizer::load_state`]).
+    fn load_buffers(&mut self, _buffers: &[(String, Vec<f64>)]) -> Result<()> {
+        Ok(())
+    }
+    /// Whether `f` and `∇f` of the iterate are estimates from a sample (mini-batch
+    /// methods). The driver then does not keep a best point by them nor apply the
+    /// gradient, cost-change and step tests to them (a batch gradient is never zero);
+    /// budgets, the method's own tests and the observers end the run, and the method
+    /// itself commits only finite points.
+    fn stochastic(&self) -> bool {
+        false
+    }
+    /// `‖∇f‖∞` of the iterate, for reports; a method that has it already (computed with
+    /// its finiteness check) saves the driver a pass over the gradient.
+    fn grad_norm(&self, it: &Iterate) -> f64 {
+        norm_inf(&it.g)
+    }
 }
 
 impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
@@ -229,6 +253,18 @@ impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
     }
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
         (**self).load_state(state)
+    }
+    fn state_buffers(&self) -> Vec<(String, Vec<f64>)> {
+        (**self).state_buffers()
+    }
+    fn load_buffers(&mut self, buffers: &[(String, Vec<f64>)]) -> Result<()> {
+        (**self).load_buffers(buffers)
+    }
+    fn stochastic(&self) -> bool {
+        (**self).stochastic()
+    }
+    fn grad_norm(&self, it: &Iterate) -> f64 {
+        (**self).grad_norm(it)
     }
 }
 
@@ -518,11 +554,13 @@ pub fn run<K: ProblemKind>(
                 });
             }
             method.load_state(&c.method_state)?;
+            method.load_buffers(&c.buffers)?;
             (c.iterate.clone(), c.best.clone(), c.iterations, c.seconds)
         }
     };
     let elapsed = || seconds_before + clock.elapsed().as_secs_f64();
     obs.on_start(&name, n, it.f);
+    let stochastic = method.stochastic();
 
     let saved_stop = match start {
         Start::Resume(c) => c.termination.filter(|t| !t.resumable()),
@@ -539,7 +577,7 @@ pub fn run<K: ProblemKind>(
         if opts.target.is_some_and(|t| it.f <= t) {
             break Termination::TargetCost;
         }
-        if norm_inf(&it.g) <= opts.gtol {
+        if !stochastic && norm_inf(&it.g) <= opts.gtol {
             break Termination::GradientTolerance;
         }
         if iterations >= opts.max_iter {
@@ -562,6 +600,27 @@ pub fn run<K: ProblemKind>(
             StepOutcome::Rejected => (0.0, 0.0),
             StepOutcome::Accepted { step_norm, alpha } => (step_norm, alpha),
         };
+        if stochastic {
+            // The method commits only finite points, and a batch value says nothing
+            // about which point is best: the run ends where it is.
+            if obs.wants_reports() {
+                let report = IterReport {
+                    iter: iterations,
+                    f: it.f,
+                    grad_norm: method.grad_norm(&it),
+                    step_norm,
+                    alpha,
+                    counts: counts(),
+                    seconds: elapsed(),
+                    extra: method.extra(),
+                };
+                obs.on_point(&it.x);
+                if obs.on_iter(&report) == Control::Stop {
+                    break Termination::ObserverStop;
+                }
+            }
+            continue;
+        }
         if !it.f.is_finite() || !all_finite(&it.g) || !all_finite(&it.x) {
             break Termination::NonFinite;
         }
@@ -601,6 +660,9 @@ pub fn run<K: ProblemKind>(
         }
     };
     let seconds = elapsed();
+    if stochastic {
+        best.clone_from(&it);
+    }
     let checkpoint = if opts.keep_checkpoint && all_finite(&it.x) && it.f.is_finite() {
         Some(Checkpoint {
             format: FORMAT.into(),
@@ -614,6 +676,7 @@ pub fn run<K: ProblemKind>(
             iterate: it.clone(),
             best: best.clone(),
             method_state: method.save_state()?,
+            buffers: method.state_buffers(),
         })
     } else {
         None

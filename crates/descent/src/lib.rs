@@ -49,6 +49,7 @@ pub mod linalg;
 pub mod linear_cg;
 pub mod linesearch;
 pub mod method;
+pub mod minibatch;
 pub mod nn;
 pub mod problem;
 pub mod problems;

@@ -22,7 +22,18 @@ pub fn norm(a: &[f64]) -> f64 {
 /// Max-norm ‖a‖∞.
 #[inline]
 pub fn norm_inf(a: &[f64]) -> f64 {
-    a.iter().fold(0.0, |m, v| m.max(v.abs()))
+    // Eight independent maxima, so that the loop vectorizes; a maximum is exact in any
+    // order. NaN entries are skipped, as `f64::max` does.
+    let mut m = [0.0f64; 8];
+    let chunks = a.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (mi, v) in m.iter_mut().zip(c) {
+            *mi = mi.max(v.abs());
+        }
+    }
+    let m = m.iter().fold(0.0f64, |a, b| a.max(*b));
+    rest.iter().fold(m, |m, v| m.max(v.abs()))
 }
 
 /// `y += a·x`.
@@ -35,7 +46,40 @@ pub fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
 
 /// True when every entry is finite.
 pub fn all_finite(a: &[f64]) -> bool {
-    a.iter().all(|v| v.is_finite())
+    // Blocks without early exit vectorize; the exit is per block.
+    a.chunks(256)
+        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
+}
+
+/// `‖g‖∞` in one pass (chunks in parallel), or `None` when an entry is not finite.
+pub fn finite_norm_inf(g: &[f64]) -> Option<f64> {
+    use rayon::prelude::*;
+    let parts: Vec<(f64, bool)> = g
+        .par_chunks(1 << 13)
+        .map(|c| crate::simd::vectorized(|| finite_norm_inf_chunk(c)))
+        .collect();
+    let ok = parts.iter().all(|p| p.1);
+    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+}
+
+#[inline(always)]
+pub(crate) fn finite_norm_inf_chunk(g: &[f64]) -> (f64, bool) {
+    const LANES: usize = 8;
+    let (mut m, mut ok) = ([0.0f64; LANES], true);
+    let gs = g.chunks_exact(LANES);
+    let rest = gs.remainder();
+    for c in gs {
+        for i in 0..LANES {
+            m[i] = m[i].max(c[i].abs());
+            ok &= c[i].is_finite();
+        }
+    }
+    let mut top = m.iter().fold(0.0f64, |a, b| a.max(*b));
+    for v in rest {
+        top = top.max(v.abs());
+        ok &= v.is_finite();
+    }
+    (top, ok)
 }
 
 /// A dense row-major matrix.

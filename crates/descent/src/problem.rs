@@ -194,6 +194,18 @@ pub trait SampledObjective {
     fn sample_count(&self) -> usize;
     /// Mean value and mean gradient over the terms in `indices`.
     fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64;
+    /// [`SampledObjective::batch_value_grad`] and `‖g‖∞`, or `None` for the norm when an
+    /// entry of `g` is not finite. The default makes one more pass over `g`; an
+    /// implementation that writes `g` in a pass of its own can compute both there.
+    fn batch_value_grad_norm(
+        &self,
+        x: &[f64],
+        indices: &[usize],
+        g: &mut [f64],
+    ) -> (f64, Option<f64>) {
+        let f = self.batch_value_grad(x, indices, g);
+        (f, crate::linalg::finite_norm_inf(g))
+    }
 }
 
 /// Evaluation counters: what was computed, the same meaning for every method.
@@ -249,6 +261,31 @@ impl<'a, P: ?Sized> Counted<'a, P> {
 
 fn bump(c: &Cell<u64>) {
     c.set(c.get() + 1);
+}
+
+/// A batch evaluation counts as one value and one gradient.
+impl<P: SampledObjective + ?Sized> SampledObjective for Counted<'_, P> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn sample_count(&self) -> usize {
+        self.inner.sample_count()
+    }
+    fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
+        bump(&self.f);
+        bump(&self.g);
+        self.inner.batch_value_grad(x, indices, g)
+    }
+    fn batch_value_grad_norm(
+        &self,
+        x: &[f64],
+        indices: &[usize],
+        g: &mut [f64],
+    ) -> (f64, Option<f64>) {
+        bump(&self.f);
+        bump(&self.g);
+        self.inner.batch_value_grad_norm(x, indices, g)
+    }
 }
 
 impl<P: Objective + ?Sized> Objective for Counted<'_, P> {

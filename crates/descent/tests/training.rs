@@ -164,6 +164,77 @@ fn resume_continues_exactly() {
     }
 }
 
+/// Stops training after a number of mini-batches (as Ctrl-C would).
+struct StopAfter(usize);
+impl descent::nn::TrainObserver for StopAfter {
+    fn on_batch(&mut self, _e: usize, _b: usize, _n: usize, _l: f64) {
+        self.0 = self.0.saturating_sub(1);
+    }
+    fn should_stop(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+#[test]
+fn a_run_interrupted_mid_epoch_and_saved_resumes_exactly() {
+    // Mini-batch training is the driver's MiniBatch method: its checkpoint (the step
+    // rule's moments, the epoch's order, the position in it, the plateau scale) goes into
+    // the .optim file, so a run stopped after 7 of an epoch's 13 batches, saved, loaded
+    // and resumed is the uninterrupted run to the bit: weights, history, stop.
+    use descent::nn::{load_state, save_model, ModelMeta};
+    let data = synthetic("moons:200", 1).unwrap();
+    let val = synthetic("moons:60", 2).unwrap();
+    let net = Mlp::new(&[2, 8, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let p0 = net.init_params(Init::GlorotUniform, 3);
+    let dir = std::env::temp_dir().join(format!("descent-midepoch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for opt in ["adam", "momentum", "rmsprop"] {
+        let cfg = TrainConfig {
+            optimizer: opt.into(),
+            epochs: 5,
+            batch_size: 16,
+            seed: 11,
+            plateau: Some((0.5, 1)),
+            ..TrainConfig::default()
+        };
+        let run = |st, obs: &mut dyn descent::nn::TrainObserver| {
+            train::<f32>(&net, &data, Some(&val), &cfg, st, obs).unwrap()
+        };
+        let straight = run(TrainState::new(p0.clone()), &mut Silent);
+        let cut = run(TrainState::new(p0.clone()), &mut StopAfter(13 * 2 + 7));
+        assert_eq!(cut.stop, TrainStop::Interrupted, "{opt}");
+        assert_eq!((cut.state.epoch, cut.state.batch), (2, 7), "{opt}");
+        let path = dir.join(format!("{opt}.safetensors"));
+        let meta = ModelMeta {
+            standardizer: None,
+            classes: None,
+            features: vec![],
+        };
+        save_model(
+            &path,
+            &net,
+            &cut.state.params,
+            "f32",
+            &meta,
+            Some((&cut.state, &cfg)),
+        )
+        .unwrap();
+        let (loaded, _) = load_state(&path).unwrap();
+        let resumed = run(loaded, &mut Silent);
+        assert_eq!(straight.state.params, resumed.state.params, "{opt}");
+        let losses = |s: &TrainState| -> Vec<(f64, Option<f64>, f64)> {
+            s.history
+                .iter()
+                .map(|e| (e.train_loss, e.val_loss, e.lr_scale))
+                .collect()
+        };
+        assert_eq!(losses(&straight.state), losses(&resumed.state), "{opt}");
+        assert_eq!(straight.state.step, resumed.state.step, "{opt}");
+        assert_eq!(straight.stop, resumed.stop, "{opt}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn full_batch_and_least_squares_training_resume_exactly() {
     // The driver's checkpoint keeps L-BFGS's pairs and Levenberg–Marquardt's damping: a

@@ -8,6 +8,7 @@
 //! and `layers.L.bias` with shape `[n_out]`, in the training precision.
 
 use super::{Architecture, Mlp, TrainConfig, TrainState};
+use crate::checkpoint::Checkpoint;
 use crate::data::Standardizer;
 use crate::error::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};
@@ -166,6 +167,8 @@ fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig) -> Result<()> {
     let scalars = serde_json::json!({
         "step": st.step,
         "epoch": st.epoch,
+        "batch": st.batch,
+        "batch_loss_sum": st.batch_loss_sum,
         "lr_scale": st.lr_scale,
         "best_loss": st.best.as_ref().map(|(l, _)| *l),
         "since_best": st.since_best,
@@ -182,10 +185,30 @@ fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig) -> Result<()> {
         serde_json::to_string(cfg).expect("serializable"),
     );
     if let Some(c) = &st.method_checkpoint {
-        // A full-batch or least-squares method's own state (the driver's checkpoint).
+        // The driver's checkpoint of the method: its vectors (point, gradient, the
+        // method's buffers) as tensors, the rest as JSON.
+        // A vector equal to its fallback (the master weights, the iterate, the rule's
+        // state) is not stored twice.
+        let mut c = c.clone();
+        let mut kept: HashMap<String, Vec<f64>> = HashMap::new();
+        for (name, v) in checkpoint_vectors(&mut c) {
+            let v = std::mem::take(v);
+            let same = match fallback(&name) {
+                Fallback::Master => same_bits(&v, &st.params),
+                Fallback::Checkpoint(other) => kept.get(other).is_some_and(|o| same_bits(&v, o)),
+                Fallback::Rule(k) => st
+                    .rule_state
+                    .iter()
+                    .any(|(rk, rv)| rk == k && same_bits(&v, rv)),
+            };
+            if !same {
+                buffers.push((format!("checkpoint.{name}"), bytes_of(&v, true), v.len()));
+            }
+            kept.insert(name, v);
+        }
         md.insert(
             "method_checkpoint".to_string(),
-            serde_json::to_string(c).expect("serializable"),
+            serde_json::to_string(&c).expect("serializable"),
         );
     }
     let views: Vec<(String, TensorView<'_>)> = buffers
@@ -200,6 +223,40 @@ fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig) -> Result<()> {
     let bytes = safetensors::serialize(views, Some(md))
         .map_err(|e| Error::Parse(format!("cannot serialize: {e}")))?;
     write_atomic(path, &bytes)
+}
+
+/// The vectors of a checkpoint that the state file keeps as tensors, by name.
+fn checkpoint_vectors(c: &mut Checkpoint) -> Vec<(String, &mut Vec<f64>)> {
+    let mut v: Vec<(String, &mut Vec<f64>)> = vec![
+        ("iterate.x".into(), &mut c.iterate.x),
+        ("iterate.g".into(), &mut c.iterate.g),
+        ("best.x".into(), &mut c.best.x),
+        ("best.g".into(), &mut c.best.g),
+    ];
+    for (k, b) in c.buffers.iter_mut() {
+        v.push((format!("buffer.{k}"), b));
+    }
+    v
+}
+
+/// Where a checkpoint vector that was not stored is found instead.
+enum Fallback<'a> {
+    Master,
+    Checkpoint(&'a str),
+    Rule(&'a str),
+}
+
+fn fallback(name: &str) -> Fallback<'_> {
+    match name {
+        "iterate.x" => Fallback::Master,
+        "best.x" => Fallback::Checkpoint("iterate.x"),
+        "best.g" => Fallback::Checkpoint("iterate.g"),
+        other => Fallback::Rule(other.strip_prefix("buffer.").unwrap_or(other)),
+    }
+}
+
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 /// Loads a model saved by [`save_model`].
@@ -296,21 +353,44 @@ pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
         Some(l) => Some((l, values_of(&st.tensor("best").map_err(st_err(&path))?)?)),
         None => None,
     };
+    let method_checkpoint = match md.get("method_checkpoint") {
+        None => None,
+        Some(text) => {
+            let mut c: Checkpoint =
+                serde_json::from_str(text).map_err(|_| bad("method checkpoint"))?;
+            let mut kept: HashMap<String, Vec<f64>> = HashMap::new();
+            for (name, v) in checkpoint_vectors(&mut c) {
+                let tensor = match st.tensor(&format!("checkpoint.{name}")) {
+                    Ok(t) => Some(values_of(&t)?),
+                    Err(_) => match fallback(&name) {
+                        Fallback::Master => Some(params.clone()),
+                        Fallback::Checkpoint(other) => kept.get(other).cloned(),
+                        Fallback::Rule(k) => rule_state
+                            .iter()
+                            .find(|(rk, _)| rk == k)
+                            .map(|(_, rv)| rv.clone()),
+                    },
+                };
+                *v = tensor.ok_or_else(|| bad("method checkpoint vectors"))?;
+                kept.insert(name, v.clone());
+            }
+            Some(c)
+        }
+    };
     Ok((
         TrainState {
             params,
             rule_state,
             step: s["step"].as_u64().ok_or_else(|| bad("step"))?,
             epoch: s["epoch"].as_u64().ok_or_else(|| bad("epoch"))? as usize,
+            batch: s["batch"].as_u64().unwrap_or(0) as usize,
+            batch_loss_sum: s["batch_loss_sum"].as_f64().unwrap_or(0.0),
             lr_scale: s["lr_scale"].as_f64().ok_or_else(|| bad("lr_scale"))?,
             best,
             since_best: s["since_best"].as_u64().unwrap_or(0) as usize,
             since_plateau: s["since_plateau"].as_u64().unwrap_or(0) as usize,
             history,
-            method_checkpoint: md
-                .get("method_checkpoint")
-                .map(|c| serde_json::from_str(c).map_err(|_| bad("method checkpoint")))
-                .transpose()?,
+            method_checkpoint,
         },
         cfg,
     ))

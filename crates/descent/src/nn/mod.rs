@@ -11,6 +11,7 @@ mod io;
 mod loss;
 mod mlp;
 mod real;
+mod sampled;
 mod train;
 
 pub use activation::Activation;
@@ -23,6 +24,7 @@ pub use io::{load_model, load_state, save_model, state_path, write_atomic, Model
 pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace};
 pub use real::Real;
+pub use sampled::NetBatches;
 pub use train::{
     batch_data, check_compatible, default_epochs, evaluate, train, train_with, EpochReport,
     LayerStats, Optimizer, Silent, TrainConfig, TrainObserver, TrainResult, TrainState, TrainStop,

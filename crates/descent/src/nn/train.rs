@@ -5,70 +5,18 @@
 //! scales the learning rate; per-layer diagnostics show saturation.
 
 use super::adapters::{BatchData, FullBatch, NetLeastSquares};
-use super::{Activation, Loss, Mlp, Real, Targets};
-use crate::data::{permutation, Dataset, TargetData};
-use crate::driver::{Control, IterReport, Observer, Options, Start};
+use super::sampled::NetBatches;
+use super::{Activation, Loss, Mlp, Real};
+use crate::data::{Dataset, TargetData};
+use crate::driver::{Control, IterReport, Minimizer, Observer, Options, Start, Termination};
 use crate::error::{Error, Result};
 use crate::least_squares::{minimize_least_squares, FitOptions};
 use crate::method::{AppliesTo, MethodSpec};
+use crate::minibatch::{batches_per_epoch, minimize_sampled, MiniBatch, RateScale};
 use crate::update::StepRule;
 use faer::Par;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-
-/// Chunk length of the parallel element-wise loops of a training step.
-const CHUNK: usize = 1 << 13;
-
-/// Fewest samples per thread when a mini-batch is split across threads.
-const MIN_SHARD: usize = 32;
-
-/// One thread's slice of a mini-batch: its rows, buffers and gradient.
-struct Shard<T: Real> {
-    ws: super::Workspace<T>,
-    x: Vec<T>,
-    labels: Vec<u32>,
-    values: Vec<T>,
-    grad: Vec<T>,
-    /// Rows of the last batch slice run.
-    rows: usize,
-}
-
-impl<T: Real> Shard<T> {
-    fn new(net: &Mlp, rows: usize) -> Self {
-        Shard {
-            ws: net.workspace::<T>(rows),
-            x: vec![T::zero(); rows * net.inputs()],
-            labels: vec![0; rows],
-            values: vec![T::zero(); rows * net.outputs()],
-            grad: vec![T::zero(); net.num_params()],
-            rows: 0,
-        }
-    }
-
-    /// Gathers `rows` of the training data, runs forward and backward; returns the mean
-    /// loss, the mean gradient in `self.grad`.
-    fn run(&mut self, net: &Mlp, params: &[T], td: &BatchData<T>, rows: &[usize], par: Par) -> f64 {
-        let (d, k, b) = (net.inputs(), net.outputs(), rows.len());
-        self.rows = b;
-        let classes = net.arch.loss == Loss::CrossEntropy;
-        for (r, &i) in rows.iter().enumerate() {
-            self.x[r * d..(r + 1) * d].copy_from_slice(&td.x[i * d..(i + 1) * d]);
-            if classes {
-                self.labels[r] = td.labels[i];
-            } else {
-                self.values[r * k..(r + 1) * k].copy_from_slice(&td.values[i * k..(i + 1) * k]);
-            }
-        }
-        let targets = if classes {
-            Targets::Classes(&self.labels[..b])
-        } else {
-            Targets::Values(&self.values[..b * k])
-        };
-        let x = &self.x[..b * d];
-        net.forward(params, x, b, &mut self.ws, par);
-        net.backward(params, x, b, targets, &mut self.ws, &mut self.grad, par)
-    }
-}
 
 /// Mini-batch steps that the default number of epochs aims at, and its bounds.
 const DEFAULT_STEPS: usize = 2000;
@@ -198,6 +146,12 @@ pub struct TrainState {
     pub step: u64,
     /// Epochs completed.
     pub epoch: usize,
+    /// Mini-batches done of the epoch under way (a run interrupted mid-epoch).
+    #[serde(default)]
+    pub batch: usize,
+    /// Σ (batch loss × batch size) over those batches, for the epoch's mean loss.
+    #[serde(default)]
+    pub batch_loss_sum: f64,
     /// Reduce-on-plateau multiplier.
     pub lr_scale: f64,
     /// Best validation loss and its parameters.
@@ -222,6 +176,8 @@ impl TrainState {
             rule_state: Vec::new(),
             step: 0,
             epoch: 0,
+            batch: 0,
+            batch_loss_sum: 0.0,
             lr_scale: 1.0,
             best: None,
             since_best: 0,
@@ -594,11 +550,13 @@ pub fn train_with<T: Real>(
     let (vd, method) = (vd.as_ref(), optimizer);
     let full_batch = match method {
         Optimizer::StepRule(rule) => {
-            return train_step_rule(net, &td, vd, cfg, rule, start, obs, par)
+            let label = rule.name();
+            return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par);
         }
         Optimizer::Method(spec) if spec.info()?.applies(AppliesTo::Minibatch) => {
             let rule = spec.step_rule()?;
-            return train_step_rule(net, &td, vd, cfg, rule, start, obs, par);
+            let label = spec.to_string();
+            return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par);
         }
         Optimizer::Method(spec) => FullBatchMethod::Method(spec),
         Optimizer::FullBatch(m) => FullBatchMethod::Own(m),
@@ -612,11 +570,9 @@ enum FullBatchMethod {
     Own(Box<dyn crate::driver::Minimizer>),
 }
 
-fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(epoch as u64 + 1)
-}
-
+/// Trains with a step rule on shuffled mini-batches: the driver runs
+/// [`MiniBatch`] over the network's batches, and epochs (validation, early stopping,
+/// reduce-on-plateau, diagnostics, progress) are an observer's.
 #[allow(clippy::too_many_arguments)]
 fn train_step_rule<T: Real>(
     net: &Mlp,
@@ -624,175 +580,153 @@ fn train_step_rule<T: Real>(
     vd: Option<&BatchData<T>>,
     cfg: &TrainConfig,
     mut rule: Box<dyn StepRule + Send>,
+    label: String,
     mut st: TrainState,
     obs: &mut dyn TrainObserver,
     par: Par,
 ) -> Result<TrainResult> {
-    if cfg.batch_size == 0 {
-        return Err(Error::config("batch size", "must be at least 1"));
+    let problem = NetBatches::new(net, td, cfg.threads, cfg.batch_size);
+    let scale = RateScale::new(st.lr_scale);
+    let saved = st.method_checkpoint.take().filter(|c| c.method == label);
+    let mut method = match &saved {
+        Some(_) => MiniBatch::new(rule, cfg.batch_size, cfg.seed)?,
+        None => {
+            // A fresh run, or one saved without the driver's checkpoint (at an epoch's
+            // end): the rule's state and the step count come from the training state.
+            rule.reset(net.num_params());
+            rule.set_state(&st.rule_state);
+            MiniBatch::new(rule, cfg.batch_size, cfg.seed)?.continuing(st.step, st.epoch as u64)
+        }
     }
-    let np = net.num_params();
-    rule.reset(np);
-    rule.set_state(&st.rule_state);
-    let bs = cfg.batch_size.min(td.n);
-    // Data parallelism: each thread runs forward and backward on its own slice of the
-    // batch with sequential matrix products, and the shard gradients are summed. On small
-    // networks this scales far better than splitting each matrix product across threads
-    // (whose barriers cost as much as the arithmetic at batch 128).
-    let shards = if cfg.threads > 1 {
-        cfg.threads.min(bs / MIN_SHARD).max(1)
-    } else {
-        1
+    .with_rate_scale(scale.clone());
+    let batches = batches_per_epoch(td.n, cfg.batch_size);
+    // Budgets count the total: the epochs not yet done, less the batches of the current one.
+    let remaining = (cfg.epochs.saturating_sub(st.epoch) * batches).saturating_sub(st.batch);
+    let x0 = st.params.clone();
+    let (start, before) = match &saved {
+        Some(c) => (Start::Resume(c), c.iterations),
+        None => (Start::At(&x0), 0),
     };
-    let shard_par = if shards > 1 { Par::Seq } else { par };
-    let mut workers: Vec<Shard<T>> = (0..shards)
-        .map(|_| Shard::new(net, bs.div_ceil(shards)))
-        .collect();
-    let mut params_t: Vec<T> = st.params.iter().map(|v| T::of(*v)).collect();
-    let (mut grad, mut delta) = (vec![0.0; np], vec![0.0; np]);
+    let opts = Options {
+        max_iter: before + remaining as u64,
+        keep_checkpoint: true,
+        ..Options::default()
+    };
     let t0 = Instant::now();
-    let mut train_time = 0.0;
-    let mut samples = 0usize;
-    let mut stop = TrainStop::Completed;
-    let batches = td.n.div_ceil(bs);
-    while st.epoch < cfg.epochs {
-        let epoch = st.epoch + 1;
-        let te = Instant::now();
-        let perm = permutation(td.n, epoch_seed(cfg.seed, epoch));
-        let mut loss_sum = 0.0;
-        let mut diverged = false;
-        for (bi, chunk) in perm.chunks(bs).enumerate() {
-            let b = chunk.len();
-            let per = b.div_ceil(shards);
-            let loss = if shards == 1 {
-                workers[0].run(net, &params_t, td, chunk, shard_par) * b as f64
-            } else {
-                use rayon::prelude::*;
-                workers
-                    .par_iter_mut()
-                    .zip(chunk.par_chunks(per))
-                    .map(|(w, rows)| w.run(net, &params_t, td, rows, shard_par) * rows.len() as f64)
-                    .sum::<f64>()
-            } / b as f64;
-            // Batch gradient = Σ (bᵢ/b)·(mean gradient of shard i), into f64.
-            let finite_grad = {
-                use rayon::prelude::*;
-                let used = &workers[..b.div_ceil(per)];
-                grad.par_chunks_mut(CHUNK)
-                    .enumerate()
-                    .map(|(c, g)| {
-                        crate::simd::vectorized(|| {
-                            let lo = c * CHUNK;
-                            let hi = lo + g.len();
-                            for (s, w) in used.iter().enumerate() {
-                                let wt = w.rows as f64 / b as f64;
-                                let part = &w.grad[lo..hi];
-                                if s == 0 {
-                                    g.iter_mut().zip(part).for_each(|(a, b)| *a = wt * b.f64());
-                                } else {
-                                    g.iter_mut().zip(part).for_each(|(a, b)| *a += wt * b.f64());
-                                }
-                            }
-                            g.iter().all(|v| v.is_finite())
-                        })
-                    })
-                    .reduce(|| true, |a, b| a && b)
-            };
-            if !loss.is_finite() || !finite_grad {
-                diverged = true;
-                break;
-            }
-            st.step += 1;
-            rule.update(st.step, &st.params, &grad, &mut delta);
-            // The candidate w + Δ goes into `delta` (and its compute-type copy into
-            // `params_t`); it replaces the weights only when every entry is finite, so a
-            // diverging step leaves the last finite weights in place.
-            let scale = st.lr_scale;
-            let finite = {
-                use rayon::prelude::*;
-                st.params
-                    .par_chunks(CHUNK)
-                    .zip(params_t.par_chunks_mut(CHUNK))
-                    .zip(delta.par_chunks_mut(CHUNK))
-                    .map(|((p, pt), dl)| {
-                        crate::simd::vectorized(|| {
-                            let mut ok = true;
-                            for ((p, pt), dl) in p.iter().zip(pt.iter_mut()).zip(dl.iter_mut()) {
-                                *dl = p + scale * *dl;
-                                *pt = T::of(*dl);
-                                ok &= dl.is_finite();
-                            }
-                            ok
-                        })
-                    })
-                    .reduce(|| true, |a, b| a && b)
-            };
-            if !finite {
-                for (pt, p) in params_t.iter_mut().zip(&st.params) {
-                    *pt = T::of(*p);
-                }
-                diverged = true;
-                break;
-            }
-            std::mem::swap(&mut st.params, &mut delta);
-            loss_sum += loss * b as f64;
-            samples += b;
-            obs.on_batch(epoch, bi + 1, batches, loss);
-            if obs.should_stop() {
-                stop = TrainStop::Interrupted;
-                break;
-            }
-        }
-        if stop == TrainStop::Interrupted {
-            break;
-        }
-        train_time += te.elapsed().as_secs_f64();
-        if diverged {
-            stop = TrainStop::Diverged;
-            // Keep the last finite weights: the best ones if validation tracked them.
-            if let Some((_, best)) = &st.best {
-                st.params = best.clone();
-            }
-            break;
-        }
-        st.epoch = epoch;
-        let report = finish_epoch(
-            net,
-            &params_t,
-            td,
-            vd,
-            cfg,
-            &mut st,
-            loss_sum / td.n as f64,
-            t0,
-            par,
-        );
-        obs.on_epoch(&report);
-        st.history.push(report);
-        if let Some(p) = cfg.patience {
-            if st.since_best >= p {
-                stop = TrainStop::EarlyStopped;
-                break;
-            }
-        }
-    }
+    let mut epochs = EpochWatch {
+        net,
+        td,
+        vd,
+        cfg,
+        st: &mut st,
+        obs,
+        scale,
+        batches,
+        last_f: f64::NAN,
+        samples: 0,
+        evaluating: 0.0,
+        early_stopped: false,
+        t0,
+        par,
+    };
+    let s = minimize_sampled(&problem, &mut method, start, &opts, &mut epochs)?;
+    let (samples, evaluating, early) = (epochs.samples, epochs.evaluating, epochs.early_stopped);
+    let stop = match s.termination {
+        _ if early => TrainStop::EarlyStopped,
+        Termination::NonFinite => TrainStop::Diverged,
+        Termination::ObserverStop => TrainStop::Interrupted,
+        _ => TrainStop::Completed,
+    };
+    st.params = s.x;
+    st.step = method.steps();
+    st.rule_state = method.state_buffers();
+    st.method_checkpoint = s.checkpoint.map(|c| crate::checkpoint::Checkpoint {
+        method: label,
+        problem: "network".into(),
+        ..c
+    });
+    // Early stopping restores the best weights; a diverged run keeps the last finite
+    // ones, or the best validated ones when validation tracked them.
     if cfg.patience.is_some() || stop == TrainStop::Diverged {
         if let Some((_, best)) = &st.best {
-            if stop != TrainStop::Completed || cfg.patience.is_some() {
-                st.params = best.clone();
-            }
+            st.params = best.clone();
         }
     }
-    st.rule_state = rule
-        .state()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+    let train_time = (t0.elapsed().as_secs_f64() - evaluating).max(1e-9);
     Ok(TrainResult {
         state: st,
         stop,
-        samples_per_second: samples as f64 / train_time.max(1e-9),
+        samples_per_second: samples as f64 / train_time,
     })
+}
+
+/// Turns the driver's mini-batch steps into epochs: sums the batch losses, and at each
+/// epoch's end validates, tracks the best weights, applies reduce-on-plateau to the
+/// shared rate scale and early stopping, and reports.
+struct EpochWatch<'a, 'b, T: Real> {
+    net: &'a Mlp,
+    td: &'a BatchData<T>,
+    vd: Option<&'a BatchData<T>>,
+    cfg: &'a TrainConfig,
+    st: &'b mut TrainState,
+    obs: &'b mut dyn TrainObserver,
+    scale: RateScale,
+    batches: usize,
+    /// The value of the batch the next step uses (the driver's iterate).
+    last_f: f64,
+    samples: usize,
+    /// Seconds spent validating (not training).
+    evaluating: f64,
+    early_stopped: bool,
+    t0: Instant,
+    par: Par,
+}
+
+impl<T: Real> Observer for EpochWatch<'_, '_, T> {
+    fn on_start(&mut self, _method: &str, _n: usize, f0: f64) {
+        self.last_f = f0;
+    }
+
+    fn on_point(&mut self, x: &[f64]) {
+        if self.st.batch + 1 == self.batches {
+            self.st.params.copy_from_slice(x);
+        }
+    }
+
+    fn on_iter(&mut self, r: &IterReport) -> Control {
+        let bs = self.cfg.batch_size.clamp(1, self.td.n);
+        let b = bs.min(self.td.n - self.st.batch * bs);
+        let loss = std::mem::replace(&mut self.last_f, r.f);
+        self.st.batch_loss_sum += loss * b as f64;
+        self.samples += b;
+        self.st.batch += 1;
+        let epoch = self.st.epoch + 1;
+        self.obs.on_batch(epoch, self.st.batch, self.batches, loss);
+        if self.st.batch == self.batches {
+            let te = Instant::now();
+            self.st.batch = 0;
+            self.st.epoch = epoch;
+            let params_t: Vec<T> = self.st.params.iter().map(|v| T::of(*v)).collect();
+            let train_loss = std::mem::take(&mut self.st.batch_loss_sum) / self.td.n as f64;
+            let report = finish_epoch(
+                self.net, &params_t, self.td, self.vd, self.cfg, self.st, train_loss, self.t0,
+                self.par,
+            );
+            self.scale.set(self.st.lr_scale);
+            self.obs.on_epoch(&report);
+            self.st.history.push(report);
+            self.evaluating += te.elapsed().as_secs_f64();
+            if self.cfg.patience.is_some_and(|p| self.st.since_best >= p) {
+                self.early_stopped = true;
+                return Control::Stop;
+            }
+        }
+        if self.obs.should_stop() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -963,9 +897,9 @@ fn train_deterministic<T: Real>(
         TrainStop::Converged
     } else {
         match s.termination {
-            crate::driver::Termination::MaxIterations => TrainStop::Completed,
-            crate::driver::Termination::NonFinite => TrainStop::Diverged,
-            crate::driver::Termination::ObserverStop => TrainStop::Interrupted,
+            Termination::MaxIterations => TrainStop::Completed,
+            Termination::NonFinite => TrainStop::Diverged,
+            Termination::ObserverStop => TrainStop::Interrupted,
             _ => TrainStop::MethodStopped,
         }
     };

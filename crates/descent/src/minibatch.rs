@@ -1,0 +1,363 @@
+//! Mini-batch training as one more [`Minimizer`]: a [`StepRule`] over a
+//! [`SampledObjective`], one mini-batch a step, the batches of each epoch in an order
+//! shuffled from the seed (batch size N is batch gradient descent, 1 < k < N mini-batch,
+//! k = 1 online).
+//!
+//! The iterate holds the point and the value and gradient of the **next** batch at that
+//! point, so that a step is: `x₊ = x + s·Δ(g_B(x))`, then `f_B'(x₊), g_B'(x₊)` for the
+//! following batch `B'`. A candidate that is not finite, or whose next batch value or
+//! gradient is not finite, is never committed: the run ends with
+//! [`Termination::NonFinite`] at the last finite point. Everything about epochs
+//! (validation, early stopping, reduce-on-plateau, progress) is an observer's business;
+//! a plateau observer scales the rate through a shared [`RateScale`].
+
+use crate::data::permutation;
+use crate::driver::{
+    resumed_counts, run, state_from_json, state_to_json, Iterate, Minimizer, Observer, Options,
+    ProblemKind, Start, StepOutcome, Summary, Termination,
+};
+use crate::error::{Error, Result};
+use crate::problem::{Counted, SampledObjective};
+use crate::update::StepRule;
+use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Problems that are finite sums evaluated on batches ([`SampledObjective`]).
+pub struct OnSampled;
+impl ProblemKind for OnSampled {
+    type Problem<'a> = dyn SampledObjective + 'a;
+    fn dim(problem: &Self::Problem<'_>) -> usize {
+        problem.dim()
+    }
+}
+
+/// A multiplier of the learning rate shared between a [`MiniBatch`] method and whoever
+/// adjusts it during a run (reduce-on-plateau).
+#[derive(Clone, Debug)]
+pub struct RateScale(Rc<Cell<f64>>);
+
+impl RateScale {
+    /// Starts at `scale`.
+    pub fn new(scale: f64) -> Self {
+        RateScale(Rc::new(Cell::new(scale)))
+    }
+    /// The current multiplier.
+    pub fn get(&self) -> f64 {
+        self.0.get()
+    }
+    /// Sets the multiplier.
+    pub fn set(&self, scale: f64) {
+        self.0.set(scale)
+    }
+}
+
+impl Default for RateScale {
+    fn default() -> Self {
+        RateScale::new(1.0)
+    }
+}
+
+/// The seed of epoch `epoch`'s (1-based) shuffle.
+pub fn epoch_seed(seed: u64, epoch: u64) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(epoch + 1)
+}
+
+/// Batches per epoch of `n` samples in batches of `batch_size` (the last may be short).
+pub fn batches_per_epoch(n: usize, batch_size: usize) -> usize {
+    n.div_ceil(batch_size.clamp(1, n.max(1))).max(1)
+}
+
+/// Where a [`MiniBatch`] run is in its epochs (all of it small, so it is the JSON part
+/// of a checkpoint; the rule's vectors go in its buffers).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct Position {
+    /// Steps taken (the step rules' `t`).
+    steps: u64,
+    /// The epoch (1-based) of the batch the iterate was evaluated on.
+    epoch: u64,
+    /// Index of that batch in its epoch.
+    batch: usize,
+    batch_size: usize,
+    seed: u64,
+    rate_scale: f64,
+}
+
+/// A step rule on shuffled mini-batches of a [`SampledObjective`].
+pub struct MiniBatch<R> {
+    /// The rule.
+    pub rule: R,
+    scale: RateScale,
+    at: Position,
+    /// The current epoch's order of the samples.
+    order: Vec<usize>,
+    /// ‖g‖∞ of the iterate (computed with the finiteness check).
+    grad_norm: f64,
+    delta: Vec<f64>,
+    trial: Vec<f64>,
+    g_trial: Vec<f64>,
+}
+
+impl<R: StepRule> MiniBatch<R> {
+    /// `rule` on batches of `batch_size` (at least 1; capped at the sample count),
+    /// shuffled per epoch from `seed`.
+    pub fn new(rule: R, batch_size: usize, seed: u64) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(Error::config("batch size", "must be at least 1"));
+        }
+        Ok(MiniBatch {
+            rule,
+            scale: RateScale::default(),
+            at: Position {
+                steps: 0,
+                epoch: 1,
+                batch: 0,
+                batch_size,
+                seed,
+                rate_scale: 1.0,
+            },
+            order: Vec::new(),
+            grad_norm: f64::NAN,
+            delta: Vec::new(),
+            trial: Vec::new(),
+            g_trial: Vec::new(),
+        })
+    }
+
+    /// Shares the learning-rate multiplier `scale` (its current value is used).
+    pub fn with_rate_scale(mut self, scale: RateScale) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// Continues a run that did not keep a checkpoint: `steps` steps and `epochs` whole
+    /// epochs already done, the rule's state already set by the caller.
+    pub fn continuing(mut self, steps: u64, epochs: u64) -> Self {
+        self.at.steps = steps;
+        self.at.epoch = epochs + 1;
+        self
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.at.steps
+    }
+
+    fn shuffle(&mut self, n: usize) {
+        self.order = permutation(n, epoch_seed(self.at.seed, self.at.epoch));
+    }
+
+    /// Where the current batch's rows are in `order`.
+    fn rows(&self) -> std::ops::Range<usize> {
+        let bs = self.at.batch_size.min(self.order.len()).max(1);
+        let lo = self.at.batch * bs;
+        lo..(lo + bs).min(self.order.len())
+    }
+
+    /// Moves to the next batch, reshuffling at the start of an epoch.
+    fn advance(&mut self, n: usize) {
+        self.at.batch += 1;
+        if self.at.batch >= batches_per_epoch(n, self.at.batch_size) {
+            self.at.batch = 0;
+            self.at.epoch += 1;
+            self.shuffle(n);
+        }
+    }
+
+    fn allocate(&mut self, n: usize) {
+        self.delta = vec![0.0; n];
+        self.trial = vec![0.0; n];
+        self.g_trial = vec![0.0; n];
+    }
+}
+
+impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
+    fn name(&self) -> String {
+        self.rule.name()
+    }
+
+    fn init(&mut self, problem: &dyn SampledObjective, x0: &[f64]) -> Result<Iterate> {
+        let n = problem.sample_count();
+        if n == 0 {
+            return Err(Error::config("data", "there are no samples to train on"));
+        }
+        if self.at.steps == 0 {
+            self.rule.reset(x0.len());
+        }
+        self.at.batch = 0;
+        self.grad_norm = f64::NAN;
+        self.allocate(x0.len());
+        self.shuffle(n);
+        let mut g = vec![0.0; x0.len()];
+        let f = problem.batch_value_grad(x0, &self.order[self.rows()], &mut g);
+        Ok(Iterate {
+            x: x0.to_vec(),
+            f,
+            g,
+        })
+    }
+
+    fn step(&mut self, problem: &dyn SampledObjective, it: &mut Iterate) -> Result<StepOutcome> {
+        let n = problem.sample_count();
+        if self.order.len() != n {
+            // A resumed run: the order is recomputed from the seed and the epoch.
+            self.shuffle(n);
+        }
+        let t = self.at.steps + 1;
+        self.rule.update(t, &it.x, &it.g, &mut self.delta);
+        let s = self.scale.get();
+        let Some(step_sq) = candidate(&mut self.trial, &it.x, s, &self.delta) else {
+            return Ok(StepOutcome::Stop(Termination::NonFinite));
+        };
+        self.at.steps = t;
+        self.advance(n);
+        let rows = &self.order[self.rows()];
+        let (f, grad_norm) = problem.batch_value_grad_norm(&self.trial, rows, &mut self.g_trial);
+        let (true, Some(grad_norm)) = (f.is_finite(), grad_norm) else {
+            return Ok(StepOutcome::Stop(Termination::NonFinite));
+        };
+        self.grad_norm = grad_norm;
+        std::mem::swap(&mut it.x, &mut self.trial);
+        std::mem::swap(&mut it.g, &mut self.g_trial);
+        it.f = f;
+        Ok(StepOutcome::Accepted {
+            step_norm: step_sq.sqrt(),
+            alpha: s * self.rule.rate(t),
+        })
+    }
+
+    fn monotone(&self) -> bool {
+        false
+    }
+
+    fn stochastic(&self) -> bool {
+        true
+    }
+
+    fn grad_norm(&self, it: &Iterate) -> f64 {
+        if self.grad_norm.is_nan() {
+            crate::linalg::norm_inf(&it.g)
+        } else {
+            self.grad_norm
+        }
+    }
+
+    fn extra(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            (
+                "lr",
+                self.scale.get() * self.rule.rate(self.at.steps.max(1)),
+            ),
+            ("epoch", self.at.epoch as f64),
+        ]
+    }
+
+    fn save_state(&self) -> Result<serde_json::Value> {
+        let at = Position {
+            rate_scale: self.scale.get(),
+            ..self.at.clone()
+        };
+        state_to_json(&(at, self.delta.len()))
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        let (at, n): (Position, usize) = state_from_json(state)?;
+        for (what, saved, now) in [
+            (
+                "batch size",
+                at.batch_size as u64,
+                self.at.batch_size as u64,
+            ),
+            ("seed", at.seed, self.at.seed),
+        ] {
+            if saved != now {
+                return Err(Error::config(
+                    what,
+                    format!("the saved run used {saved}, this one {now}; resume with the same"),
+                ));
+            }
+        }
+        self.scale.set(at.rate_scale);
+        self.at = at;
+        self.rule.reset(n);
+        self.allocate(n);
+        self.grad_norm = f64::NAN;
+        self.order.clear();
+        Ok(())
+    }
+
+    fn state_buffers(&self) -> Vec<(String, Vec<f64>)> {
+        self.rule
+            .state()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+
+    fn load_buffers(&mut self, buffers: &[(String, Vec<f64>)]) -> Result<()> {
+        self.rule.set_state(buffers);
+        Ok(())
+    }
+}
+
+/// Chunk length of the parallel candidate pass.
+const CHUNK: usize = 1 << 13;
+
+/// `trial = x + s·Δ` in one pass (chunks in parallel, vectorized): `‖s·Δ‖²`, or `None`
+/// when an entry is not finite. The partial sums are added in chunk order, so the
+/// result does not depend on the threads.
+fn candidate(trial: &mut [f64], x: &[f64], s: f64, delta: &[f64]) -> Option<f64> {
+    use rayon::prelude::*;
+    let parts: Vec<(f64, bool)> = trial
+        .par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .zip(delta.par_chunks(CHUNK))
+        .map(|((c, x), d)| crate::simd::vectorized(|| candidate_chunk(c, x, s, d)))
+        .collect();
+    let ok = parts.iter().all(|p| p.1);
+    ok.then(|| s * s * parts.iter().map(|p| p.0).sum::<f64>())
+}
+
+/// One chunk of [`candidate`]: `(‖Δ‖², all finite)`.
+#[inline(always)]
+fn candidate_chunk(trial: &mut [f64], x: &[f64], s: f64, delta: &[f64]) -> (f64, bool) {
+    // Eight partial sums, so that the loop vectorizes instead of being one chain of
+    // additions.
+    const LANES: usize = 8;
+    let (mut sq, mut ok) = ([0.0; LANES], true);
+    let mut cs = trial.chunks_exact_mut(LANES);
+    let (mut xs, mut ds) = (x.chunks_exact(LANES), delta.chunks_exact(LANES));
+    for ((c, x), d) in (&mut cs).zip(&mut xs).zip(&mut ds) {
+        for i in 0..LANES {
+            c[i] = x[i] + s * d[i];
+            sq[i] += d[i] * d[i];
+            ok &= c[i].is_finite();
+        }
+    }
+    let mut tail = 0.0;
+    for ((c, x), d) in cs
+        .into_remainder()
+        .iter_mut()
+        .zip(xs.remainder())
+        .zip(ds.remainder())
+    {
+        *c = x + s * d;
+        tail += d * d;
+        ok &= c.is_finite();
+    }
+    (sq.iter().sum::<f64>() + tail, ok)
+}
+
+/// Runs `method` on the sampled objective `problem` (the driver's loop, counting every
+/// batch evaluation as one value and one gradient).
+pub fn minimize_sampled<R: StepRule>(
+    problem: &dyn SampledObjective,
+    method: &mut MiniBatch<R>,
+    start: Start<'_>,
+    opts: &Options,
+    obs: &mut dyn Observer,
+) -> Result<Summary> {
+    let counted = Counted::from(problem, resumed_counts(start));
+    run::<OnSampled>(&counted, &|| counted.counts(), method, start, opts, obs)
+}
