@@ -93,13 +93,15 @@ fn spec(name: &str) -> MethodSpec {
 
 fn with_ls(name: &str, ls: LineSearchKind) -> MethodSpec {
     let mut s = MethodSpec::new(name);
-    s.line_search = Some(ls);
+    s.set("line_search", ls.as_str())
+        .expect("the report's methods have line searches");
     s
 }
 
 fn with_lr(name: &str, lr: f64) -> MethodSpec {
     let mut s = MethodSpec::new(name);
-    s.lr = Some(lr);
+    s.set("lr", &lr.to_string())
+        .expect("the report's step rules take a positive rate");
     s
 }
 
@@ -376,7 +378,7 @@ fn cg_vs_sd(r: &mut Report, _: Option<&Path>) -> Result<()> {
     let x0 = vec![1.0; n];
     let o = opts(5000);
     let mut cg = with_ls("cg", LineSearchKind::Exact);
-    cg.beta = Some(descent::direction::CgBeta::FletcherReeves);
+    cg.set("beta", "fr")?;
     let runs = vec![
         run(
             "steepest descent (exact line search)",
@@ -480,9 +482,9 @@ fn momentum(r: &mut Report, _: Option<&Path>) -> Result<()> {
     let x0 = p.x0();
     let o = opts(20000);
     let mut m = with_lr("momentum", 1e-3);
-    m.momentum = Some(0.9);
+    m.set("momentum", "0.9")?;
     let mut nv = with_lr("nesterov", 1e-3);
-    nv.momentum = Some(0.9);
+    nv.set("momentum", "0.9")?;
     let runs = vec![
         run("gd, ρ = 1e-3", &p, with_lr("gd", 1e-3).build()?, &x0, &o)?,
         run("momentum μ = 0.9", &p, m.build()?, &x0, &o)?,

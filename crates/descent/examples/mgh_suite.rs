@@ -29,8 +29,10 @@ fn main() {
                 None => (method.as_str(), None),
             };
             let mut ms = MethodSpec::new(name);
-            ms.memory = option.and_then(|o| o.parse().ok());
-            ms.beta = option.and_then(descent::direction::CgBeta::parse);
+            if let Some(o) = option {
+                let setting = if name == "cg" { "beta" } else { "memory" };
+                ms.set(setting, o).expect("method option");
+            }
             let mut m = ms.build().expect("method");
             let mut rec = Recorder::default();
             let mut o = ms.default_options();

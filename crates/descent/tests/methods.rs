@@ -85,9 +85,7 @@ fn nonlinear_cg_with_exact_line_search_is_linear_cg_on_quadratics() {
     let n = 6;
     let (q, xstar) = quadratic(n, 11);
     for beta in ["fr", "pr", "prplus", "hs", "dy", "hz"] {
-        let mut spec = MethodSpec::new("cg");
-        spec.beta = descent::direction::CgBeta::parse(beta);
-        spec.line_search = Some(descent::LineSearchKind::Exact);
+        let spec = MethodSpec::parse(&format!("cg:beta={beta}:line_search=exact")).unwrap();
         let mut m = spec.build().unwrap();
         let opts = Options {
             gtol: 1e-6,
@@ -313,7 +311,7 @@ fn every_method_minimizes_rosenbrock_and_a_quadratic() {
     for ls in ["exact", "backtracking", "wolfe"] {
         for method in ["gd", "cg", "bfgs", "lbfgs", "newton"] {
             let mut spec = MethodSpec::new(method);
-            spec.line_search = Some(descent::LineSearchKind::parse(ls).unwrap());
+            spec.set("line_search", ls).unwrap();
             let mut m = spec.build().unwrap();
             let (q, xstar) = quadratic(4, 5);
             let opts = Options {
@@ -336,16 +334,17 @@ fn every_method_minimizes_rosenbrock_and_a_quadratic() {
         "gd", "momentum", "nesterov", "adam", "amsgrad", "rmsprop", "adagrad", "adamw",
     ] {
         let mut spec = MethodSpec::new(method);
-        spec.lr = Some(match method {
-            "gd" | "momentum" | "nesterov" => 0.05,
-            "adagrad" => 0.5,
-            _ => 0.01,
-        });
+        let lr = match method {
+            "gd" | "momentum" | "nesterov" => "0.05",
+            "adagrad" => "0.5",
+            _ => "0.01",
+        };
+        spec.set("lr", lr).unwrap();
         if method == "adamw" {
-            spec.weight_decay = Some(0.0);
+            spec.set("weight_decay", "0").unwrap();
         }
         if method == "rmsprop" {
-            spec.schedule = Some("exp:0.999".into());
+            spec.set("schedule", "exp:0.999").unwrap();
         }
         let mut m = spec.build().unwrap();
         let opts = Options {
@@ -527,7 +526,7 @@ fn budgets_and_non_finite_values_are_typed_terminations() {
     for method in ["gd", "adam", "bfgs", "lbfgs", "cg", "newton"] {
         let mut spec = MethodSpec::new(method);
         if ["gd", "adam"].contains(&method) {
-            spec.lr = Some(0.7);
+            spec.set("lr", "0.7").unwrap();
         }
         let mut m = spec.build().unwrap();
         let s = minimize(&f, m.as_mut(), &[0.0], &Options::default(), &mut NoObserver).unwrap();
