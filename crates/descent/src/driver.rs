@@ -654,7 +654,10 @@ pub fn run<K: ProblemKind>(
                     break Termination::CostChangeTolerance;
                 }
             }
-            if step_norm <= opts.xtol * (opts.xtol + norm(&it.x)) {
+            // A fixed-rate rule may take a zero step on its way (iRprop⁻ after a sign
+            // change): for such methods only a nonzero step can be too small.
+            let stalled = step_norm > 0.0 || method.monotone();
+            if stalled && step_norm <= opts.xtol * (opts.xtol + norm(&it.x)) {
                 break Termination::StepTolerance;
             }
         }

@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::least_squares::{FitOptions, LsqMethod};
 use crate::linesearch::{Backtracking, Exact, LineSearch, StrongWolfe};
 use crate::update::{
-    Adagrad, Adam, FixedStep, Momentum, MomentumForm, Nesterov, RmsProp, Schedule, Sgd, StepRule,
+    Adadelta, Adagrad, Adam, Adamax, FixedStep, IRpropMinus, Lion, Momentum, MomentumForm, NAdam,
+    Nesterov, RAdam, RmsProp, Schedule, Sgd, StepRule,
 };
 use serde::Serialize;
 use std::fmt;
@@ -420,6 +421,193 @@ pub static REGISTRY: &[MethodInfo] = &[
         step_rule: Some(|s| {
             let mut a = Adagrad::new(s.schedule()?);
             a.eps = s.real("eps")?;
+            Ok(Box::new(a))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "nadam",
+        description: "NAdam: Adam with Nesterov momentum",
+        applies_to: STEP_RULE_USE,
+        settings: &[
+            SettingInfo {
+                name: "lr",
+                default: "2e-3",
+                help: "learning rate (torch.optim.NAdam's default)",
+                kind: Kind::Positive,
+            },
+            BETA1,
+            BETA2,
+            ADAM_EPS,
+            SettingInfo {
+                name: "momentum_decay",
+                default: "4e-3",
+                help: "momentum decay ψ (Dozat 2016; torch.optim.NAdam's default)",
+                kind: Kind::NonNegative,
+            },
+            LR_SCHEDULE,
+        ],
+        reference: "Dozat, Incorporating Nesterov momentum into Adam, ICLR workshop 2016; torch.optim.NAdam",
+        step_rule: Some(|s| {
+            let mut a = NAdam::new(s.schedule()?);
+            (a.beta1, a.beta2, a.eps) = (s.real("beta1")?, s.real("beta2")?, s.real("eps")?);
+            a.momentum_decay = s.real("momentum_decay")?;
+            Ok(Box::new(a))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "radam",
+        description: "RAdam: Adam with the variance of the adaptive rate rectified",
+        applies_to: STEP_RULE_USE,
+        settings: &ADAM_SETTINGS,
+        reference: "Liu et al., On the variance of the adaptive learning rate and beyond, ICLR 2020; torch.optim.RAdam",
+        step_rule: Some(|s| {
+            let mut a = RAdam::new(s.schedule()?);
+            (a.beta1, a.beta2, a.eps) = (s.real("beta1")?, s.real("beta2")?, s.real("eps")?);
+            Ok(Box::new(a))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "adamax",
+        description: "Adamax: Adam with the infinity norm",
+        applies_to: STEP_RULE_USE,
+        settings: &[
+            SettingInfo {
+                name: "lr",
+                default: "2e-3",
+                help: "learning rate (Kingma & Ba 2015 §7.1; torch.optim.Adamax's default)",
+                kind: Kind::Positive,
+            },
+            BETA1,
+            BETA2,
+            ADAM_EPS,
+            LR_SCHEDULE,
+        ],
+        reference: "Kingma & Ba, ICLR 2015, §7.1; torch.optim.Adamax",
+        step_rule: Some(|s| {
+            let mut a = Adamax::new(s.schedule()?);
+            (a.beta1, a.beta2, a.eps) = (s.real("beta1")?, s.real("beta2")?, s.real("eps")?);
+            Ok(Box::new(a))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "adadelta",
+        description: "Adadelta: steps in the units of the parameters from two running RMS",
+        applies_to: STEP_RULE_USE,
+        settings: &[
+            SettingInfo {
+                name: "lr",
+                default: "1",
+                help: "multiplier of the step (torch.optim.Adadelta's default 1.0)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "rho",
+                default: "0.9",
+                help: "decay ρ of the running means (Zeiler 2012)",
+                kind: Kind::Unit,
+            },
+            SettingInfo {
+                name: "eps",
+                default: "1e-6",
+                help: "ε (Zeiler 2012; torch.optim.Adadelta's default)",
+                kind: Kind::Positive,
+            },
+            LR_SCHEDULE,
+        ],
+        reference: "Zeiler, ADADELTA: an adaptive learning rate method, arXiv:1212.5701 (2012); torch.optim.Adadelta",
+        step_rule: Some(|s| {
+            let mut a = Adadelta::new(s.schedule()?);
+            (a.rho, a.eps) = (s.real("rho")?, s.real("eps")?);
+            Ok(Box::new(a))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "lion",
+        description: "Lion: the sign of interpolated momentum",
+        applies_to: STEP_RULE_USE,
+        settings: &[
+            SettingInfo {
+                name: "lr",
+                default: "1e-4",
+                help: "learning rate (Chen et al. 2023)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "beta1",
+                default: "0.9",
+                help: "interpolation β₁ of the update (Chen et al. 2023)",
+                kind: Kind::Unit,
+            },
+            SettingInfo {
+                name: "beta2",
+                default: "0.99",
+                help: "momentum decay β₂ (Chen et al. 2023)",
+                kind: Kind::Unit,
+            },
+            SettingInfo {
+                name: "weight_decay",
+                default: "0",
+                help: "decoupled weight decay λ",
+                kind: Kind::NonNegative,
+            },
+            LR_SCHEDULE,
+        ],
+        reference: "Chen et al., Symbolic discovery of optimization algorithms, NeurIPS 2023",
+        step_rule: Some(|s| {
+            let mut a = Lion::new(s.schedule()?);
+            (a.beta1, a.beta2) = (s.real("beta1")?, s.real("beta2")?);
+            a.weight_decay = s.real("weight_decay")?;
+            Ok(Box::new(a))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "irprop-",
+        aliases: &["irprop-minus"],
+        description: "iRprop-: per-weight step sizes from gradient signs, as torch.optim.Rprop",
+        applies_to: STEP_RULE_USE,
+        settings: &[
+            SettingInfo {
+                name: "lr",
+                default: "1e-2",
+                help: "initial step size (torch.optim.Rprop's default)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "eta_minus",
+                default: "0.5",
+                help: "step shrink factor η⁻ (Riedmiller & Braun 1993)",
+                kind: Kind::Fraction,
+            },
+            SettingInfo {
+                name: "eta_plus",
+                default: "1.2",
+                help: "step growth factor η⁺ (Riedmiller & Braun 1993)",
+                kind: Kind::AboveOne,
+            },
+            SettingInfo {
+                name: "step_min",
+                default: "1e-6",
+                help: "smallest step size (torch.optim.Rprop's default)",
+                kind: Kind::NonNegative,
+            },
+            SettingInfo {
+                name: "step_max",
+                default: "50",
+                help: "largest step size (Riedmiller & Braun 1993)",
+                kind: Kind::Positive,
+            },
+        ],
+        reference: "Igel & Hüsken, Improving the Rprop learning algorithm, NC 2000; torch.optim.Rprop",
+        step_rule: Some(|s| {
+            let mut a = IRpropMinus::new(s.schedule()?);
+            (a.eta_minus, a.eta_plus) = (s.real("eta_minus")?, s.real("eta_plus")?);
+            (a.step_min, a.step_max) = (s.real("step_min")?, s.real("step_max")?);
             Ok(Box::new(a))
         }),
         ..NONE

@@ -15,14 +15,39 @@
 //! | [`Adam`] + max of v̂ | AMSGrad | Reddi et al. 2018 |
 //! | [`RmsProp`] | `v = βv + (1−β)g²`, `Δ = −ρ g/(√v + ε)` | Tieleman & Hinton 2012 |
 //! | [`Adagrad`] | `G += g²`, `Δ = −ρ g/(√G + ε)` | Duchi et al. 2011 |
+//! | [`NAdam`] | Adam with Nesterov momentum | Dozat 2016; torch.optim.NAdam |
+//! | [`RAdam`] | Adam with a rectified adaptive rate | Liu et al. 2020; torch.optim.RAdam |
+//! | [`Adamax`] | Adam with the ∞-norm | Kingma & Ba 2015 §7.1; torch.optim.Adamax |
+//! | [`Adadelta`] | unit-corrected running RMS ratio | Zeiler 2012; torch.optim.Adadelta |
+//! | [`Lion`] | sign of interpolated momentum | Chen et al. 2023 |
+//! | [`IRpropMinus`] | per-weight step sizes from gradient signs | Igel & Hüsken 2000; torch.optim.Rprop |
 
+mod adadelta;
+mod adamax;
 mod fixed_step;
+mod irprop_minus;
+mod lion;
+mod nadam;
+mod radam;
 mod rules;
 mod schedule;
 
+pub use adadelta::Adadelta;
+pub use adamax::Adamax;
 pub use fixed_step::FixedStep;
+pub use irprop_minus::IRpropMinus;
+pub use lion::Lion;
+pub use nadam::NAdam;
+pub use radam::RAdam;
 pub use rules::{Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Sgd};
 pub use schedule::Schedule;
+
+/// Copies the saved vector `key` of `state` into `into`, where it was saved.
+pub(crate) fn restore(state: &[(String, Vec<f64>)], key: &str, into: &mut Vec<f64>) {
+    if let Some((_, v)) = state.iter().find(|(k, _)| k == key) {
+        into.clone_from(v);
+    }
+}
 
 /// A step rule with its own state.
 pub trait StepRule {

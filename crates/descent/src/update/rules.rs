@@ -1,6 +1,6 @@
 //! The step rules. Defaults are those of the cited papers.
 
-use super::{Schedule, StepRule};
+use super::{restore, Schedule, StepRule};
 
 /// Parameter counts from which a step rule's loop runs in parallel chunks.
 const PARALLEL_MIN: usize = 1 << 15;
@@ -438,12 +438,5 @@ impl StepRule for Adagrad {
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
         restore(state, "sum", &mut self.sum);
-    }
-}
-
-/// Copies the saved vector `key` of `state` into `into`, where it was saved.
-fn restore(state: &[(String, Vec<f64>)], key: &str, into: &mut Vec<f64>) {
-    if let Some((_, v)) = state.iter().find(|(k, _)| k == key) {
-        into.clone_from(v);
     }
 }
