@@ -54,6 +54,7 @@ pub mod nn;
 pub mod problem;
 pub mod problems;
 mod simd;
+pub mod trainers;
 pub mod update;
 
 pub use checkpoint::Checkpoint;

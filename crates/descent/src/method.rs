@@ -11,16 +11,17 @@
 //! printing, `methods --json` and every command follow from the entry.
 
 use crate::direction::{
-    CgBeta, Lbfgs, LineSearchMethod, Newton, NewtonCg, NonlinearCg, QuasiNewton, QuasiNewtonKind,
-    SecantPair, Steepest,
+    CgBeta, Lbfgs, LineSearchMethod, Newton, NewtonCg, NonlinearCg, OneStepSecant, PowellBeale,
+    QuasiNewton, QuasiNewtonKind, SecantPair, Steepest,
 };
 use crate::driver::{Minimizer, OnLeastSquares, Options};
 use crate::error::{Error, Result};
 use crate::least_squares::{FitOptions, LsqMethod};
 use crate::linesearch::{Backtracking, Exact, LineSearch, StrongWolfe};
+use crate::trainers::{AdaptiveRate, IRpropPlus, ScaledCg};
 use crate::update::{
-    Adadelta, Adagrad, Adam, Adamax, FixedStep, IRpropMinus, Lion, Momentum, MomentumForm, NAdam,
-    Nesterov, RAdam, RmsProp, Schedule, Sgd, StepRule,
+    Adadelta, Adagrad, Adam, Adamax, FixedStep, Lion, Momentum, MomentumForm, NAdam, Nesterov,
+    RAdam, RmsProp, Rprop, Schedule, Sgd, StepRule,
 };
 use serde::Serialize;
 use std::fmt;
@@ -257,6 +258,41 @@ const NONE: MethodInfo = MethodInfo {
     objective: None,
     least_squares: None,
 };
+
+/// The settings of the bold driver (`gda`, `gdx`), MATLAB's defaults.
+const BOLD_DRIVER: [SettingInfo; 4] = [
+    SettingInfo {
+        name: "lr",
+        default: "0.01",
+        help: "initial learning rate (traingda's default)",
+        kind: Kind::Positive,
+    },
+    SettingInfo {
+        name: "lr_inc",
+        default: "1.05",
+        help: "rate factor after a decrease (traingda's default)",
+        kind: Kind::AboveOne,
+    },
+    SettingInfo {
+        name: "lr_dec",
+        default: "0.7",
+        help: "rate factor after an undone step (traingda's default)",
+        kind: Kind::Fraction,
+    },
+    SettingInfo {
+        name: "max_perf_inc",
+        default: "1.04",
+        help: "largest accepted loss ratio (traingda's default)",
+        kind: Kind::AboveOne,
+    },
+];
+
+fn bold_driver(s: &MethodSpec, mut m: AdaptiveRate) -> Result<AdaptiveRate> {
+    m.lr0 = s.real("lr")?;
+    (m.lr_inc, m.lr_dec) = (s.real("lr_inc")?, s.real("lr_dec")?);
+    m.max_perf_inc = s.real("max_perf_inc")?;
+    Ok(m)
+}
 
 /// Adam's β₁, β₂, ε from the spec.
 fn adam_moments(spec: &MethodSpec, mut a: Adam) -> Result<Box<dyn StepRule + Send>> {
@@ -605,7 +641,7 @@ pub static REGISTRY: &[MethodInfo] = &[
         ],
         reference: "Igel & Hüsken, Improving the Rprop learning algorithm, NC 2000; torch.optim.Rprop",
         step_rule: Some(|s| {
-            let mut a = IRpropMinus::new(s.schedule()?);
+            let mut a = Rprop::irprop_minus(s.schedule()?);
             (a.eta_minus, a.eta_plus) = (s.real("eta_minus")?, s.real("eta_plus")?);
             (a.step_min, a.step_max) = (s.real("step_min")?, s.real("step_max")?);
             Ok(Box::new(a))
@@ -737,6 +773,174 @@ pub static REGISTRY: &[MethodInfo] = &[
         objective: Some(|s| {
             let (ls, how) = (s.line_search_or_wolfe()?, s.secant_method()?);
             Ok(with_line_search(Lbfgs::new(s.count("memory")?), ls, how))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "scg",
+        aliases: &["trainscg"],
+        description: "scaled conjugate gradient: no line search, curvature from one gradient difference (MATLAB's trainscg)",
+        applies_to: FULL_BATCH_USE,
+        settings: &[
+            SettingInfo {
+                name: "sigma",
+                default: "5e-5",
+                help: "step of the gradient difference σ (Møller 1993; trainscg's default)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "lambda",
+                default: "5e-7",
+                help: "initial scale λ₁ (Møller 1993; trainscg's default)",
+                kind: Kind::Positive,
+            },
+        ],
+        reference: "Møller, A scaled conjugate gradient algorithm for fast supervised learning, Neural Networks 6, 1993",
+        objective: Some(|s| Ok(Box::new(ScaledCg::new(s.real("sigma")?, s.real("lambda")?)))),
+        ..NONE
+    },
+    MethodInfo {
+        name: "rprop",
+        aliases: &["trainrp"],
+        description: "resilient backpropagation as MATLAB's trainrp (full batch)",
+        applies_to: FULL_BATCH_USE,
+        settings: &[
+            SettingInfo {
+                name: "delta0",
+                default: "0.07",
+                help: "initial step size Δ₀ (trainrp's default)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "eta_plus",
+                default: "1.2",
+                help: "step growth η⁺ (Riedmiller & Braun 1993; trainrp's delt_inc)",
+                kind: Kind::AboveOne,
+            },
+            SettingInfo {
+                name: "eta_minus",
+                default: "0.5",
+                help: "step shrink η⁻ (Riedmiller & Braun 1993; trainrp's delt_dec)",
+                kind: Kind::Fraction,
+            },
+            SettingInfo {
+                name: "step_max",
+                default: "50",
+                help: "largest step size (Riedmiller & Braun 1993; trainrp's deltamax)",
+                kind: Kind::Positive,
+            },
+        ],
+        reference: "Riedmiller & Braun, A direct adaptive method for faster backpropagation learning: the RPROP algorithm, ICNN 1993; MATLAB trainrp",
+        objective: Some(|s| {
+            let mut r = Rprop::trainrp(Schedule::Constant(s.real("delta0")?));
+            (r.eta_plus, r.eta_minus) = (s.real("eta_plus")?, s.real("eta_minus")?);
+            r.step_max = s.real("step_max")?;
+            Ok(Box::new(FixedStep::new(r)))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "irprop+",
+        aliases: &["irprop-plus"],
+        description: "iRprop+: Rprop that undoes a weight's step only when the error grew",
+        applies_to: FULL_BATCH_USE,
+        settings: &[
+            SettingInfo {
+                name: "delta0",
+                default: "0.0125",
+                help: "initial step size Δ₀ (Igel & Hüsken 2003)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "eta_plus",
+                default: "1.2",
+                help: "step growth η⁺ (Igel & Hüsken 2000)",
+                kind: Kind::AboveOne,
+            },
+            SettingInfo {
+                name: "eta_minus",
+                default: "0.5",
+                help: "step shrink η⁻ (Igel & Hüsken 2000)",
+                kind: Kind::Fraction,
+            },
+            SettingInfo {
+                name: "step_max",
+                default: "50",
+                help: "largest step size (Igel & Hüsken 2000)",
+                kind: Kind::Positive,
+            },
+        ],
+        reference: "Igel & Hüsken, Improving the Rprop learning algorithm, NC 2000; Neurocomputing 50, 2003",
+        objective: Some(|s| {
+            let mut r = IRpropPlus::new(s.real("delta0")?);
+            (r.eta_plus, r.eta_minus) = (s.real("eta_plus")?, s.real("eta_minus")?);
+            r.step_max = s.real("step_max")?;
+            Ok(Box::new(r))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "gda",
+        aliases: &["traingda"],
+        description: "gradient descent with an adaptive rate, the bold driver (MATLAB's traingda)",
+        applies_to: FULL_BATCH_USE,
+        settings: &BOLD_DRIVER,
+        reference: "Vogl et al., Biol. Cybern. 59, 1988; MATLAB traingda",
+        objective: Some(|s| Ok(Box::new(bold_driver(s, AdaptiveRate::gda())?))),
+        ..NONE
+    },
+    MethodInfo {
+        name: "gdx",
+        aliases: &["traingdx"],
+        description: "gradient descent with momentum and an adaptive rate (MATLAB's traingdx)",
+        applies_to: FULL_BATCH_USE,
+        settings: &[
+            BOLD_DRIVER[0],
+            BOLD_DRIVER[1],
+            BOLD_DRIVER[2],
+            BOLD_DRIVER[3],
+            SettingInfo {
+                name: "momentum",
+                default: "0.9",
+                help: "momentum constant mc (traingdx's default)",
+                kind: Kind::Unit,
+            },
+        ],
+        reference: "Vogl et al., Biol. Cybern. 59, 1988; MATLAB traingdx",
+        objective: Some(|s| {
+            let mut m = bold_driver(s, AdaptiveRate::gdx())?;
+            m.momentum = s.real("momentum")?;
+            Ok(Box::new(m))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "cgb",
+        aliases: &["traincgb"],
+        description: "conjugate gradient with Powell-Beale restarts (MATLAB's traincgb)",
+        applies_to: FULL_BATCH_USE,
+        settings: &[WOLFE],
+        reference: "Powell, Restart procedures for the conjugate gradient method, Math. Programming 12, 1977; Beale 1972",
+        objective: Some(|s| {
+            let ls = s.line_search_or_wolfe()?;
+            Ok(with_line_search(PowellBeale::default(), ls, Assembly::new(0.1)))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "oss",
+        aliases: &["trainoss"],
+        description: "one-step secant: the BFGS update of the identity by the last step (MATLAB's trainoss)",
+        applies_to: FULL_BATCH_USE,
+        settings: &[WOLFE],
+        reference: "Battiti, First- and second-order methods for learning, Neural Computation 4, 1992",
+        objective: Some(|s| {
+            let ls = s.line_search_or_wolfe()?;
+            let how = Assembly {
+                bounded_first_step: true,
+                ..Assembly::new(0.9)
+            };
+            Ok(with_line_search(OneStepSecant::default(), ls, how))
         }),
         ..NONE
     },

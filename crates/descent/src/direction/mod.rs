@@ -8,19 +8,25 @@
 //! | [`Lbfgs`] | gradient | two-loop recursion, memory m |
 //! | [`Newton`] | Hessian (exact or finite differences) | shifted Cholesky when indefinite |
 //! | [`NewtonCg`] | Hessian-vector products | truncated Newton |
+//! | [`PowellBeale`] | gradient | CG with Powell–Beale restarts (MATLAB's `traincgb`) |
+//! | [`OneStepSecant`] | gradient | memoryless BFGS (Battiti 1992; MATLAB's `trainoss`) |
 
 mod cg;
+mod cgb;
 mod lbfgs;
 mod newton;
 mod newton_cg;
+mod oss;
 mod quasi_newton;
 mod secant;
 mod steepest;
 
 pub use cg::{CgBeta, NonlinearCg};
+pub use cgb::PowellBeale;
 pub use lbfgs::Lbfgs;
 pub use newton::Newton;
 pub use newton_cg::NewtonCg;
+pub use oss::OneStepSecant;
 pub use quasi_newton::{QuasiNewton, QuasiNewtonKind};
 pub use secant::SecantPair;
 pub use steepest::Steepest;

@@ -20,25 +20,25 @@
 //! | [`Adamax`] | Adam with the ∞-norm | Kingma & Ba 2015 §7.1; torch.optim.Adamax |
 //! | [`Adadelta`] | unit-corrected running RMS ratio | Zeiler 2012; torch.optim.Adadelta |
 //! | [`Lion`] | sign of interpolated momentum | Chen et al. 2023 |
-//! | [`IRpropMinus`] | per-weight step sizes from gradient signs | Igel & Hüsken 2000; torch.optim.Rprop |
+//! | [`Rprop`] | per-weight step sizes from gradient signs | Riedmiller & Braun 1993; Igel & Hüsken 2000; torch.optim.Rprop |
 
 mod adadelta;
 mod adamax;
 mod fixed_step;
-mod irprop_minus;
 mod lion;
 mod nadam;
 mod radam;
+mod rprop;
 mod rules;
 mod schedule;
 
 pub use adadelta::Adadelta;
 pub use adamax::Adamax;
 pub use fixed_step::FixedStep;
-pub use irprop_minus::IRpropMinus;
 pub use lion::Lion;
 pub use nadam::NAdam;
 pub use radam::RAdam;
+pub use rprop::Rprop;
 pub use rules::{Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Sgd};
 pub use schedule::Schedule;
 

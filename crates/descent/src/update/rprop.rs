@@ -1,18 +1,22 @@
-//! iRprop⁻: resilient propagation without weight backtracking (Igel & Hüsken 2000),
-//! exactly as `torch.optim.Rprop`, whose defaults it takes: initial step 0.01 (its lr),
-//! η = (0.5, 1.2), step sizes in [1e-6, 50].
+//! Resilient propagation without weight backtracking, in two variants:
+//!
+//! - **iRprop⁻** (Igel & Hüsken 2000), exactly as `torch.optim.Rprop`, whose defaults it
+//!   takes: initial step 0.01 (its lr), η = (0.5, 1.2), step sizes in [1e-6, 50];
+//! - **Rprop as MATLAB's `trainrp`** (Riedmiller & Braun 1993): initial step Δ₀ = 0.07,
+//!   η = (0.5, 1.2), Δmax = 50, no lower bound, and a sign change does not forget the
+//!   gradient.
 //!
 //! Per weight: `s = gᵢ·gᵢ₋₁`; the step size grows by η⁺ when `s > 0`, shrinks by η⁻ when
-//! `s < 0` (and the gradient is then taken as 0: no step, and no sign to compare next
+//! `s < 0` (iRprop⁻ then takes the gradient as 0: no step, and no sign to compare next
 //! time), stays when `s = 0`; clamped to [Δmin, Δmax]; `Δ = −sign(g)·step`. Only signs
-//! are used, so the update works on mini-batches as torch's does.
+//! are used, so iRprop⁻ also works on mini-batches, as torch's does.
 
 use super::{restore, Schedule, StepRule};
 
-/// iRprop⁻ (see the module documentation). The schedule's rate at step 1 is the initial
-/// step size.
+/// Rprop without backtracking (see the module documentation). The schedule's rate at
+/// step 1 is the initial step size.
 #[derive(Clone, Debug)]
-pub struct IRpropMinus {
+pub struct Rprop {
     /// Initial step size (torch's `lr`).
     pub lr: Schedule,
     /// Shrink factor η⁻.
@@ -23,28 +27,43 @@ pub struct IRpropMinus {
     pub step_min: f64,
     /// Largest step size.
     pub step_max: f64,
+    /// Whether a sign change zeroes that gradient (iRprop⁻) or not (MATLAB's `trainrp`).
+    pub forget_on_sign_change: bool,
     step: Vec<f64>,
     prev: Vec<f64>,
 }
 
-impl IRpropMinus {
+impl Rprop {
     /// iRprop⁻ with torch's defaults and initial step `lr`.
-    pub fn new(lr: Schedule) -> Self {
-        IRpropMinus {
+    pub fn irprop_minus(lr: Schedule) -> Self {
+        Rprop {
             lr,
             eta_minus: 0.5,
             eta_plus: 1.2,
             step_min: 1e-6,
             step_max: 50.0,
+            forget_on_sign_change: true,
             step: Vec::new(),
             prev: Vec::new(),
         }
     }
+    /// Rprop with MATLAB's `trainrp` defaults and initial step `delta0`.
+    pub fn trainrp(delta0: Schedule) -> Self {
+        Rprop {
+            step_min: 0.0,
+            forget_on_sign_change: false,
+            ..Rprop::irprop_minus(delta0)
+        }
+    }
 }
 
-impl StepRule for IRpropMinus {
+impl StepRule for Rprop {
     fn name(&self) -> String {
-        "iRprop-".into()
+        if self.forget_on_sign_change {
+            "iRprop-".into()
+        } else {
+            "Rprop (trainrp)".into()
+        }
     }
     fn reset(&mut self, n: usize) {
         self.step = Vec::new();
@@ -64,7 +83,11 @@ impl StepRule for IRpropMinus {
                 1.0
             };
             self.step[i] = (self.step[i] * factor).clamp(self.step_min, self.step_max);
-            let gi = if s < 0.0 { 0.0 } else { g[i] };
+            let gi = if s < 0.0 && self.forget_on_sign_change {
+                0.0
+            } else {
+                g[i]
+            };
             delta[i] = if gi > 0.0 {
                 -self.step[i]
             } else if gi < 0.0 {
