@@ -63,6 +63,14 @@ pub struct TrainArgs {
     /// Early stopping: epochs without a better validation loss (best weights restored).
     #[arg(long)]
     patience: Option<usize>,
+    /// Performance goal: stop when the training loss (in the units it is reported in)
+    /// reaches this (stop reason `goal`), as MATLAB's trainParam.goal.
+    #[arg(long)]
+    goal: Option<f64>,
+    /// Full-batch methods stop when the max-norm of the loss gradient is at most this, as
+    /// MATLAB's trainParam.min_grad (default 1e-7).
+    #[arg(long)]
+    min_grad: Option<f64>,
     /// Momentum μ.
     #[arg(long)]
     momentum: Option<f64>,
@@ -309,7 +317,7 @@ pub fn parse_activation(s: &str) -> Result<Activation> {
 pub fn parse_init(s: &str) -> Result<Init> {
     Init::parse(s).with_context(|| {
         format!(
-            "unknown --init '{s}' (expected glorot, glorot-normal, he, lecun, standard, pytorch)"
+            "unknown --init '{s}' (expected glorot, glorot-normal, he, lecun, standard, pytorch, nguyen-widrow)"
         )
     })
 }
@@ -363,6 +371,8 @@ impl TrainArgs {
             plateau,
             diagnostics: self.diagnostics,
             memory: self.memory,
+            goal: self.goal,
+            min_grad: self.min_grad,
             ..TrainConfig::default()
         };
         Ok(c)

@@ -93,9 +93,13 @@ fn every_method_runs_on_a_typed_expression() {
         })
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(methods.len(), 16);
+    assert_eq!(methods.len(), 29);
     for m in methods {
-        let lr = if m == "adagrad" { "0.5" } else { "0.05" };
+        let lr = match m {
+            "adagrad" => "0.5",
+            "adadelta" | "irprop-" => "1",
+            _ => "0.05",
+        };
         let mut args = vec![
             "minimize",
             "--expr",
@@ -104,12 +108,27 @@ fn every_method_runs_on_a_typed_expression() {
             m,
             "--json",
         ];
-        if [
-            "gd", "momentum", "nesterov", "adam", "adamw", "amsgrad", "rmsprop", "adagrad",
-        ]
-        .contains(&m)
-        {
+        let step_rule = registry
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == m)
+            .is_some_and(|e| {
+                e["applies_to"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a == "minibatch")
+            });
+        if step_rule {
             args.extend(["--lr", lr, "--max-iter", "20000", "--gtol", "1e-6"]);
+        }
+        if ["gda", "gdx", "rprop", "irprop+"].contains(&m) {
+            args.extend(["--max-iter", "20000", "--gtol", "1e-6"]);
+        }
+        if m == "lion" {
+            // Sign steps of a fixed length circle the minimum; a decaying rate settles.
+            args.extend(["--schedule", "exp:0.999"]);
         }
         if m == "adamw" {
             args.extend(["--weight-decay", "0"]);
@@ -869,7 +888,7 @@ fn ctrl_c_stops_a_comparison_and_keeps_what_finished() {
 fn methods_json_is_the_registry() {
     let v = json(&["methods", "--json"]);
     let all = v.as_array().unwrap();
-    assert_eq!(all.len(), 19);
+    assert_eq!(all.len(), 32);
     for m in all {
         for field in [
             "name",

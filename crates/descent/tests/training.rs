@@ -544,3 +544,72 @@ fn gaussian_blobs_are_a_ten_class_64_feature_task() {
     assert_eq!(d.x, synthetic("blobs:200", 3).unwrap().x);
     assert_ne!(d.x, synthetic("blobs:200", 4).unwrap().x);
 }
+
+/// MATLAB's PARITY problem: the 8 patterns of 3 bits, the target their parity (0 or 1).
+fn parity3() -> Dataset {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for p in 0..8u32 {
+        for b in 0..3 {
+            x.push(((p >> b) & 1) as f64);
+        }
+        y.push((p.count_ones() % 2) as f64);
+    }
+    Dataset {
+        x,
+        d: 3,
+        targets: descent::data::TargetData::Values { y, k: 1 },
+        feature_names: vec!["b1".into(), "b2".into(), "b3".into()],
+    }
+}
+
+/// Seeds (of 10) in which `optimizer` brings the training MSE to `goal` within `epochs`.
+fn goal_successes(net: &Mlp, data: &Dataset, optimizer: &str, goal: f64, epochs: usize) -> usize {
+    (0..10)
+        .filter(|&seed| {
+            let cfg = TrainConfig {
+                optimizer: optimizer.into(),
+                epochs,
+                goal: Some(goal),
+                ..TrainConfig::default()
+            };
+            let r = fresh::<f64>(net, data, None, &cfg, Init::NguyenWidrow, seed);
+            r.stop == TrainStop::Goal
+        })
+        .count()
+}
+
+#[test]
+fn matlab_trainers_reach_the_sin_and_parity_goals() {
+    // MATLAB's "Choose a multilayer neural network training function" benchmarks: SIN
+    // (1-5-1 tanh, MSE goal 0.002) and PARITY (3-bit, 3-10-10-1 tanh, goal 0.001). Each
+    // full-batch trainer reaches the goal in at least 8 of 10 seeds within 1000 epochs,
+    // from MATLAB's Nguyen–Widrow initialization.
+    // SIN with its input mapped to [−1, 1], as MATLAB maps inputs (and Nguyen–Widrow
+    // initialization assumes).
+    let mut sin = synthetic("sine:41", 0).unwrap();
+    sin.x.iter_mut().for_each(|v| *v /= std::f64::consts::PI);
+    let sin_net = Mlp::new(&[1, 5, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let parity = parity3();
+    let parity_net = Mlp::new(
+        &[3, 10, 10, 1],
+        &[Activation::Tanh, Activation::Tanh],
+        Loss::SquaredError,
+    )
+    .unwrap();
+    let mut runs = Vec::new();
+    let trainers = [
+        "lm", "scg", "rprop", "irprop+", "oss", "cgb", "bfgs", "lbfgs", "gda", "gdx",
+    ];
+    for opt in trainers {
+        // The bold driver is a first-order method: MATLAB's page gives it 10 times longer.
+        let epochs = if opt.starts_with("gd") { 10_000 } else { 1000 };
+        let s = goal_successes(&sin_net, &sin, opt, 0.002, epochs);
+        let p = goal_successes(&parity_net, &parity, opt, 0.001, epochs);
+        println!("{opt}: SIN {s}/10, PARITY {p}/10");
+        runs.push((opt, s, p));
+    }
+    for (opt, s, p) in runs {
+        assert!(s >= 8 && p >= 8, "{opt}: SIN {s}/10, PARITY {p}/10");
+    }
+}

@@ -30,6 +30,13 @@ pub enum Init {
     /// PyTorch's `nn.Linear` default: weights U[−1/√nᵢₙ, 1/√nᵢₙ] (Kaiming uniform with
     /// a = √5) and biases drawn from the same interval.
     Pytorch,
+    /// Nguyen & Widrow (IJCNN 1990), MATLAB's `initnw`, for inputs scaled to [−1, 1]:
+    /// each hidden unit's incoming weights are uniform and rescaled to length
+    /// β = 0.7·H^{1/nᵢₙ} (H units in the layer), the biases spread evenly over [−β, β]
+    /// (with the sign of each unit's first weight), so that the units' active regions
+    /// tile the input range; the linear output layer gets the standard
+    /// U[−1/√nᵢₙ, 1/√nᵢₙ] and zero biases.
+    NguyenWidrow,
 }
 
 impl Init {
@@ -43,6 +50,7 @@ impl Init {
             "lecun" => Init::Lecun,
             "standard" | "random" => Init::Standard,
             "pytorch" | "torch" => Init::Pytorch,
+            "nguyen-widrow" | "initnw" | "nw" => Init::NguyenWidrow,
             _ => return None,
         })
     }
@@ -182,8 +190,32 @@ impl Mlp {
                     Init::GlorotNormal => (2.0 / (fi + fo)).sqrt() * normal(&mut rng),
                     Init::He => (2.0 / fi).sqrt() * normal(&mut rng),
                     Init::Lecun => (1.0 / fi).sqrt() * normal(&mut rng),
-                    Init::Standard | Init::Pytorch => (2.0 * uniform(&mut rng) - 1.0) / fi.sqrt(),
+                    Init::Standard | Init::Pytorch | Init::NguyenWidrow => {
+                        (2.0 * uniform(&mut rng) - 1.0) / fi.sqrt()
+                    }
                 };
+            }
+            if init == Init::NguyenWidrow && l + 1 < self.num_layers() {
+                let (_, b, _, _) = self.layer(l);
+                let beta = 0.7 * fo.powf(1.0 / fi);
+                for j in 0..no {
+                    let len = (0..ni)
+                        .map(|i| p[w + i * no + j].powi(2))
+                        .sum::<f64>()
+                        .sqrt()
+                        .max(f64::MIN_POSITIVE);
+                    for i in 0..ni {
+                        p[w + i * no + j] *= beta / len;
+                    }
+                    // Centres spread evenly over the range (MATLAB's `initnw`), with the
+                    // sign of the unit's first weight.
+                    let spread = if no > 1 {
+                        -1.0 + 2.0 * j as f64 / (fo - 1.0)
+                    } else {
+                        0.0
+                    };
+                    p[b + j] = beta * spread * p[w + j].signum();
+                }
             }
             if init == Init::Pytorch {
                 let (_, b, _, _) = self.layer(l);

@@ -72,6 +72,14 @@ pub struct TrainConfig {
     pub diagnostics: bool,
     /// L-BFGS memory.
     pub memory: Option<usize>,
+    /// Performance goal (MATLAB's `goal`): stop when the training loss, in the units it
+    /// is reported in, is at most this.
+    #[serde(default)]
+    pub goal: Option<f64>,
+    /// Minimum gradient (MATLAB's `min_grad`): full-batch methods stop when ‖∇loss‖∞ is
+    /// at most this (default 1e-7).
+    #[serde(default)]
+    pub min_grad: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -90,6 +98,8 @@ impl Default for TrainConfig {
             plateau: None,
             diagnostics: false,
             memory: None,
+            goal: None,
+            min_grad: None,
         }
     }
 }
@@ -205,6 +215,8 @@ pub enum TrainStop {
     MethodStopped,
     /// The observer asked to stop (Ctrl-C); finished epochs are kept.
     Interrupted,
+    /// The training loss reached the goal ([`TrainConfig::goal`]).
+    Goal,
 }
 
 /// The outcome of [`train`].
@@ -237,6 +249,16 @@ impl TrainConfig {
         }
         if let Some(m) = self.memory {
             spec.set("memory", &m.to_string())?;
+        }
+        for (name, v) in [("goal", self.goal), ("min_grad", self.min_grad)] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(Error::config(
+                        name,
+                        format!("must be finite and not negative, got {v}"),
+                    ));
+                }
+            }
         }
         let info = spec.check()?;
         if !(info.applies(AppliesTo::Minibatch) || info.applies(AppliesTo::Fullbatch)) {
@@ -626,12 +648,14 @@ fn train_step_rule<T: Real>(
         samples: 0,
         evaluating: 0.0,
         early_stopped: false,
+        goal_reached: false,
         t0,
         par,
     };
     let s = minimize_sampled(&problem, &mut method, start, &opts, &mut epochs)?;
     let (samples, evaluating, early) = (epochs.samples, epochs.evaluating, epochs.early_stopped);
     let stop = match s.termination {
+        _ if epochs.goal_reached => TrainStop::Goal,
         _ if early => TrainStop::EarlyStopped,
         Termination::NonFinite => TrainStop::Diverged,
         Termination::ObserverStop => TrainStop::Interrupted,
@@ -678,6 +702,7 @@ struct EpochWatch<'a, 'b, T: Real> {
     /// Seconds spent validating (not training).
     evaluating: f64,
     early_stopped: bool,
+    goal_reached: bool,
     t0: Instant,
     par: Par,
 }
@@ -716,6 +741,10 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
             self.obs.on_epoch(&report);
             self.st.history.push(report);
             self.evaluating += te.elapsed().as_secs_f64();
+            if self.cfg.goal.is_some_and(|g| train_loss <= g) {
+                self.goal_reached = true;
+                return Control::Stop;
+            }
             if self.cfg.patience.is_some_and(|p| self.st.since_best >= p) {
                 self.early_stopped = true;
                 return Control::Stop;
@@ -853,6 +882,7 @@ fn train_deterministic<T: Real>(
             // Geodesic acceleration needs second directional derivatives (two extra
             // evaluations by differences for a network), and a restart from the initial
             // weights would replay epochs already reported: both off unless asked for.
+            let nk = (td.n * net.outputs()) as f64;
             let base = FitOptions {
                 max_iter,
                 geodesic: false,
@@ -862,12 +892,18 @@ fn train_deterministic<T: Real>(
             };
             let fo = spec.fit_options(&base);
             let mut method = spec.build_least_squares(&fo)?;
-            let nk = (td.n * net.outputs()) as f64;
+            // The goal and the minimum gradient are in the units of the reported loss,
+            // the mean squared error Σr²/(n·k).
+            let mut opts = fo.driver_options();
+            opts.target = cfg.goal.map(|g| g * nk);
+            if let Some(m) = cfg.min_grad {
+                opts.gtol = m * nk;
+            }
             minimize_least_squares(
                 &problem,
                 method.as_mut(),
                 start,
-                &fo.driver_options(),
+                &opts,
                 &mut LsqObserver { ie: &mut ie, nk },
             )?
         }
@@ -879,8 +915,9 @@ fn train_deterministic<T: Real>(
             let obj = FullBatch::new(net, td, par);
             let opts = Options {
                 max_iter,
-                gtol: 1e-7,
+                gtol: cfg.min_grad.unwrap_or(1e-7),
                 ftol: 1e-13,
+                target: cfg.goal,
                 keep_checkpoint: true,
                 ..Options::default()
             };
@@ -893,7 +930,9 @@ fn train_deterministic<T: Real>(
             )?
         }
     };
-    let stop = if s.converged {
+    let stop = if s.termination == Termination::TargetCost {
+        TrainStop::Goal
+    } else if s.converged {
         TrainStop::Converged
     } else {
         match s.termination {
