@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::data::Table;
 use descent::expr::{Expr, ExprModel};
-use descent::least_squares::{fit_from, FitOptions, FitSummary};
+use descent::least_squares::{fit_with, FitOptions, FitSummary};
 use descent::problems::nist::{lre, NistProblem};
 use descent::{Checkpoint, MethodSpec, NoObserver, Start};
 use serde_json::{json, Map, Value};
@@ -183,9 +183,10 @@ pub fn run(a: FitArgs) -> Result<()> {
     if a.no_geodesic {
         crate::minimize::apply_flag(&mut spec, "--no-geodesic", "geodesic", "false")?;
     }
-    let method = spec
-        .least_squares_method()
-        .map_err(|e| anyhow::anyhow!("--method: {e}"))?;
+    let info = spec.check().map_err(|e| anyhow::anyhow!("--method: {e}"))?;
+    if !info.applies(descent::method::AppliesTo::LeastSquares) {
+        bail!("--method: '{}' is not a least-squares method", info.name);
+    }
     let job = match (&a.nist, &a.model) {
         (Some(path), _) => nist_job(path, a.start)?,
         (None, Some(model)) => model_job(&a, model)?,
@@ -219,8 +220,11 @@ pub fn run(a: FitArgs) -> Result<()> {
     };
     crate::interrupt::install();
     let mut watch = crate::interrupt::StopOnInterrupt(&mut NoObserver);
+    let mut method = spec
+        .build_least_squares(&opts)
+        .map_err(|e| anyhow::anyhow!("--method: {e}"))?;
     let s: FitSummary =
-        fit_from(&job.problem, method, start, &opts, &mut watch).map_err(|e| match e {
+        fit_with(&job.problem, method.as_mut(), start, &opts, &mut watch).map_err(|e| match e {
             descent::Error::NonFiniteStart(m) => {
                 anyhow::anyhow!("{m}; choose other starting values")
             }
@@ -236,7 +240,7 @@ pub fn run(a: FitArgs) -> Result<()> {
     }
     if a.json {
         let mut out = json!({
-            "method": method.as_str(),
+            "method": info.name,
             "problem": job.label,
             "params": named(&job.names, &s.x),
             "std_errors": s.std_errors.as_ref().map(|se| named(&job.names, se)),

@@ -888,7 +888,7 @@ fn ctrl_c_stops_a_comparison_and_keeps_what_finished() {
 fn methods_json_is_the_registry() {
     let v = json(&["methods", "--json"]);
     let all = v.as_array().unwrap();
-    assert_eq!(all.len(), 32);
+    assert_eq!(all.len(), 33);
     for m in all {
         for field in [
             "name",

@@ -1,9 +1,9 @@
 //! Running several methods on the same problem from the same start, recording every
 //! iteration — the data behind `descent compare`.
 
-use crate::driver::{minimize, Control, IterReport, Minimizer, Observer, Options};
+use crate::driver::{minimize, Control, IterReport, Minimizer, Observer, Options, Start};
 use crate::error::{Error, Result};
-use crate::least_squares::{fit, FitOptions};
+use crate::least_squares::{fit_with, FitOptions};
 use crate::method::{AppliesTo, MethodSpec};
 use crate::problem::{LeastSquares, Objective};
 use serde::Serialize;
@@ -183,11 +183,12 @@ pub fn compare(
         progress(&label);
         let entry = if m.check()?.applies(AppliesTo::LeastSquares) {
             let mut log = Log::new(x0, stop);
-            let s = fit(
+            let fo = settings.fit_options(m);
+            let s = fit_with(
                 lsq.expect("validated"),
-                m.least_squares_method()?,
-                x0,
-                &settings.fit_options(m),
+                m.build_least_squares(&fo)?.as_mut(),
+                Start::At(x0),
+                &fo,
                 &mut log,
             )?;
             Entry {

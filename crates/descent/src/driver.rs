@@ -222,6 +222,12 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
     fn stochastic(&self) -> bool {
         false
     }
+    /// Whether the lowest `f` seen marks the best point, to be returned when the run
+    /// ends above it (true for methods on one fixed objective; false for Bayesian
+    /// regularization, whose objective changes as its α and β are re-estimated).
+    fn keeps_best(&self) -> bool {
+        true
+    }
     /// `‖∇f‖∞` of the iterate, for reports; a method that has it already (computed with
     /// its finiteness check) saves the driver a pass over the gradient.
     fn grad_norm(&self, it: &Iterate) -> f64 {
@@ -262,6 +268,9 @@ impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
     }
     fn stochastic(&self) -> bool {
         (**self).stochastic()
+    }
+    fn keeps_best(&self) -> bool {
+        (**self).keeps_best()
     }
     fn grad_norm(&self, it: &Iterate) -> f64 {
         (**self).grad_norm(it)
@@ -561,6 +570,7 @@ pub fn run<K: ProblemKind>(
     let elapsed = || seconds_before + clock.elapsed().as_secs_f64();
     obs.on_start(&name, n, it.f);
     let stochastic = method.stochastic();
+    let keeps_best = method.keeps_best();
 
     let saved_stop = match start {
         Start::Resume(c) => c.termination.filter(|t| !t.resumable()),
@@ -624,7 +634,7 @@ pub fn run<K: ProblemKind>(
         if !it.f.is_finite() || !all_finite(&it.g) || !all_finite(&it.x) {
             break Termination::NonFinite;
         }
-        if it.f <= best.f {
+        if it.f <= best.f || !keeps_best {
             best.clone_from(&it);
         }
         let grad_norm = norm_inf(&it.g);

@@ -16,7 +16,7 @@ use crate::direction::{
 };
 use crate::driver::{Minimizer, OnLeastSquares, Options};
 use crate::error::{Error, Result};
-use crate::least_squares::{FitOptions, LsqMethod};
+use crate::least_squares::{BayesianRegularization, FitOptions, LsqMethod};
 use crate::linesearch::{Backtracking, Exact, LineSearch, StrongWolfe};
 use crate::trainers::{AdaptiveRate, IRpropPlus, ScaledCg};
 use crate::update::{
@@ -1007,6 +1007,48 @@ pub static REGISTRY: &[MethodInfo] = &[
         }),
         ..NONE
     },
+    MethodInfo {
+        name: "br",
+        aliases: &["trainbr", "bayesian-regularization"],
+        description: "Bayesian regularization: LM on beta*SSE + alpha*SSW, alpha and beta re-estimated every step (MATLAB's trainbr)",
+        applies_to: LSQ_USE,
+        needs: RESIDUALS,
+        settings: &[
+            SettingInfo {
+                name: "mu",
+                default: "0.005",
+                help: "initial damping μ (trainbr's default)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "mu_dec",
+                default: "0.1",
+                help: "μ factor after a successful step (trainbr's default)",
+                kind: Kind::Fraction,
+            },
+            SettingInfo {
+                name: "mu_inc",
+                default: "10",
+                help: "μ factor after a failed trial (trainbr's default)",
+                kind: Kind::AboveOne,
+            },
+            SettingInfo {
+                name: "mu_max",
+                default: "1e10",
+                help: "μ above which training stops (trainbr's default)",
+                kind: Kind::Positive,
+            },
+        ],
+        default_gtol: 1e-15,
+        reference: "MacKay, Bayesian interpolation, Neural Computation 4, 1992; Foresee & Hagan, ICNN 1997",
+        least_squares: Some(|s, _| {
+            let mut m = BayesianRegularization::default();
+            (m.mu0, m.mu_max) = (s.real("mu")?, s.real("mu_max")?);
+            (m.mu_dec, m.mu_inc) = (s.real("mu_dec")?, s.real("mu_inc")?);
+            Ok(Box::new(m))
+        }),
+        ..NONE
+    },
 ];
 
 /// The registry entry of `name` (or an alias).
@@ -1357,7 +1399,9 @@ impl MethodSpec {
         }
     }
 
-    /// The least-squares method of this spec.
+    /// The least-squares method of this spec as the [`LsqMethod`] enum (`lm`, `gn`,
+    /// `diag-gn`; other least-squares methods, such as `br`, are built with
+    /// [`MethodSpec::build_least_squares`]).
     pub fn least_squares_method(&self) -> Result<LsqMethod> {
         let info = self.check()?;
         if !info.applies(AppliesTo::LeastSquares) {
@@ -1496,7 +1540,7 @@ mod tests {
                 info.name
             );
             assert_eq!(
-                spec.least_squares_method().is_ok(),
+                spec.build_least_squares(&FitOptions::default()).is_ok(),
                 info.applies(AppliesTo::LeastSquares),
                 "{}",
                 info.name

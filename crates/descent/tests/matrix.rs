@@ -12,10 +12,10 @@
 //! The step rules (gd, momentum, Adam, …) are not here: a fixed rate is tuned to a
 //! problem, not a default; their closed-form and trajectory tests are in `methods.rs`.
 
-use descent::least_squares::{fit, FitOptions};
+use descent::least_squares::{fit_with, FitOptions};
 use descent::method::{AppliesTo, MethodSpec, REGISTRY};
 use descent::problems::mgh::{benchmark_instances, MghProblem};
-use descent::{minimize, NoObserver};
+use descent::{minimize, NoObserver, Start};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -69,6 +69,9 @@ fn run_matrix() -> (Vec<String>, BTreeSet<(String, String)>) {
     let mut misses = BTreeSet::new();
     let methods: Vec<&str> = REGISTRY
         .iter()
+        // Bayesian regularization minimizes β‖r‖² + α‖x‖², not the MGH problem's ‖r‖²:
+        // its cells would not be comparable (it is tested on networks, tests/training.rs).
+        .filter(|m| m.name != "br")
         .filter(|m| {
             m.applies(AppliesTo::LeastSquares)
                 || (m.applies(AppliesTo::Objective) && !m.applies(AppliesTo::Minibatch))
@@ -81,14 +84,10 @@ fn run_matrix() -> (Vec<String>, BTreeSet<(String, String)>) {
             let p = MghProblem::parse(&instance).expect("instance");
             let (f, termination, iterations, counts) =
                 if spec.info().unwrap().applies(AppliesTo::LeastSquares) {
-                    let s = fit(
-                        &p,
-                        spec.least_squares_method().unwrap(),
-                        &p.x0(),
-                        &FitOptions::default(),
-                        &mut NoObserver,
-                    )
-                    .unwrap();
+                    let fo = FitOptions::default();
+                    let mut m = spec.build_least_squares(&fo).unwrap();
+                    let s =
+                        fit_with(&p, m.as_mut(), Start::At(&p.x0()), &fo, &mut NoObserver).unwrap();
                     (
                         s.rss,
                         s.termination,

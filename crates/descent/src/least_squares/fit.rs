@@ -229,8 +229,19 @@ pub fn fit_from(
     opts: &FitOptions,
     obs: &mut dyn Observer,
 ) -> Result<FitSummary> {
-    let mut m = method.build(opts);
-    let s = minimize_least_squares(problem, m.as_mut(), start, &opts.driver_options(), obs)?;
+    fit_with(problem, method.build(opts).as_mut(), start, opts, obs)
+}
+
+/// [`fit_from`] with any least-squares minimizer (as [`crate::MethodSpec::build_least_squares`]
+/// builds them).
+pub fn fit_with(
+    problem: &dyn LeastSquares,
+    method: &mut dyn Minimizer<OnLeastSquares>,
+    start: Start<'_>,
+    opts: &FitOptions,
+    obs: &mut dyn Observer,
+) -> Result<FitSummary> {
+    let s = minimize_least_squares(problem, method, start, &opts.driver_options(), obs)?;
     // The covariance needs J at the solution: one more Jacobian, counted.
     let (rows, n) = (problem.residual_count(), problem.dim());
     let mut j = DenseMatrix::zeros(rows, n);

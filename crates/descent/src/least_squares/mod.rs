@@ -8,12 +8,14 @@
 //! | [`LevenbergMarquardt`] | `(JᵀJ + μD) h = −Jᵀr`, μ adapted by the gain ratio (a trust-region method) |
 //! | [`GaussNewton`] | `JᵀJ h = −Jᵀr` (least-squares solve) + Armijo line search |
 //! | [`GaussNewton`] diagonal | `h = −Jᵀr / diag(JᵀJ)` + line search (a scaled gradient method) |
+//! | [`BayesianRegularization`] | LM on `β·Σr² + α·Σw²`, α and β re-estimated each step (MATLAB's `trainbr`) |
 //!
 //! Steps are solved by factorization — Cholesky of the (scaled) normal equations, falling
 //! back to a QR factorization of the augmented system `[J; √μ D]` when the normal
 //! equations are ill-conditioned — never by an explicit inverse. [`fit`] runs a method and
 //! adds the statistics of the fit.
 
+mod bayesian_regularization;
 mod covariance;
 mod fit;
 mod gauss_newton;
@@ -23,8 +25,9 @@ mod scaling;
 mod step;
 mod view;
 
+pub use bayesian_regularization::BayesianRegularization;
 pub use covariance::covariance;
-pub use fit::{fit, fit_from, minimize_least_squares, FitOptions, FitSummary, LsqMethod};
+pub use fit::{fit, fit_from, fit_with, minimize_least_squares, FitOptions, FitSummary, LsqMethod};
 pub use gauss_newton::GaussNewton;
 pub use levenberg_marquardt::{LevenbergMarquardt, LmConfig, NielsenDamping};
 pub use restart::Restarted;

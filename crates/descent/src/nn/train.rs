@@ -143,6 +143,9 @@ pub struct EpochReport {
     /// Per-layer diagnostics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<Vec<LayerStats>>,
+    /// Bayesian regularization's effective number of parameters γ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_parameters: Option<f64>,
 }
 
 /// Everything needed to continue a run exactly.
@@ -801,6 +804,7 @@ fn finish_epoch<T: Real>(
         seconds: t0.elapsed().as_secs_f64(),
         lr_scale: st.lr_scale,
         diagnostics: cfg.diagnostics.then(|| diagnostics(net, params_t, td, par)),
+        effective_parameters: None,
     }
 }
 
@@ -820,12 +824,13 @@ impl<T: Real> IterEpochs<'_, T> {
     fn point(&mut self, x: &[f64]) {
         self.st.params.copy_from_slice(x);
     }
-    fn record(&mut self, loss: f64) {
+    fn record(&mut self, loss: f64, r: &IterReport) {
         self.st.epoch += 1;
         let params_t: Vec<T> = self.st.params.iter().map(|v| T::of(*v)).collect();
-        let rep = finish_epoch(
+        let mut rep = finish_epoch(
             self.net, &params_t, self.td, self.vd, self.cfg, self.st, loss, self.t0, self.par,
         );
+        rep.effective_parameters = r.extra.iter().find(|(k, _)| *k == "gamma").map(|e| e.1);
         self.obs.on_epoch(&rep);
         self.st.history.push(rep);
     }
@@ -878,7 +883,10 @@ fn train_deterministic<T: Real>(
     };
     let s = match method {
         FullBatchMethod::Method(spec) if spec.info()?.applies(AppliesTo::LeastSquares) => {
-            let problem = NetLeastSquares::new(net, td)?;
+            let problem = NetLeastSquares::new(net, td).map_err(|_| Error::NotApplicable {
+                method: spec.name.clone(),
+                why: "it trains squared-error networks only (loss mse)".into(),
+            })?;
             // Geodesic acceleration needs second directional derivatives (two extra
             // evaluations by differences for a network), and a restart from the initial
             // weights would replay epochs already reported: both off unless asked for.
@@ -965,7 +973,7 @@ impl<T: Real> Observer for MinObserver<'_, '_, T> {
         self.ie.point(x);
     }
     fn on_iter(&mut self, r: &IterReport) -> Control {
-        self.ie.record(r.f);
+        self.ie.record(r.f, r);
         self.ie.control()
     }
 }
@@ -981,7 +989,7 @@ impl<T: Real> Observer for LsqObserver<'_, '_, T> {
         self.ie.point(x);
     }
     fn on_iter(&mut self, r: &IterReport) -> Control {
-        self.ie.record(r.f / self.nk);
+        self.ie.record(r.f / self.nk, r);
         self.ie.control()
     }
 }
