@@ -5,7 +5,8 @@ For each data set (scikit-learn's built-in ones, no download), writes train.csv 
 test.csv (header row, target column `label`), trains MLPClassifier with its defaults
 (one hidden layer of 100 ReLU units, Adam 1e-3, batch min(200, n), up to 200 epochs)
 behind a StandardScaler, and `descent train` with the same layers on the same files
-(`--standardize`, defaults otherwise), and prints both test accuracies.
+(nothing else: CSV is standardized by default, the optimizer is `auto`), and prints both
+test accuracies.
 
     python3 bench/sklearn_compare.py [--seeds 3] [--extra ...descent flags]
 
@@ -72,7 +73,7 @@ def main():
                 write_csv(tr, xtr, ytr, labels)
                 write_csv(te, xte, yte, labels)
                 cmd = [exe, "train", "--data", f"csv:{tr},target=label", "--test", f"csv:{te},target=label",
-                       "--layers", f"{x.shape[1]},100,{k}", "--standardize", "--seed", str(seed),
+                       "--layers", f"{x.shape[1]},100,{k}", "--seed", str(seed),
                        "--json", "--quiet"] + a.extra
                 r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
                 de.append(r["test_accuracy"])

@@ -619,7 +619,7 @@ fn experiment(a: &CompareArgs, optimizer: &str, epochs: Option<usize>) -> Result
         c.threads = t;
     }
     c.val_frac = n.val_frac;
-    c.standardize = n.standardize;
+    c.standardize = n.standardize.then_some(true);
     c.epochs = epochs;
     c.train.optimizer = optimizer.into();
     c.train.lr = n.lr;

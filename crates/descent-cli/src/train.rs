@@ -26,9 +26,13 @@ pub struct TrainArgs {
     /// Separate test set, same forms (default: MNIST's t10k for mnist:, else 20% held out).
     #[arg(long)]
     test: Option<String>,
-    /// Standardize features (and a regression target) with training-split statistics.
-    #[arg(long)]
+    /// Standardize features (and a regression target) with training-split statistics
+    /// (the default for CSV data).
+    #[arg(long, conflicts_with = "no_standardize")]
     standardize: bool,
+    /// Do not standardize CSV data.
+    #[arg(long)]
+    no_standardize: bool,
     /// Layer widths, inputs first, e.g. 784,128,10.
     #[arg(long)]
     layers: Option<String>,
@@ -38,9 +42,10 @@ pub struct TrainArgs {
     /// Loss: cross-entropy, binary-cross-entropy, mse.
     #[arg(long, default_value = "cross-entropy")]
     loss: String,
-    /// Optimizer: sgd momentum nesterov adam adamw amsgrad rmsprop adagrad (mini-batch);
-    /// cg bfgs dfp sr1 lbfgs newton-cg (full batch); lm gn (squared error).
-    #[arg(long, default_value = "adam")]
+    /// Optimizer: auto (chosen from the problem, said in the output), a mini-batch step
+    /// rule (sgd adam ...), a full-batch method (lbfgs scg rprop ...) or a least-squares
+    /// one for squared error (lm br gn); see `descent methods`.
+    #[arg(long, default_value = "auto")]
     optimizer: String,
     /// Learning rate.
     #[arg(long)]
@@ -71,10 +76,14 @@ pub struct TrainArgs {
     /// MATLAB's trainParam.min_grad (default 1e-7).
     #[arg(long)]
     min_grad: Option<f64>,
+    /// Clip each mini-batch gradient to this Euclidean norm (any step rule).
+    #[arg(long)]
+    clip_norm: Option<f64>,
     /// Momentum μ.
     #[arg(long)]
     momentum: Option<f64>,
-    /// AdamW weight decay.
+    /// Decoupled weight decay: the method's own (adamw, lion) or composed with any other
+    /// step rule.
     #[arg(long)]
     weight_decay: Option<f64>,
     /// L-BFGS memory.
@@ -192,6 +201,9 @@ pub fn parse_layers(s: &str) -> Result<Vec<usize>> {
 pub fn run_train(a: TrainArgs) -> Result<()> {
     let prep = prepare(&a)?;
     let (net, cfg) = (&prep.net, &prep.cfg);
+    if let (Some(ch), false, false) = (&prep.auto, a.json, a.quiet) {
+        eprintln!("optimizer auto: {} ({})", ch.optimizer, ch.reason);
+    }
     let show_bar = !a.quiet && !a.json && std::io::stderr().is_terminal();
     let bar = show_bar.then(|| {
         let b = ProgressBar::new(0);
@@ -249,6 +261,10 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             "train_samples": prep.train_set.len(),
             "val_samples": prep.val_set.len(),
         });
+        if let Some(ch) = &prep.auto {
+            out["optimizer_chosen"] = json!(ch.optimizer);
+            out["optimizer_reason"] = json!(ch.reason);
+        }
         if let Some(m) = test {
             out["test_loss"] = json!(m.loss);
             out["test_samples"] = json!(prep.test_set.as_ref().map_or(0, |t| t.len()));
@@ -295,6 +311,9 @@ fn print_metrics(what: &str, m: &Metrics) {
 /// An optimizer `descent train` can use: a registered method that trains on mini-batches
 /// or on the full batch.
 pub fn check_optimizer(name: &str) -> Result<()> {
+    if name == "auto" {
+        return Ok(());
+    }
     let cfg = TrainConfig {
         optimizer: name.into(),
         ..TrainConfig::default()
@@ -347,7 +366,11 @@ impl TrainArgs {
         };
         let mut c = ExperimentConfig::new(&self.data);
         c.test = self.test.clone();
-        c.standardize = self.standardize;
+        c.standardize = match (self.standardize, self.no_standardize) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
         c.layers = self.layers.as_deref().map(parse_layers).transpose()?;
         c.activation = activation;
         c.loss = loss;
@@ -373,6 +396,7 @@ impl TrainArgs {
             memory: self.memory,
             goal: self.goal,
             min_grad: self.min_grad,
+            clip_norm: self.clip_norm,
             ..TrainConfig::default()
         };
         Ok(c)
@@ -381,7 +405,31 @@ impl TrainArgs {
 
 /// Checks every setting, loads and splits the data, builds the network.
 pub fn prepare(a: &TrainArgs) -> Result<Prepared> {
-    Ok(Experiment::prepare(&a.config()?)?)
+    Experiment::prepare(&a.config()?).map_err(as_flag)
+}
+
+/// The library names its settings; the CLI says which flag sets them.
+pub fn as_flag(e: descent::Error) -> anyhow::Error {
+    const FLAGS: &[&str] = &[
+        "goal",
+        "min_grad",
+        "clip_norm",
+        "layers",
+        "lr",
+        "momentum",
+        "weight_decay",
+        "schedule",
+        "memory",
+        "batch size",
+        "threads",
+        "epochs",
+    ];
+    match e {
+        descent::Error::InvalidConfig { what, why } if FLAGS.contains(&what.as_str()) => {
+            anyhow::anyhow!("--{}: {why}", what.replace(['_', ' '], "-"))
+        }
+        other => other.into(),
+    }
 }
 
 pub fn run_predict(a: PredictArgs) -> Result<()> {

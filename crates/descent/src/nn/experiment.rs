@@ -5,6 +5,7 @@
 //! prediction. `descent train`, `compare --data` and `report` all go through it, so a
 //! library user gets the same experiment without the command line.
 
+use super::auto::{choose_optimizer, AutoChoice};
 use super::io::{load_model, load_state, save_model, ModelMeta, SavedModel};
 use super::train::{batch_data, check_compatible, default_epochs, evaluate, train};
 use super::{
@@ -143,8 +144,10 @@ pub struct ExperimentConfig {
     pub data: String,
     /// A separate test set (same forms); default: MNIST's t10k, else 20 % held out.
     pub test: Option<String>,
-    /// Standardize features (and a regression target) with training-split statistics.
-    pub standardize: bool,
+    /// Standardize features (and a regression target) with training-split statistics;
+    /// default: yes for CSV data (as MATLAB maps inputs by default), no otherwise (MNIST
+    /// has its own normalization).
+    pub standardize: Option<bool>,
     /// Layer widths, inputs first (required unless resuming).
     pub layers: Option<Vec<usize>>,
     /// Hidden activation (default ReLU).
@@ -176,7 +179,7 @@ impl ExperimentConfig {
         ExperimentConfig {
             data: data.into(),
             test: None,
-            standardize: false,
+            standardize: None,
             layers: None,
             activation: Activation::Relu,
             loss: Loss::CrossEntropy,
@@ -186,7 +189,10 @@ impl ExperimentConfig {
             precision: Precision::F32,
             val_frac: None,
             epochs: None,
-            train: TrainConfig::default(),
+            train: TrainConfig {
+                optimizer: "auto".into(),
+                ..TrainConfig::default()
+            },
             resume: None,
         }
     }
@@ -215,6 +221,8 @@ pub struct Experiment {
     pub precision: Precision,
     /// The loss.
     pub loss: Loss,
+    /// What `auto` chose, when the optimizer was `auto`.
+    pub auto: Option<AutoChoice>,
 }
 
 /// Loss, and accuracy (classification) or R² (regression), of a model on a data set.
@@ -245,8 +253,12 @@ impl Experiment {
         if c.val_frac.is_some_and(|f| !(0.0..0.9).contains(&f)) {
             return Err(Error::config("validation fraction", "must be in [0, 0.9)"));
         }
-        // The optimizer and its settings, before any work.
-        c.train.method_spec()?;
+        // The optimizer and its settings, before any work (`auto` is resolved below, once
+        // the network and the data are known).
+        let auto = c.train.optimizer == "auto";
+        if !auto {
+            c.train.method_spec()?;
+        }
         let (full, mnist_test) = load_data(&c.data, c.loss, c.seed, false)?;
         full.validate("training data")?;
         let test_frac = if c.test.is_none() && mnist_test.is_none() {
@@ -262,7 +274,10 @@ impl Experiment {
             Some(spec) => Some(load_data(spec, c.loss, c.seed, true)?.0),
             None => mnist_test.or((!held_out.is_empty()).then_some(held_out)),
         };
-        let standardizer = c.standardize.then(|| train_set.standardizer(true));
+        let standardize = c
+            .standardize
+            .unwrap_or_else(|| c.data.trim_start().starts_with("csv:"));
+        let standardizer = standardize.then(|| train_set.standardizer(true));
         if let Some(s) = &standardizer {
             train_set.standardize(s);
             val_set.standardize(s);
@@ -304,6 +319,25 @@ impl Experiment {
         let mut cfg = c.train.clone();
         cfg.threads = c.threads;
         cfg.seed = c.seed;
+        let choice = auto.then(|| {
+            let step_rule_settings = cfg.lr.is_some() || cfg.schedule.is_some();
+            choose_optimizer(&net, train_set.len(), cfg.batch_size, step_rule_settings)
+        });
+        let choice = choice.map(|mut ch| {
+            // Settings only some step rules have pick those rules.
+            if cfg.momentum.is_some() {
+                ch.optimizer = "momentum".into();
+                ch.reason = "momentum was given: heavy-ball momentum".into();
+            } else if cfg.weight_decay.is_some() {
+                ch.optimizer = "adamw".into();
+                ch.reason = "weight decay was given: AdamW".into();
+            }
+            ch
+        });
+        if let Some(ch) = &choice {
+            cfg.optimizer = ch.optimizer.clone();
+            cfg.method_spec()?;
+        }
         cfg.epochs = c
             .epochs
             .unwrap_or_else(|| default_epochs(&cfg.optimizer, train_set.len(), cfg.batch_size));
@@ -330,6 +364,7 @@ impl Experiment {
             standardizer,
             threads: c.threads,
             precision: c.precision,
+            auto: choice,
         })
     }
 

@@ -6,6 +6,7 @@
 
 mod activation;
 mod adapters;
+mod auto;
 mod experiment;
 mod io;
 mod loss;
@@ -16,6 +17,7 @@ mod train;
 
 pub use activation::Activation;
 pub use adapters::{BatchData, FullBatch, NetLeastSquares};
+pub use auto::{choose_optimizer, AutoChoice};
 pub use experiment::{
     load_data, predict, Experiment, ExperimentConfig, Metrics, Outcome, Precision, Prediction,
     Predictions,

@@ -80,6 +80,9 @@ pub struct TrainConfig {
     /// at most this (default 1e-7).
     #[serde(default)]
     pub min_grad: Option<f64>,
+    /// Mini-batch step rules: clip the batch gradient to this Euclidean norm.
+    #[serde(default)]
+    pub clip_norm: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -100,6 +103,7 @@ impl Default for TrainConfig {
             memory: None,
             goal: None,
             min_grad: None,
+            clip_norm: None,
         }
     }
 }
@@ -248,10 +252,29 @@ impl TrainConfig {
             spec.set("momentum", &mu.to_string())?;
         }
         if let Some(wd) = self.weight_decay {
-            spec.set("weight_decay", &wd.to_string())?;
+            // A method with its own decay takes it; other step rules get it composed
+            // (see `step_rule`); anything else refuses it.
+            let info = spec.info()?;
+            if info.setting("weight_decay").is_some() || !info.applies(AppliesTo::Minibatch) {
+                spec.set("weight_decay", &wd.to_string())?;
+            }
         }
         if let Some(m) = self.memory {
             spec.set("memory", &m.to_string())?;
+        }
+        if let Some(c) = self.clip_norm {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(Error::config(
+                    "clip_norm",
+                    format!("must be positive and finite, got {c}"),
+                ));
+            }
+            if !spec.info()?.applies(AppliesTo::Minibatch) {
+                return Err(Error::config(
+                    "clip_norm",
+                    "applies to mini-batch step rules only",
+                ));
+            }
         }
         for (name, v) in [("goal", self.goal), ("min_grad", self.min_grad)] {
             if let Some(v) = v {
@@ -579,7 +602,21 @@ pub fn train_with<T: Real>(
             return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par);
         }
         Optimizer::Method(spec) if spec.info()?.applies(AppliesTo::Minibatch) => {
-            let rule = spec.step_rule()?;
+            let own_decay = spec.info()?.setting("weight_decay").is_some();
+            let decay = if own_decay {
+                0.0
+            } else {
+                cfg.weight_decay.unwrap_or(0.0)
+            };
+            let rule: Box<dyn StepRule + Send> = if cfg.clip_norm.is_some() || decay > 0.0 {
+                Box::new(crate::update::Chained::new(
+                    spec.step_rule()?,
+                    cfg.clip_norm,
+                    decay,
+                ))
+            } else {
+                spec.step_rule()?
+            };
             let label = spec.to_string();
             return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par);
         }

@@ -24,6 +24,7 @@
 
 mod adadelta;
 mod adamax;
+mod chain;
 mod fixed_step;
 mod lion;
 mod nadam;
@@ -34,6 +35,7 @@ mod schedule;
 
 pub use adadelta::Adadelta;
 pub use adamax::Adamax;
+pub use chain::Chained;
 pub use fixed_step::FixedStep;
 pub use lion::Lion;
 pub use nadam::NAdam;
