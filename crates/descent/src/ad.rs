@@ -11,6 +11,7 @@
 //! - Fike & Alonso, "The development of hyper-dual numbers for exact second-derivative
 //!   calculations", AIAA 2011-886.
 
+use crate::linalg::sign;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// The arithmetic a function needs to be differentiated by forward mode.
@@ -221,16 +222,6 @@ impl Scalar for Dual {
             return power_const(self, e.v);
         }
         (e * self.ln()).exp()
-    }
-}
-
-fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
     }
 }
 

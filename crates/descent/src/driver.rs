@@ -610,39 +610,30 @@ pub fn run<K: ProblemKind>(
             StepOutcome::Rejected => (0.0, 0.0),
             StepOutcome::Accepted { step_norm, alpha } => (step_norm, alpha),
         };
-        if stochastic {
-            // The method commits only finite points, and a batch value says nothing
-            // about which point is best: the run ends where it is.
-            if obs.wants_reports() {
-                let report = IterReport {
-                    iter: iterations,
-                    f: it.f,
-                    grad_norm: method.grad_norm(&it),
-                    step_norm,
-                    alpha,
-                    counts: counts(),
-                    seconds: elapsed(),
-                    extra: method.extra(),
-                };
-                obs.on_point(&it.x);
-                if obs.on_iter(&report) == Control::Stop {
-                    break Termination::ObserverStop;
-                }
+        // A stochastic method commits only finite points, and a batch value says nothing
+        // about which point is best: its run ends where it is, with no tolerance tests.
+        if !stochastic {
+            if !it.f.is_finite() || !all_finite(&it.g) || !all_finite(&it.x) {
+                break Termination::NonFinite;
             }
-            continue;
+            if it.f <= best.f || !keeps_best {
+                best.clone_from(&it);
+            }
         }
-        if !it.f.is_finite() || !all_finite(&it.g) || !all_finite(&it.x) {
-            break Termination::NonFinite;
-        }
-        if it.f <= best.f || !keeps_best {
-            best.clone_from(&it);
-        }
-        let grad_norm = norm_inf(&it.g);
+        let grad_norm = if stochastic {
+            f64::NAN
+        } else {
+            norm_inf(&it.g)
+        };
         if obs.wants_reports() {
             let report = IterReport {
                 iter: iterations,
                 f: it.f,
-                grad_norm,
+                grad_norm: if stochastic {
+                    method.grad_norm(&it)
+                } else {
+                    grad_norm
+                },
                 step_norm,
                 alpha,
                 counts: counts(),
@@ -653,6 +644,9 @@ pub fn run<K: ProblemKind>(
             if obs.on_iter(&report) == Control::Stop {
                 break Termination::ObserverStop;
             }
+        }
+        if stochastic {
+            continue;
         }
         if matches!(outcome, StepOutcome::Accepted { .. }) {
             if grad_norm <= opts.gtol {

@@ -19,6 +19,18 @@ pub fn norm(a: &[f64]) -> f64 {
     dot(a, a).sqrt()
 }
 
+/// The sign of `v`, with sign(0) = 0 (as torch's and MATLAB's).
+#[inline]
+pub fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
 /// Max-norm ‖a‖∞.
 #[inline]
 pub fn norm_inf(a: &[f64]) -> f64 {

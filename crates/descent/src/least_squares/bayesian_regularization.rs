@@ -15,7 +15,7 @@
 //! of F. α and β change between steps, so no point is "best" by `f`: the run ends at its
 //! last point; γ, α, β are reported as extras.
 
-use super::step::scaled_step;
+use super::step::{gram, scaled_step};
 use crate::driver::{Iterate, Minimizer, OnLeastSquares, StepOutcome, Termination};
 use crate::error::Result;
 use crate::linalg::{dot, symmetric_eigenvalues, DenseMatrix};
@@ -57,28 +57,6 @@ impl Default for BayesianRegularization {
             j: DenseMatrix::default(),
         }
     }
-}
-
-/// JᵀJ.
-fn gram(j: &DenseMatrix) -> DenseMatrix {
-    let n = j.cols;
-    let mut a = DenseMatrix::zeros(n, n);
-    for row in 0..j.rows {
-        let jr = j.row(row);
-        for (i, &v) in jr.iter().enumerate() {
-            if v != 0.0 {
-                for (aij, &vj) in a.data[i * n..=i * n + i].iter_mut().zip(jr) {
-                    *aij += v * vj;
-                }
-            }
-        }
-    }
-    for i in 0..n {
-        for k in 0..i {
-            a.data[k * n + i] = a.data[i * n + k];
-        }
-    }
-    a
 }
 
 impl BayesianRegularization {

@@ -12,14 +12,12 @@ use faer::Mat;
 /// Largest condition number of the normal equations that Cholesky may solve.
 const MAX_NORMAL_CONDITION: f64 = 1e10;
 
-/// Solves for the scaled step `z` (then `h = z ./ d`). `js` is `J` with columns divided
-/// by `d`. Returns `None` when the system is singular (μ = 0 and rank-deficient `J`).
-pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
-    let (m, n) = (js.rows, js.cols);
-    // Normal equations A = JsᵀJs + μI, b = −Jsᵀr.
+/// `JᵀJ`, accumulated over the rows of J (its lower triangle, then mirrored).
+pub fn gram(j: &DenseMatrix) -> DenseMatrix {
+    let n = j.cols;
     let mut a = DenseMatrix::zeros(n, n);
-    for row in 0..m {
-        let jr = js.row(row);
+    for row in 0..j.rows {
+        let jr = j.row(row);
         for (i, &v) in jr.iter().enumerate() {
             if v != 0.0 {
                 for (aij, &vj) in a.data[i * n..=i * n + i].iter_mut().zip(jr) {
@@ -29,9 +27,20 @@ pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
         }
     }
     for i in 0..n {
-        for j in 0..i {
-            a.data[j * n + i] = a.data[i * n + j];
+        for k in 0..i {
+            a.data[k * n + i] = a.data[i * n + k];
         }
+    }
+    a
+}
+
+/// Solves for the scaled step `z` (then `h = z ./ d`). `js` is `J` with columns divided
+/// by `d`. Returns `None` when the system is singular (μ = 0 and rank-deficient `J`).
+pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
+    let n = js.cols;
+    // Normal equations A = JsᵀJs + μI, b = −Jsᵀr.
+    let mut a = gram(js);
+    for i in 0..n {
         a.data[i * n + i] += mu;
     }
     let mut b = vec![0.0; n];

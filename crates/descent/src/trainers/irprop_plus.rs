@@ -11,7 +11,7 @@
 
 use crate::driver::{Iterate, Minimizer, StepOutcome, Termination};
 use crate::error::Result;
-use crate::linalg::all_finite;
+use crate::linalg::{all_finite, sign};
 use crate::problem::Objective;
 use serde::{Deserialize, Serialize};
 
@@ -52,16 +52,6 @@ impl IRpropPlus {
             trial: Vec::new(),
             g_trial: Vec::new(),
         }
-    }
-}
-
-fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
     }
 }
 

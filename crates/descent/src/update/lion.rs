@@ -5,6 +5,7 @@
 //! `c = β₁m + (1−β₁)g`, `Δ = −ρ(sign(c) + λx)`, `m = β₂m + (1−β₂)g`.
 
 use super::{restore, Schedule, StepRule};
+use crate::linalg::sign;
 
 /// Lion (see the module documentation).
 #[derive(Clone, Debug)]
@@ -30,17 +31,6 @@ impl Lion {
             weight_decay: 0.0,
             m: Vec::new(),
         }
-    }
-}
-
-/// sign with sign(0) = 0 (as torch's).
-fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
     }
 }
 
