@@ -607,3 +607,31 @@ fn step_rules_follow_torch_optim_in_float64() {
         }
     }
 }
+
+#[test]
+fn typed_constructors_build_the_registry_methods() {
+    // `LineSearchMethod::lbfgs(10)` and `::bfgs()` are the tuned methods the names build:
+    // the same iterations, evaluations and point on Rosenbrock and Wood.
+    use descent::direction::LineSearchMethod;
+    for name in ["rosenbrock", "wood"] {
+        let p = descent::problems::mgh::MghProblem::parse(name).unwrap();
+        for method in ["lbfgs", "bfgs"] {
+            let spec = MethodSpec::new(method);
+            let mut by_name = spec.build().unwrap();
+            let mut typed: Box<dyn descent::Minimizer> = if method == "lbfgs" {
+                Box::new(LineSearchMethod::lbfgs(10))
+            } else {
+                Box::new(LineSearchMethod::bfgs())
+            };
+            let o = spec.default_options();
+            let a = minimize(&p, by_name.as_mut(), &p.x0(), &o, &mut NoObserver).unwrap();
+            let b = minimize(&p, typed.as_mut(), &p.x0(), &o, &mut NoObserver).unwrap();
+            assert_eq!(
+                (a.iterations, a.counts),
+                (b.iterations, b.counts),
+                "{method} {name}"
+            );
+            assert_eq!(a.x, b.x, "{method} {name}");
+        }
+    }
+}

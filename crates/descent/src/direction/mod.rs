@@ -34,7 +34,7 @@ pub use steepest::Steepest;
 use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
 use crate::error::Result;
 use crate::linalg::{dot, norm};
-use crate::linesearch::{Line, LineSearch};
+use crate::linesearch::{Line, LineSearch, StrongWolfe};
 use crate::problem::Objective;
 use serde::{Deserialize, Serialize};
 
@@ -244,6 +244,30 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
                     .map_or(unit_length, |bound| unit_length.min(bound))
             }
         }
+    }
+}
+
+/// The library's tuned secant methods as typed constructors: exactly what the registry
+/// builds for `lbfgs` and `bfgs` at their defaults (strong Wolfe with c₂ = 0.9, the
+/// value-corrected curvature pair, the bounded first step).
+impl LineSearchMethod<Lbfgs, StrongWolfe> {
+    /// L-BFGS with memory `memory`, as `MethodSpec::new("lbfgs")` builds it (memory 10).
+    pub fn lbfgs(memory: usize) -> Self {
+        LineSearchMethod::new(Lbfgs::new(memory), StrongWolfe::with_c2(0.9))
+            .with_secant(SecantPair::ValueCorrected)
+            .with_bounded_first_step()
+    }
+}
+
+impl LineSearchMethod<QuasiNewton, StrongWolfe> {
+    /// BFGS, as `MethodSpec::new("bfgs")` builds it.
+    pub fn bfgs() -> Self {
+        LineSearchMethod::new(
+            QuasiNewton::new(QuasiNewtonKind::Bfgs),
+            StrongWolfe::with_c2(0.9),
+        )
+        .with_secant(SecantPair::ValueCorrected)
+        .with_bounded_first_step()
     }
 }
 
