@@ -37,7 +37,12 @@ pub fn gram(j: &DenseMatrix) -> DenseMatrix {
 /// Solves for the scaled step `z` (then `h = z ./ d`). `js` is `J` with columns divided
 /// by `d`. Returns `None` when the system is singular (μ = 0 and rank-deficient `J`).
 pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
-    let n = js.cols;
+    let (m, n) = (js.rows, js.cols);
+    if m < n && mu > 0.0 {
+        if let Some(z) = dual_step(js, r, mu) {
+            return Some(z);
+        }
+    }
     // Normal equations A = JsᵀJs + μI, b = −Jsᵀr.
     let mut a = gram(js);
     for i in 0..n {
@@ -52,6 +57,31 @@ pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
         }
     }
     qr_step(js, r, mu)
+}
+
+/// Fewer residuals than parameters (a network with more weights than its data has
+/// outputs): `z = −Jsᵀu` with `(JsJsᵀ + μI)u = r`, an m×m system instead of n×n — the
+/// same step, since `(JsᵀJs + μI)Jsᵀ = Jsᵀ(JsJsᵀ + μI)`. `None` when it is too
+/// ill-conditioned for Cholesky (the caller then takes the QR path).
+fn dual_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
+    let (m, n) = (js.rows, js.cols);
+    let mut a = DenseMatrix::zeros(m, m);
+    for i in 0..m {
+        for k in 0..=i {
+            let v = crate::linalg::dot(js.row(i), js.row(k));
+            a.data[i * m + k] = v;
+            a.data[k * m + i] = v;
+        }
+        a.data[i * m + i] += mu;
+    }
+    let (u, cond) = crate::linalg::cholesky_solve_with_condition(&a, r)?;
+    if cond > MAX_NORMAL_CONDITION {
+        return None;
+    }
+    let mut z = vec![0.0; n];
+    js.tr_mul_vec(&u, &mut z);
+    z.iter_mut().for_each(|v| *v = -*v);
+    Some(z)
 }
 
 /// Least-squares solve of `[Js; √μ I] z ≈ [−r; 0]` by column-pivoted QR.
@@ -116,5 +146,30 @@ mod tests {
         };
         assert!(scaled_step(&js, &[1.0, 1.0, 1.0], 0.0).is_none());
         assert!(scaled_step(&js, &[1.0, 1.0, 1.0], 1e-3).is_some());
+    }
+}
+
+#[cfg(test)]
+mod dual_tests {
+    use super::*;
+
+    #[test]
+    fn the_dual_step_is_the_primal_step() {
+        // 3 residuals, 6 parameters: the m×m system gives the n×n (QR) solution.
+        let mut js = DenseMatrix::zeros(3, 6);
+        for (i, v) in js.data.iter_mut().enumerate() {
+            *v = ((i * 7919 % 13) as f64 - 6.0) / 3.0;
+        }
+        let r = [0.5, -1.25, 2.0];
+        for mu in [1e-3, 0.1, 10.0] {
+            let dual = dual_step(&js, &r, mu).expect("well conditioned");
+            let primal = qr_step(&js, &r, mu).expect("full rank with damping");
+            for (a, b) in dual.iter().zip(&primal) {
+                assert!(
+                    (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                    "{dual:?} vs {primal:?}"
+                );
+            }
+        }
     }
 }
