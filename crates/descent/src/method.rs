@@ -1262,6 +1262,11 @@ impl MethodSpec {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A given setting, parsed (set() stored it in canonical form, so it parses).
+    fn given_parsed<T: std::str::FromStr>(&self, setting: &str) -> Option<T> {
+        self.given_value(setting).and_then(|v| v.parse().ok())
+    }
+
     /// Checks that the method exists and every given setting belongs to it.
     pub fn check(&self) -> Result<&'static MethodInfo> {
         let info = self.info()?;
@@ -1385,15 +1390,12 @@ impl MethodSpec {
 
     /// The least-squares options this spec sets on top of `base` (τ, geodesic, restart).
     pub fn fit_options(&self, base: &FitOptions) -> FitOptions {
-        let real = |k: &str| self.given_value(k).and_then(|v| v.parse().ok());
-        let flag = |k: &str| self.given_value(k).and_then(|v| v.parse().ok());
         FitOptions {
-            tau: real("tau").unwrap_or(base.tau),
-            geodesic: flag("geodesic").unwrap_or(base.geodesic),
-            restart: flag("restart").unwrap_or(base.restart),
+            tau: self.given_parsed("tau").unwrap_or(base.tau),
+            geodesic: self.given_parsed("geodesic").unwrap_or(base.geodesic),
+            restart: self.given_parsed("restart").unwrap_or(base.restart),
             restart_after: self
-                .given_value("restart_after")
-                .and_then(|v| v.parse().ok())
+                .given_parsed("restart_after")
                 .unwrap_or(base.restart_after),
             ..base.clone()
         }

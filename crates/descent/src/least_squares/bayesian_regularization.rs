@@ -65,13 +65,12 @@ impl BayesianRegularization {
         self.gamma
     }
 
-    /// `F`, its gradient `2βJᵀr + 2αw`, at `x` with residuals `r` and Jacobian `j`.
-    fn objective(&self, x: &[f64], r: &[f64], j: &DenseMatrix, g: &mut [f64]) -> f64 {
-        j.tr_mul_vec(r, g);
+    /// The gradient of F, `2βJᵀr + 2αw`, at `x` from the stored residuals and Jacobian.
+    fn gradient(&self, x: &[f64], g: &mut [f64]) {
+        self.j.tr_mul_vec(&self.r, g);
         for (gi, xi) in g.iter_mut().zip(x) {
             *gi = 2.0 * (self.beta * *gi + self.alpha * xi);
         }
-        self.beta * dot(r, r) + self.alpha * dot(x, x)
     }
 
     /// Re-estimates γ, α, β at the iterate (MacKay's update, Foresee & Hagan's γ).
@@ -121,7 +120,7 @@ impl Minimizer<OnLeastSquares> for BayesianRegularization {
         problem.residuals(x0, &mut self.r);
         problem.jacobian(x0, &mut self.j);
         let mut g = vec![0.0; n];
-        self.objective(x0, &self.r.clone(), &self.j.clone(), &mut g);
+        self.gradient(x0, &mut g);
         Ok(Iterate {
             x: x0.to_vec(),
             f: dot(&self.r, &self.r),
@@ -166,8 +165,7 @@ impl Minimizer<OnLeastSquares> for BayesianRegularization {
                 self.r.copy_from_slice(&r_trial);
                 it.x.copy_from_slice(&trial);
                 self.reestimate(&it.x);
-                let (x, r, j) = (it.x.clone(), self.r.clone(), self.j.clone());
-                self.objective(&x, &r, &j, &mut it.g);
+                self.gradient(&it.x, &mut it.g);
                 it.f = dot(&self.r, &self.r);
                 return Ok(StepOutcome::Accepted {
                     step_norm,

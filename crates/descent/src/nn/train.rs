@@ -237,6 +237,13 @@ pub struct TrainResult {
     pub samples_per_second: f64,
 }
 
+/// Whether weight decay is composed with the method ([`crate::update::Chained`]): a step
+/// rule without a decay of its own. Others take it as their setting (AdamW, Lion) or
+/// refuse it.
+fn composes_weight_decay(info: &crate::method::MethodInfo) -> bool {
+    info.setting("weight_decay").is_none() && info.applies(AppliesTo::Minibatch)
+}
+
 impl TrainConfig {
     /// The optimizer with the settings given here, checked against the registry: a
     /// setting the method does not have is an error naming it.
@@ -254,8 +261,7 @@ impl TrainConfig {
         if let Some(wd) = self.weight_decay {
             // A method with its own decay takes it; other step rules get it composed
             // (see `step_rule`); anything else refuses it.
-            let info = spec.info()?;
-            if info.setting("weight_decay").is_some() || !info.applies(AppliesTo::Minibatch) {
+            if !composes_weight_decay(spec.info()?) {
                 spec.set("weight_decay", &wd.to_string())?;
             }
         }
@@ -602,11 +608,10 @@ pub fn train_with<T: Real>(
             return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par);
         }
         Optimizer::Method(spec) if spec.info()?.applies(AppliesTo::Minibatch) => {
-            let own_decay = spec.info()?.setting("weight_decay").is_some();
-            let decay = if own_decay {
-                0.0
-            } else {
+            let decay = if composes_weight_decay(spec.info()?) {
                 cfg.weight_decay.unwrap_or(0.0)
+            } else {
+                0.0
             };
             let rule: Box<dyn StepRule + Send> = if cfg.clip_norm.is_some() || decay > 0.0 {
                 Box::new(crate::update::Chained::new(
