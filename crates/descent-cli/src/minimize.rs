@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::expr::ExprObjective;
 use descent::problems::mgh::MghProblem;
-use descent::{minimize_from, Checkpoint, MethodSpec, Objective, Options, Start};
+use descent::{minimize_from, Bounds, Checkpoint, MethodSpec, Objective, Options, Start};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +28,11 @@ pub struct MinimizeArgs {
     /// --expr).
     #[arg(long, allow_hyphen_values = true)]
     x0: Option<String>,
+    /// Bounds LO:HI per variable, comma-separated (-inf/inf allowed), or one pair for all:
+    /// --bounds 0:1,-inf:2 or --bounds 0:inf. Runs lbfgs as L-BFGS-B and projects the
+    /// steps of step rules; other methods are refused.
+    #[arg(long, allow_hyphen_values = true)]
+    bounds: Option<String>,
     /// Iteration budget.
     #[arg(long, default_value_t = 10_000)]
     max_iter: u64,
@@ -136,7 +141,9 @@ fn method_spec(a: &MinimizeArgs) -> Result<MethodSpec> {
 pub fn run(a: MinimizeArgs) -> Result<()> {
     // Build everything (and so reject bad input) before any work starts.
     let spec = method_spec(&a)?;
-    let mut method = spec.build()?;
+    if a.bounds.is_none() {
+        spec.build()?;
+    }
 
     let (problem, label, default_x0, f_star): (Box<dyn Objective>, String, Vec<f64>, Option<f64>) =
         match (&a.problem, &a.expr) {
@@ -153,7 +160,7 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
                 (Box::new(p), label, x0, fs)
             }
         };
-    let x0 = match &a.x0 {
+    let mut x0 = match &a.x0 {
         Some(s) => parse_x0(s)?,
         None => default_x0,
     };
@@ -167,6 +174,34 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
     if let Some(i) = x0.iter().position(|v| !v.is_finite()) {
         bail!("--x0 entry {} is {} (must be finite)", i + 1, x0[i]);
     }
+    let bounds = match &a.bounds {
+        Some(text) => {
+            Some(Bounds::parse(text, problem.dim()).map_err(|e| anyhow::anyhow!("--bounds: {e}"))?)
+        }
+        None => None,
+    };
+    let mut method = match &bounds {
+        Some(b) => spec.build_bounded(b),
+        None => spec.build(),
+    }
+    .map_err(|e| anyhow::anyhow!("--method {}: {e}", a.method))?;
+    // A start outside the box is moved onto it (and said so); no method evaluates outside.
+    let moved = bounds
+        .as_ref()
+        .map(|b| b.move_inside(&mut x0))
+        .unwrap_or_default();
+    if !moved.is_empty() && a.resume.is_none() {
+        let which: Vec<String> = moved.iter().map(|i| format!("x{}", i + 1)).collect();
+        eprintln!(
+            "note: the start was outside the bounds; moved {} onto the box",
+            which.join(", ")
+        );
+    }
+    // A checkpoint belongs to the problem and its box.
+    let run_label = match &a.bounds {
+        Some(text) => format!("{label} within {text}"),
+        None => label.clone(),
+    };
     let gtol = a.gtol.unwrap_or_else(|| spec.default_gtol());
     for (name, v) in [("--gtol", gtol), ("--ftol", a.ftol), ("--xtol", a.xtol)] {
         if !(v >= 0.0 && v.is_finite()) {
@@ -190,7 +225,7 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
     let saved = match &a.resume {
         Some(path) => {
             let c = Checkpoint::load(path)?;
-            c.check_matches(&spec.to_string(), &label)
+            c.check_matches(&spec.to_string(), &run_label)
                 .map_err(|e| anyhow::anyhow!("--resume {}: {e}", path.display()))?;
             Some(c)
         }
@@ -215,14 +250,14 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
     if let (Some(path), Some(c)) = (&a.save, &s.checkpoint) {
         let c = Checkpoint {
             method: spec.to_string(),
-            problem: label.clone(),
+            problem: run_label.clone(),
             ..c.clone()
         };
         c.save(path)?;
     }
 
     if a.json {
-        let out = serde_json::json!({
+        let mut out = serde_json::json!({
             "method": a.method,
             "method_description": s.method,
             "problem": label,
@@ -240,6 +275,14 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
             "seconds": s.seconds,
             "hessian": if problem.has_exact_hessian() { "exact" } else { "finite-differences" },
         });
+        if let (Some(b), Some(obj)) = (&bounds, out.as_object_mut()) {
+            obj.insert("bounds".into(), serde_json::to_value(b)?);
+            obj.insert(
+                "active_bounds".into(),
+                serde_json::to_value(b.active(&s.x))?,
+            );
+            obj.insert("x0_moved".into(), serde_json::to_value(&moved)?);
+        }
         println!("{out}");
     } else {
         println!("problem: {label} (n = {})", problem.dim());
@@ -254,6 +297,21 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
             String::new()
         };
         println!("  x           = [{}{}]", shown.join(", "), more);
+        if let Some(b) = &bounds {
+            let active: Vec<String> = b
+                .active(&s.x)
+                .iter()
+                .map(|i| format!("x{}", i + 1))
+                .collect();
+            println!(
+                "  at a bound  = {}",
+                if active.is_empty() {
+                    "none".to_string()
+                } else {
+                    active.join(", ")
+                }
+            );
+        }
     }
     Ok(())
 }

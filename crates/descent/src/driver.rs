@@ -228,7 +228,9 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
     fn keeps_best(&self) -> bool {
         true
     }
-    /// `‖∇f‖∞` of the iterate, for reports; a method that has it already (computed with
+    /// `‖∇f‖∞` of the iterate: the measure the gradient stop test and the reports use. A
+    /// bounded method answers with the projected gradient (zero at a first-order point
+    /// on the box's edge); a mini-batch method that has the norm already (computed with
     /// its finiteness check) saves the driver a pass over the gradient.
     fn grad_norm(&self, it: &Iterate) -> f64 {
         norm_inf(&it.g)
@@ -587,7 +589,7 @@ pub fn run<K: ProblemKind>(
         if opts.target.is_some_and(|t| it.f <= t) {
             break Termination::TargetCost;
         }
-        if !stochastic && norm_inf(&it.g) <= opts.gtol {
+        if !stochastic && method.grad_norm(&it) <= opts.gtol {
             break Termination::GradientTolerance;
         }
         if iterations >= opts.max_iter {
@@ -623,7 +625,7 @@ pub fn run<K: ProblemKind>(
         let grad_norm = if stochastic {
             f64::NAN
         } else {
-            norm_inf(&it.g)
+            method.grad_norm(&it)
         };
         if obs.wants_reports() {
             let report = IterReport {
@@ -696,7 +698,11 @@ pub fn run<K: ProblemKind>(
     };
     let summary = Summary {
         method: name,
-        grad_norm: norm_inf(&fin.g),
+        grad_norm: if stochastic {
+            norm_inf(&fin.g)
+        } else {
+            method.grad_norm(&fin)
+        },
         x: fin.x,
         f: fin.f,
         iterations,

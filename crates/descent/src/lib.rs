@@ -37,6 +37,7 @@
 #![deny(clippy::float_cmp)]
 
 pub mod ad;
+pub mod bounds;
 pub mod checkpoint;
 pub mod compare;
 pub mod data;
@@ -44,6 +45,7 @@ pub mod direction;
 pub mod driver;
 pub mod error;
 pub mod expr;
+pub mod lbfgsb;
 pub mod least_squares;
 pub mod linalg;
 pub mod linear_cg;
@@ -57,6 +59,7 @@ mod simd;
 pub mod trainers;
 pub mod update;
 
+pub use bounds::Bounds;
 pub use checkpoint::Checkpoint;
 pub use driver::{
     minimize, minimize_from, Control, IterReport, Iterate, Minimizer, NoObserver, Observer,

@@ -271,6 +271,25 @@ pub fn shifted_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f
     None
 }
 
+/// An LU factorization with full pivoting of a small square matrix, for the indefinite
+/// systems of the compact limited-memory representation (L-BFGS-B).
+pub struct Lu(faer::linalg::solvers::FullPivLu<f64>);
+
+impl Lu {
+    /// Factorizes `a` (square).
+    pub fn new(a: &DenseMatrix) -> Lu {
+        Lu(a.to_faer().full_piv_lu())
+    }
+    /// Solves `A x = b`; `None` when the solution is not finite (A singular to working
+    /// precision).
+    pub fn solve(&self, b: &[f64]) -> Option<Vec<f64>> {
+        let rhs = Mat::from_fn(b.len(), 1, |i, _| b[i]);
+        let x = self.0.solve(&rhs);
+        let x: Vec<f64> = (0..b.len()).map(|i| x[(i, 0)]).collect();
+        all_finite(&x).then_some(x)
+    }
+}
+
 /// Symmetric eigenvalues, ascending.
 pub fn symmetric_eigenvalues(a: &DenseMatrix) -> Option<Vec<f64>> {
     a.to_faer().self_adjoint_eigenvalues(Side::Lower).ok()

@@ -10,12 +10,14 @@
 //! rule, a minimizer on objectives, or one on least squares). Parsing, validation,
 //! printing, `methods --json` and every command follow from the entry.
 
+use crate::bounds::Bounds;
 use crate::direction::{
     CgBeta, Lbfgs, LineSearchMethod, Newton, NewtonCg, NonlinearCg, OneStepSecant, PowellBeale,
     QuasiNewton, QuasiNewtonKind, SecantPair, Steepest,
 };
 use crate::driver::{Minimizer, OnLeastSquares, Options};
 use crate::error::{Error, Result};
+use crate::lbfgsb::Lbfgsb;
 use crate::least_squares::{BayesianRegularization, FitOptions, LsqMethod};
 use crate::linesearch::{Backtracking, Exact, LineSearch, StrongWolfe};
 use crate::trainers::{AdaptiveRate, IRpropPlus, ScaledCg};
@@ -114,6 +116,8 @@ pub struct SettingInfo {
 pub type StepRuleBuilder = fn(&MethodSpec) -> Result<Box<dyn StepRule + Send>>;
 /// Builds a minimizer on objectives from a checked spec.
 pub type ObjectiveBuilder = fn(&MethodSpec) -> Result<Box<dyn Minimizer>>;
+/// Builds a minimizer on objectives that keeps to a box, from a checked spec.
+pub type BoundedBuilder = fn(&MethodSpec, Bounds) -> Result<Box<dyn Minimizer>>;
 /// Builds a minimizer on least squares from a checked spec and the fit's options.
 pub type LeastSquaresBuilder =
     fn(&MethodSpec, &FitOptions) -> Result<Box<dyn Minimizer<OnLeastSquares>>>;
@@ -149,6 +153,10 @@ pub struct MethodInfo {
     /// Its minimizer on least squares.
     #[serde(skip)]
     pub least_squares: Option<LeastSquaresBuilder>,
+    /// Its minimizer on objectives with bounds, for methods other than the step rules
+    /// (which keep to a box by projecting each step, see [`MethodSpec::build_bounded`]).
+    #[serde(skip)]
+    pub bounded: Option<BoundedBuilder>,
 }
 
 fn settings_as_map<S: serde::Serializer>(
@@ -257,6 +265,7 @@ const NONE: MethodInfo = MethodInfo {
     step_rule: None,
     objective: None,
     least_squares: None,
+    bounded: None,
 };
 
 /// The settings of the bold driver (`gda`, `gdx`), MATLAB's defaults.
@@ -294,6 +303,13 @@ fn bold_driver(s: &MethodSpec, mut m: AdaptiveRate) -> Result<AdaptiveRate> {
     Ok(m)
 }
 
+/// L-BFGS-B from a spec with `memory` and `secant` settings (`lbfgs`, `lbfgsb`).
+fn lbfgsb(s: &MethodSpec, bounds: Option<Bounds>) -> Result<Box<dyn Minimizer>> {
+    let mut m = Lbfgsb::new(s.count("memory")?, bounds);
+    m.secant = s.secant_method()?.secant;
+    Ok(Box::new(m))
+}
+
 /// Adam's β₁, β₂, ε from the spec.
 fn adam_moments(spec: &MethodSpec, mut a: Adam) -> Result<Box<dyn StepRule + Send>> {
     a.beta1 = spec.real("beta1")?;
@@ -324,6 +340,13 @@ pub static REGISTRY: &[MethodInfo] = &[
         objective: Some(|s| match s.line_search()? {
             None => Ok(Box::new(FixedStep::new(s.step_rule()?))),
             Some(ls) => Ok(with_line_search(Steepest, ls, Assembly::new(0.9))),
+        }),
+        bounded: Some(|s, bounds| match s.line_search()? {
+            None => Ok(Box::new(FixedStep::new(s.step_rule()?).within(bounds))),
+            Some(_) => Err(Error::NotApplicable {
+                method: s.name.clone(),
+                why: "with bounds gd runs at its fixed rate, projected (line_search=none); lbfgsb searches lines inside a box".into(),
+            }),
         }),
         ..NONE
     },
@@ -774,6 +797,27 @@ pub static REGISTRY: &[MethodInfo] = &[
             let (ls, how) = (s.line_search_or_wolfe()?, s.secant_method()?);
             Ok(with_line_search(Lbfgs::new(s.count("memory")?), ls, how))
         }),
+        bounded: Some(|s, bounds| lbfgsb(s, Some(bounds))),
+        ..NONE
+    },
+    MethodInfo {
+        name: "lbfgsb",
+        aliases: &["l-bfgs-b"],
+        description: "L-BFGS-B: limited-memory BFGS in a box (generalized Cauchy point, subspace minimization, projected search); lbfgs with bounds runs it",
+        applies_to: &[AppliesTo::Objective],
+        settings: &[
+            SettingInfo {
+                name: "memory",
+                default: "10",
+                help: "stored pairs m (SciPy's maxcor default)",
+                kind: Kind::Count,
+            },
+            SECANT_VC,
+        ],
+        default_gtol: 1e-6,
+        reference: "Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995; Morales & Nocedal, ACM TOMS 38(1), 2011",
+        objective: Some(|s| lbfgsb(s, None)),
+        bounded: Some(|s, bounds| lbfgsb(s, Some(bounds))),
         ..NONE
     },
     MethodInfo {
@@ -1384,6 +1428,37 @@ impl MethodSpec {
             (None, None) => Err(Error::NotApplicable {
                 method: self.name.clone(),
                 why: "it has no builder for objectives".into(),
+            }),
+        }
+    }
+
+    /// Builds the method for objectives kept in `bounds`: its own bounded form (`lbfgsb`,
+    /// which `lbfgs` becomes), or, for a step rule, the rule with each step projected onto
+    /// the box. A method that cannot keep to a box is refused, saying which can. Without
+    /// any finite bound this is [`MethodSpec::build`].
+    pub fn build_bounded(&self, bounds: &Bounds) -> Result<Box<dyn Minimizer>> {
+        if bounds.is_unbounded() {
+            return self.build();
+        }
+        let info = self.check()?;
+        if !info.applies(AppliesTo::Objective) {
+            return self.build();
+        }
+        match (info.bounded, info.objective, info.step_rule) {
+            (Some(build), _, _) => build(self, bounds.clone()),
+            (None, None, Some(rule)) => {
+                Ok(Box::new(FixedStep::new(rule(self)?).within(bounds.clone())))
+            }
+            _ => Err(Error::NotApplicable {
+                method: self.name.clone(),
+                why: format!(
+                    "it cannot keep to bounds; methods that can: {}",
+                    names(|i| i.bounded.is_some()
+                        || (i.objective.is_none()
+                            && i.step_rule.is_some()
+                            && i.applies(AppliesTo::Objective)))
+                    .join(", ")
+                ),
             }),
         }
     }

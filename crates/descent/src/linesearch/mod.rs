@@ -13,6 +13,7 @@ pub use backtracking::Backtracking;
 pub use exact::Exact;
 pub use wolfe::StrongWolfe;
 
+use crate::bounds::Bounds;
 use crate::linalg::dot;
 use crate::problem::Objective;
 
@@ -27,6 +28,8 @@ pub struct Line<'a> {
     cached_alpha: f64,
     cached_f: f64,
     cached_g: Vec<f64>,
+    /// A box the trial points are clamped into (see [`Line::within`]).
+    bounds: Option<&'a Bounds>,
 }
 
 impl<'a> Line<'a> {
@@ -41,11 +44,22 @@ impl<'a> Line<'a> {
             cached_alpha: f64::NAN,
             cached_f: f64::NAN,
             cached_g: vec![0.0; n],
+            bounds: None,
         }
+    }
+    /// Clamps every trial point into `bounds`. A bounded method keeps α within the
+    /// largest feasible step; the clamp removes what rounding in `x + αd` could add, so
+    /// that no point outside the box is ever evaluated.
+    pub fn within(mut self, bounds: &'a Bounds) -> Self {
+        self.bounds = Some(bounds);
+        self
     }
     fn set_trial(&mut self, alpha: f64) {
         for ((t, xi), di) in self.trial.iter_mut().zip(self.x).zip(self.d) {
             *t = xi + alpha * di;
+        }
+        if let Some(b) = self.bounds {
+            b.project(&mut self.trial);
         }
     }
     /// φ(α) only.

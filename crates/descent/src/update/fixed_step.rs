@@ -2,8 +2,13 @@
 //! iteration, no line search. A candidate whose value or gradient is not finite is not
 //! committed: the run stops with `NonFinite` at the last finite point (a divergent learning
 //! rate gives a typed stop, not NaN).
+//!
+//! On a box ([`FixedStep::within`]) each step is projected onto it — `x₊ = P(x + Δ)`, the
+//! projected-gradient form of every step rule — and the run stops on the projected
+//! gradient.
 
 use super::StepRule;
+use crate::bounds::Bounds;
 use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
 use crate::error::Result;
 use crate::linalg::{all_finite, norm};
@@ -17,6 +22,7 @@ pub struct FixedStep<R> {
     delta: Vec<f64>,
     trial: Vec<f64>,
     g_trial: Vec<f64>,
+    bounds: Option<Bounds>,
 }
 
 impl<R: StepRule> FixedStep<R> {
@@ -28,6 +34,24 @@ impl<R: StepRule> FixedStep<R> {
             delta: Vec::new(),
             trial: Vec::new(),
             g_trial: Vec::new(),
+            bounds: None,
+        }
+    }
+
+    /// Keeps every iterate in `bounds` (the start is moved inside, each step projected).
+    pub fn within(mut self, bounds: Bounds) -> Self {
+        self.bounds = Some(bounds);
+        self
+    }
+
+    fn check_dim(&self, n: usize) -> Result<()> {
+        match &self.bounds {
+            Some(b) if b.dim() != n => Err(crate::error::Error::DimensionMismatch {
+                what: "bounds".into(),
+                expected: n,
+                got: b.dim(),
+            }),
+            _ => Ok(()),
         }
     }
 }
@@ -43,13 +67,24 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
         self.delta = vec![0.0; n];
         self.trial = vec![0.0; n];
         self.g_trial = vec![0.0; n];
-        Ok(Iterate::evaluate(problem, x0))
+        self.check_dim(n)?;
+        let mut x = x0.to_vec();
+        if let Some(b) = &self.bounds {
+            b.project(&mut x);
+        }
+        Ok(Iterate::evaluate(problem, &x))
     }
     fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
         self.t += 1;
         self.rule.update(self.t, &it.x, &it.g, &mut self.delta);
         for i in 0..it.x.len() {
             self.trial[i] = it.x[i] + self.delta[i];
+        }
+        if let Some(b) = &self.bounds {
+            b.project(&mut self.trial);
+            for i in 0..it.x.len() {
+                self.delta[i] = self.trial[i] - it.x[i];
+            }
         }
         let f = problem.value_grad(&self.trial, &mut self.g_trial);
         if !f.is_finite() || !all_finite(&self.g_trial) || !all_finite(&self.trial) {
@@ -66,6 +101,12 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
     fn monotone(&self) -> bool {
         false
     }
+    fn grad_norm(&self, it: &Iterate) -> f64 {
+        match &self.bounds {
+            Some(b) => b.projected_gradient_norm(&it.x, &it.g),
+            None => crate::linalg::norm_inf(&it.g),
+        }
+    }
     fn extra(&self) -> Vec<(&'static str, f64)> {
         vec![("lr", self.rule.rate(self.t))]
     }
@@ -80,6 +121,7 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
     }
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
         let (t, n, rule): (u64, usize, Vec<(String, Vec<f64>)>) = state_from_json(state)?;
+        self.check_dim(n)?;
         self.rule.reset(n);
         self.rule.set_state(&rule);
         self.t = t;

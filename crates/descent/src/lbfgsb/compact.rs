@@ -1,0 +1,247 @@
+//! The compact representation of the limited-memory BFGS matrix (Byrd, Nocedal & Schnabel,
+//! "Representations of quasi-Newton matrices and their use in limited memory methods",
+//! Math. Prog. 63, 1994; Byrd, Lu, Nocedal & Zhu 1995, eq. 3.2–3.4):
+//!
+//! `B = θI − W M Wᵀ`,  `W = [Y, θS]`,  `M⁻¹ = A = [[−D, Lᵀ], [L, θSᵀS]]`,
+//!
+//! where the columns of S and Y are the stored pairs oldest first, `D = diag(sᵢᵀyᵢ)`,
+//! `Lᵢⱼ = sᵢᵀyⱼ` for `i > j` (0 otherwise) and `θ = yᵀy/sᵀy` of the newest pair. A is
+//! small (2k × 2k for k pairs) and indefinite: it is factorized by LU and `M v` is a solve,
+//! never an explicit inverse.
+
+use crate::linalg::{dot, DenseMatrix, Lu};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// The stored pairs, their inner products and θ.
+#[derive(Serialize, Deserialize)]
+pub struct CompactLbfgs {
+    memory: usize,
+    s: VecDeque<Vec<f64>>,
+    y: VecDeque<Vec<f64>>,
+    /// `sy[i][j] = sᵢᵀyⱼ`.
+    sy: VecDeque<VecDeque<f64>>,
+    /// `ss[i][j] = sᵢᵀsⱼ`.
+    ss: VecDeque<VecDeque<f64>>,
+    theta: f64,
+    #[serde(skip)]
+    lu: Option<Lu>,
+}
+
+impl CompactLbfgs {
+    /// No pairs yet (`B = I`), room for `memory` of them.
+    pub fn new(memory: usize) -> Self {
+        CompactLbfgs {
+            memory: memory.max(1),
+            s: VecDeque::new(),
+            y: VecDeque::new(),
+            sy: VecDeque::new(),
+            ss: VecDeque::new(),
+            theta: 1.0,
+            lu: None,
+        }
+    }
+
+    /// Number of stored pairs k.
+    pub fn len(&self) -> usize {
+        self.s.len()
+    }
+    /// Whether no pair is stored (`B = θI` with θ = 1).
+    pub fn is_empty(&self) -> bool {
+        self.s.is_empty()
+    }
+    /// θ.
+    pub fn theta(&self) -> f64 {
+        self.theta
+    }
+
+    /// Forgets every pair (`B = I`).
+    pub fn reset(&mut self) {
+        let memory = self.memory;
+        *self = CompactLbfgs::new(memory);
+    }
+
+    /// Adds the pair `(s, y)` (dropping the oldest when full) and refactorizes A. Returns
+    /// `false`, with the memory reset, when A cannot be factorized.
+    pub fn push(&mut self, s: &[f64], y: &[f64]) -> bool {
+        if self.s.len() == self.memory {
+            let (old_s, old_y) = (self.s.pop_front(), self.y.pop_front());
+            self.sy.pop_front();
+            self.ss.pop_front();
+            for row in self.sy.iter_mut().chain(self.ss.iter_mut()) {
+                row.pop_front();
+            }
+            // Reuse the dropped vectors' storage.
+            let (mut ps, mut py) = (old_s.unwrap_or_default(), old_y.unwrap_or_default());
+            ps.clear();
+            ps.extend_from_slice(s);
+            py.clear();
+            py.extend_from_slice(y);
+            self.append(ps, py);
+        } else {
+            self.append(s.to_vec(), y.to_vec());
+        }
+        self.theta = dot(y, y) / dot(s, y);
+        self.factorize()
+    }
+
+    fn append(&mut self, s: Vec<f64>, y: Vec<f64>) {
+        // New row i = k of SᵀY and SᵀS, and new column j = k.
+        let k = self.s.len();
+        let mut sy_row = VecDeque::with_capacity(k + 1);
+        let mut ss_row = VecDeque::with_capacity(k + 1);
+        for j in 0..k {
+            sy_row.push_back(dot(&s, &self.y[j]));
+            ss_row.push_back(dot(&s, &self.s[j]));
+            self.sy[j].push_back(dot(&self.s[j], &y));
+            self.ss[j].push_back(ss_row[j]);
+        }
+        sy_row.push_back(dot(&s, &y));
+        ss_row.push_back(dot(&s, &s));
+        self.sy.push_back(sy_row);
+        self.ss.push_back(ss_row);
+        self.s.push_back(s);
+        self.y.push_back(y);
+    }
+
+    /// `A = M⁻¹ = [[−D, Lᵀ], [L, θSᵀS]]`.
+    pub fn middle_inverse(&self) -> DenseMatrix {
+        let k = self.len();
+        let mut a = DenseMatrix::zeros(2 * k, 2 * k);
+        for i in 0..k {
+            a.set(i, i, -self.sy[i][i]);
+            for j in 0..i {
+                a.set(k + i, j, self.sy[i][j]);
+                a.set(j, k + i, self.sy[i][j]);
+            }
+            for j in 0..k {
+                a.set(k + i, k + j, self.theta * self.ss[i][j]);
+            }
+        }
+        a
+    }
+
+    /// Refactorizes A after a change; `false` (and the memory reset) when it is singular.
+    pub fn factorize(&mut self) -> bool {
+        if self.is_empty() {
+            self.lu = None;
+            return true;
+        }
+        let lu = Lu::new(&self.middle_inverse());
+        let ok = lu.solve(&vec![1.0; 2 * self.len()]).is_some();
+        if ok {
+            self.lu = Some(lu);
+        } else {
+            self.reset();
+        }
+        ok
+    }
+
+    /// `M v` (a solve with A); `None` when it fails. Empty for an empty memory.
+    pub fn m_times(&self, v: &[f64]) -> Option<Vec<f64>> {
+        match &self.lu {
+            None => Some(Vec::new()),
+            Some(lu) => lu.solve(v),
+        }
+    }
+
+    /// Row `i` of W: `[y₀ᵢ … yₖ₋₁ᵢ, θs₀ᵢ … θsₖ₋₁ᵢ]`, into `out` (length 2k).
+    pub fn w_row(&self, i: usize, out: &mut [f64]) {
+        let k = self.len();
+        for j in 0..k {
+            out[j] = self.y[j][i];
+            out[k + j] = self.theta * self.s[j][i];
+        }
+    }
+
+    /// `Wᵀv` restricted to the variables where `keep` holds (all when `None`).
+    pub fn wt_times(&self, v: &[f64], keep: Option<&[bool]>) -> Vec<f64> {
+        let k = self.len();
+        let mut out = vec![0.0; 2 * k];
+        for j in 0..k {
+            let (mut yv, mut sv) = (0.0, 0.0);
+            for i in 0..v.len() {
+                if keep.map_or(true, |f| f[i]) {
+                    yv += self.y[j][i] * v[i];
+                    sv += self.s[j][i] * v[i];
+                }
+            }
+            out[j] = yv;
+            out[k + j] = self.theta * sv;
+        }
+        out
+    }
+
+    /// `(W p)ᵢ` for one variable.
+    pub fn w_times_at(&self, p: &[f64], i: usize) -> f64 {
+        let k = self.len();
+        (0..k)
+            .map(|j| self.y[j][i] * p[j] + self.theta * self.s[j][i] * p[k + j])
+            .sum()
+    }
+
+    /// Checkpoints skip the factorization; this rebuilds it after loading.
+    pub fn restore(&mut self) -> bool {
+        self.factorize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// B from the compact form, column by column: `Bv = θv − W M Wᵀv`.
+    fn b_times(c: &CompactLbfgs, v: &[f64]) -> Vec<f64> {
+        let p = c.wt_times(v, None);
+        let mp = c.m_times(&p).unwrap();
+        (0..v.len())
+            .map(|i| c.theta() * v[i] - c.w_times_at(&mp, i))
+            .collect()
+    }
+
+    #[test]
+    fn compact_form_equals_the_bfgs_recursion() {
+        // BFGS from B₀ = θI with the same pairs: Bₖ₊₁ = B − Bssᵀ B/sᵀBs + yyᵀ/sᵀy.
+        let pairs: Vec<(Vec<f64>, Vec<f64>)> = vec![
+            (vec![1.0, 0.2, -0.3], vec![2.0, 0.1, -0.2]),
+            (vec![-0.4, 1.0, 0.5], vec![-0.5, 3.0, 0.4]),
+            (vec![0.3, -0.2, 1.0], vec![0.2, -0.1, 1.5]),
+        ];
+        for memory in [2, 3] {
+            let mut c = CompactLbfgs::new(memory);
+            for (s, y) in &pairs {
+                assert!(c.push(s, y));
+            }
+            let used = &pairs[pairs.len() - memory..];
+            let (s_last, y_last) = used.last().unwrap();
+            let theta = dot(y_last, y_last) / dot(s_last, y_last);
+            let n = 3;
+            let mut b = DenseMatrix::identity(n);
+            b.data.iter_mut().for_each(|v| *v *= theta);
+            for (s, y) in used {
+                let mut bs = vec![0.0; n];
+                b.mul_vec(s, &mut bs);
+                let sbs = dot(s, &bs);
+                let sy = dot(s, y);
+                for i in 0..n {
+                    for j in 0..n {
+                        let v = b.get(i, j) - bs[i] * bs[j] / sbs + y[i] * y[j] / sy;
+                        b.set(i, j, v);
+                    }
+                }
+            }
+            for col in 0..n {
+                let mut e = vec![0.0; n];
+                e[col] = 1.0;
+                let compact = b_times(&c, &e);
+                for row in 0..n {
+                    let diff = (compact[row] - b.get(row, col)).abs();
+                    assert!(
+                        diff < 1e-12,
+                        "memory {memory}: B[{row},{col}] off by {diff}"
+                    );
+                }
+            }
+        }
+    }
+}

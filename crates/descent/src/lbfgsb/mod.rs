@@ -1,0 +1,268 @@
+//! L-BFGS-B: limited-memory BFGS for bound-constrained problems `min f(x)`, `l ≤ x ≤ u`
+//! (Byrd, Lu, Nocedal & Zhu, "A limited memory algorithm for bound constrained
+//! optimization", SIAM J. Sci. Comput. 16(5), 1995; Zhu, Byrd, Lu & Nocedal, ACM TOMS 23(4),
+//! 1997, Algorithm 778; with the subspace correction of Morales & Nocedal, ACM TOMS 38(1),
+//! 2011).
+//!
+//! Each iteration:
+//! 1. the generalized Cauchy point `x_cp` of the quadratic model along the projected
+//!    gradient path ([`cauchy`]) — it fixes the variables that go to a bound;
+//! 2. the model's minimizer over the free variables, projected back into the box
+//!    ([`subspace`]) — the point `z`;
+//! 3. a strong Wolfe line search on `x + α(z − x)`, α no larger than the step to the
+//!    box's edge, every trial point clamped into the box: **no point outside the box is
+//!    ever evaluated**, the start included (it is moved inside first);
+//! 4. the curvature pair, kept when `sᵀy > ε·(−gᵀs)` (SciPy's test), updates the compact
+//!    form ([`compact`]); a failed solve or line search resets the memory, as in SciPy.
+//!
+//! The run stops on the projected gradient, `‖P(x − ∇f) − x‖∞ ≤ gtol` (the driver asks
+//! [`Minimizer::grad_norm`]). Without finite bounds the step is L-BFGS's (the compact form
+//! and the two-loop recursion give the same `B⁻¹g`), with SciPy's shortcut of skipping the
+//! Cauchy point. As for `lbfgs`, the curvature pair is value-corrected by default and the
+//! first trial step is bounded by the problem's lower bound where known.
+
+mod cauchy;
+mod compact;
+mod subspace;
+
+pub use cauchy::{generalized_cauchy_point, CauchyPoint};
+pub use compact::CompactLbfgs;
+pub use subspace::subspace_minimum;
+
+use crate::bounds::Bounds;
+use crate::direction::SecantPair;
+use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
+use crate::error::{Error, Result};
+use crate::linalg::{dot, norm};
+use crate::linesearch::{Line, LineSearch, StrongWolfe};
+use crate::problem::Objective;
+use serde::{Deserialize, Serialize};
+
+/// The L-BFGS-B method.
+pub struct Lbfgsb {
+    /// Stored pairs m (default 10, as SciPy's `maxcor`).
+    pub memory: usize,
+    /// The curvature pair (default value-corrected, as `lbfgs`).
+    pub secant: SecantPair,
+    /// Bound the first trial step by `2(f − f_low)/|φ'(0)|` where the problem knows
+    /// `f_low` (as `lbfgs`).
+    pub bounded_first_step: bool,
+    bounds: Option<Bounds>,
+    box_: Bounds,
+    state: State,
+}
+
+/// What carries from one iteration to the next: all a checkpoint needs.
+#[derive(Serialize, Deserialize)]
+struct State {
+    model: CompactLbfgs,
+    /// Accepted iterations.
+    accepted: u64,
+    resets: u64,
+}
+
+impl Lbfgsb {
+    /// L-BFGS-B with memory `memory` on the box `bounds`; `None` means no bounds (the
+    /// variables' count is taken from the start).
+    pub fn new(memory: usize, bounds: Option<Bounds>) -> Self {
+        Lbfgsb {
+            memory: memory.max(1),
+            secant: SecantPair::ValueCorrected,
+            bounded_first_step: true,
+            bounds,
+            box_: Bounds::unbounded(0),
+            state: State {
+                model: CompactLbfgs::new(memory),
+                accepted: 0,
+                resets: 0,
+            },
+        }
+    }
+
+    /// The box the method works in (after [`Minimizer::init`]).
+    pub fn bounds(&self) -> &Bounds {
+        &self.box_
+    }
+
+    fn set_box(&mut self, n: usize) -> Result<()> {
+        self.box_ = match &self.bounds {
+            None => Bounds::unbounded(n),
+            Some(b) if b.dim() == n => b.clone(),
+            Some(b) => {
+                return Err(Error::DimensionMismatch {
+                    what: "bounds".into(),
+                    expected: n,
+                    got: b.dim(),
+                })
+            }
+        };
+        Ok(())
+    }
+
+    /// The point `z` of steps 1–2 (see the module documentation); `None` when a solve
+    /// failed.
+    fn target(&self, it: &Iterate) -> Option<Vec<f64>> {
+        let model = &self.state.model;
+        if self.box_.is_unbounded() && !model.is_empty() {
+            let n = it.x.len();
+            let cp = CauchyPoint {
+                x: it.x.clone(),
+                c: vec![0.0; 2 * model.len()],
+                free: vec![true; n],
+            };
+            return subspace_minimum(&it.x, &it.g, &self.box_, model, &cp);
+        }
+        let cp = generalized_cauchy_point(&it.x, &it.g, &self.box_, model)?;
+        subspace_minimum(&it.x, &it.g, &self.box_, model, &cp)
+    }
+
+    /// The largest α with `x + αd` in the box (∞ when nothing limits it).
+    fn step_to_edge(&self, x: &[f64], d: &[f64]) -> f64 {
+        let (lower, upper) = (self.box_.lower(), self.box_.upper());
+        let mut max = f64::INFINITY;
+        for i in 0..x.len() {
+            let room = if d[i] < 0.0 {
+                lower[i] - x[i]
+            } else if d[i] > 0.0 {
+                upper[i] - x[i]
+            } else {
+                continue;
+            };
+            if room.is_finite() {
+                max = max.min((room / d[i]).max(0.0));
+            }
+        }
+        max
+    }
+
+    fn reset(&mut self) {
+        self.state.model.reset();
+        self.state.resets += 1;
+    }
+}
+
+impl Minimizer for Lbfgsb {
+    fn name(&self) -> String {
+        format!("L-BFGS-B (m={})", self.memory)
+    }
+
+    fn init(&mut self, problem: &dyn Objective, x0: &[f64]) -> Result<Iterate> {
+        self.set_box(x0.len())?;
+        self.state = State {
+            model: CompactLbfgs::new(self.memory),
+            accepted: 0,
+            resets: 0,
+        };
+        let mut x = x0.to_vec();
+        self.box_.project(&mut x);
+        Ok(Iterate::evaluate(problem, &x))
+    }
+
+    fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
+        // Steps 1–2, once more from B = I when the memory fails us.
+        let mut d = vec![0.0; it.x.len()];
+        let mut slope = f64::NAN;
+        for _attempt in 0..2 {
+            if let Some(z) = self.target(it) {
+                for i in 0..d.len() {
+                    d[i] = z[i] - it.x[i];
+                }
+                slope = dot(&d, &it.g);
+                if slope < 0.0 {
+                    break;
+                }
+            }
+            if self.state.model.is_empty() {
+                break;
+            }
+            self.reset();
+        }
+        if !(slope < 0.0) {
+            return Ok(StepOutcome::Stop(Termination::NotDescentDirection));
+        }
+        // Step 3. SciPy's first step: α ≤ 1 into a box; 1/‖d‖ unless every variable is
+        // boxed; α = 1 once the model has curvature (then z is the model's minimizer).
+        let edge = self.step_to_edge(&it.x, &d);
+        let constrained = !self.box_.is_unbounded();
+        let first = self.state.accepted == 0;
+        let alpha_max = if constrained && first {
+            edge.min(1.0)
+        } else {
+            edge.min(1e10)
+        };
+        let mut alpha0 = if first && !self.box_.is_boxed() {
+            (1.0 / norm(&d)).min(alpha_max)
+        } else {
+            alpha_max.min(1.0)
+        };
+        if self.state.model.is_empty() && self.bounded_first_step {
+            if let Some(low) = problem.lower_bound() {
+                let cap = 2.0 * (it.f - low) / -slope;
+                if cap.is_finite() && cap > 0.0 {
+                    alpha0 = alpha0.min(cap);
+                }
+            }
+        }
+        let search = StrongWolfe {
+            alpha_max,
+            ..StrongWolfe::with_c2(0.9)
+        };
+        let mut line = Line::new(problem, &it.x, &d).within(&self.box_);
+        let Some(step) = search.search(&mut line, it.f, slope, alpha0) else {
+            drop(line);
+            if self.state.model.is_empty() {
+                return Ok(StepOutcome::Stop(Termination::LineSearchFailed));
+            }
+            // SciPy restarts from B = I after a failed line search.
+            self.reset();
+            return Ok(StepOutcome::Rejected);
+        };
+        let n = it.x.len();
+        let (mut x_new, mut g_new) = (vec![0.0; n], vec![0.0; n]);
+        let f_new = line.finish(step.alpha, &mut x_new, &mut g_new);
+        drop(line);
+        // Step 4: the curvature pair.
+        let s: Vec<f64> = x_new.iter().zip(&it.x).map(|(a, b)| a - b).collect();
+        let mut y: Vec<f64> = g_new.iter().zip(&it.g).map(|(a, b)| a - b).collect();
+        self.secant
+            .correct(&s, &mut y, (it.f, f_new), (&it.g, &g_new));
+        let sy = dot(&s, &y);
+        let descent = -dot(&it.g, &s);
+        if sy.is_finite() && sy > f64::EPSILON * descent.max(0.0) && sy > 0.0 {
+            self.state.model.push(&s, &y);
+        }
+        self.state.accepted += 1;
+        it.x = x_new;
+        it.g = g_new;
+        it.f = f_new;
+        Ok(StepOutcome::Accepted {
+            step_norm: norm(&s),
+            alpha: step.alpha,
+        })
+    }
+
+    fn grad_norm(&self, it: &Iterate) -> f64 {
+        self.box_.projected_gradient_norm(&it.x, &it.g)
+    }
+
+    fn extra(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("theta", self.state.model.theta()),
+            ("resets", self.state.resets as f64),
+        ]
+    }
+
+    fn save_state(&self) -> Result<serde_json::Value> {
+        state_to_json(&(self.box_.dim(), &self.state))
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
+        let (n, state): (usize, State) = state_from_json(state)?;
+        self.set_box(n)?;
+        self.state = state;
+        if !self.state.model.restore() {
+            self.state.resets += 1;
+        }
+        Ok(())
+    }
+}
