@@ -168,6 +168,50 @@ fn scalable_problem_sizes_and_listings() {
 }
 
 #[test]
+fn bounded_minimize_reports_bounds_active_set_and_a_moved_start() {
+    // Rosenbrock with x₁ ≤ 0.5 from a start outside: L-BFGS-B ends at (0.5, 0.25).
+    for method in ["lbfgsb", "lbfgs"] {
+        let args = [
+            "minimize",
+            "--expr",
+            "(1 - x1)^2 + 100*(x2 - x1^2)^2",
+            "--x0",
+            "0.9,1",
+            "--bounds",
+            "-inf:0.5,-inf:inf",
+            "--method",
+            method,
+            "--json",
+        ];
+        let (code, out, err) = descent(&args);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("moved x1"), "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["method_description"], "L-BFGS-B (m=10)");
+        assert_eq!(v["active_bounds"], serde_json::json!([0]));
+        assert_eq!(v["x0_moved"], serde_json::json!([0]));
+        assert_eq!(v["bounds"], serde_json::json!([[null, 0.5], [null, null]]));
+        let x = v["x"].as_array().unwrap();
+        assert!((x[0].as_f64().unwrap() - 0.5).abs() < 1e-12);
+        assert!((x[1].as_f64().unwrap() - 0.25).abs() < 1e-6);
+        assert_eq!(v["converged"], true);
+    }
+    // One pair applies to every variable; step rules project.
+    let v = json(&[
+        "minimize",
+        "--expr",
+        "(x1 - 3)^2 + (x2 + 3)^2",
+        "--bounds",
+        "-1:1",
+        "--method",
+        "adam:lr=0.05",
+        "--json",
+    ]);
+    assert_eq!(v["x"], serde_json::json!([1.0, -1.0]));
+    assert_eq!(v["active_bounds"], serde_json::json!([0, 1]));
+}
+
+#[test]
 fn bad_input_gives_one_line_and_nonzero_exit() {
     let cases: &[&[&str]] = &[
         &["minimize", "--method", "nosuch"],
@@ -191,6 +235,21 @@ fn bad_input_gives_one_line_and_nonzero_exit() {
         &["minimize", "--method", "adam:beta1=1.5"],
         &["minimize", "--resume", "/nonexistent/checkpoint"],
         &["minimize", "--bogus-flag"],
+        &["minimize", "--bounds", "0:1,0:1,0:1"],
+        &["minimize", "--bounds", "2:1"],
+        &["minimize", "--bounds", "nan:1"],
+        &["minimize", "--bounds", "0-1"],
+        &["minimize", "--bounds", "0:1", "--method", "newton"],
+        &["minimize", "--bounds", "0:1", "--method", "cg"],
+        &[
+            "minimize",
+            "--bounds",
+            "0:1",
+            "--method",
+            "gd",
+            "--line-search",
+            "wolfe",
+        ],
     ];
     for args in cases {
         let (code, out, err) = descent(args);

@@ -180,6 +180,26 @@ impl CompactLbfgs {
             .sum()
     }
 
+    /// `B⁻¹v` by the two-loop recursion over the same pairs (`H₀ = I/θ`; Nocedal & Wright,
+    /// Algorithm 7.4) — the same vector as the compact form gives, computed without its
+    /// 2k × 2k solve and so more accurately on badly scaled pairs. Used when no bound
+    /// holds any variable.
+    pub fn inverse_times(&self, v: &[f64]) -> Vec<f64> {
+        let k = self.len();
+        let mut q = v.to_vec();
+        let mut alpha = vec![0.0; k];
+        for i in (0..k).rev() {
+            alpha[i] = dot(&self.s[i], &q) / self.sy[i][i];
+            crate::linalg::axpy(-alpha[i], &self.y[i], &mut q);
+        }
+        q.iter_mut().for_each(|x| *x /= self.theta);
+        for i in 0..k {
+            let beta = dot(&self.y[i], &q) / self.sy[i][i];
+            crate::linalg::axpy(alpha[i] - beta, &self.s[i], &mut q);
+        }
+        q
+    }
+
     /// Checkpoints skip the factorization; this rebuilds it after loading.
     pub fn restore(&mut self) -> bool {
         self.factorize()
@@ -233,6 +253,10 @@ mod tests {
             for col in 0..n {
                 let mut e = vec![0.0; n];
                 e[col] = 1.0;
+                let back = c.inverse_times(&b_times(&c, &e));
+                for (row, v) in back.iter().enumerate() {
+                    assert!((v - e[row]).abs() < 1e-12, "B⁻¹B e{col} = {back:?}");
+                }
                 let compact = b_times(&c, &e);
                 for row in 0..n {
                     let diff = (compact[row] - b.get(row, col)).abs();

@@ -191,7 +191,7 @@ impl Minimizer for Lbfgsb {
             edge.min(1e10)
         };
         let mut alpha0 = if first && !self.box_.is_boxed() {
-            (1.0 / norm(&d)).min(alpha_max)
+            (1.0 / norm(&d)).min(1.0).min(alpha_max)
         } else {
             alpha_max.min(1.0)
         };

@@ -34,6 +34,13 @@ pub fn subspace_minimum(
     if k == 0 || !cp.free.iter().any(|f| *f) {
         return Some(cp.x.clone());
     }
+    if cp.free.iter().all(|f| *f) {
+        // Nothing held: the reduced model is the whole model, whose minimizer
+        // x − B⁻¹g the two-loop recursion gives directly.
+        let hg = model.inverse_times(g);
+        let du: Vec<f64> = (0..n).map(|i| x[i] - hg[i] - cp.x[i]).collect();
+        return Some(back_into_the_box(x, g, bounds, cp, &du));
+    }
     let theta = model.theta();
     // r = −Zᵀ(g + θ(x_cp − x) − W M c).
     let mc = model.m_times(&cp.c)?;
