@@ -4,8 +4,11 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::data::Table;
 use descent::expr::{Expr, ExprModel};
-use descent::least_squares::{fit_with, FitOptions, FitSummary};
+use descent::least_squares::{
+    fit_with, sum_of_squares, FitOptions, FitSummary, Robust, RobustLoss, Weighted,
+};
 use descent::problems::nist::{lre, NistProblem};
+use descent::LeastSquares;
 use descent::{Checkpoint, MethodSpec, NoObserver, Start};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -24,7 +27,8 @@ pub struct FitArgs {
     /// CSV file with a header row (for --model).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Column for the model variable `x` (other variables are matched to columns by name).
+    /// Column for the model variable `x`, or the model's variable named as its column
+    /// (other variables are matched to columns by name).
     #[arg(long)]
     x: Option<String>,
     /// Response column.
@@ -52,6 +56,22 @@ pub struct FitArgs {
     /// Turn off geodesic acceleration (Levenberg-Marquardt).
     #[arg(long)]
     no_geodesic: bool,
+    /// Robust loss on the residuals, as SciPy's least_squares defines it: linear,
+    /// soft_l1, huber, cauchy, arctan; or Ceres' tolerant, tukey.
+    #[arg(long, default_value = "linear")]
+    loss: String,
+    /// Scale C of the robust loss: residuals well below C count as squares, above it less
+    /// (cost = ½C²Σρ((r/C)²)).
+    #[arg(long, default_value_t = 1.0)]
+    f_scale: f64,
+    /// Column of per-point standard deviations σ (curve_fit's sigma): the fit minimizes
+    /// Σ((y − model)/σ)².
+    #[arg(long)]
+    sigma: Option<String>,
+    /// The σ of --sigma are absolute: covariance (JᵀJ)⁻¹, not scaled by the residual
+    /// variance (curve_fit's absolute_sigma).
+    #[arg(long, requires = "sigma")]
+    absolute_sigma: bool,
     /// Save the fit's final state here (atomically), to continue it with --resume.
     #[arg(long)]
     save: Option<PathBuf>,
@@ -95,6 +115,7 @@ struct Job {
     x0: Vec<f64>,
     problem: ExprModel,
     nist: Option<NistProblem>,
+    sigma: Option<Vec<f64>>,
 }
 
 fn nist_job(path: &std::path::Path, start: u8) -> Result<Job> {
@@ -110,6 +131,7 @@ fn nist_job(path: &std::path::Path, start: u8) -> Result<Job> {
         x0,
         problem,
         nist: Some(p),
+        sigma: None,
     })
 }
 
@@ -153,12 +175,22 @@ fn model_job(a: &FitArgs, model: &str) -> Result<Job> {
         inputs.push(v.clone());
         columns.push(table.numeric_column(&col)?);
     }
+    // `--x COL` names the column of the model's `x`, or — when the model calls its
+    // variable by the column's name — confirms that variable.
     if let Some(xcol) = &a.x {
-        if !expr.variables().iter().any(|v| v == "x") {
-            bail!("--x {xcol} given but the model has no variable 'x'");
+        if !expr.variables().iter().any(|v| v == "x" || v == xcol) {
+            bail!("--x {xcol}: the model has neither a variable 'x' nor one named '{xcol}'");
         }
     }
     let y = table.numeric_column(&a.y)?;
+    let sigma = match &a.sigma {
+        Some(col) => Some(
+            table
+                .numeric_column(col)
+                .map_err(|e| anyhow::anyhow!("--sigma: {e}"))?,
+        ),
+        None => None,
+    };
     let problem = ExprModel::new(model, &names, &inputs, columns, y)?;
     let x0 = init.iter().map(|(_, v)| *v).collect();
     Ok(Job {
@@ -167,6 +199,7 @@ fn model_job(a: &FitArgs, model: &str) -> Result<Job> {
         x0,
         problem,
         nist: None,
+        sigma,
     })
 }
 
@@ -187,6 +220,10 @@ pub fn run(a: FitArgs) -> Result<()> {
     if !info.applies(descent::method::AppliesTo::LeastSquares) {
         bail!("--method: '{}' is not a least-squares method", info.name);
     }
+    let loss = RobustLoss::parse(&a.loss).map_err(|e| anyhow::anyhow!("--loss: {e}"))?;
+    if a.sigma.is_some() && a.nist.is_some() {
+        bail!("--sigma needs --model and --data (a NIST file has no σ column)");
+    }
     let job = match (&a.nist, &a.model) {
         (Some(path), _) => nist_job(path, a.start)?,
         (None, Some(model)) => model_job(&a, model)?,
@@ -203,12 +240,44 @@ pub fn run(a: FitArgs) -> Result<()> {
         gtol: a.gtol,
         max_iter: a.max_iter,
         keep_checkpoint: a.save.is_some(),
+        absolute_sigma: a.absolute_sigma,
         ..FitOptions::default()
     });
+    // The problem as fitted: residuals divided by σ, then seen through the loss.
+    let weighted = match &job.sigma {
+        Some(sigma) => {
+            Some(Weighted::new(&job.problem, sigma).map_err(|e| anyhow::anyhow!("--sigma: {e}"))?)
+        }
+        None => None,
+    };
+    let plain: &dyn LeastSquares = match &weighted {
+        Some(w) => w,
+        None => &job.problem,
+    };
+    let robust =
+        Robust::new(plain, loss, a.f_scale).map_err(|e| anyhow::anyhow!("--f-scale: {e}"))?;
+    let fitted: &dyn LeastSquares = if loss == RobustLoss::Linear {
+        plain
+    } else {
+        &robust
+    };
+    // A checkpoint belongs to the problem with its loss and weights.
+    let label = match (&a.sigma, loss) {
+        (None, RobustLoss::Linear) => job.label.clone(),
+        _ => format!(
+            "{} (loss {} f_scale {}{})",
+            job.label,
+            loss.as_str(),
+            a.f_scale,
+            a.sigma
+                .as_ref()
+                .map_or(String::new(), |c| format!(" sigma {c}"))
+        ),
+    };
     let saved = match &a.resume {
         Some(path) => {
             let c = Checkpoint::load(path)?;
-            c.check_matches(&spec.to_string(), &job.label)
+            c.check_matches(&spec.to_string(), &label)
                 .map_err(|e| anyhow::anyhow!("--resume {}: {e}", path.display()))?;
             Some(c)
         }
@@ -224,7 +293,7 @@ pub fn run(a: FitArgs) -> Result<()> {
         .build_least_squares(&opts)
         .map_err(|e| anyhow::anyhow!("--method: {e}"))?;
     let s: FitSummary =
-        fit_with(&job.problem, method.as_mut(), start, &opts, &mut watch).map_err(|e| match e {
+        fit_with(fitted, method.as_mut(), start, &opts, &mut watch).map_err(|e| match e {
             descent::Error::NonFiniteStart(m) => {
                 anyhow::anyhow!("{m}; choose other starting values")
             }
@@ -233,7 +302,7 @@ pub fn run(a: FitArgs) -> Result<()> {
     if let (Some(path), Some(c)) = (&a.save, &s.checkpoint) {
         let c = Checkpoint {
             method: spec.to_string(),
-            problem: job.label.clone(),
+            problem: label.clone(),
             ..c.clone()
         };
         c.save(path)?;
@@ -244,7 +313,10 @@ pub fn run(a: FitArgs) -> Result<()> {
             "problem": job.label,
             "params": named(&job.names, &s.x),
             "std_errors": s.std_errors.as_ref().map(|se| named(&job.names, se)),
-            "rss": s.rss,
+            "rss": sum_of_squares(plain, &s.x),
+            "cost": 0.5 * s.rss,
+            "loss": loss.as_str(),
+            "f_scale": a.f_scale,
             "residual_std": s.residual_std,
             "dof": s.dof,
             "covariance": s.covariance,

@@ -161,7 +161,7 @@ impl CompactLbfgs {
         for j in 0..k {
             let (mut yv, mut sv) = (0.0, 0.0);
             for i in 0..v.len() {
-                if keep.map_or(true, |f| f[i]) {
+                if keep.is_none_or(|f| f[i]) {
                     yv += self.y[j][i] * v[i];
                     sv += self.s[j][i] * v[i];
                 }
@@ -193,9 +193,9 @@ impl CompactLbfgs {
             crate::linalg::axpy(-alpha[i], &self.y[i], &mut q);
         }
         q.iter_mut().for_each(|x| *x /= self.theta);
-        for i in 0..k {
+        for (i, a) in alpha.iter().enumerate() {
             let beta = dot(&self.y[i], &q) / self.sy[i][i];
-            crate::linalg::axpy(alpha[i] - beta, &self.s[i], &mut q);
+            crate::linalg::axpy(a - beta, &self.s[i], &mut q);
         }
         q
     }
@@ -258,8 +258,8 @@ mod tests {
                     assert!((v - e[row]).abs() < 1e-12, "B⁻¹B e{col} = {back:?}");
                 }
                 let compact = b_times(&c, &e);
-                for row in 0..n {
-                    let diff = (compact[row] - b.get(row, col)).abs();
+                for (row, v) in compact.iter().enumerate() {
+                    let diff = (v - b.get(row, col)).abs();
                     assert!(
                         diff < 1e-12,
                         "memory {memory}: B[{row},{col}] off by {diff}"

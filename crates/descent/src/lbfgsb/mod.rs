@@ -177,7 +177,7 @@ impl Minimizer for Lbfgsb {
             }
             self.reset();
         }
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             return Ok(StepOutcome::Stop(Termination::NotDescentDirection));
         }
         // Step 3. SciPy's first step: α ≤ 1 into a box; 1/‖d‖ unless every variable is

@@ -57,8 +57,8 @@ pub fn subspace_minimum(
         model.w_row(i, &mut w);
         for a in 0..2 * k {
             let wa = w[a] / theta;
-            for b in 0..2 * k {
-                let v = kmat.get(a, b) - wa * w[b];
+            for (b, wb) in w.iter().enumerate() {
+                let v = kmat.get(a, b) - wa * wb;
                 kmat.set(a, b, v);
             }
         }

@@ -12,6 +12,21 @@ pub fn covariance(j: &DenseMatrix, rss: f64) -> Option<DenseMatrix> {
     if m <= n {
         return None;
     }
+    scaled_inverse_gram(j, rss / (m - n) as f64)
+}
+
+/// `(JᵀJ)⁻¹` unscaled: the covariance when the residuals were divided by known standard
+/// deviations (`curve_fit`'s `absolute_sigma=True`). `None` when `J` is rank-deficient.
+pub fn absolute_covariance(j: &DenseMatrix) -> Option<DenseMatrix> {
+    scaled_inverse_gram(j, 1.0)
+}
+
+/// `s2·(JᵀJ)⁻¹` by QR of the column-scaled J.
+fn scaled_inverse_gram(j: &DenseMatrix, s2: f64) -> Option<DenseMatrix> {
+    let (m, n) = (j.rows, j.cols);
+    if m < n {
+        return None;
+    }
     let d: Vec<f64> = (0..n)
         .map(|c| (0..m).map(|i| j.get(i, c).powi(2)).sum::<f64>().sqrt())
         .collect();
@@ -36,7 +51,6 @@ pub fn covariance(j: &DenseMatrix, rss: f64) -> Option<DenseMatrix> {
             rinv[i * n + col] = v / r[(i, i)];
         }
     }
-    let s2 = rss / (m - n) as f64;
     let mut cov = DenseMatrix::zeros(n, n);
     for a in 0..n {
         for b in 0..n {

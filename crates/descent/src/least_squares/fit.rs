@@ -1,7 +1,7 @@
 //! Fitting: a least-squares method run by the one driver, then the statistics of the fit
 //! (covariance `s²(JᵀJ)⁻¹` by QR, standard errors, degrees of freedom).
 
-use super::covariance::covariance;
+use super::covariance::{absolute_covariance, covariance};
 use super::gauss_newton::GaussNewton;
 use super::levenberg_marquardt::{LevenbergMarquardt, LmConfig};
 use super::restart::Restarted;
@@ -121,6 +121,10 @@ pub struct FitOptions {
     pub restart_after: u64,
     /// Keep the final state in [`FitSummary::checkpoint`] (to save and resume).
     pub keep_checkpoint: bool,
+    /// The residuals are already divided by known standard deviations: the covariance is
+    /// `(JᵀJ)⁻¹`, not scaled by the residual variance (`curve_fit`'s `absolute_sigma`;
+    /// default false).
+    pub absolute_sigma: bool,
 }
 
 impl Default for FitOptions {
@@ -137,6 +141,7 @@ impl Default for FitOptions {
             restart: true,
             restart_after: 1000,
             keep_checkpoint: false,
+            absolute_sigma: false,
         }
     }
 }
@@ -207,6 +212,13 @@ pub struct FitSummary {
     pub checkpoint: Option<Checkpoint>,
 }
 
+/// `Σ rᵢ(x)²` (one residual evaluation).
+pub fn sum_of_squares(problem: &dyn LeastSquares, x: &[f64]) -> f64 {
+    let mut r = vec![0.0; problem.residual_count()];
+    problem.residuals(x, &mut r);
+    crate::linalg::dot(&r, &r)
+}
+
 /// Fits `problem` from `x0` with `method`.
 ///
 /// Errors only when the problem cannot be started (wrong length, non-finite `x0`,
@@ -246,7 +258,11 @@ pub fn fit_with(
     let (rows, n) = (problem.residual_count(), problem.dim());
     let mut j = DenseMatrix::zeros(rows, n);
     problem.jacobian(&s.x, &mut j);
-    let cov = covariance(&j, s.f);
+    let cov = if opts.absolute_sigma {
+        absolute_covariance(&j)
+    } else {
+        covariance(&j, s.f)
+    };
     let dof = rows as i64 - n as i64;
     Ok(FitSummary {
         method: s.method,

@@ -21,15 +21,20 @@ mod fit;
 mod gauss_newton;
 mod levenberg_marquardt;
 mod restart;
+mod robust;
 mod scaling;
 mod step;
 mod view;
 
 pub use bayesian_regularization::BayesianRegularization;
-pub use covariance::covariance;
-pub use fit::{fit, fit_from, fit_with, minimize_least_squares, FitOptions, FitSummary, LsqMethod};
+pub use covariance::{absolute_covariance, covariance};
+pub use fit::{
+    fit, fit_from, fit_with, minimize_least_squares, sum_of_squares, FitOptions, FitSummary,
+    LsqMethod,
+};
 pub use gauss_newton::GaussNewton;
 pub use levenberg_marquardt::{LevenbergMarquardt, LmConfig, NielsenDamping};
 pub use restart::Restarted;
+pub use robust::{Robust, RobustLoss, Weighted, LOSS_NAMES};
 pub use scaling::{gradient_cosine, Scaling};
 pub use view::ResidualView;
