@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use serde::ser::SerializeSeq;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Lower and upper bounds per variable. Built only through [`Bounds::new`] (or
 /// [`Bounds::parse`]), which refuses NaN and `l > u`, so a `Bounds` is always a non-empty
@@ -81,6 +81,47 @@ impl Bounds {
                 format!("{k} pairs given for {n} variables (give one pair per variable, or one for all)"),
             )),
         }
+    }
+
+    /// Parses `NAME=LO:HI,…` for the variables `names` (a fit's parameters); a name not
+    /// listed is unbounded.
+    pub fn parse_named(text: &str, names: &[String]) -> Result<Self> {
+        let n = names.len();
+        let (mut lower, mut upper) = (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n]);
+        let mut seen = vec![false; n];
+        for item in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let Some((name, range)) = item.split_once('=') else {
+                return Err(Error::config(
+                    "bounds",
+                    format!("'{item}' is not NAME=LO:HI"),
+                ));
+            };
+            let name = name.trim();
+            let Some(i) = names.iter().position(|p| p == name) else {
+                return Err(Error::config(
+                    "bounds",
+                    format!(
+                        "'{name}' is not a parameter (parameters: {})",
+                        names.join(", ")
+                    ),
+                ));
+            };
+            if seen[i] {
+                return Err(Error::config("bounds", format!("{name} is bounded twice")));
+            }
+            seen[i] = true;
+            (lower[i], upper[i]) = parse_pair(range.trim())?;
+        }
+        Bounds::new(lower, upper).map_err(|e| match e {
+            Error::InvalidConfig { why, .. } => {
+                // Name the parameter, not its position.
+                let why = (0..n).rev().fold(why, |w, i| {
+                    w.replace(&format!("variable {}", i + 1), &names[i])
+                });
+                Error::config("bounds", why)
+            }
+            other => other,
+        })
     }
 
     /// Number of variables.
@@ -194,6 +235,22 @@ impl Serialize for Bounds {
     }
 }
 
+/// Read from the form [`Bounds`] is written in (checkpoints carry their bounds).
+impl<'de> Deserialize<'de> for Bounds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let pairs: Vec<[Option<f64>; 2]> = Vec::deserialize(d)?;
+        let lower = pairs
+            .iter()
+            .map(|p| p[0].unwrap_or(f64::NEG_INFINITY))
+            .collect();
+        let upper = pairs
+            .iter()
+            .map(|p| p[1].unwrap_or(f64::INFINITY))
+            .collect();
+        Bounds::new(lower, upper).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,11 +297,28 @@ mod tests {
     }
 
     #[test]
+    fn named_bounds_for_a_fit() {
+        let names = vec!["Vm".to_string(), "K".to_string()];
+        let b = Bounds::parse_named("K=0:0.05", &names).unwrap();
+        assert_eq!(b.lower(), &[f64::NEG_INFINITY, 0.0]);
+        assert_eq!(b.upper(), &[f64::INFINITY, 0.05]);
+        let msg = |t: &str| Bounds::parse_named(t, &names).unwrap_err().to_string();
+        assert!(msg("Q=0:1").contains("'Q' is not a parameter"));
+        assert!(
+            msg("K=1:0").contains("K has lower bound"),
+            "{}",
+            msg("K=1:0")
+        );
+        assert!(msg("K=0:1,K=0:2").contains("twice"));
+        assert!(msg("K").contains("NAME=LO:HI"));
+    }
+
+    #[test]
     fn json_has_null_for_infinite_sides() {
         let b = Bounds::parse("0:inf,-inf:2", 2).unwrap();
-        assert_eq!(
-            serde_json::to_string(&b).unwrap(),
-            "[[0.0,null],[null,2.0]]"
-        );
+        let text = serde_json::to_string(&b).unwrap();
+        assert_eq!(text, "[[0.0,null],[null,2.0]]");
+        assert_eq!(serde_json::from_str::<Bounds>(&text).unwrap(), b);
+        assert!(serde_json::from_str::<Bounds>("[[2.0,1.0]]").is_err());
     }
 }
