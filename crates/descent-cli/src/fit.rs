@@ -9,7 +9,7 @@ use descent::least_squares::{
 };
 use descent::problems::nist::{lre, NistProblem};
 use descent::LeastSquares;
-use descent::{Checkpoint, MethodSpec, NoObserver, Start};
+use descent::{Bounds, Checkpoint, MethodSpec, NoObserver, Start};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -56,6 +56,10 @@ pub struct FitArgs {
     /// Turn off geodesic acceleration (Levenberg-Marquardt).
     #[arg(long)]
     no_geodesic: bool,
+    /// Bounds on parameters, NAME=LO:HI,... (-inf/inf allowed; unnamed parameters are
+    /// free). Levenberg–Marquardt keeps to them (projected, active-set).
+    #[arg(long, allow_hyphen_values = true)]
+    bounds: Option<String>,
     /// Robust loss on the residuals, as SciPy's least_squares defines it: linear,
     /// soft_l1, huber, cauchy, arctan; or Ceres' tolerant, tukey.
     #[arg(long, default_value = "linear")]
@@ -234,6 +238,23 @@ pub fn run(a: FitArgs) -> Result<()> {
             bail!("{name} must be a finite non-negative number, got {v}");
         }
     }
+    let bounds = match &a.bounds {
+        Some(text) => Some(
+            Bounds::parse_named(text, &job.names).map_err(|e| anyhow::anyhow!("--bounds: {e}"))?,
+        ),
+        None => None,
+    };
+    let mut x0 = job.x0.clone();
+    if let Some(b) = &bounds {
+        let moved = b.move_inside(&mut x0);
+        if !moved.is_empty() && a.resume.is_none() {
+            let which: Vec<&str> = moved.iter().map(|&i| job.names[i].as_str()).collect();
+            eprintln!(
+                "note: the start was outside the bounds; moved {} onto the box",
+                which.join(", ")
+            );
+        }
+    }
     let opts = spec.fit_options(&FitOptions {
         ftol: a.ftol,
         xtol: a.xtol,
@@ -241,6 +262,7 @@ pub fn run(a: FitArgs) -> Result<()> {
         max_iter: a.max_iter,
         keep_checkpoint: a.save.is_some(),
         absolute_sigma: a.absolute_sigma,
+        bounds: bounds.clone(),
         ..FitOptions::default()
     });
     // The problem as fitted: residuals divided by σ, then seen through the loss.
@@ -262,16 +284,19 @@ pub fn run(a: FitArgs) -> Result<()> {
         &robust
     };
     // A checkpoint belongs to the problem with its loss and weights.
-    let label = match (&a.sigma, loss) {
-        (None, RobustLoss::Linear) => job.label.clone(),
+    let label = match (&a.sigma, loss, &a.bounds) {
+        (None, RobustLoss::Linear, None) => job.label.clone(),
         _ => format!(
-            "{} (loss {} f_scale {}{})",
+            "{} (loss {} f_scale {}{}{})",
             job.label,
             loss.as_str(),
             a.f_scale,
             a.sigma
                 .as_ref()
-                .map_or(String::new(), |c| format!(" sigma {c}"))
+                .map_or(String::new(), |c| format!(" sigma {c}")),
+            a.bounds
+                .as_ref()
+                .map_or(String::new(), |c| format!(" bounds {c}"))
         ),
     };
     let saved = match &a.resume {
@@ -285,13 +310,13 @@ pub fn run(a: FitArgs) -> Result<()> {
     };
     let start = match &saved {
         Some(c) => Start::Resume(c),
-        None => Start::At(&job.x0),
+        None => Start::At(&x0),
     };
     crate::interrupt::install();
     let mut watch = crate::interrupt::StopOnInterrupt(&mut NoObserver);
     let mut method = spec
         .build_least_squares(&opts)
-        .map_err(|e| anyhow::anyhow!("--method: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("--method {}: {e}", a.method))?;
     let s: FitSummary =
         fit_with(fitted, method.as_mut(), start, &opts, &mut watch).map_err(|e| match e {
             descent::Error::NonFiniteStart(m) => {
@@ -327,6 +352,18 @@ pub fn run(a: FitArgs) -> Result<()> {
             "termination": s.termination.as_str(),
             "seconds": s.seconds,
         });
+        if let Some(b) = &bounds {
+            let ranges: Vec<Value> = serde_json::to_value(b)?
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            out["bounds"] = Value::Object(job.names.iter().cloned().zip(ranges).collect());
+            out["active_bounds"] = json!(s
+                .active_bounds
+                .iter()
+                .map(|&i| job.names[i].clone())
+                .collect::<Vec<_>>());
+        }
         if let Some(p) = &job.nist {
             let lre_params =
                 s.x.iter()
@@ -351,10 +388,11 @@ pub fn run(a: FitArgs) -> Result<()> {
         println!("{}: {} — {status} ({})", s.method, job.label, s.termination);
         println!("  {:<10} {:>24} {:>16}", "parameter", "value", "std. error");
         for (i, n) in job.names.iter().enumerate() {
-            let se = s
-                .std_errors
-                .as_ref()
-                .map_or("n/a".to_string(), |v| format!("{:.6e}", v[i]));
+            let se = match s.std_errors.as_ref().map(|v| v[i]) {
+                _ if s.active_bounds.contains(&i) => "at a bound".to_string(),
+                Some(v) => format!("{v:.6e}"),
+                None => "n/a".to_string(),
+            };
             println!("  {:<10} {:>24.12e} {:>16}", n, s.x[i], se);
         }
         if s.std_errors.is_none() {

@@ -1496,6 +1496,12 @@ impl MethodSpec {
         base: &FitOptions,
     ) -> Result<Box<dyn Minimizer<OnLeastSquares>>> {
         let info = self.check()?;
+        if base.bounds.as_ref().is_some_and(|b| !b.is_unbounded()) && info.name != "lm" {
+            return Err(Error::NotApplicable {
+                method: self.name.clone(),
+                why: "it cannot keep to bounds; lm can".into(),
+            });
+        }
         match info.least_squares {
             Some(build) if info.applies(AppliesTo::LeastSquares) => build(self, base),
             _ => Err(Error::NotApplicable {

@@ -6,6 +6,7 @@ use super::gauss_newton::GaussNewton;
 use super::levenberg_marquardt::{LevenbergMarquardt, LmConfig};
 use super::restart::Restarted;
 use super::scaling::Scaling;
+use crate::bounds::Bounds;
 use crate::checkpoint::Checkpoint;
 use crate::driver::{
     resumed_counts, run, Minimizer, Observer, OnLeastSquares, Options, Start, Summary, Termination,
@@ -62,6 +63,7 @@ impl LsqMethod {
                     tau: opts.tau,
                     geodesic: opts.geodesic,
                     scaling: Scaling::RunningMax,
+                    bounds: opts.bounds.clone(),
                 };
                 let first = LevenbergMarquardt::new(config.clone());
                 if !opts.restart {
@@ -125,6 +127,8 @@ pub struct FitOptions {
     /// `(JᵀJ)⁻¹`, not scaled by the residual variance (`curve_fit`'s `absolute_sigma`;
     /// default false).
     pub absolute_sigma: bool,
+    /// Bounds on the parameters (default none); only Levenberg–Marquardt keeps to them.
+    pub bounds: Option<Bounds>,
 }
 
 impl Default for FitOptions {
@@ -142,6 +146,7 @@ impl Default for FitOptions {
             restart_after: 1000,
             keep_checkpoint: false,
             absolute_sigma: false,
+            bounds: None,
         }
     }
 }
@@ -197,8 +202,11 @@ pub struct FitSummary {
     pub converged: bool,
     /// Why the fit stopped.
     pub termination: Termination,
-    /// Degrees of freedom m − n.
+    /// Degrees of freedom m − n (m − the free parameters' count with bounds).
     pub dof: i64,
+    /// Parameters (indices) on a bound at the solution; their standard errors and
+    /// covariances are NaN (the fit holds them, it does not estimate them).
+    pub active_bounds: Vec<usize>,
     /// `s²(JᵀJ)⁻¹` at the solution; `None` when J is rank-deficient.
     pub covariance: Option<Vec<Vec<f64>>>,
     /// Square roots of the covariance diagonal.
@@ -210,6 +218,15 @@ pub struct FitSummary {
     /// The final state, when [`FitOptions::keep_checkpoint`] asked for it.
     #[serde(skip)]
     pub checkpoint: Option<Checkpoint>,
+}
+
+/// √variance, NaN kept NaN (a parameter held on a bound).
+fn standard_error(variance: f64) -> f64 {
+    if variance.is_nan() {
+        f64::NAN
+    } else {
+        variance.max(0.0).sqrt()
+    }
 }
 
 /// `Σ rᵢ(x)²` (one residual evaluation).
@@ -258,18 +275,49 @@ pub fn fit_with(
     let (rows, n) = (problem.residual_count(), problem.dim());
     let mut j = DenseMatrix::zeros(rows, n);
     problem.jacobian(&s.x, &mut j);
-    let cov = if opts.absolute_sigma {
-        absolute_covariance(&j)
+    // Parameters on a bound are held there: the covariance is that of the free ones
+    // (J's free columns, s² over m − n_free), and the held ones have none — NaN, written
+    // as null — rather than a number the fit does not support.
+    let active = opts
+        .bounds
+        .as_ref()
+        .map(|b| b.active(&s.x))
+        .unwrap_or_default();
+    let free: Vec<usize> = (0..n).filter(|i| !active.contains(i)).collect();
+    let j_free = if active.is_empty() {
+        j
     } else {
-        covariance(&j, s.f)
+        let mut jf = DenseMatrix::zeros(rows, free.len());
+        for r in 0..rows {
+            for (c, &k) in free.iter().enumerate() {
+                jf.set(r, c, j.get(r, k));
+            }
+        }
+        jf
     };
-    let dof = rows as i64 - n as i64;
+    let cov_free = if opts.absolute_sigma {
+        absolute_covariance(&j_free)
+    } else {
+        covariance(&j_free, s.f)
+    };
+    let cov = cov_free.map(|cf| {
+        let mut c = DenseMatrix::zeros(n, n);
+        c.data.iter_mut().for_each(|v| *v = f64::NAN);
+        for (a, &ka) in free.iter().enumerate() {
+            for (b, &kb) in free.iter().enumerate() {
+                c.set(ka, kb, cf.get(a, b));
+            }
+        }
+        c
+    });
+    let dof = rows as i64 - free.len() as i64;
     Ok(FitSummary {
         method: s.method,
         std_errors: cov
             .as_ref()
-            .map(|c| (0..n).map(|i| c.get(i, i).max(0.0).sqrt()).collect()),
+            .map(|c| (0..n).map(|i| standard_error(c.get(i, i))).collect()),
         covariance: cov.map(|c| (0..n).map(|i| c.row(i).to_vec()).collect()),
+        active_bounds: active,
         residual_std: (dof > 0).then(|| (s.f / dof as f64).sqrt()),
         x: s.x,
         rss: s.f,
