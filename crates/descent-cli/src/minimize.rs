@@ -42,8 +42,9 @@ pub struct MinimizeArgs {
     /// Time budget in seconds.
     #[arg(long)]
     time_limit: Option<f64>,
-    /// Stop when the max-norm of the gradient is at most this (default 1e-6 for bfgs and
-    /// lbfgs, 1e-8 for the other methods).
+    /// Stop when the max-norm of the gradient (projected, with bounds) is at most this
+    /// (default 1e-6 for bfgs and lbfgs, 1e-10 for lbfgsb and lbfgs with bounds, 1e-8 for
+    /// the other methods).
     #[arg(long)]
     gtol: Option<f64>,
     /// Stop when the relative change of f is at most this.
@@ -202,7 +203,10 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
         Some(text) => format!("{label} within {text}"),
         None => label.clone(),
     };
-    let gtol = a.gtol.unwrap_or_else(|| spec.default_gtol());
+    let gtol = a.gtol.unwrap_or_else(|| match &bounds {
+        Some(b) => spec.default_gtol_within(b),
+        None => spec.default_gtol(),
+    });
     for (name, v) in [("--gtol", gtol), ("--ftol", a.ftol), ("--xtol", a.xtol)] {
         if !(v >= 0.0 && v.is_finite()) {
             bail!("{name} must be a finite non-negative number, got {v}");

@@ -814,7 +814,7 @@ pub static REGISTRY: &[MethodInfo] = &[
             },
             SECANT_VC,
         ],
-        default_gtol: 1e-6,
+        default_gtol: 1e-10,
         reference: "Byrd, Lu, Nocedal & Zhu, SIAM J. Sci. Comput. 16(5), 1995; Morales & Nocedal, ACM TOMS 38(1), 2011",
         objective: Some(|s| lbfgsb(s, None)),
         bounded: Some(|s, bounds| lbfgsb(s, Some(bounds))),
@@ -1390,7 +1390,19 @@ impl MethodSpec {
     /// 1e-6 would cost accuracy: CG reaches 3 instances fewer with it.
     pub fn default_gtol(&self) -> f64 {
         self.info()
-            .map_or(Options::default().gtol, |i| i.default_gtol.max(1e-8))
+            .map_or(Options::default().gtol, |i| i.default_gtol)
+    }
+
+    /// The default gradient tolerance when the run keeps to `bounds`: that of the method
+    /// actually run (`lbfgs` in a box runs `lbfgsb`, whose projected-gradient test is
+    /// tighter: on a face or towards a minimum at infinity the projected gradient bounds
+    /// f − f* less closely than a free gradient does).
+    pub fn default_gtol_within(&self, bounds: &Bounds) -> f64 {
+        if self.name == "lbfgs" && !bounds.is_unbounded() {
+            MethodSpec::new("lbfgsb").default_gtol()
+        } else {
+            self.default_gtol()
+        }
     }
 
     /// [`Options::default`] with this method's [`MethodSpec::default_gtol`].

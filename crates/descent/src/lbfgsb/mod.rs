@@ -13,10 +13,12 @@
 //!    box's edge, every trial point clamped into the box: **no point outside the box is
 //!    ever evaluated**, the start included (it is moved inside first);
 //! 4. the curvature pair, kept when `sᵀy > ε·(−gᵀs)` (SciPy's test), updates the compact
-//!    form ([`compact`]); a failed solve or line search resets the memory, as in SciPy.
+//!    form ([`compact`]); a failed solve or line search resets the memory, as in SciPy,
+//!    and so does a step the search had to cut below 10⁻⁴ of the model's.
 //!
 //! The run stops on the projected gradient, `‖P(x − ∇f) − x‖∞ ≤ gtol` (the driver asks
-//! [`Minimizer::grad_norm`]). Without finite bounds the step is L-BFGS's (the compact form
+//! [`Minimizer::grad_norm`]; default 1e-10, SciPy's setting in the same-run comparison,
+//! `bench/bounds_vs_scipy.py`), or on SciPy's reduction test (see [`Lbfgsb::ftol`]). Without finite bounds the step is L-BFGS's (the compact form
 //! and the two-loop recursion give the same `B⁻¹g`), with SciPy's shortcut of skipping the
 //! Cauchy point. As for `lbfgs`, the curvature pair is value-corrected by default and the
 //! first trial step is bounded by the problem's lower bound where known.
@@ -38,6 +40,9 @@ use crate::linesearch::{Line, LineSearch, StrongWolfe};
 use crate::problem::Objective;
 use serde::{Deserialize, Serialize};
 
+/// A line-search step below this fraction of the model's step resets the memory.
+const TINY_STEP: f64 = 1e-4;
+
 /// The L-BFGS-B method.
 pub struct Lbfgsb {
     /// Stored pairs m (default 10, as SciPy's `maxcor`).
@@ -47,6 +52,11 @@ pub struct Lbfgsb {
     /// Bound the first trial step by `2(f − f_low)/|φ'(0)|` where the problem knows
     /// `f_low` (as `lbfgs`).
     pub bounded_first_step: bool,
+    /// SciPy's reduction test: stop when `(f₋ − f)/max(|f₋|, |f|, 1) ≤ ftol` after an
+    /// accepted step (default 1e-15; SciPy's `factr·ε`). Unlike the driver's relative
+    /// test, values below 1 are measured on an absolute scale: there the last digits of a
+    /// small f cost many line-search trials and say little.
+    pub ftol: f64,
     bounds: Option<Bounds>,
     box_: Bounds,
     state: State,
@@ -59,6 +69,13 @@ struct State {
     /// Accepted iterations.
     accepted: u64,
     resets: u64,
+    /// `(f₋ − f)/max(|f₋|, |f|, 1)` of the last accepted step.
+    #[serde(default = "infinite")]
+    last_reduction: f64,
+}
+
+fn infinite() -> f64 {
+    f64::INFINITY
 }
 
 impl Lbfgsb {
@@ -69,12 +86,14 @@ impl Lbfgsb {
             memory: memory.max(1),
             secant: SecantPair::ValueCorrected,
             bounded_first_step: true,
+            ftol: 1e-15,
             bounds,
             box_: Bounds::unbounded(0),
             state: State {
                 model: CompactLbfgs::new(memory),
                 accepted: 0,
                 resets: 0,
+                last_reduction: f64::INFINITY,
             },
         }
     }
@@ -152,6 +171,7 @@ impl Minimizer for Lbfgsb {
             model: CompactLbfgs::new(self.memory),
             accepted: 0,
             resets: 0,
+            last_reduction: f64::INFINITY,
         };
         let mut x = x0.to_vec();
         self.box_.project(&mut x);
@@ -185,13 +205,17 @@ impl Minimizer for Lbfgsb {
         let edge = self.step_to_edge(&it.x, &d);
         let constrained = !self.box_.is_unbounded();
         let first = self.state.accepted == 0;
-        let alpha_max = if constrained && first {
+        // A first direction shorter than 1 (a flat start: ‖∇f‖ small against the scale
+        // of x) is tried at unit length, as far as the box allows; SciPy would take its
+        // tiny step and stop on the relative reduction (Hock–Schittkowski 25).
+        let short = first && norm(&d) < 1.0;
+        let alpha_max = if constrained && first && !short {
             edge.min(1.0)
         } else {
             edge.min(1e10)
         };
-        let mut alpha0 = if first && !self.box_.is_boxed() {
-            (1.0 / norm(&d)).min(1.0).min(alpha_max)
+        let mut alpha0 = if short || (first && !self.box_.is_boxed()) {
+            (1.0 / norm(&d)).min(alpha_max)
         } else {
             alpha_max.min(1.0)
         };
@@ -232,6 +256,13 @@ impl Minimizer for Lbfgsb {
             self.state.model.push(&s, &y);
         }
         self.state.accepted += 1;
+        if constrained && step.alpha < TINY_STEP && !self.state.model.is_empty() {
+            // The model's step was four orders too long: its curvature misleads (a flat
+            // region after a steep one, Hock–Schittkowski 25; Meyer's scaling). Start
+            // again from B = I, which SciPy does only after a failed search.
+            self.reset();
+        }
+        self.state.last_reduction = (it.f - f_new) / it.f.abs().max(f_new.abs()).max(1.0);
         it.x = x_new;
         it.g = g_new;
         it.f = f_new;
@@ -243,6 +274,10 @@ impl Minimizer for Lbfgsb {
 
     fn grad_norm(&self, it: &Iterate) -> f64 {
         self.box_.projected_gradient_norm(&it.x, &it.g)
+    }
+
+    fn stop_test(&self, _it: &Iterate) -> Option<Termination> {
+        (self.state.last_reduction <= self.ftol).then_some(Termination::CostChangeTolerance)
     }
 
     fn extra(&self) -> Vec<(&'static str, f64)> {
