@@ -9,7 +9,7 @@ reaches f* when f − f* ≤ 1e-8·max(1, |f*|) for one of the problem's known m
 Prints per-method counts reached, and medians of function evaluations on the instances
 both reach, with their ratio.
 
-    python3 bench/mgh_vs_scipy.py [--verbose]
+    python3 bench/mgh_vs_scipy.py [--verbose] [--only=lbfgs,trust-exact,...]
 
 Needs numpy and scipy (pip install numpy scipy); builds descent with cargo.
 """
@@ -23,12 +23,18 @@ import numpy as np
 from scipy.optimize import minimize
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAIRS = [("lbfgs", "L-BFGS-B"), ("bfgs", "BFGS"), ("cg", "CG")]
+PAIRS = [("lbfgs", "L-BFGS-B"), ("bfgs", "BFGS"), ("cg", "CG"),
+         ("trust-exact", "trust-exact"), ("trust-ncg", "trust-ncg"), ("trust-dogleg", "dogleg")]
 TIGHT = {
     "L-BFGS-B": dict(ftol=1e-15, gtol=1e-10, maxiter=10000, maxfun=100000),
     "BFGS": dict(gtol=1e-10, maxiter=10000),
     "CG": dict(gtol=1e-10, maxiter=20000),
+    "trust-exact": dict(gtol=1e-10, maxiter=10000),
+    "trust-ncg": dict(gtol=1e-10, maxiter=10000),
+    "dogleg": dict(gtol=1e-10, maxiter=10000),
 }
+# SciPy's trust-region methods take the exact Hessian (served as well).
+NEEDS_HESSIAN = {"trust-exact", "trust-ncg", "dogleg"}
 
 
 class Served:
@@ -44,6 +50,13 @@ class Served:
         self.p.stdin.flush()
         vals = [float(t) for t in self.p.stdout.readline().split()]
         return vals[0], np.array(vals[1:])
+
+    def hess(self, x):
+        self.p.stdin.write("h " + " ".join(repr(float(v)) for v in x) + "\n")
+        self.p.stdin.flush()
+        vals = np.array([float(t) for t in self.p.stdout.readline().split()])
+        n = len(x)
+        return vals.reshape(n, n)
 
     def close(self):
         self.p.stdin.close()
@@ -61,28 +74,31 @@ def main():
     serve = os.path.join(ROOT, "target", "release", "examples", "mgh_serve")
     cli = os.path.join(ROOT, "target", "release", "descent")
     names = subprocess.run([serve, "--list"], capture_output=True, text=True, check=True).stdout.split()
-    results = {m: {} for pair in PAIRS for m in pair}
+    results = {(side, m): {} for ours, theirs in PAIRS for side, m in (("descent", ours), ("scipy", theirs))}
+    only = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--only=")), None)
+    pairs = [p for p in PAIRS if only is None or p[0] in only.split(",")]
     for name in names:
-        for ours, theirs in PAIRS:
+        for ours, theirs in pairs:
             out = subprocess.run([cli, "minimize", "--problem", name, "--method", ours, "--json"],
                                  capture_output=True, text=True, check=True).stdout
             r = json.loads(out)
             s = Served(serve, name)
-            results[ours][name] = (reached(r["f"], s.minima), r["f_evals"])
+            results[("descent", ours)][name] = (reached(r["f"], s.minima), r["f_evals"])
             import warnings
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    sp = minimize(s.fg, s.x0, jac=True, method=theirs, options=TIGHT[theirs])
+                    extra = {"hess": s.hess} if theirs in NEEDS_HESSIAN else {}
+                    sp = minimize(s.fg, s.x0, jac=True, method=theirs, options=TIGHT[theirs], **extra)
                     f = float(sp.fun)
                 except (ValueError, OverflowError, FloatingPointError):
                     f = float("inf")
-            results[theirs][name] = (reached(f, s.minima), s.nfev)
+            results[("scipy", theirs)][name] = (reached(f, s.minima), s.nfev)
             s.close()
             if verbose:
-                print(f"{name:26} {ours:6} {results[ours][name]}  {theirs:9} {results[theirs][name]}")
-    for ours, theirs in PAIRS:
-        a, b = results[ours], results[theirs]
+                print(f"{name:26} {ours:6} {results[('descent', ours)][name]}  {theirs:9} {results[('scipy', theirs)][name]}")
+    for ours, theirs in pairs:
+        a, b = results[("descent", ours)], results[("scipy", theirs)]
         both = [n for n in names if a[n][0] and b[n][0]]
         ma = statistics.median(a[n][1] for n in both) if both else float("nan")
         mb = statistics.median(b[n][1] for n in both) if both else float("nan")

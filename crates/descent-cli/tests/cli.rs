@@ -93,7 +93,7 @@ fn every_method_runs_on_a_typed_expression() {
         })
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(methods.len(), 30);
+    assert_eq!(methods.len(), 33);
     for m in methods {
         let lr = match m {
             "adagrad" => "0.5",
@@ -947,7 +947,7 @@ fn ctrl_c_stops_a_comparison_and_keeps_what_finished() {
 fn methods_json_is_the_registry() {
     let v = json(&["methods", "--json"]);
     let all = v.as_array().unwrap();
-    assert_eq!(all.len(), 34);
+    assert_eq!(all.len(), 37);
     for m in all {
         for field in [
             "name",

@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p descent --example mgh_serve -- NAME[:N[:M]]`: prints the start
 //! point and the known minima on the first two lines; then reads one point per line
-//! (space-separated) and answers `f g1 … gn`. `--list` prints the 38 benchmark instances.
+//! (space-separated) and answers `f g1 … gn`; a line `h x1 … xn` is answered with the
+//! Hessian, row by row. `--list` prints the 38 benchmark instances.
 
 use descent::problems::mgh::MghProblem;
 use descent::Objective;
@@ -29,15 +30,26 @@ fn main() {
     writeln!(out, "{}", join(&p.x0())).unwrap();
     writeln!(out, "{}", join(&p.known_minima())).unwrap();
     out.flush().unwrap();
-    let mut g = vec![0.0; p.dim()];
+    let n = p.dim();
+    let mut g = vec![0.0; n];
+    let mut h = descent::linalg::DenseMatrix::zeros(n, n);
     for line in std::io::stdin().lock().lines() {
         let line = line.unwrap();
+        let (hessian, line) = match line.strip_prefix("h ") {
+            Some(rest) => (true, rest),
+            None => (false, line.as_str()),
+        };
         let x: Vec<f64> = line
             .split_whitespace()
             .map(|t| t.parse().unwrap())
             .collect();
-        let f = p.value_grad(&x, &mut g);
-        writeln!(out, "{f:e} {}", join(&g)).unwrap();
+        if hessian {
+            p.hessian(&x, &mut h);
+            writeln!(out, "{}", join(&h.data)).unwrap();
+        } else {
+            let f = p.value_grad(&x, &mut g);
+            writeln!(out, "{f:e} {}", join(&g)).unwrap();
+        }
         out.flush().unwrap();
     }
 }

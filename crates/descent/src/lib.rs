@@ -57,6 +57,7 @@ pub mod problem;
 pub mod problems;
 mod simd;
 pub mod trainers;
+pub mod trust_region;
 pub mod update;
 
 pub use bounds::Bounds;

@@ -290,6 +290,23 @@ impl Lu {
     }
 }
 
+/// Symmetric eigendecomposition `A = QΛQᵀ`: eigenvalues ascending and the eigenvectors
+/// as the columns of Q.
+pub fn symmetric_eigen(a: &DenseMatrix) -> Option<(Vec<f64>, DenseMatrix)> {
+    let evd = a.to_faer().self_adjoint_eigen(Side::Lower).ok()?;
+    let n = a.rows;
+    let s = evd.S().column_vector();
+    let values: Vec<f64> = (0..n).map(|i| s[i]).collect();
+    let u = evd.U();
+    let mut q = DenseMatrix::zeros(n, n);
+    for i in 0..n {
+        for j in 0..n {
+            q.set(i, j, u[(i, j)]);
+        }
+    }
+    (all_finite(&values) && all_finite(&q.data)).then_some((values, q))
+}
+
 /// Symmetric eigenvalues, ascending.
 pub fn symmetric_eigenvalues(a: &DenseMatrix) -> Option<Vec<f64>> {
     a.to_faer().self_adjoint_eigenvalues(Side::Lower).ok()

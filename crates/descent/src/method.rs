@@ -21,6 +21,9 @@ use crate::lbfgsb::Lbfgsb;
 use crate::least_squares::{BayesianRegularization, FitOptions, LsqMethod};
 use crate::linesearch::{Backtracking, Exact, LineSearch, StrongWolfe};
 use crate::trainers::{AdaptiveRate, IRpropPlus, ScaledCg};
+use crate::trust_region::{
+    Dogleg, ExactSubproblem, RadiusRules, Steihaug, Subproblem, TrustRegion,
+};
 use crate::update::{
     Adadelta, Adagrad, Adam, Adamax, FixedStep, Lion, Momentum, MomentumForm, NAdam, Nesterov,
     RAdam, RmsProp, Rprop, Schedule, Sgd, StepRule,
@@ -301,6 +304,48 @@ fn bold_driver(s: &MethodSpec, mut m: AdaptiveRate) -> Result<AdaptiveRate> {
     (m.lr_inc, m.lr_dec) = (s.real("lr_inc")?, s.real("lr_dec")?);
     m.max_perf_inc = s.real("max_perf_inc")?;
     Ok(m)
+}
+
+/// The radius settings of the trust-region methods, SciPy's defaults.
+const TRUST_REGION: [SettingInfo; 3] = [
+    SettingInfo {
+        name: "radius",
+        default: "1",
+        help: "initial radius Δ₀ (SciPy's initial_trust_radius)",
+        kind: Kind::Positive,
+    },
+    SettingInfo {
+        name: "max_radius",
+        default: "1000",
+        help: "largest radius (SciPy's max_trust_radius)",
+        kind: Kind::Positive,
+    },
+    SettingInfo {
+        name: "eta",
+        default: "0.15",
+        help: "smallest gain ratio of a step taken (SciPy's eta)",
+        kind: Kind::Unit,
+    },
+];
+
+/// A trust-region method around `subproblem` with the spec's radius rules.
+fn trust_region<S: Subproblem + 'static>(
+    s: &MethodSpec,
+    subproblem: S,
+) -> Result<Box<dyn Minimizer>> {
+    let mut m = TrustRegion::new(subproblem);
+    m.rules = RadiusRules {
+        initial: s.real("radius")?,
+        max: s.real("max_radius")?,
+        eta: s.real("eta")?,
+    };
+    if m.rules.initial > m.rules.max {
+        return Err(Error::config(
+            "radius",
+            format!("{} is above max_radius {}", m.rules.initial, m.rules.max),
+        ));
+    }
+    Ok(Box::new(m))
 }
 
 /// L-BFGS-B from a spec with `memory` and `secant` settings (`lbfgs`, `lbfgsb`).
@@ -695,6 +740,37 @@ pub static REGISTRY: &[MethodInfo] = &[
             let ls = s.line_search_or_wolfe()?;
             Ok(with_line_search(NewtonCg::default(), ls, Assembly::new(0.9)))
         }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "trust-dogleg",
+        aliases: &["dogleg"],
+        description: "trust region, Powell's dogleg between the Cauchy and Newton points",
+        applies_to: &[AppliesTo::Objective],
+        needs: &[Need::Value, Need::Gradient, Need::Hessian],
+        settings: &TRUST_REGION,
+        reference: "Powell 1970; Nocedal & Wright (2006), §4.1 and Alg. 4.1; radius rules as SciPy's",
+        objective: Some(|s| trust_region(s, Dogleg)),
+        ..NONE
+    },
+    MethodInfo {
+        name: "trust-ncg",
+        description: "trust region, Steihaug-Toint CG on Hessian-vector products",
+        applies_to: &[AppliesTo::Objective],
+        needs: &[Need::Value, Need::Gradient, Need::HessianVector],
+        settings: &TRUST_REGION,
+        reference: "Steihaug 1983; Toint 1981; Nocedal & Wright (2006), Alg. 7.2",
+        objective: Some(|s| trust_region(s, Steihaug)),
+        ..NONE
+    },
+    MethodInfo {
+        name: "trust-exact",
+        description: "trust region, the exact subproblem minimizer (Moré-Sorensen conditions, by eigendecomposition)",
+        applies_to: &[AppliesTo::Objective],
+        needs: &[Need::Value, Need::Gradient, Need::Hessian],
+        settings: &TRUST_REGION,
+        reference: "Moré & Sorensen, SIAM J. Sci. Stat. Comput. 4, 1983; Nocedal & Wright (2006), §4.3",
+        objective: Some(|s| trust_region(s, ExactSubproblem)),
         ..NONE
     },
     MethodInfo {

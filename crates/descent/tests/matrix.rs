@@ -52,6 +52,8 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
     ("oss", "osborne1", "a long shallow valley (see cg)"),
     ("oss", "watson:9", "ill-conditioned (see cg)"),
     ("oss", "broyden-banded", "converges (gradient test) to another stationary point than the published minimum (as dfp)"),
+    ("trust-ncg", "meyer", "badly scaled (see newton): truncated CG steps stall; the step tolerance stops it at f = 126.5 (SciPy's trust-ncg misses it too)"),
+    ("trust-exact", "biggs-exp6", "from f ≈ 0.243 the exact steps follow a direction of tiny negative curvature that the function does not honour: the radius stays small and 10 000 iterations creep (SciPy's inexact trust-exact escapes in 41 evaluations)"),
     ("gda", "*", "MATLAB's bold driver: a fixed-direction gradient method whose rate only adapts; linear convergence reaches f* to 1e-8 in 10 000 iterations only on well-conditioned instances"),
     ("gdx", "*", "as gda, with momentum: faster, still first order"),
     ("rprop", "*", "sign-based steps with no curvature and no line search (MATLAB's trainrp): reaches f* to 1e-8 only on well-scaled instances within 10 000 iterations"),
