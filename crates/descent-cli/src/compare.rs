@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::compare::{compare, markdown_table, validate_methods, Entry, RunSettings};
 use descent::expr::ExprObjective;
+use descent::least_squares::{Robust, RobustLoss};
 use descent::nn::{EpochReport, Experiment, ExperimentConfig, Outcome, TrainConfig, TrainObserver};
 use descent::problems::mgh::MghProblem;
 use descent::problems::nist::NistProblem;
@@ -88,8 +89,13 @@ struct NetArgs {
     layers: Option<String>,
     #[arg(long)]
     activation: Option<String>,
+    /// Training: the network's loss (cross-entropy, mse, ...). With --nist: a robust
+    /// loss (linear, soft_l1, huber, cauchy, arctan, tolerant, tukey), as `fit --loss`.
     #[arg(long)]
     loss: Option<String>,
+    /// Scale C of the robust loss (with --nist --loss).
+    #[arg(long)]
+    f_scale: Option<f64>,
     #[arg(long)]
     init: Option<String>,
     #[arg(long)]
@@ -175,6 +181,7 @@ enum Problem {
     Mgh(MghProblem),
     Expr(ExprObjective),
     Nist(Box<SumOfSquares<descent::expr::ExprModel>>),
+    RobustNist(Box<SumOfSquares<Robust<descent::expr::ExprModel>>>),
 }
 
 impl Problem {
@@ -183,6 +190,7 @@ impl Problem {
             Problem::Mgh(p) => p,
             Problem::Expr(e) => e,
             Problem::Nist(s) => s.as_ref(),
+            Problem::RobustNist(s) => s.as_ref(),
         }
     }
     fn least_squares(&self) -> Option<&dyn LeastSquares> {
@@ -190,6 +198,7 @@ impl Problem {
             Problem::Mgh(p) => Some(p),
             Problem::Expr(_) => None,
             Problem::Nist(s) => Some(&s.0),
+            Problem::RobustNist(s) => Some(&s.0),
         }
     }
 }
@@ -219,13 +228,36 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
         let model = p.least_squares()?;
         let x0 = p.starts[a.start as usize - 1].clone();
         let label = format!("{} (start {})", p.name, a.start);
-        let f_star = Some(p.certified_rss);
-        (
-            Problem::Nist(Box::new(SumOfSquares(model))),
-            label,
-            x0,
-            f_star,
-        )
+        let loss = match &a.net.loss {
+            Some(name) => RobustLoss::parse(name).map_err(|e| anyhow::anyhow!("--loss: {e}"))?,
+            None => RobustLoss::Linear,
+        };
+        if loss == RobustLoss::Linear {
+            if a.net.f_scale.is_some() {
+                bail!("--f-scale goes with a robust --loss (soft_l1, huber, cauchy, arctan, tolerant, tukey)");
+            }
+            let f_star = Some(p.certified_rss);
+            (
+                Problem::Nist(Box::new(SumOfSquares(model))),
+                label,
+                x0,
+                f_star,
+            )
+        } else {
+            // The certified RSS is that of plain least squares: no known minimum here.
+            let c = a.net.f_scale.unwrap_or(1.0);
+            let robust =
+                Robust::new(model, loss, c).map_err(|e| anyhow::anyhow!("--f-scale: {e}"))?;
+            let label = format!("{label}, loss {} f_scale {c}", loss.as_str());
+            (
+                Problem::RobustNist(Box::new(SumOfSquares(robust))),
+                label,
+                x0,
+                None,
+            )
+        }
+    } else if a.net.loss.is_some() || a.net.f_scale.is_some() {
+        bail!("--loss and --f-scale go with --nist (robust least squares) or --data (training)");
     } else if let Some(e) = &a.expr {
         let obj = ExprObjective::parse(e).map_err(|err| anyhow::anyhow!("--expr: {err}"))?;
         let x0 = vec![0.0; obj.dim()];
@@ -682,6 +714,9 @@ impl TrainObserver for CompareProgress {
 }
 
 fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
+    if a.net.f_scale.is_some() {
+        bail!("--f-scale is the scale of a robust loss for --nist; a network's --loss has none");
+    }
     if a.problem.is_some() || a.expr.is_some() || a.nist.is_some() {
         bail!("--data compares training runs; it does not go with --problem, --expr or --nist");
     }

@@ -245,16 +245,10 @@ pub fn run(a: FitArgs) -> Result<()> {
         None => None,
     };
     let mut x0 = job.x0.clone();
-    if let Some(b) = &bounds {
-        let moved = b.move_inside(&mut x0);
-        if !moved.is_empty() && a.resume.is_none() {
-            let which: Vec<&str> = moved.iter().map(|&i| job.names[i].as_str()).collect();
-            eprintln!(
-                "note: the start was outside the bounds; moved {} onto the box",
-                which.join(", ")
-            );
-        }
-    }
+    let moved = bounds
+        .as_ref()
+        .map(|b| b.move_inside(&mut x0))
+        .unwrap_or_default();
     let opts = spec.fit_options(&FitOptions {
         ftol: a.ftol,
         xtol: a.xtol,
@@ -317,6 +311,13 @@ pub fn run(a: FitArgs) -> Result<()> {
     let mut method = spec
         .build_least_squares(&opts)
         .map_err(|e| anyhow::anyhow!("--method {}: {e}", a.method))?;
+    if !moved.is_empty() && a.resume.is_none() {
+        let which: Vec<&str> = moved.iter().map(|&i| job.names[i].as_str()).collect();
+        eprintln!(
+            "note: the start was outside the bounds; moved {} onto the box",
+            which.join(", ")
+        );
+    }
     let s: FitSummary =
         fit_with(fitted, method.as_mut(), start, &opts, &mut watch).map_err(|e| match e {
             descent::Error::NonFiniteStart(m) => {

@@ -212,6 +212,47 @@ fn bounded_minimize_reports_bounds_active_set_and_a_moved_start() {
 }
 
 #[test]
+fn bad_losses_bounds_and_scales_name_their_flag() {
+    let misra = nist("Misra1a.dat");
+    let cases: &[(&[&str], &str)] = &[
+        (&["fit", "--nist", &misra, "--loss", "l3"], "--loss"),
+        (
+            &["fit", "--nist", &misra, "--loss", "huber", "--f-scale", "0"],
+            "--f-scale",
+        ),
+        (&["fit", "--nist", &misra, "--bounds", "b1=2:1"], "--bounds"),
+        (&["fit", "--nist", &misra, "--bounds", "q=0:1"], "--bounds"),
+        (
+            &[
+                "fit", "--nist", &misra, "--bounds", "b1=0:1", "--method", "gn",
+            ],
+            "bounds",
+        ),
+        (&["fit", "--nist", &misra, "--sigma", "s"], "--sigma"),
+        (&["compare", "--nist", &misra, "--loss", "nope"], "--loss"),
+        (
+            &["compare", "--nist", &misra, "--f-scale", "2"],
+            "--f-scale",
+        ),
+        (
+            &["compare", "--problem", "rosenbrock", "--loss", "huber"],
+            "--loss",
+        ),
+        (&["minimize", "--method", "trust-exact:radius=-1"], "radius"),
+    ];
+    for (args, flag) in cases {
+        let (code, out, err) = descent(args);
+        assert_ne!(code, 0, "{args:?} succeeded: {out}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{args:?}: not one line: {err}"
+        );
+        assert!(err.contains(flag), "{args:?}: does not name {flag}: {err}");
+    }
+}
+
+#[test]
 fn bad_input_gives_one_line_and_nonzero_exit() {
     let cases: &[&[&str]] = &[
         &["minimize", "--method", "nosuch"],
@@ -235,6 +276,7 @@ fn bad_input_gives_one_line_and_nonzero_exit() {
         &["minimize", "--method", "adam:beta1=1.5"],
         &["minimize", "--resume", "/nonexistent/checkpoint"],
         &["minimize", "--bogus-flag"],
+        &["minimize", "--method", "trust-exact:radius=-1"],
         &["minimize", "--bounds", "0:1,0:1,0:1"],
         &["minimize", "--bounds", "2:1"],
         &["minimize", "--bounds", "nan:1"],
@@ -1339,5 +1381,69 @@ fn robust_and_weighted_fits_match_scipy() {
             );
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Puromycin (treated), Bates & Watts 1988: the model named by its column (`--x conc` with
+/// a model in `conc`), then a bound that cuts off the unconstrained K = 0.0641.
+#[test]
+fn a_bounded_fit_names_its_active_parameters() {
+    let dir = std::env::temp_dir().join(format!("descent-bounded-fit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("puromycin.csv");
+    std::fs::write(
+        &csv,
+        "conc,rate\n0.02,76\n0.02,47\n0.06,97\n0.06,107\n0.11,123\n0.11,139\n0.22,159\n0.22,152\n0.56,191\n0.56,201\n1.10,207\n1.10,200\n",
+    )
+    .unwrap();
+    let base = [
+        "fit",
+        "--model",
+        "Vm*conc/(K+conc)",
+        "--data",
+        csv.to_str().unwrap(),
+        "--x",
+        "conc",
+        "--y",
+        "rate",
+        "--init",
+        "Vm=200,K=0.1",
+        "--json",
+    ];
+    let free = json(&base);
+    let vm = free["params"]["Vm"].as_f64().unwrap();
+    let k = free["params"]["K"].as_f64().unwrap();
+    // Published: Vm = 212.7, K = 0.06412 (Bates & Watts, Table A1.3).
+    assert!(
+        (vm - 212.68).abs() < 0.01 && (k - 0.06412).abs() < 1e-5,
+        "{vm} {k}"
+    );
+    let mut args = base.to_vec();
+    args.extend(["--bounds", "K=0.07:1"]);
+    let v = json(&args);
+    assert_eq!(v["params"]["K"].as_f64().unwrap(), 0.07);
+    assert_eq!(v["active_bounds"], serde_json::json!(["K"]));
+    assert!(v["std_errors"]["K"].is_null());
+    assert!(v["std_errors"]["Vm"].as_f64().unwrap() > 0.0);
+    // With K held at 0.07 the fit is linear in Vm: Vm = Σ yᵢuᵢ / Σ uᵢ², uᵢ = cᵢ/(K + cᵢ).
+    let data: Vec<(f64, f64)> = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (c, r) = l.split_once(',').unwrap();
+            (c.parse().unwrap(), r.parse().unwrap())
+        })
+        .collect();
+    let (num, den) = data.iter().fold((0.0, 0.0), |(n, d), (c, r)| {
+        let u = c / (0.07 + c);
+        (n + r * u, d + u * u)
+    });
+    let vm_bounded = v["params"]["Vm"].as_f64().unwrap();
+    assert!(
+        (vm_bounded - num / den).abs() < 1e-8 * vm_bounded,
+        "{vm_bounded} vs {}",
+        num / den
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -121,6 +121,28 @@ pub trait LeastSquares {
     }
 }
 
+/// A borrowed least-squares problem is one too (so adapters can own or borrow theirs).
+impl<L: LeastSquares + ?Sized> LeastSquares for &L {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn residual_count(&self) -> usize {
+        (**self).residual_count()
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        (**self).residuals(x, r)
+    }
+    fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
+        (**self).jacobian(x, j)
+    }
+    fn second_directional(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        (**self).second_directional(x, v, out)
+    }
+    fn has_exact_second_directional(&self) -> bool {
+        (**self).has_exact_second_directional()
+    }
+}
+
 /// `r''ᵥ ≈ (2/h)[(r(x + hv) − r(x))/h − Jv]` with h = 0.1 (Transtrum & Sethna 2012): two
 /// residual evaluations and one Jacobian.
 pub fn finite_difference_second_directional<L: LeastSquares + ?Sized>(

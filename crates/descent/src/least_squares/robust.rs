@@ -137,15 +137,15 @@ impl RobustLoss {
 
 /// A least-squares problem seen through a robust loss with scale `C`: its residuals are
 /// the square-root residuals `r̂ᵢ = sign(rᵢ)·C·√ρ((rᵢ/C)²)` (see the module documentation).
-pub struct Robust<'a> {
-    inner: &'a dyn LeastSquares,
+pub struct Robust<L> {
+    inner: L,
     loss: RobustLoss,
     scale: f64,
 }
 
-impl<'a> Robust<'a> {
+impl<L: LeastSquares> Robust<L> {
     /// `inner` with `loss` at scale `f_scale` (> 0 and finite).
-    pub fn new(inner: &'a dyn LeastSquares, loss: RobustLoss, f_scale: f64) -> Result<Self> {
+    pub fn new(inner: L, loss: RobustLoss, f_scale: f64) -> Result<Self> {
         if !(f_scale > 0.0 && f_scale.is_finite()) {
             return Err(Error::config(
                 "f_scale",
@@ -169,7 +169,7 @@ impl<'a> Robust<'a> {
     }
 }
 
-impl LeastSquares for Robust<'_> {
+impl<L: LeastSquares> LeastSquares for Robust<L> {
     fn dim(&self) -> usize {
         self.inner.dim()
     }
@@ -200,14 +200,14 @@ impl LeastSquares for Robust<'_> {
 
 /// Residuals divided by known standard deviations σᵢ (`curve_fit`'s `sigma`): the fit
 /// minimizes `Σ(rᵢ/σᵢ)²`.
-pub struct Weighted<'a> {
-    inner: &'a dyn LeastSquares,
+pub struct Weighted<L> {
+    inner: L,
     inverse_sigma: Vec<f64>,
 }
 
-impl<'a> Weighted<'a> {
+impl<L: LeastSquares> Weighted<L> {
     /// `inner` weighted by `sigma` (one positive, finite value per residual).
-    pub fn new(inner: &'a dyn LeastSquares, sigma: &[f64]) -> Result<Self> {
+    pub fn new(inner: L, sigma: &[f64]) -> Result<Self> {
         if sigma.len() != inner.residual_count() {
             return Err(Error::DimensionMismatch {
                 what: "sigma".into(),
@@ -232,7 +232,7 @@ impl<'a> Weighted<'a> {
     }
 }
 
-impl LeastSquares for Weighted<'_> {
+impl<L: LeastSquares> LeastSquares for Weighted<L> {
     fn dim(&self) -> usize {
         self.inner.dim()
     }
