@@ -185,6 +185,15 @@ impl Bounds {
         worst
     }
 
+    /// The indices of the variables within `rtol·max(1, |bound|)` of a bound (SciPy's
+    /// `active_mask` test, rtol 1e-10): interior-point methods (`trf`) end a hair inside.
+    pub fn active_within(&self, x: &[f64], rtol: f64) -> Vec<usize> {
+        let near = |v: f64, b: f64| b.is_finite() && (v - b).abs() <= rtol * b.abs().max(1.0);
+        (0..x.len())
+            .filter(|&i| near(x[i], self.lower[i]) || near(x[i], self.upper[i]))
+            .collect()
+    }
+
     /// The indices (from 0) of the variables that sit on one of their bounds.
     pub fn active(&self, x: &[f64]) -> Vec<usize> {
         (0..x.len())

@@ -18,7 +18,9 @@ use crate::direction::{
 use crate::driver::{Minimizer, OnLeastSquares, Options};
 use crate::error::{Error, Result};
 use crate::lbfgsb::Lbfgsb;
-use crate::least_squares::{BayesianRegularization, FitOptions, LsqMethod};
+use crate::least_squares::{
+    BayesianRegularization, FitOptions, LsqMethod, TrfConfig, TrustRegionReflective,
+};
 use crate::linesearch::{Backtracking, Exact, LineSearch, StrongWolfe};
 use crate::trainers::{AdaptiveRate, IRpropPlus, ScaledCg};
 use crate::trust_region::{
@@ -1104,6 +1106,23 @@ pub static REGISTRY: &[MethodInfo] = &[
         ..NONE
     },
     MethodInfo {
+        name: "trf",
+        description: "trust-region reflective: bounded least squares inside the box (SciPy's least_squares default)",
+        applies_to: &[AppliesTo::LeastSquares],
+        needs: RESIDUALS,
+        reference: "Branch, Coleman & Li, SIAM J. Sci. Comput. 21(1), 1999; as SciPy's least_squares(method='trf')",
+        least_squares: Some(|s, base| {
+            let o = s.fit_options(base);
+            Ok(Box::new(TrustRegionReflective::new(TrfConfig {
+                ftol: o.ftol,
+                xtol: o.xtol,
+                gtol: o.gtol,
+                bounds: o.bounds,
+            })))
+        }),
+        ..NONE
+    },
+    MethodInfo {
         name: "gn",
         aliases: &["gauss-newton"],
         description: "Gauss-Newton with an Armijo line search",
@@ -1584,10 +1603,12 @@ impl MethodSpec {
         base: &FitOptions,
     ) -> Result<Box<dyn Minimizer<OnLeastSquares>>> {
         let info = self.check()?;
-        if base.bounds.as_ref().is_some_and(|b| !b.is_unbounded()) && info.name != "lm" {
+        if base.bounds.as_ref().is_some_and(|b| !b.is_unbounded())
+            && !matches!(info.name, "lm" | "trf")
+        {
             return Err(Error::NotApplicable {
                 method: self.name.clone(),
-                why: "it cannot keep to bounds; lm can".into(),
+                why: "it cannot keep to bounds; lm and trf can".into(),
             });
         }
         match info.least_squares {

@@ -344,3 +344,31 @@ fn counters_count_every_residual_and_jacobian_evaluation() {
         }
     }
 }
+
+/// The trust-region reflective method reaches NIST's certified values on the
+/// higher-difficulty problems from both starts, as Levenberg–Marquardt does.
+#[test]
+fn trust_region_reflective_reaches_certified_values() {
+    use descent::least_squares::{fit_with, FitOptions};
+    use descent::problems::nist::{lre, NistProblem};
+    use descent::{MethodSpec, NoObserver, Start};
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/nist");
+    for name in [
+        "MGH09", "Thurber", "BoxBOD", "Rat43", "Eckerle4", "Bennett5",
+    ] {
+        let p = NistProblem::read(&dir.join(format!("{name}.dat"))).unwrap();
+        let model = p.least_squares().unwrap();
+        for start in &p.starts {
+            let opts = FitOptions::default();
+            let mut m = MethodSpec::new("trf").build_least_squares(&opts).unwrap();
+            let s = fit_with(&model, m.as_mut(), Start::At(start), &opts, &mut NoObserver).unwrap();
+            let worst =
+                s.x.iter()
+                    .zip(&p.certified)
+                    .map(|(a, c)| lre(*a, *c))
+                    .fold(15.0, f64::min);
+            assert!(worst >= 6.0, "{name}: LRE {worst:.1} ({})", s.termination);
+            assert!(lre(s.rss, p.certified_rss) >= 6.0, "{name}: RSS {}", s.rss);
+        }
+    }
+}

@@ -220,6 +220,9 @@ pub struct FitSummary {
     pub checkpoint: Option<Checkpoint>,
 }
 
+/// How close to a bound a parameter counts as on it (SciPy's `active_mask`).
+const ACTIVE_RTOL: f64 = 1e-10;
+
 /// √variance, NaN kept NaN (a parameter held on a bound).
 fn standard_error(variance: f64) -> f64 {
     if variance.is_nan() {
@@ -281,7 +284,7 @@ pub fn fit_with(
     let active = opts
         .bounds
         .as_ref()
-        .map(|b| b.active(&s.x))
+        .map(|b| b.active_within(&s.x, ACTIVE_RTOL))
         .unwrap_or_default();
     let free: Vec<usize> = (0..n).filter(|i| !active.contains(i)).collect();
     let j_free = if active.is_empty() {

@@ -24,6 +24,7 @@ mod restart;
 mod robust;
 mod scaling;
 mod step;
+mod trust_region_reflective;
 mod view;
 
 pub use bayesian_regularization::BayesianRegularization;
@@ -37,4 +38,5 @@ pub use levenberg_marquardt::{LevenbergMarquardt, LmConfig, NielsenDamping};
 pub use restart::Restarted;
 pub use robust::{Robust, RobustLoss, Weighted, LOSS_NAMES};
 pub use scaling::{gradient_cosine, Scaling};
+pub use trust_region_reflective::{TrfConfig, TrustRegionReflective};
 pub use view::ResidualView;
