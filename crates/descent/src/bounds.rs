@@ -63,6 +63,20 @@ impl Bounds {
         }
     }
 
+    /// The box a method keeps to on `n` variables: `bounds`, checked against `n`, or none
+    /// at all.
+    pub fn for_dim(bounds: Option<&Bounds>, n: usize) -> Result<Self> {
+        match bounds {
+            None => Ok(Bounds::unbounded(n)),
+            Some(b) if b.dim() == n => Ok(b.clone()),
+            Some(b) => Err(Error::DimensionMismatch {
+                what: "bounds".into(),
+                expected: n,
+                got: b.dim(),
+            }),
+        }
+    }
+
     /// Parses `LO:HI,LO:HI,…` — one pair per variable, or a single pair for all `n` —
     /// where each side is a number, `-inf`/`inf`, or empty (no bound on that side).
     pub fn parse(text: &str, n: usize) -> Result<Self> {

@@ -34,7 +34,7 @@ pub use subspace::subspace_minimum;
 use crate::bounds::Bounds;
 use crate::direction::SecantPair;
 use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::linalg::{dot, norm};
 use crate::linesearch::{Line, LineSearch, StrongWolfe};
 use crate::problem::Objective;
@@ -104,17 +104,7 @@ impl Lbfgsb {
     }
 
     fn set_box(&mut self, n: usize) -> Result<()> {
-        self.box_ = match &self.bounds {
-            None => Bounds::unbounded(n),
-            Some(b) if b.dim() == n => b.clone(),
-            Some(b) => {
-                return Err(Error::DimensionMismatch {
-                    what: "bounds".into(),
-                    expected: n,
-                    got: b.dim(),
-                })
-            }
-        };
+        self.box_ = Bounds::for_dim(self.bounds.as_ref(), n)?;
         Ok(())
     }
 

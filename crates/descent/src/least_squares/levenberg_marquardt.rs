@@ -229,14 +229,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
     fn init(&mut self, problem: &dyn LeastSquares, x0: &[f64]) -> Result<Iterate> {
         let mut x = x0.to_vec();
         if let Some(b) = &self.config.bounds {
-            if b.dim() != x.len() {
-                return Err(Error::DimensionMismatch {
-                    what: "bounds".into(),
-                    expected: x.len(),
-                    got: b.dim(),
-                });
-            }
-            b.project(&mut x);
+            Bounds::for_dim(Some(b), x.len())?.project(&mut x);
         }
         let (r, j, it) = evaluate_start(problem, &x)?;
         // With D the column norms, diag(JsᵀJs) = 1 at the start: μ₀ = τ.

@@ -17,7 +17,7 @@
 use super::scaling::gradient;
 use crate::bounds::Bounds;
 use crate::driver::{Iterate, Minimizer, OnLeastSquares, StepOutcome, Termination};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::linalg::{all_finite, dot, norm, norm_inf, DenseMatrix};
 use crate::problem::LeastSquares;
 use faer::Mat;
@@ -289,17 +289,7 @@ impl Minimizer<OnLeastSquares> for TrustRegionReflective {
 
     fn init(&mut self, problem: &dyn LeastSquares, x0: &[f64]) -> Result<Iterate> {
         let n = x0.len();
-        self.bounds = match &self.config.bounds {
-            None => Bounds::unbounded(n),
-            Some(b) if b.dim() == n => b.clone(),
-            Some(b) => {
-                return Err(Error::DimensionMismatch {
-                    what: "bounds".into(),
-                    expected: n,
-                    got: b.dim(),
-                })
-            }
-        };
+        self.bounds = Bounds::for_dim(self.config.bounds.as_ref(), n)?;
         let mut x = x0.to_vec();
         self.bounds.project(&mut x);
         // SciPy's make_strictly_feasible(x0, lb, ub, rstep=1e-10).

@@ -45,14 +45,7 @@ impl<R: StepRule> FixedStep<R> {
     }
 
     fn check_dim(&self, n: usize) -> Result<()> {
-        match &self.bounds {
-            Some(b) if b.dim() != n => Err(crate::error::Error::DimensionMismatch {
-                what: "bounds".into(),
-                expected: n,
-                got: b.dim(),
-            }),
-            _ => Ok(()),
-        }
+        Bounds::for_dim(self.bounds.as_ref(), n).map(|_| ())
     }
 }
 
