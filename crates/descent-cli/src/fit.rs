@@ -37,10 +37,11 @@ pub struct FitArgs {
     /// Parameters and starting values, NAME=VALUE,... (every parameter of the model).
     #[arg(long)]
     init: Option<String>,
-    /// Method: lm (Levenberg-Marquardt), gn (Gauss-Newton), diag-gn; with settings if
-    /// any, e.g. lm:tau=1e-2:restart=false.
-    #[arg(long, default_value = "lm")]
-    method: String,
+    /// Method: lm (Levenberg-Marquardt), trf (trust-region reflective), gn
+    /// (Gauss-Newton), diag-gn, br; with settings if any, e.g. lm:tau=1e-2:restart=false.
+    /// Default: lm, or trf with --bounds.
+    #[arg(long)]
+    method: Option<String>,
     /// Iteration budget (Levenberg–Marquardt: shared with its restart from the start).
     #[arg(long, default_value_t = 2000)]
     max_iter: u64,
@@ -216,7 +217,11 @@ fn named(names: &[String], values: &[f64]) -> Value {
 }
 
 pub fn run(a: FitArgs) -> Result<()> {
-    let mut spec = MethodSpec::parse(&a.method).map_err(|e| anyhow::anyhow!("--method: {e}"))?;
+    let method_name = a
+        .method
+        .clone()
+        .unwrap_or_else(|| descent::least_squares::default_method(a.bounds.is_some()).to_string());
+    let mut spec = MethodSpec::parse(&method_name).map_err(|e| anyhow::anyhow!("--method: {e}"))?;
     if a.no_geodesic {
         crate::minimize::apply_flag(&mut spec, "--no-geodesic", "geodesic", "false")?;
     }
@@ -310,7 +315,7 @@ pub fn run(a: FitArgs) -> Result<()> {
     let mut watch = crate::interrupt::StopOnInterrupt(&mut NoObserver);
     let mut method = spec
         .build_least_squares(&opts)
-        .map_err(|e| anyhow::anyhow!("--method {}: {e}", a.method))?;
+        .map_err(|e| anyhow::anyhow!("--method {method_name}: {e}"))?;
     if !moved.is_empty() && a.resume.is_none() {
         let which: Vec<&str> = moved.iter().map(|&i| job.names[i].as_str()).collect();
         eprintln!(

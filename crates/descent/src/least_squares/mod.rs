@@ -30,8 +30,8 @@ mod view;
 pub use bayesian_regularization::BayesianRegularization;
 pub use covariance::{absolute_covariance, covariance};
 pub use fit::{
-    fit, fit_from, fit_with, minimize_least_squares, sum_of_squares, FitOptions, FitSummary,
-    LsqMethod,
+    default_method, fit, fit_from, fit_with, minimize_least_squares, sum_of_squares, FitOptions,
+    FitSummary, LsqMethod,
 };
 pub use gauss_newton::GaussNewton;
 pub use levenberg_marquardt::{LevenbergMarquardt, LmConfig, NielsenDamping};
