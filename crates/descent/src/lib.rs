@@ -20,6 +20,9 @@
 //! | L-BFGS | ∇f | the default for smooth problems of any size |
 //! | Newton | ∇²f (or finite differences) | small n, exact Hessian, fast local convergence |
 //! | Newton-CG | ∇²f·v | large n with Hessian-vector products |
+//! | [`lbfgsb`] (L-BFGS-B) | ∇f | bounds `l ≤ x ≤ u` ([`Bounds`]); never evaluates outside |
+//! | [`trust_region`] (dogleg, Steihaug CG, exact) | ∇²f or ∇²f·v | robust Newton-type steps without a line search |
+//! | [`least_squares`] (LM, trf, GN, robust losses, weights) | r, J | fitting models to data, with bounds |
 //! | [`linear_cg`] | A·v | SPD linear systems, quadratics |
 //!
 //! Line searches ([`linesearch`]): exact (bracketing + Brent), backtracking (Armijo),
