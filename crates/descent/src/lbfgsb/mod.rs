@@ -6,14 +6,14 @@
 //!
 //! Each iteration:
 //! 1. the generalized Cauchy point `x_cp` of the quadratic model along the projected
-//!    gradient path ([`cauchy`]) — it fixes the variables that go to a bound;
+//!    gradient path ([`generalized_cauchy_point`]) — it fixes the variables that go to a bound;
 //! 2. the model's minimizer over the free variables, projected back into the box
-//!    ([`subspace`]) — the point `z`;
+//!    ([`subspace_minimum`]) — the point `z`;
 //! 3. a strong Wolfe line search on `x + α(z − x)`, α no larger than the step to the
 //!    box's edge, every trial point clamped into the box: **no point outside the box is
 //!    ever evaluated**, the start included (it is moved inside first);
 //! 4. the curvature pair, kept when `sᵀy > ε·(−gᵀs)` (SciPy's test), updates the compact
-//!    form ([`compact`]); a failed solve or line search resets the memory, as in SciPy,
+//!    form ([`CompactLbfgs`]); a failed solve or line search resets the memory, as in SciPy,
 //!    and so does a step the search had to cut below 10⁻⁴ of the model's.
 //!
 //! The run stops on the projected gradient, `‖P(x − ∇f) − x‖∞ ≤ gtol` (the driver asks
