@@ -406,8 +406,17 @@ pub fn run(a: FitArgs) -> Result<()> {
         }
         println!(
             "  residual sum of squares = {:.12e}  (dof {})",
-            s.rss, s.dof
+            sum_of_squares(plain, &s.x),
+            s.dof
         );
+        if loss != RobustLoss::Linear {
+            println!(
+                "  robust cost ½C²Σρ       = {:.12e}  (loss {}, f_scale {})",
+                0.5 * s.rss,
+                loss.as_str(),
+                a.f_scale
+            );
+        }
         println!(
             "  iterations {}, residual evaluations {}, Jacobian evaluations {}, {:.3} s",
             s.iterations, s.f_evals, s.jac_evals, s.seconds
