@@ -1457,3 +1457,75 @@ fn a_bounded_fit_names_its_active_parameters() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Bounded fits on the 20-point set of `golden/fit_vs_scipy.json`, against SciPy 1.17
+/// (`curve_fit(f, x, y, p0, bounds=…, jac=…)` and `least_squares(…, bounds=…,
+/// loss="huber", f_scale=0.1)`, tolerances 1e-15): one bound active in each.
+#[test]
+fn bounded_fits_match_scipy_with_an_active_bound() {
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("golden/fit_vs_scipy.json")).unwrap();
+    let dir = std::env::temp_dir().join(format!("descent-bounded-golden-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("expdecay.csv");
+    let col = |k: &str| {
+        golden[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (x, y) = (col("x"), col("y"));
+    let text: String = std::iter::once("x,y\n".to_string())
+        .chain(x.iter().zip(&y).map(|(a, b)| format!("{a:?},{b:?}\n")))
+        .collect();
+    std::fs::write(&csv, text).unwrap();
+    let cases: &[(&[&str], &str, [f64; 3])] = &[
+        (
+            &["--bounds", "b=0.7:2"],
+            "b",
+            [4.393366061983813, 0.7000000000000098, 0.6514907880420421],
+        ),
+        (
+            &["--bounds", "b=0.7:2", "--method", "lm"],
+            "b",
+            [4.393366061983813, 0.7000000000000098, 0.6514907880420421],
+        ),
+        (
+            &[
+                "--bounds",
+                "c=-inf:1",
+                "--loss",
+                "huber",
+                "--f-scale",
+                "0.1",
+            ],
+            "c",
+            [5.0903807288604686, 1.3266535875597405, 0.9999999999999999],
+        ),
+    ];
+    for (extra, active, expected) in cases {
+        let mut args = vec![
+            "fit",
+            "--model",
+            "a*exp(-b*x)+c",
+            "--data",
+            csv.to_str().unwrap(),
+            "--init",
+            "a=3,b=0.8,c=0.5",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let v = json(&args);
+        for (name, want) in ["a", "b", "c"].iter().zip(expected) {
+            let got = v["params"][name].as_f64().unwrap();
+            assert!(
+                ((got - want) / want).abs() <= 1e-6,
+                "{extra:?}: {name} = {got}, SciPy {want}"
+            );
+        }
+        assert_eq!(v["active_bounds"], serde_json::json!([active]), "{extra:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
