@@ -162,6 +162,13 @@ pub struct MethodInfo {
     /// (which keep to a box by projecting each step, see [`MethodSpec::build_bounded`]).
     #[serde(skip)]
     pub bounded: Option<BoundedBuilder>,
+    /// The method a bounded run actually is, when another (`lbfgs` in a box is `lbfgsb`):
+    /// its defaults (the gradient tolerance) apply.
+    #[serde(skip)]
+    pub bounded_as: Option<&'static str>,
+    /// Whether its least-squares minimizer keeps to `FitOptions::bounds`.
+    #[serde(skip)]
+    pub bounded_least_squares: bool,
 }
 
 fn settings_as_map<S: serde::Serializer>(
@@ -271,6 +278,8 @@ const NONE: MethodInfo = MethodInfo {
     objective: None,
     least_squares: None,
     bounded: None,
+    bounded_as: None,
+    bounded_least_squares: false,
 };
 
 /// The settings of the bold driver (`gda`, `gdx`), MATLAB's defaults.
@@ -876,6 +885,7 @@ pub static REGISTRY: &[MethodInfo] = &[
             Ok(with_line_search(Lbfgs::new(s.count("memory")?), ls, how))
         }),
         bounded: Some(|s, bounds| lbfgsb(s, Some(bounds))),
+        bounded_as: Some("lbfgsb"),
         ..NONE
     },
     MethodInfo {
@@ -1103,6 +1113,7 @@ pub static REGISTRY: &[MethodInfo] = &[
         least_squares: Some(|s, base| {
             Ok(LsqMethod::LevenbergMarquardt.build(&s.fit_options(base)))
         }),
+        bounded_least_squares: true,
         ..NONE
     },
     MethodInfo {
@@ -1120,6 +1131,7 @@ pub static REGISTRY: &[MethodInfo] = &[
                 bounds: o.bounds,
             })))
         }),
+        bounded_least_squares: true,
         ..NONE
     },
     MethodInfo {
@@ -1493,10 +1505,9 @@ impl MethodSpec {
     /// tighter: on a face or towards a minimum at infinity the projected gradient bounds
     /// f − f* less closely than a free gradient does).
     pub fn default_gtol_within(&self, bounds: &Bounds) -> f64 {
-        if self.name == "lbfgs" && !bounds.is_unbounded() {
-            MethodSpec::new("lbfgsb").default_gtol()
-        } else {
-            self.default_gtol()
+        match self.info().ok().and_then(|i| i.bounded_as) {
+            Some(name) if !bounds.is_unbounded() => MethodSpec::new(name).default_gtol(),
+            _ => self.default_gtol(),
         }
     }
 
@@ -1603,12 +1614,13 @@ impl MethodSpec {
         base: &FitOptions,
     ) -> Result<Box<dyn Minimizer<OnLeastSquares>>> {
         let info = self.check()?;
-        if base.bounds.as_ref().is_some_and(|b| !b.is_unbounded())
-            && !matches!(info.name, "lm" | "trf")
-        {
+        if base.bounds.as_ref().is_some_and(|b| !b.is_unbounded()) && !info.bounded_least_squares {
             return Err(Error::NotApplicable {
                 method: self.name.clone(),
-                why: "it cannot keep to bounds; lm and trf can".into(),
+                why: format!(
+                    "it cannot keep to bounds; {} can",
+                    names(|i| i.bounded_least_squares).join(" and ")
+                ),
             });
         }
         match info.least_squares {
