@@ -23,6 +23,7 @@
 use crate::error::{Error, Result};
 use crate::linalg::DenseMatrix;
 use crate::problem::LeastSquares;
+use std::cell::RefCell;
 
 /// A loss ρ applied to squared scaled residuals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +142,11 @@ pub struct Robust<L> {
     inner: L,
     loss: RobustLoss,
     scale: f64,
+    /// The last point's plain residuals: the Jacobian's factors need them, and the
+    /// methods ask for the Jacobian where they have just asked for the residuals. Where
+    /// they have not (the covariance's Jacobian after a rejected trial), the residuals are
+    /// evaluated once more, outside the counters.
+    last: RefCell<(Vec<f64>, Vec<f64>)>,
 }
 
 impl<L: LeastSquares> Robust<L> {
@@ -156,6 +162,7 @@ impl<L: LeastSquares> Robust<L> {
             inner,
             loss,
             scale: f_scale,
+            last: RefCell::new((Vec::new(), Vec::new())),
         })
     }
 
@@ -178,14 +185,31 @@ impl<L: LeastSquares> LeastSquares for Robust<L> {
     }
     fn residuals(&self, x: &[f64], r: &mut [f64]) {
         self.inner.residuals(x, r);
+        let mut last = self.last.borrow_mut();
+        last.0.clear();
+        last.0.extend_from_slice(x);
+        last.1.clear();
+        last.1.extend_from_slice(r);
         for ri in r.iter_mut() {
             let z = (*ri / self.scale).powi(2);
             *ri *= self.loss.factors(z).0;
         }
     }
     fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
-        let mut r = vec![0.0; self.residual_count()];
-        self.inner.residuals(x, &mut r);
+        let same_point = {
+            let last = self.last.borrow();
+            last.0.len() == x.len()
+                && last
+                    .0
+                    .iter()
+                    .zip(x)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+        };
+        if !same_point {
+            let mut r = vec![0.0; self.residual_count()];
+            self.residuals(x, &mut r);
+        }
+        let r = self.last.borrow().1.clone();
         self.inner.jacobian(x, j);
         for (i, ri) in r.iter().enumerate() {
             let z = (ri / self.scale).powi(2);
