@@ -1287,25 +1287,21 @@ fn full_batch_training_resumes_exactly_from_the_command_line() {
     assert_eq!(straight["test_loss"], resumed["test_loss"]);
 }
 
-/// SciPy's answers on a 20-point exponential decay with two outliers, written by
-/// `bench/fit_vs_scipy.py` (SciPy 1.17: `least_squares(method="trf", loss=…, f_scale=0.1)`
-/// and `curve_fit(sigma=…, absolute_sigma=…)`, tolerances 1e-15, analytic Jacobians;
-/// `params_newton_polished` are the exact minimizers, Newton on the cost from SciPy's
-/// answer).
-#[test]
-fn robust_and_weighted_fits_match_scipy() {
+/// The 20-point set of `golden/fit_vs_scipy.json` as a CSV (`x,y,sigma`) in a fresh
+/// folder named after `test`: (the golden file, the folder, the CSV).
+fn golden_fit_data(test: &str) -> (serde_json::Value, std::path::PathBuf, std::path::PathBuf) {
     let golden: serde_json::Value =
         serde_json::from_str(include_str!("golden/fit_vs_scipy.json")).unwrap();
-    let dir = std::env::temp_dir().join(format!("descent-fit-golden-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("descent-{test}-golden-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("expdecay.csv");
-    let col = |k: &str| {
+    let col = |k: &str| -> Vec<f64> {
         golden[k]
             .as_array()
             .unwrap()
             .iter()
             .map(|v| v.as_f64().unwrap())
-            .collect::<Vec<_>>()
+            .collect()
     };
     let (x, y, sigma) = (col("x"), col("y"), col("sigma"));
     let mut text = String::from("x,y,sigma\n");
@@ -1313,6 +1309,17 @@ fn robust_and_weighted_fits_match_scipy() {
         text += &format!("{:?},{:?},{:?}\n", x[i], y[i], sigma[i]);
     }
     std::fs::write(&csv, text).unwrap();
+    (golden, dir, csv)
+}
+
+/// SciPy's answers on a 20-point exponential decay with two outliers, written by
+/// `bench/fit_vs_scipy.py` (SciPy 1.17: `least_squares(method="trf", loss=…, f_scale=0.1)`
+/// and `curve_fit(sigma=…, absolute_sigma=…)`, tolerances 1e-15, analytic Jacobians;
+/// `params_newton_polished` are the exact minimizers, Newton on the cost from SciPy's
+/// answer).
+#[test]
+fn robust_and_weighted_fits_match_scipy() {
+    let (golden, dir, csv) = golden_fit_data("robust");
     let names = ["a", "b", "c"];
     let p0 = &golden["p0"];
     let init = names.map(|n| format!("{n}={}", p0[n])).join(",");
@@ -1463,24 +1470,7 @@ fn a_bounded_fit_names_its_active_parameters() {
 /// loss="huber", f_scale=0.1)`, tolerances 1e-15): one bound active in each.
 #[test]
 fn bounded_fits_match_scipy_with_an_active_bound() {
-    let golden: serde_json::Value =
-        serde_json::from_str(include_str!("golden/fit_vs_scipy.json")).unwrap();
-    let dir = std::env::temp_dir().join(format!("descent-bounded-golden-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let csv = dir.join("expdecay.csv");
-    let col = |k: &str| {
-        golden[k]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect::<Vec<_>>()
-    };
-    let (x, y) = (col("x"), col("y"));
-    let text: String = std::iter::once("x,y\n".to_string())
-        .chain(x.iter().zip(&y).map(|(a, b)| format!("{a:?},{b:?}\n")))
-        .collect();
-    std::fs::write(&csv, text).unwrap();
+    let (_, dir, csv) = golden_fit_data("bounded");
     let cases: &[(&[&str], &str, [f64; 3])] = &[
         (
             &["--bounds", "b=0.7:2"],
