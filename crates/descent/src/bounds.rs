@@ -184,6 +184,30 @@ impl Bounds {
             .collect()
     }
 
+    /// The step `α ≥ 0` at which `xᵢ + α·dᵢ` reaches the bound `dᵢ` points at (∞ when it
+    /// points at none, or `dᵢ = 0`).
+    pub fn step_along(&self, i: usize, xi: f64, di: f64) -> f64 {
+        let room = if di < 0.0 {
+            self.lower[i] - xi
+        } else if di > 0.0 {
+            self.upper[i] - xi
+        } else {
+            return f64::INFINITY;
+        };
+        if room.is_finite() {
+            (room / di).max(0.0)
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// The largest `α` with `x + αd` in the box (∞ when nothing limits it), for `x` in it.
+    pub fn max_step(&self, x: &[f64], d: &[f64]) -> f64 {
+        (0..x.len())
+            .map(|i| self.step_along(i, x[i], d[i]))
+            .fold(f64::INFINITY, f64::min)
+    }
+
     /// `‖P(x − g) − x‖∞`, the projected gradient's max-norm: zero exactly at a first-order
     /// point of the bounded problem (Byrd, Lu, Nocedal & Zhu 1995, eq. 6.1, SciPy's
     /// `projgr`).

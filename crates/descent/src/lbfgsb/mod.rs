@@ -125,25 +125,6 @@ impl Lbfgsb {
         subspace_minimum(&it.x, &it.g, &self.box_, model, &cp)
     }
 
-    /// The largest α with `x + αd` in the box (∞ when nothing limits it).
-    fn step_to_edge(&self, x: &[f64], d: &[f64]) -> f64 {
-        let (lower, upper) = (self.box_.lower(), self.box_.upper());
-        let mut max = f64::INFINITY;
-        for i in 0..x.len() {
-            let room = if d[i] < 0.0 {
-                lower[i] - x[i]
-            } else if d[i] > 0.0 {
-                upper[i] - x[i]
-            } else {
-                continue;
-            };
-            if room.is_finite() {
-                max = max.min((room / d[i]).max(0.0));
-            }
-        }
-        max
-    }
-
     fn reset(&mut self) {
         self.state.model.reset();
         self.state.resets += 1;
@@ -192,7 +173,7 @@ impl Minimizer for Lbfgsb {
         }
         // Step 3. SciPy's first step: α ≤ 1 into a box; 1/‖d‖ unless every variable is
         // boxed; α = 1 once the model has curvature (then z is the model's minimizer).
-        let edge = self.step_to_edge(&it.x, &d);
+        let edge = self.box_.max_step(&it.x, &d);
         let constrained = !self.box_.is_unbounded();
         let first = self.state.accepted == 0;
         // A first direction shorter than 1 (a flat start: ‖∇f‖ small against the scale

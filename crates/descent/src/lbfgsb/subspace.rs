@@ -95,17 +95,7 @@ fn back_into_the_box(
     let mut alpha = 1.0;
     let mut limiting = None;
     for i in (0..n).filter(|&i| cp.free[i]) {
-        let room = if du[i] < 0.0 {
-            lower[i] - cp.x[i]
-        } else if du[i] > 0.0 {
-            upper[i] - cp.x[i]
-        } else {
-            continue;
-        };
-        if !room.is_finite() {
-            continue;
-        }
-        let a = (room / du[i]).max(0.0);
+        let a = bounds.step_along(i, cp.x[i], du[i]);
         if a < alpha {
             alpha = a;
             limiting = Some(i);

@@ -130,16 +130,7 @@ fn next_toward(a: f64, b: f64) -> f64 {
 /// The smallest step along `s` from `x` to a bound, and which variables reach it then
 /// (their sign of `s`).
 fn step_to_bound(x: &[f64], s: &[f64], b: &Bounds) -> (f64, Vec<f64>) {
-    let (lo, hi) = (b.lower(), b.upper());
-    let steps: Vec<f64> = (0..x.len())
-        .map(|i| {
-            if s[i] == 0.0 {
-                f64::INFINITY
-            } else {
-                ((lo[i] - x[i]) / s[i]).max((hi[i] - x[i]) / s[i])
-            }
-        })
-        .collect();
+    let steps: Vec<f64> = (0..x.len()).map(|i| b.step_along(i, x[i], s[i])).collect();
     let min = steps.iter().copied().fold(f64::INFINITY, f64::min);
     #[allow(clippy::float_cmp)] // the variables whose step is that same minimum
     let hits = (0..x.len())
