@@ -444,6 +444,10 @@ pub struct Summary {
     pub x: Vec<f64>,
     /// Final value.
     pub f: f64,
+    /// ∇f(x) at the final point (for least-squares methods, the gradient of the sum of
+    /// squares); kept out of the JSON, which reports its norm.
+    #[serde(skip)]
+    pub gradient: Vec<f64>,
     /// ‖∇f(x)‖∞ at the final point.
     pub grad_norm: f64,
     /// Iterations.
@@ -705,6 +709,7 @@ pub fn run<K: ProblemKind>(
         },
         x: fin.x,
         f: fin.f,
+        gradient: fin.g,
         iterations,
         counts: counts(),
         converged: termination.converged(),

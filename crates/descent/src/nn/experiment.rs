@@ -495,12 +495,8 @@ pub fn predict(model: &SavedModel, spec: &str) -> Result<Predictions> {
     }
     check_compatible(&model.net, &data, "prediction")?;
     let net = &model.net;
-    let mut ws = net.workspace::<f64>(data.len());
-    let mut z = net
-        .forward(&model.params, &data.x, data.len(), &mut ws, Par::Seq)
-        .to_vec();
+    let z = net.answer(&model.params, &data.x, data.len());
     let (l, accuracy, r2) = evaluate(net, &model.params, &batch_data::<f64>(&data, net), Par::Seq);
-    loss.output(&mut z, net.outputs());
     let k = net.outputs();
     let target_scale = model
         .meta

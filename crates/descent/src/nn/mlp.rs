@@ -287,6 +287,29 @@ impl Mlp {
         &ws.z[nl - 1][..b * self.outputs()]
     }
 
+    /// What the network answers for `n` samples (`x` is n×n₀): the outputs after the
+    /// loss's output map — class probabilities (softmax), σ(z) for binary outputs, the
+    /// values themselves for squared error — n×k, in chunks so memory stays bounded.
+    pub fn answer(&self, params: &[f64], x: &[f64], n: usize) -> Vec<f64> {
+        assert_eq!(x.len(), n * self.inputs(), "input has the wrong shape");
+        let (d, k) = (self.inputs(), self.outputs());
+        let chunk = n.clamp(1, 2048);
+        let mut ws = self.workspace::<f64>(chunk);
+        let mut out = Vec::with_capacity(n * k);
+        for lo in (0..n).step_by(chunk) {
+            let b = chunk.min(n - lo);
+            out.extend_from_slice(self.forward(
+                params,
+                &x[lo * d..(lo + b) * d],
+                b,
+                &mut ws,
+                Par::Seq,
+            ));
+        }
+        self.arch.loss.output(&mut out, k);
+        out
+    }
+
     /// Loss of the last forward pass and its gradient into `grad` (length P, overwritten).
     #[allow(clippy::too_many_arguments)] // the pieces of one batch, all needed, none derivable
     pub fn backward<T: Real>(

@@ -1,0 +1,216 @@
+//! `minimize`: any of descent's methods on a Python objective.
+
+use crate::callbacks::{Failure, PyObjective, PyWatch};
+use crate::value_error;
+use descent::method::{AppliesTo, REGISTRY};
+use descent::{minimize as run, Bounds, MethodSpec, Options};
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::time::Duration;
+
+/// What a run found, for the Python layer to dress as an `OptimizeResult`.
+struct Found {
+    summary: descent::Summary,
+    moved: Vec<usize>,
+    active: Vec<usize>,
+    state: Option<String>,
+}
+
+/// Runs `method` (a descent method spec, with `settings` applied) on the objective given
+/// by `value` and `value_grad`, from `x0`, within `bounds` when given.
+///
+/// Unset tolerances and budgets are the method's defaults (the same as the CLI's).
+/// `keep_state` returns the method's final state as JSON (BFGS's inverse Hessian,
+/// L-BFGS's pairs) for `hess_inv`.
+#[pyfunction]
+#[pyo3(signature = (value, value_grad, x0, method, settings, bounds=None, hess=None, hessp=None,
+    callback=None, gtol=None, ftol=None, xtol=None, max_iter=None, max_evals=None,
+    time_limit=None, keep_state=false))]
+#[allow(clippy::too_many_arguments)] // SciPy's arguments, one to one
+pub fn minimize<'py>(
+    py: Python<'py>,
+    value: Py<PyAny>,
+    value_grad: Py<PyAny>,
+    x0: PyReadonlyArray1<'py, f64>,
+    method: &str,
+    settings: Vec<(String, String)>,
+    bounds: Option<(Vec<f64>, Vec<f64>)>,
+    hess: Option<Py<PyAny>>,
+    hessp: Option<Py<PyAny>>,
+    callback: Option<Py<PyAny>>,
+    gtol: Option<f64>,
+    ftol: Option<f64>,
+    xtol: Option<f64>,
+    max_iter: Option<u64>,
+    max_evals: Option<u64>,
+    time_limit: Option<f64>,
+    keep_state: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut x0 = x0.as_slice()?.to_vec();
+    let n = x0.len();
+    let mut spec = MethodSpec::parse(method).map_err(value_error)?;
+    for (k, v) in &settings {
+        spec.set(k, v).map_err(value_error)?;
+    }
+    let info = spec.check().map_err(value_error)?;
+    if !info.applies(AppliesTo::Objective) {
+        return Err(PyValueError::new_err(format!(
+            "method {}: it does not minimize objectives (it applies to {})",
+            info.name,
+            info.applies_to
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let bounds = match bounds {
+        Some((lo, hi)) => Some(Bounds::new(lo, hi).map_err(value_error)?),
+        None => None,
+    };
+    if let Some(b) = &bounds {
+        if b.dim() != n {
+            return Err(PyValueError::new_err(format!(
+                "bounds has {} pairs but x0 has {n} entries",
+                b.dim()
+            )));
+        }
+    }
+    let moved = bounds
+        .as_ref()
+        .map(|b| b.move_inside(&mut x0))
+        .unwrap_or_default();
+    let mut opts: Options = spec.default_options();
+    opts.gtol = gtol.unwrap_or(match &bounds {
+        Some(b) => spec.default_gtol_within(b),
+        None => spec.default_gtol(),
+    });
+    if let Some(v) = ftol {
+        opts.ftol = v;
+    }
+    if let Some(v) = xtol {
+        opts.xtol = v;
+    }
+    if let Some(v) = max_iter {
+        opts.max_iter = v;
+    }
+    opts.max_evals = max_evals.or(opts.max_evals);
+    if let Some(t) = time_limit {
+        if !(t > 0.0 && t.is_finite()) {
+            return Err(PyValueError::new_err(format!(
+                "time_limit must be positive, got {t}"
+            )));
+        }
+        opts.time_limit = Some(Duration::from_secs_f64(t));
+    }
+    for (name, v) in [
+        ("gtol", opts.gtol),
+        ("ftol", opts.ftol),
+        ("xtol", opts.xtol),
+    ] {
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(PyValueError::new_err(format!(
+                "{name} must be a finite non-negative number, got {v}"
+            )));
+        }
+    }
+    // The run, without the GIL: each callback takes it back for itself.
+    let found = py.detach(move || -> PyResult<Found> {
+        // Built here: a method is not `Send`, so it lives and dies on this thread.
+        let mut m = match &bounds {
+            Some(b) => spec.build_bounded(b),
+            None => spec.build(),
+        }
+        .map_err(value_error)?;
+        let failure = Failure::default();
+        let problem = PyObjective {
+            n,
+            value,
+            value_grad,
+            hess,
+            hessp,
+            failure: &failure,
+        };
+        let mut watch = PyWatch {
+            callback,
+            failure: &failure,
+            x: Vec::new(),
+        };
+        let outcome = run(&problem, m.as_mut(), &x0, &opts, &mut watch);
+        if let Some(e) = failure.take() {
+            return Err(e);
+        }
+        let summary = outcome.map_err(|e| match e {
+            descent::Error::NonFiniteStart(what) => PyValueError::new_err(format!(
+                "the objective is not finite at x0 ({what}); choose another start"
+            )),
+            other => value_error(other),
+        })?;
+        let active = bounds
+            .as_ref()
+            .map(|b| b.active(&summary.x))
+            .unwrap_or_default();
+        let state = if keep_state {
+            m.save_state().ok().map(|s| s.to_string())
+        } else {
+            None
+        };
+        Ok(Found {
+            summary,
+            moved,
+            active,
+            state,
+        })
+    })?;
+    let s = &found.summary;
+    let out = PyDict::new(py);
+    out.set_item("x", PyArray1::from_slice(py, &s.x))?;
+    out.set_item("fun", s.f)?;
+    out.set_item("jac", PyArray1::from_slice(py, &s.gradient))?;
+    out.set_item("grad_norm", s.grad_norm)?;
+    out.set_item("nit", s.iterations)?;
+    out.set_item("f_evals", s.counts.f_evals)?;
+    out.set_item("g_evals", s.counts.g_evals)?;
+    out.set_item("h_evals", s.counts.h_evals)?;
+    out.set_item("converged", s.converged)?;
+    out.set_item("termination", s.termination.as_str())?;
+    out.set_item("message", s.termination.to_string())?;
+    out.set_item("method", &s.method)?;
+    out.set_item("seconds", s.seconds)?;
+    out.set_item("x0_moved", found.moved)?;
+    out.set_item("active_bounds", found.active)?;
+    out.set_item("state", found.state)?;
+    Ok(out)
+}
+
+/// The registry: one dict per method (name, aliases, description, applies_to, needs,
+/// settings with defaults, reference).
+#[pyfunction]
+pub fn methods(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
+    REGISTRY
+        .iter()
+        .map(|m| {
+            let d = PyDict::new(py);
+            d.set_item("name", m.name)?;
+            d.set_item("aliases", m.aliases.to_vec())?;
+            d.set_item("description", m.description)?;
+            d.set_item(
+                "applies_to",
+                m.applies_to.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            )?;
+            d.set_item(
+                "settings",
+                m.settings
+                    .iter()
+                    .map(|s| (s.name, s.default))
+                    .collect::<Vec<_>>(),
+            )?;
+            d.set_item("bounded", m.bounded.is_some() || m.bounded_as.is_some())?;
+            d.set_item("bounded_least_squares", m.bounded_least_squares)?;
+            d.set_item("reference", m.reference)?;
+            Ok(d)
+        })
+        .collect()
+}

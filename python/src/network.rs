@@ -1,0 +1,355 @@
+//! Networks for the scikit-learn estimators: train on arrays, answer, save and load.
+
+use crate::value_error;
+use descent::data::{Dataset, TargetData};
+use descent::nn::{
+    self, Activation, EpochReport, Init, Loss, Mlp, ModelMeta, TrainConfig, TrainObserver,
+    TrainState, TrainStop,
+};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::Path;
+
+fn network(sizes: &[usize], activation: &str, loss: &str) -> PyResult<Mlp> {
+    let act = Activation::parse(activation)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown activation {activation:?}")))?;
+    let loss =
+        Loss::parse(loss).ok_or_else(|| PyValueError::new_err(format!("unknown loss {loss:?}")))?;
+    Mlp::new(sizes, &[act], loss).map_err(value_error)
+}
+
+/// Features and targets from arrays: class indices (`labels`, with `classes` classes) or
+/// values (n×k).
+fn dataset(
+    x: &PyReadonlyArray2<'_, f64>,
+    labels: Option<&PyReadonlyArray1<'_, i64>>,
+    classes: usize,
+    values: Option<&PyReadonlyArray2<'_, f64>>,
+) -> PyResult<Dataset> {
+    let xa = x.as_array();
+    let (n, d) = (xa.nrows(), xa.ncols());
+    let targets = match (labels, values) {
+        (Some(l), _) => {
+            let l = l.as_slice()?;
+            if l.len() != n {
+                return Err(PyValueError::new_err(format!(
+                    "{} labels for {n} samples",
+                    l.len()
+                )));
+            }
+            if let Some(bad) = l.iter().find(|c| **c < 0 || **c as usize >= classes) {
+                return Err(PyValueError::new_err(format!(
+                    "label {bad} outside 0..{classes}"
+                )));
+            }
+            TargetData::Classes {
+                labels: l.iter().map(|c| *c as u32).collect(),
+                names: (0..classes).map(|c| c.to_string()).collect(),
+            }
+        }
+        (None, Some(v)) => {
+            let v = v.as_array();
+            if v.nrows() != n {
+                return Err(PyValueError::new_err(format!(
+                    "{} target rows for {n} samples",
+                    v.nrows()
+                )));
+            }
+            TargetData::Values {
+                y: v.iter().copied().collect(),
+                k: v.ncols(),
+            }
+        }
+        (None, None) => return Err(PyValueError::new_err("no targets given")),
+    };
+    Ok(Dataset {
+        x: xa.iter().copied().collect(),
+        d,
+        targets,
+        feature_names: Vec::new(),
+    })
+}
+
+/// scikit-learn's `tol`/`n_iter_no_change` rule: stop when the training loss has not
+/// improved by `tol` for more than `patience` epochs in a row.
+struct NoImprovement {
+    tol: f64,
+    patience: usize,
+    best: f64,
+    count: usize,
+    stopped: bool,
+}
+
+impl TrainObserver for NoImprovement {
+    fn on_epoch(&mut self, r: &EpochReport) {
+        if r.train_loss > self.best - self.tol {
+            self.count += 1;
+        } else {
+            self.count = 0;
+        }
+        self.best = self.best.min(r.train_loss);
+        self.stopped |= self.count > self.patience;
+    }
+    fn should_stop(&self) -> bool {
+        self.stopped
+    }
+}
+
+/// Trains a network of `sizes` on arrays and returns its weights, its resumable state
+/// (JSON) and the per-epoch history.
+///
+/// `state` continues an earlier run (`partial_fit`): `epochs` more are trained.
+#[pyfunction]
+#[pyo3(signature = (x, sizes, activation, loss, optimizer, *, labels=None, classes=0,
+    values=None, val_x=None, val_labels=None, val_values=None, lr=None, momentum=None,
+    weight_decay=None, batch_size=200, epochs=200, seed=0, init="glorot", state=None,
+    patience=None, tol=None, n_iter_no_change=10, precision="f64", threads=1))]
+#[allow(clippy::too_many_arguments)] // scikit-learn's hyper-parameters, one to one
+pub fn train_network<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    sizes: Vec<usize>,
+    activation: &str,
+    loss: &str,
+    optimizer: &str,
+    labels: Option<PyReadonlyArray1<'py, i64>>,
+    classes: usize,
+    values: Option<PyReadonlyArray2<'py, f64>>,
+    val_x: Option<PyReadonlyArray2<'py, f64>>,
+    val_labels: Option<PyReadonlyArray1<'py, i64>>,
+    val_values: Option<PyReadonlyArray2<'py, f64>>,
+    lr: Option<f64>,
+    momentum: Option<f64>,
+    weight_decay: Option<f64>,
+    batch_size: usize,
+    epochs: usize,
+    seed: u64,
+    init: &str,
+    state: Option<String>,
+    patience: Option<usize>,
+    tol: Option<f64>,
+    n_iter_no_change: usize,
+    precision: &str,
+    threads: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let net = network(&sizes, activation, loss)?;
+    let train_data = dataset(&x, labels.as_ref(), classes, values.as_ref())?;
+    let val_data = match &val_x {
+        Some(vx) => Some(dataset(
+            vx,
+            val_labels.as_ref(),
+            classes,
+            val_values.as_ref(),
+        )?),
+        None => None,
+    };
+    let init =
+        Init::parse(init).ok_or_else(|| PyValueError::new_err(format!("unknown init {init:?}")))?;
+    let start = match state {
+        Some(json) => serde_json::from_str::<TrainState>(&json)
+            .map_err(|e| PyValueError::new_err(format!("state: {e}")))?,
+        None => TrainState::new(net.init_params(init, seed)),
+    };
+    if !matches!(precision, "f32" | "f64") {
+        return Err(PyValueError::new_err(format!(
+            "precision must be f32 or f64, got {precision:?}"
+        )));
+    }
+    let cfg = TrainConfig {
+        optimizer: optimizer.into(),
+        lr,
+        momentum,
+        weight_decay,
+        epochs: start.epoch + epochs,
+        batch_size: batch_size.max(1),
+        seed,
+        threads: threads.max(1),
+        patience,
+        ..TrainConfig::default()
+    };
+    let f64_compute = precision == "f64";
+    let result = py.detach(move || {
+        let mut watch = NoImprovement {
+            tol: tol.unwrap_or(f64::NEG_INFINITY),
+            patience: n_iter_no_change,
+            best: f64::INFINITY,
+            count: 0,
+            stopped: false,
+        };
+        let r = if f64_compute {
+            nn::train::<f64>(
+                &net,
+                &train_data,
+                val_data.as_ref(),
+                &cfg,
+                start,
+                &mut watch,
+            )
+        } else {
+            nn::train::<f32>(
+                &net,
+                &train_data,
+                val_data.as_ref(),
+                &cfg,
+                start,
+                &mut watch,
+            )
+        };
+        r.map(|r| (r, watch.stopped))
+    });
+    let (result, no_improvement) = result.map_err(value_error)?;
+    let st = &result.state;
+    let out = PyDict::new(py);
+    out.set_item("params", PyArray1::from_slice(py, &st.params))?;
+    out.set_item(
+        "loss_curve",
+        st.history.iter().map(|h| h.train_loss).collect::<Vec<_>>(),
+    )?;
+    out.set_item(
+        "val_loss",
+        st.history
+            .iter()
+            .filter_map(|h| h.val_loss)
+            .collect::<Vec<_>>(),
+    )?;
+    out.set_item(
+        "val_score",
+        st.history
+            .iter()
+            .filter_map(|h| h.val_accuracy.or(h.val_r2))
+            .collect::<Vec<_>>(),
+    )?;
+    out.set_item("epochs", st.epoch)?;
+    let stop = match result.stop {
+        TrainStop::Interrupted if no_improvement => "no_improvement",
+        TrainStop::Completed => "completed",
+        TrainStop::EarlyStopped => "early_stopped",
+        TrainStop::Diverged => "diverged",
+        TrainStop::Converged => "converged",
+        TrainStop::MethodStopped => "method_stopped",
+        TrainStop::Interrupted => "interrupted",
+        TrainStop::Goal => "goal",
+    };
+    out.set_item("stop", stop)?;
+    out.set_item("samples_per_second", result.samples_per_second)?;
+    out.set_item(
+        "state",
+        serde_json::to_string(&result.state)
+            .map_err(|e| PyValueError::new_err(format!("state: {e}")))?,
+    )?;
+    Ok(out)
+}
+
+/// The network's answers for the rows of `x`: class probabilities (softmax), σ outputs
+/// or values.
+#[pyfunction]
+pub fn network_outputs<'py>(
+    py: Python<'py>,
+    sizes: Vec<usize>,
+    activation: &str,
+    loss: &str,
+    params: PyReadonlyArray1<'py, f64>,
+    x: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let net = network(&sizes, activation, loss)?;
+    let params = params.as_slice()?.to_vec();
+    if params.len() != net.num_params() {
+        return Err(PyValueError::new_err(format!(
+            "{} parameters for a network that has {}",
+            params.len(),
+            net.num_params()
+        )));
+    }
+    let xa = x.as_array();
+    let (n, d) = (xa.nrows(), xa.ncols());
+    if d != net.inputs() {
+        return Err(PyValueError::new_err(format!(
+            "X has {d} features, but the network expects {}",
+            net.inputs()
+        )));
+    }
+    let xs: Vec<f64> = xa.iter().copied().collect();
+    let k = net.outputs();
+    let out = py.detach(move || net.answer(&params, &xs, n));
+    PyArray1::from_vec(py, out)
+        .reshape([n, k])
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// descent's `auto` rule for this network and data: (optimizer spec, reason).
+#[pyfunction]
+pub fn choose_optimizer(
+    sizes: Vec<usize>,
+    activation: &str,
+    loss: &str,
+    n_train: usize,
+    batch_size: usize,
+    step_rule_settings: bool,
+) -> PyResult<(String, String)> {
+    let net = network(&sizes, activation, loss)?;
+    let c = nn::choose_optimizer(&net, n_train, batch_size, step_rule_settings);
+    Ok((c.optimizer, c.reason))
+}
+
+/// Saves weights as the CLI does (safetensors, `layers.L.weight` n_in×n_out and
+/// `layers.L.bias`, architecture and class names in the metadata).
+#[pyfunction]
+#[pyo3(signature = (path, sizes, activation, loss, params, precision="f32", classes=None))]
+pub fn save_network(
+    path: &str,
+    sizes: Vec<usize>,
+    activation: &str,
+    loss: &str,
+    params: PyReadonlyArray1<'_, f64>,
+    precision: &str,
+    classes: Option<Vec<String>>,
+) -> PyResult<()> {
+    let net = network(&sizes, activation, loss)?;
+    let params = params.as_slice()?;
+    if params.len() != net.num_params() {
+        return Err(PyValueError::new_err(format!(
+            "{} parameters for a network that has {}",
+            params.len(),
+            net.num_params()
+        )));
+    }
+    let meta = ModelMeta {
+        standardizer: None,
+        classes,
+        features: Vec::new(),
+    };
+    nn::save_model(Path::new(path), &net, params, precision, &meta, None).map_err(value_error)
+}
+
+/// Loads a model saved by `save_network` or `descent train --save`.
+#[pyfunction]
+pub fn load_network<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyDict>> {
+    let m = nn::load_model(Path::new(path)).map_err(value_error)?;
+    let out = PyDict::new(py);
+    let arch = &m.net.arch;
+    out.set_item("sizes", arch.sizes.clone())?;
+    out.set_item(
+        "activations",
+        arch.activations.iter().map(serde_name).collect::<Vec<_>>(),
+    )?;
+    out.set_item("loss", serde_name(&arch.loss))?;
+    out.set_item("params", PyArray1::from_slice(py, &m.params))?;
+    out.set_item("precision", m.precision)?;
+    out.set_item("classes", m.meta.classes)?;
+    if let Some(s) = &m.meta.standardizer {
+        out.set_item("mean", s.mean.clone())?;
+        out.set_item("std", s.std.clone())?;
+        out.set_item("target", s.target.clone())?;
+    }
+    Ok(out)
+}
+
+/// The name a value has in descent's files (`"relu"`, `"cross-entropy"`).
+fn serde_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
