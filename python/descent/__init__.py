@@ -8,8 +8,11 @@
 - ``descent.methods()``: the registry, one dict per method.
 """
 
+from ._common import OptimizeResult, methods
+from ._curve_fit import curve_fit
 from ._descent import __version__
-from ._optimize import OptimizeResult, curve_fit, least_squares, methods, minimize
+from ._least_squares import least_squares
+from ._minimize import minimize
 
 __all__ = [
     "MLPClassifier",

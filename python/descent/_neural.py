@@ -33,7 +33,7 @@ except ImportError:  # scikit-learn < 1.6
 
 
 from . import _descent
-from ._optimize import methods as _methods
+from ._common import methods as _methods
 
 #: scikit-learn's activation names and descent's.
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -133,8 +133,12 @@ class _BaseMLP(BaseEstimator):
                              f"networks; those that do: auto, sgd, {', '.join(trains)}")
         settings = {s for s, _ in info["settings"]}
         extra = []
-        if "beta1" in settings and ":beta1=" not in name:
-            extra += [f"beta1={self.beta_1}", f"beta2={self.beta_2}", f"eps={self.epsilon}"]
+        # Adam's moments as scikit-learn names them, where they differ from the defaults
+        # (the same numbers: Kingma & Ba 2015).
+        for key, value, default in (("beta1", self.beta_1, 0.9), ("beta2", self.beta_2, 0.999),
+                                    ("eps", self.epsilon, 1e-8)):
+            if key in settings and f":{key}=" not in name and value != default:
+                extra.append(f"{key}={value}")
         spec = name + "".join(":" + e for e in extra)
         minibatch = "minibatch" in info["applies_to"]
         lr = self.learning_rate_init if ("lr" in settings and ":lr=" not in name) else None

@@ -1,0 +1,117 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's checks, accuracy, files, PyTorch."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_regression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import descent
+from descent import MLPClassifier, MLPRegressor
+
+# Skipped checks, with their reasons: `check_array_api_input` needs SCIPY_ARRAY_API and
+# array-api-strict, and the estimators compute in Rust on NumPy arrays (no array API);
+# `check_*_data_not_an_array` needs pandas, which runs when pandas is installed.
+
+
+@parametrize_with_checks([MLPClassifier(), MLPRegressor()])
+def test_scikit_learn_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    return train_test_split(X, y, test_size=0.25, random_state=0)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs", "scg", "auto"])
+def test_digits_accuracy(digits, solver):
+    Xtr, Xte, ytr, yte = digits
+    clf = MLPClassifier(hidden_layer_sizes=(64,), solver=solver, max_iter=200,
+                        random_state=0, learning_rate_init=0.01 if solver == "sgd" else 0.001)
+    clf.fit(Xtr, ytr)
+    assert clf.score(Xte, yte) > 0.94, (solver, clf.score(Xte, yte), clf.stop_)
+    assert clf.n_iter_ >= 1 and len(clf.loss_curve_) == clf.n_iter_
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    np.testing.assert_allclose(clf.predict_proba(Xte).sum(axis=1), 1, rtol=1e-12)
+
+
+def test_regressor_with_levenberg_marquardt():
+    X, y = make_regression(n_samples=200, n_features=3, noise=1.0, random_state=0)
+    y = y / y.std()
+    reg = MLPRegressor(hidden_layer_sizes=(10,), activation="tanh", solver="lm",
+                       max_iter=100, random_state=0).fit(X, y)
+    assert reg.score(X, y) > 0.99
+    assert reg.solver_ == "lm"
+
+
+def test_auto_says_what_it_chose():
+    X, y = make_regression(n_samples=100, n_features=2, noise=0.1, random_state=1)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), activation="tanh", solver="auto",
+                       random_state=0).fit(X, y / y.std())
+    assert reg.solver_ == "lm"  # small squared-error network: MATLAB's trainlm
+
+
+def test_same_seed_same_weights_and_partial_fit(digits):
+    Xtr, _, ytr, _ = digits
+    a = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=3).fit(Xtr, ytr)
+    b = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=3).fit(Xtr, ytr)
+    for wa, wb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(wa, wb)
+    p = MLPClassifier(hidden_layer_sizes=(16,), random_state=3)
+    losses = []
+    for _ in range(5):
+        p.partial_fit(Xtr, ytr, classes=np.arange(10))
+        losses.append(p.loss_)
+    assert losses[-1] < losses[0]
+    assert p.n_iter_ == 5
+
+
+def test_pipeline_gridsearch_and_pickle(digits):
+    Xtr, Xte, ytr, yte = digits
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=30, random_state=0))
+    grid = GridSearchCV(pipe, {"mlpclassifier__solver": ["adam", "lbfgs"]}, cv=2)
+    grid.fit(Xtr[:400], ytr[:400])
+    assert grid.best_score_ > 0.8
+    clone = pickle.loads(pickle.dumps(grid.best_estimator_))
+    np.testing.assert_array_equal(clone.predict(Xte), grid.best_estimator_.predict(Xte))
+
+
+def test_save_and_load_as_the_cli_does(digits, tmp_path):
+    Xtr, Xte, ytr, _ = digits
+    clf = MLPClassifier(hidden_layer_sizes=(20,), max_iter=10, random_state=0).fit(Xtr, ytr)
+    path = tmp_path / "digits.safetensors"
+    clf.save(path)
+    back = MLPClassifier.load(path)
+    np.testing.assert_allclose(back.predict_proba(Xte), clf.predict_proba(Xte), rtol=1e-12)
+    np.testing.assert_array_equal(back.classes_, clf.classes_)
+    with pytest.raises(ValueError, match="not a MLPRegressor"):
+        MLPRegressor.load(path)
+
+
+def test_to_torch_gives_the_same_outputs(digits):
+    torch = pytest.importorskip("torch")
+    Xtr, Xte, ytr, _ = digits
+    clf = MLPClassifier(hidden_layer_sizes=(20, 12), activation="tanh", max_iter=5,
+                        random_state=0).fit(Xtr, ytr)
+    net = clf.to_torch().double()
+    with torch.no_grad():
+        p = torch.softmax(net(torch.from_numpy(Xte)), dim=1).numpy()
+    np.testing.assert_allclose(p, clf.predict_proba(Xte), rtol=1e-6, atol=1e-9)
+
+
+def test_bad_settings_are_clear_errors(digits):
+    Xtr, _, ytr, _ = digits
+    with pytest.raises(ValueError, match="not a descent method that trains networks"):
+        MLPClassifier(solver="trust-exact").fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="activation"):
+        MLPClassifier(activation="swish").fit(Xtr, ytr)
+    # As scikit-learn's: partial_fit exists only for mini-batch solvers.
+    assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
+    assert hasattr(MLPRegressor(solver="adam"), "partial_fit")
