@@ -134,3 +134,38 @@ def test_curve_fit_full_output_and_errors(decay):
         descent.curve_fit(model, x, np.where(x > 2, np.nan, y))
     with pytest.raises(RuntimeError, match="Optimal parameters not found"):
         descent.curve_fit(model, x, y, maxfev=2)
+
+
+def test_two_variables_with_lb_ub_bounds_are_not_read_as_pairs():
+    # (lb, ub) with n = 2 is two arrays, not two (min, max) pairs.
+    res = descent.least_squares(rosen_residuals, [2.0, 2.0], bounds=([0, 1.5], [3, 5]))
+    theirs = scipy_least_squares(rosen_residuals, [2.0, 2.0], bounds=([0, 1.5], [3, 5]))
+    np.testing.assert_allclose(res.x, theirs.x, rtol=1e-6)
+    popt, _ = descent.curve_fit(lambda x, a, b: a * x + b, [1, 2, 3, 4], [3, 5, 7, 9])
+    np.testing.assert_allclose(popt, [2, 1], rtol=1e-10)
+
+
+def test_sparse_and_operator_jacobians():
+    sparse = pytest.importorskip("scipy.sparse")
+    from scipy.sparse.linalg import aslinearoperator
+
+    ours = descent.least_squares(rosen_residuals, [-1.2, 1],
+                                 jac=lambda x: sparse.csr_matrix(rosen_jacobian(x)))
+    assert sparse.issparse(ours.jac)
+    np.testing.assert_allclose(ours.x, [1, 1], atol=1e-8)
+    op = descent.least_squares(rosen_residuals, [-1.2, 1],
+                               jac=lambda x: aslinearoperator(rosen_jacobian(x)))
+    np.testing.assert_allclose(op.x, [1, 1], atol=1e-8)
+    with pytest.raises(ValueError, match="dense Jacobian"):
+        descent.least_squares(rosen_residuals, [-1.2, 1], method="lm",
+                              jac=lambda x: aslinearoperator(rosen_jacobian(x)))
+
+
+def test_curve_fit_default_start_inside_the_bounds(decay):
+    x, y = decay
+    popt, _ = descent.curve_fit(model, x, y, bounds=(0, [3, 2, 0.6]))
+    sopt, _ = scipy_curve_fit(model, x, y, bounds=(0, [3, 2, 0.6]), ftol=1e-14, xtol=1e-14,
+                              gtol=1e-14)
+    np.testing.assert_allclose(popt, sopt, rtol=1e-5)
+    with pytest.raises(ValueError, match="outside of provided bounds"):
+        descent.curve_fit(model, x, y, p0=[5, 1, 0], bounds=(0, [3, 2, 0.6]))

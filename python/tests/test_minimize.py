@@ -211,3 +211,29 @@ def test_result_is_scipys_type_with_its_fields():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         descent.minimize(rosen, X0, jac=rosen_der)
+
+
+def test_variables_fixed_by_equal_bounds():
+    calls = []
+
+    def f(x):
+        calls.append(x.copy())
+        return rosen(x)
+
+    x0 = np.array([0.5, 2.0, 0.3, -1.0])
+    bounds = [(0, 3), (2, 2), (-1, 2), (-1, -1)]
+    res = descent.minimize(f, x0, jac=lambda x: rosen_der(x), bounds=bounds)
+    theirs = scipy_minimize(rosen, x0, jac=rosen_der, bounds=bounds, method="L-BFGS-B")
+    np.testing.assert_allclose(res.x, theirs.x, rtol=1e-5)
+    assert res.x[1] == 2 and res.x[3] == -1
+    assert all(c[1] == 2 and c[3] == -1 for c in calls)
+    assert np.isnan(res.jac[[1, 3]]).all() and np.isfinite(res.jac[[0, 2]]).all()
+    every = descent.minimize(rosen, [1.0, 2.0], bounds=[(1, 1), (2, 2)])
+    assert every.nfev == 1 and every.message == "All independent variables were fixed by bounds."
+
+
+def test_finite_differences_stop_at_scipys_gradient_tolerance():
+    # A finite-difference gradient cannot reach descent's 1e-8: SciPy's 1e-5 applies.
+    res = descent.minimize(rosen, X0, method="L-BFGS-B")
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, [1, 1], atol=1e-4)
