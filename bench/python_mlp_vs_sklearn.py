@@ -52,10 +52,10 @@ def main():
     common = dict(hidden_layer_sizes=(100,), batch_size=200, learning_rate_init=1e-3,
                   max_iter=a.epochs, tol=0.0, n_iter_no_change=a.epochs + 1)
     sk = run(lambda s: SkMLP(solver="adam", random_state=s, **common), data, a.seeds)
-    ours = run(lambda s: descent.MLPClassifier(solver="adam", random_state=s, **common),
-               data, a.seeds)
-    ours32 = run(lambda s: descent.MLPClassifier(solver="adam", random_state=s,
-                                                 precision="f32", **common), data, a.seeds)
+    ours = run(lambda s: descent.MLPClassifier(solver="adam", random_state=s,
+                                               precision="f64", **common), data, a.seeds)
+    ours32 = run(lambda s: descent.MLPClassifier(solver="adam", random_state=s, **common),
+                 data, a.seeds)
     print(f"digits 64-100-10, Adam, batch 200, {a.epochs} epochs, {a.seeds} seeds "
           f"(median fit time, mean test accuracy)")
     print(f"  scikit-learn {sk[0]:7.3f} s  accuracy {sk[1]:.4f}")

@@ -8,7 +8,9 @@ squared-error networks, full-batch L-BFGS when the data fits one batch, Adam oth
 ``"adam"``, ``"sgd"`` (Nesterov momentum, as scikit-learn's default SGD), ``"lbfgs"``,
 ``"lm"``, ``"scg"``, ``"rprop"``, ``"br"``, … (``descent.methods()``); training runs in
 Rust with the GIL released; ``save``/``load`` use the CLI's safetensors files and
-``to_torch()`` gives the network as a ``torch.nn.Sequential``.
+``to_torch()`` gives the network as a ``torch.nn.Sequential``. Networks compute in f32
+with f64 master weights (``precision="f32"``, as ``descent train``); ``precision="f64"``
+computes in f64.
 """
 
 import warnings
@@ -53,7 +55,7 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, precision="f64", threads=1):
+                 n_iter_no_change=10, precision="f32", threads=1):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
