@@ -1,6 +1,7 @@
 """What the SciPy-style functions share: result and warning types, argument forms,
 callbacks, counters."""
 
+import functools
 import inspect
 
 import numpy as np
@@ -33,7 +34,22 @@ except ImportError:  # pragma: no cover - exercised without SciPy
 def methods():
     """descent's methods: one dict per method (name, aliases, description, applies_to,
     settings with their defaults, reference)."""
-    return _descent.methods()
+    return [dict(m) for m in _registry()]
+
+
+@functools.lru_cache(maxsize=1)
+def _registry():
+    # The registry is fixed at build time: read it once, not on every call.
+    return tuple(_descent.methods())
+
+
+def method_info(name):
+    """The registry entry of a method name or alias (``None`` if there is none)."""
+    base = name.split(":")[0]
+    for m in _registry():
+        if m["name"] == base or base in m["aliases"]:
+            return m
+    return None
 
 
 def as_x0(x0, name="x0"):

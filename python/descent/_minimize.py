@@ -12,8 +12,8 @@ import warnings
 import numpy as np
 
 from . import _descent, _differences
-from ._common import (Counter, OptimizeResult, OptimizeWarning, dense, methods, as_x0,
-                      pairs_bounds, scalar, stopping_callback)
+from ._common import (Counter, OptimizeResult, OptimizeWarning, as_x0, dense, method_info,
+                      methods, pairs_bounds, scalar, stopping_callback)
 
 #: SciPy's method names and the descent method each one runs (the same kind of method).
 SCIPY_METHODS = {
@@ -93,11 +93,10 @@ def _method_name(method, bounded):
 
 
 def _setting_names(name):
-    base = name.split(":")[0]
-    for m in methods():
-        if m["name"] == base or base in m["aliases"]:
-            return m["name"], {s for s, _ in m["settings"]}
-    return base, set()
+    info = method_info(name)
+    if info is None:
+        return name.split(":")[0], set()
+    return info["name"], {s for s, _ in info["settings"]}
 
 
 

@@ -42,7 +42,7 @@ ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "r
 
 
 def _registry():
-    return {m["name"]: m for m in _methods()}
+    return {m["name"]: m for m in _methods()}  # fresh dicts: callers may not change the cache
 
 
 class _BaseMLP(BaseEstimator):
