@@ -1,10 +1,10 @@
 //! `least_squares`: descent's least-squares methods on Python residuals.
 
 use crate::callbacks::{Failure, PyResiduals, PyWatch};
-use crate::value_error;
+use crate::{bounds_for, check_tolerances, value_error};
 use descent::least_squares::{minimize_least_squares, FitOptions, Robust, RobustLoss};
 use descent::linalg::DenseMatrix;
-use descent::{Bounds, LeastSquares, MethodSpec, Start};
+use descent::{LeastSquares, MethodSpec, Start};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -35,27 +35,10 @@ pub fn least_squares<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut x0 = x0.as_slice()?.to_vec();
     let n = x0.len();
-    for (name, v) in [("ftol", ftol), ("xtol", xtol), ("gtol", gtol)] {
-        if !(v >= 0.0 && v.is_finite()) {
-            return Err(PyValueError::new_err(format!(
-                "{name} must be a finite non-negative number, got {v}"
-            )));
-        }
-    }
+    check_tolerances(&[("ftol", ftol), ("xtol", xtol), ("gtol", gtol)])?;
     let spec = MethodSpec::parse(method).map_err(value_error)?;
     let loss = RobustLoss::parse(loss).map_err(value_error)?;
-    let bounds = match bounds {
-        Some((lo, hi)) => Some(Bounds::new(lo, hi).map_err(value_error)?),
-        None => None,
-    };
-    if let Some(b) = &bounds {
-        if b.dim() != n {
-            return Err(PyValueError::new_err(format!(
-                "bounds has {} pairs but x0 has {n} entries",
-                b.dim()
-            )));
-        }
-    }
+    let bounds = bounds_for(bounds, n)?;
     let defaults = FitOptions::default();
     let opts = spec.fit_options(&FitOptions {
         ftol,

@@ -19,6 +19,36 @@ pub(crate) fn value_error(e: descent::Error) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// The box `(lower, upper)` for `n` variables, checked.
+pub(crate) fn bounds_for(
+    bounds: Option<(Vec<f64>, Vec<f64>)>,
+    n: usize,
+) -> PyResult<Option<descent::Bounds>> {
+    let Some((lo, hi)) = bounds else {
+        return Ok(None);
+    };
+    let b = descent::Bounds::new(lo, hi).map_err(value_error)?;
+    if b.dim() != n {
+        return Err(PyValueError::new_err(format!(
+            "bounds has {} pairs but x0 has {n} entries",
+            b.dim()
+        )));
+    }
+    Ok(Some(b))
+}
+
+/// Tolerances must be finite and not negative.
+pub(crate) fn check_tolerances(tolerances: &[(&str, f64)]) -> PyResult<()> {
+    for (name, v) in tolerances {
+        if !(*v >= 0.0 && v.is_finite()) {
+            return Err(PyValueError::new_err(format!(
+                "{name} must be a finite non-negative number, got {v}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[pymodule]
 fn _descent(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minimize::minimize, m)?)?;

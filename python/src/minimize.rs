@@ -1,9 +1,9 @@
 //! `minimize`: any of descent's methods on a Python objective.
 
 use crate::callbacks::{Failure, PyObjective, PyWatch};
-use crate::value_error;
+use crate::{bounds_for, check_tolerances, value_error};
 use descent::method::{AppliesTo, REGISTRY};
-use descent::{minimize as run, Bounds, MethodSpec, Options};
+use descent::{minimize as run, MethodSpec, Options};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -66,18 +66,7 @@ pub fn minimize<'py>(
                 .join(", ")
         )));
     }
-    let bounds = match bounds {
-        Some((lo, hi)) => Some(Bounds::new(lo, hi).map_err(value_error)?),
-        None => None,
-    };
-    if let Some(b) = &bounds {
-        if b.dim() != n {
-            return Err(PyValueError::new_err(format!(
-                "bounds has {} pairs but x0 has {n} entries",
-                b.dim()
-            )));
-        }
-    }
+    let bounds = bounds_for(bounds, n)?;
     let moved = bounds
         .as_ref()
         .map(|b| b.move_inside(&mut x0))
@@ -105,17 +94,11 @@ pub fn minimize<'py>(
         }
         opts.time_limit = Some(Duration::from_secs_f64(t));
     }
-    for (name, v) in [
+    check_tolerances(&[
         ("gtol", opts.gtol),
         ("ftol", opts.ftol),
         ("xtol", opts.xtol),
-    ] {
-        if !(v >= 0.0 && v.is_finite()) {
-            return Err(PyValueError::new_err(format!(
-                "{name} must be a finite non-negative number, got {v}"
-            )));
-        }
-    }
+    ])?;
     // The run, without the GIL: each callback takes it back for itself.
     let found = py.detach(move || -> PyResult<Found> {
         // Built here: a method is not `Send`, so it lives and dies on this thread.

@@ -178,25 +178,19 @@ pub fn train_network<'py>(
             count: 0,
             stopped: false,
         };
-        let r = if f64_compute {
-            nn::train::<f64>(
-                &net,
-                &train_data,
-                val_data.as_ref(),
-                &cfg,
-                start,
-                &mut watch,
-            )
+        let train = if f64_compute {
+            nn::train::<f64>
         } else {
-            nn::train::<f32>(
-                &net,
-                &train_data,
-                val_data.as_ref(),
-                &cfg,
-                start,
-                &mut watch,
-            )
+            nn::train::<f32>
         };
+        let r = train(
+            &net,
+            &train_data,
+            val_data.as_ref(),
+            &cfg,
+            start,
+            &mut watch,
+        );
         r.map(|r| (r, watch.stopped))
     });
     let (result, no_improvement) = result.map_err(value_error)?;
