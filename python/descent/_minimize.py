@@ -6,7 +6,6 @@ codes, fixed variables, a NaN start), descent's follows it; where descent's meth
 more (bounds for step rules, every registry method), the extra is there too.
 """
 
-import json
 import warnings
 
 import numpy as np
@@ -358,7 +357,7 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
         out = _descent.minimize(
             value, value_grad, x0, name, settings,
             bounds=box, hess=hess_fn, hessp=hessp_fn, callback=hook,
-            keep_state=base in HESS_INV, **run,
+            hess_inv=base in HESS_INV, **run,
         )
     except ValueError as e:
         if "not finite at x0" not in str(e):
@@ -370,8 +369,16 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
             message=MESSAGES["non_finite"], termination="non_finite")
     term = out["termination"]
     status = STATUS.get(term, 2)
+    success = bool(out["converged"]) and not stopped
+    if term == "step_tolerance" and out["grad_norm"] > run.get("gtol", FD_GTOL) ** 0.5:
+        # Steps vanished where the gradient has not: the method stalled (SciPy would say
+        # precision was lost), it did not converge.
+        status, success = 2, False
+        term_message = MESSAGES["line_search_failed"]
+    else:
+        term_message = None
     table = LBFGSB_MESSAGES if base == "lbfgsb" else MESSAGES
-    message = table.get(term, out["message"])
+    message = term_message or table.get(term, out["message"])
     if stopped:
         status, message = 99, "`callback` raised `StopIteration`."
     if status == 1 and options.get("disp"):
@@ -386,7 +393,7 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
         njev=counter.njev,
         nhev=counter.nhev,
         status=status,
-        success=bool(out["converged"]) and not stopped,
+        success=success,
         message=message,
         termination=term,
         method=out["method"],
@@ -395,42 +402,17 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
         res["active_bounds"] = np.asarray(out["active_bounds"], dtype=int)
     if out["x0_moved"]:
         res["x0_moved"] = np.asarray(out["x0_moved"], dtype=int)
-    if out["state"] is not None:
-        h = _hess_inv(base, json.loads(out["state"]), n)
-        if h is not None:
-            res["hess_inv"] = h
+    if out.get("hess_inv") is not None:
+        res["hess_inv"] = out["hess_inv"]
+    elif "hess_inv_s" in out:
+        res["hess_inv"] = _limited_memory(out["hess_inv_s"], out["hess_inv_y"], n)
     if return_all:
         res["allvecs"] = allvecs
     return res
 
 
-def _find(tree, key):
-    """The first value under ``key`` in a JSON tree (the methods' saved states)."""
-    if isinstance(tree, dict):
-        if key in tree:
-            return tree[key]
-        tree = list(tree.values())
-    if isinstance(tree, list):
-        for t in tree:
-            v = _find(t, key)
-            if v is not None:
-                return v
-    return None
-
-
-def _hess_inv(base, state, n):
-    """SciPy's ``hess_inv``: BFGS's dense matrix; L-BFGS's pairs as a linear operator."""
-    if base in ("bfgs", "dfp", "sr1"):
-        h = _find(state, "h")
-        if h and h.get("rows") == n:
-            return np.asarray(h["data"], dtype=float).reshape(n, n)
-        return np.eye(n)
-    if base == "lbfgs":
-        pairs = _find(state, "pairs") or []
-        s = [p[0] for p in pairs]
-        y = [p[1] for p in pairs]
-    else:
-        s, y = _find(state, "s") or [], _find(state, "y") or []
+def _limited_memory(s, y, n):
+    """L-BFGS's ``hess_inv`` as SciPy returns it: an ``LbfgsInvHessProduct``."""
     sk = np.asarray(s, dtype=float).reshape(-1, n)
     yk = np.asarray(y, dtype=float).reshape(-1, n)
     try:

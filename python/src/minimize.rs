@@ -3,8 +3,8 @@
 use crate::callbacks::{Failure, PyObjective, PyWatch};
 use crate::{bounds_for, check_tolerances, value_error};
 use descent::method::{AppliesTo, REGISTRY};
-use descent::{minimize as run, MethodSpec, Options};
-use numpy::{PyArray1, PyReadonlyArray1};
+use descent::{minimize as run, InverseHessian, MethodSpec, Options};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -15,19 +15,19 @@ struct Found {
     summary: descent::Summary,
     moved: Vec<usize>,
     active: Vec<usize>,
-    state: Option<String>,
+    hess_inv: Option<InverseHessian>,
 }
 
 /// Runs `method` (a descent method spec, with `settings` applied) on the objective given
 /// by `value` and `value_grad`, from `x0`, within `bounds` when given.
 ///
 /// Unset tolerances and budgets are the method's defaults (the same as the CLI's).
-/// `keep_state` returns the method's final state as JSON (BFGS's inverse Hessian,
-/// L-BFGS's pairs) for `hess_inv`.
+/// `hess_inv` returns the method's model of the inverse Hessian (BFGS's matrix as
+/// `hess_inv`, L-BFGS's pairs as `hess_inv_s` and `hess_inv_y`, one pair per row).
 #[pyfunction]
 #[pyo3(signature = (value, value_grad, x0, method, settings, bounds=None, hess=None, hessp=None,
     callback=None, gtol=None, ftol=None, xtol=None, max_iter=None, max_evals=None,
-    time_limit=None, keep_state=false))]
+    time_limit=None, hess_inv=false))]
 #[allow(clippy::too_many_arguments)] // SciPy's arguments, one to one
 pub fn minimize<'py>(
     py: Python<'py>,
@@ -46,7 +46,7 @@ pub fn minimize<'py>(
     max_iter: Option<u64>,
     max_evals: Option<u64>,
     time_limit: Option<f64>,
-    keep_state: bool,
+    hess_inv: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut x0 = x0.as_slice()?.to_vec();
     let n = x0.len();
@@ -135,16 +135,12 @@ pub fn minimize<'py>(
             .as_ref()
             .map(|b| b.active(&summary.x))
             .unwrap_or_default();
-        let state = if keep_state {
-            m.save_state().ok().map(|s| s.to_string())
-        } else {
-            None
-        };
+        let hess_inv = if hess_inv { m.inverse_hessian() } else { None };
         Ok(Found {
             summary,
             moved,
             active,
-            state,
+            hess_inv,
         })
     })?;
     let s = &found.summary;
@@ -164,7 +160,18 @@ pub fn minimize<'py>(
     out.set_item("seconds", s.seconds)?;
     out.set_item("x0_moved", found.moved)?;
     out.set_item("active_bounds", found.active)?;
-    out.set_item("state", found.state)?;
+    match found.hess_inv {
+        Some(InverseHessian::Dense(h)) => {
+            let rows: Vec<Vec<f64>> = h.data.chunks(h.cols.max(1)).map(<[f64]>::to_vec).collect();
+            out.set_item("hess_inv", matrix(py, &rows)?)?;
+        }
+        Some(InverseHessian::Pairs(pairs)) => {
+            let (s, y): (Vec<Vec<f64>>, Vec<Vec<f64>>) = pairs.into_iter().unzip();
+            out.set_item("hess_inv_s", matrix(py, &s)?)?;
+            out.set_item("hess_inv_y", matrix(py, &y)?)?;
+        }
+        None => {}
+    }
     Ok(out)
 }
 
@@ -196,4 +203,9 @@ pub fn methods(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
             Ok(d)
         })
         .collect()
+}
+
+/// Rows as a 2-D array (0×0 when there are none).
+fn matrix<'py>(py: Python<'py>, rows: &[Vec<f64>]) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    PyArray2::from_vec2(py, rows).map_err(|e| PyValueError::new_err(e.to_string()))
 }

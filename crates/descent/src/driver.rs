@@ -6,6 +6,7 @@
 
 use crate::checkpoint::{Checkpoint, FORMAT, VERSION};
 use crate::error::{Error, Result};
+use crate::linalg::DenseMatrix;
 use crate::linalg::{all_finite, norm, norm_inf};
 use crate::problem::{Counted, Counts, LeastSquares, Objective};
 use serde::{Deserialize, Serialize};
@@ -235,6 +236,11 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
     fn grad_norm(&self, it: &Iterate) -> f64 {
         norm_inf(&it.g)
     }
+    /// The method's model of the inverse Hessian, for methods that keep one (`None`
+    /// otherwise).
+    fn inverse_hessian(&self) -> Option<InverseHessian> {
+        None
+    }
 }
 
 impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
@@ -277,6 +283,20 @@ impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
     fn grad_norm(&self, it: &Iterate) -> f64 {
         (**self).grad_norm(it)
     }
+    fn inverse_hessian(&self) -> Option<InverseHessian> {
+        (**self).inverse_hessian()
+    }
+}
+
+/// A quasi-Newton method's model of the inverse Hessian at its last point (what SciPy
+/// returns as `hess_inv`).
+#[derive(Clone, Debug)]
+pub enum InverseHessian {
+    /// A dense `H ≈ (∇²f)⁻¹` (BFGS, DFP, SR1).
+    Dense(DenseMatrix),
+    /// Limited-memory pairs `(sᵢ, yᵢ)`, oldest first: `H` is the two-loop recursion's
+    /// operator started from `γI`, `γ = sᵀy/yᵀy` of the newest pair (L-BFGS, L-BFGS-B).
+    Pairs(Vec<(Vec<f64>, Vec<f64>)>),
 }
 
 /// Serializes a method's whole state with serde (for [`Minimizer::save_state`]).

@@ -97,4 +97,8 @@ impl Direction for Lbfgs {
     fn extra(&self) -> Vec<(&'static str, f64)> {
         vec![("gamma", self.gamma)]
     }
+    fn inverse_hessian(&self) -> Option<crate::driver::InverseHessian> {
+        let pairs = self.pairs.iter().map(|(s, y, _)| (s.clone(), y.clone()));
+        Some(crate::driver::InverseHessian::Pairs(pairs.collect()))
+    }
 }

@@ -31,7 +31,9 @@ pub use quasi_newton::{QuasiNewton, QuasiNewtonKind};
 pub use secant::SecantPair;
 pub use steepest::Steepest;
 
-use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
+use crate::driver::{
+    state_from_json, state_to_json, InverseHessian, Iterate, Minimizer, StepOutcome, Termination,
+};
 use crate::error::Result;
 use crate::linalg::{dot, norm};
 use crate::linesearch::{Line, LineSearch, StrongWolfe};
@@ -62,6 +64,10 @@ pub trait Direction {
     /// Values for iteration reports.
     fn extra(&self) -> Vec<(&'static str, f64)> {
         Vec::new()
+    }
+    /// The direction's model of the inverse Hessian, if it keeps one (quasi-Newton).
+    fn inverse_hessian(&self) -> Option<InverseHessian> {
+        None
     }
     /// What the direction has learned, for checkpoints. A direction that keeps state
     /// between iterations must override this and [`Direction::load_state`] (the library's
@@ -352,6 +358,9 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         let f_new = line.finish(step.alpha, &mut x_new, &mut g_new);
         drop(line);
         Ok(self.commit(it, x_new, g_new, f_new, step.alpha))
+    }
+    fn inverse_hessian(&self) -> Option<InverseHessian> {
+        self.direction.inverse_hessian()
     }
     fn extra(&self) -> Vec<(&'static str, f64)> {
         let mut e = self.direction.extra();

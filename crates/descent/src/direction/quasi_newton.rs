@@ -161,4 +161,7 @@ impl Direction for QuasiNewton {
     fn extra(&self) -> Vec<(&'static str, f64)> {
         vec![("skipped", self.skipped as f64)]
     }
+    fn inverse_hessian(&self) -> Option<crate::driver::InverseHessian> {
+        (self.h.rows > 0).then(|| crate::driver::InverseHessian::Dense(self.h.clone()))
+    }
 }

@@ -50,6 +50,10 @@ impl CompactLbfgs {
     pub fn is_empty(&self) -> bool {
         self.s.is_empty()
     }
+    /// The stored pairs `(sᵢ, yᵢ)`, oldest first.
+    pub fn pairs(&self) -> Vec<(Vec<f64>, Vec<f64>)> {
+        self.s.iter().cloned().zip(self.y.iter().cloned()).collect()
+    }
     /// θ.
     pub fn theta(&self) -> f64 {
         self.theta

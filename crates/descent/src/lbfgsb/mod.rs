@@ -251,6 +251,12 @@ impl Minimizer for Lbfgsb {
         (self.state.last_reduction <= self.ftol).then_some(Termination::CostChangeTolerance)
     }
 
+    fn inverse_hessian(&self) -> Option<crate::driver::InverseHessian> {
+        Some(crate::driver::InverseHessian::Pairs(
+            self.state.model.pairs(),
+        ))
+    }
+
     fn extra(&self) -> Vec<(&'static str, f64)> {
         vec![
             ("theta", self.state.model.theta()),
