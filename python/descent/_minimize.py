@@ -159,6 +159,9 @@ _OPTION_MAP = {
     "ftol": "ftol",
     "xtol": "xtol",
 }
+#: SciPy options that descent checks (as SciPy does) but whose effect its methods do not
+#: offer: the line search's constants and trial budget, BFGS's starting matrix.
+_NOT_TAKEN = ("c1", "c2", "maxls", "hess_inv0")
 _SETTING_MAP = {
     "maxcor": "memory",
     "initial_trust_radius": "radius",
@@ -167,7 +170,7 @@ _SETTING_MAP = {
 }
 # Options SciPy's methods take that change nothing here (printing, SciPy's own line
 # search and finite-difference internals that descent does its own way).
-_IGNORED = {"disp", "iprint", "maxls", "norm", "c1", "c2", "xrtol", "inexact", "hess_inv0",
+_IGNORED = {"disp", "iprint", "norm", "xrtol", "inexact",
             "workers", "adaptive", "mu0", "finite_diff_rel_step", "eps", "return_all"}
 
 
@@ -308,11 +311,16 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
             settings.append((_SETTING_MAP[key], str(v)))
         elif key in settings_of_method:
             settings.append((key, str(v)))
-        elif key not in _IGNORED and key not in _SETTING_MAP:
+        elif key not in _IGNORED and key not in _SETTING_MAP and key not in _NOT_TAKEN:
             unknown.append(key)
     if unknown:
         warnings.warn(f"Unknown solver options: {', '.join(unknown)}", OptimizeWarning,
                       stacklevel=2)
+    unused = [k for k in _NOT_TAKEN if k in options]
+    if unused:
+        warnings.warn(f"Options not taken by descent's methods (their line searches and "
+                      f"start are their own): {', '.join(unused)}; ignored",
+                      OptimizeWarning, stacklevel=2)
     if tol is not None:
         run.setdefault("gtol", tol)
         if base == "lbfgsb":

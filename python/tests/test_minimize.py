@@ -162,6 +162,10 @@ def test_options_and_unknown_ones():
     assert res.nit == 3 and res.status == 1 and not res.success
     with pytest.warns(OptimizeWarning, match="Unknown solver options: bogus"):
         descent.minimize(rosen, X0, jac=rosen_der, options={"bogus": 1})
+    with pytest.warns(OptimizeWarning, match="not taken by descent's methods.*c2"):
+        descent.minimize(rosen, X0, jac=rosen_der, method="BFGS", options={"c2": 0.5})
+    with pytest.raises(ValueError, match="'c1' and 'c2'"):
+        descent.minimize(rosen, X0, jac=rosen_der, method="CG", options={"c1": 0.9, "c2": 0.1})
     res = descent.minimize(rosen, X0, jac=rosen_der, method="L-BFGS-B",
                            options={"maxcor": 3, "gtol": 1e-12, "ftol": 0})
     np.testing.assert_allclose(res.x, [1, 1], atol=1e-8)
