@@ -197,7 +197,8 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.nan
         self.n_iter_ = int(out["epochs"])
-        self.t_ = getattr(self, "t_", 0) * partial + n * (self.n_iter_ if not partial else 1)
+        # Samples seen (scikit-learn's t_): one more pass for partial_fit, all epochs for fit.
+        self.t_ = getattr(self, "t_", 0) + n if partial else n * self.n_iter_
         self.stop_ = out["stop"]
         if self.early_stopping and not partial:
             self.validation_scores_ = list(out["val_score"])
