@@ -93,7 +93,7 @@ fn every_method_runs_on_a_typed_expression() {
         })
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(methods.len(), 33);
+    assert_eq!(methods.len(), 34);
     for m in methods {
         let lr = match m {
             "adagrad" => "0.5",
@@ -989,7 +989,7 @@ fn ctrl_c_stops_a_comparison_and_keeps_what_finished() {
 fn methods_json_is_the_registry() {
     let v = json(&["methods", "--json"]);
     let all = v.as_array().unwrap();
-    assert_eq!(all.len(), 38);
+    assert_eq!(all.len(), 40);
     for m in all {
         for field in [
             "name",

@@ -21,6 +21,11 @@ pub trait ProblemKind {
     type Problem<'a>: ?Sized + 'a;
     /// Number of variables.
     fn dim(problem: &Self::Problem<'_>) -> usize;
+    /// `f` and `∇f` at `x`, where the problem has one deterministic value (`None` for
+    /// sampled problems, whose values are batch estimates).
+    fn evaluate(_problem: &Self::Problem<'_>, _x: &[f64]) -> Option<Iterate> {
+        None
+    }
 }
 
 /// Problems with a value and a gradient ([`Objective`]).
@@ -29,6 +34,9 @@ impl ProblemKind for OnObjective {
     type Problem<'a> = dyn Objective + 'a;
     fn dim(problem: &Self::Problem<'_>) -> usize {
         problem.dim()
+    }
+    fn evaluate(problem: &Self::Problem<'_>, x: &[f64]) -> Option<Iterate> {
+        Some(Iterate::evaluate(problem, x))
     }
 }
 
@@ -241,6 +249,12 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
     fn inverse_hessian(&self) -> Option<InverseHessian> {
         None
     }
+    /// The point that is the result, when it is not the iterate (schedule-free step
+    /// rules take gradients at an interpolation and return an average): observers see
+    /// it, and the run ends there, evaluated.
+    fn point_of_record(&self) -> Option<&[f64]> {
+        None
+    }
 }
 
 impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
@@ -285,6 +299,9 @@ impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
     }
     fn inverse_hessian(&self) -> Option<InverseHessian> {
         (**self).inverse_hessian()
+    }
+    fn point_of_record(&self) -> Option<&[f64]> {
+        (**self).point_of_record()
     }
 }
 
@@ -666,7 +683,7 @@ pub fn run<K: ProblemKind>(
                 seconds: elapsed(),
                 extra: method.extra(),
             };
-            obs.on_point(&it.x);
+            obs.on_point(method.point_of_record().unwrap_or(&it.x));
             if obs.on_iter(&report) == Control::Stop {
                 break Termination::ObserverStop;
             }
@@ -719,6 +736,19 @@ pub fn run<K: ProblemKind>(
         best
     } else {
         it
+    };
+    // A method whose result is not its iterate ends at its point of record, evaluated
+    // where the problem has one value (a batch estimate stays as it is otherwise).
+    let fin = match method.point_of_record() {
+        Some(x) => match K::evaluate(problem, x) {
+            Some(at) if at.f.is_finite() && all_finite(&at.g) => at,
+            Some(_) => fin,
+            None => Iterate {
+                x: x.to_vec(),
+                ..fin
+            },
+        },
+        None => fin,
     };
     let summary = Summary {
         method: name,

@@ -27,8 +27,8 @@ use crate::trust_region::{
     Dogleg, ExactSubproblem, RadiusRules, Steihaug, Subproblem, TrustRegion,
 };
 use crate::update::{
-    Adadelta, Adagrad, Adam, Adamax, FixedStep, Lion, Momentum, MomentumForm, NAdam, Nesterov,
-    RAdam, RmsProp, Rprop, Schedule, Sgd, StepRule,
+    Adadelta, Adagrad, Adam, Adamax, FixedStep, Lion, Momentum, MomentumForm, Muon, NAdam,
+    Nesterov, RAdam, RmsProp, Rprop, Schedule, ScheduleFreeAdamW, Sgd, StepRule,
 };
 use serde::Serialize;
 use std::fmt;
@@ -169,6 +169,10 @@ pub struct MethodInfo {
     /// Whether its least-squares minimizer keeps to `FitOptions::bounds`.
     #[serde(skip)]
     pub bounded_least_squares: bool,
+    /// Whether it is schedule-free: its steps keep its sequences consistent only when
+    /// taken whole, so no learning-rate schedule or plateau reduction may scale them.
+    #[serde(skip)]
+    pub schedule_free: bool,
 }
 
 fn settings_as_map<S: serde::Serializer>(
@@ -280,6 +284,7 @@ const NONE: MethodInfo = MethodInfo {
     bounded: None,
     bounded_as: None,
     bounded_least_squares: false,
+    schedule_free: false,
 };
 
 /// The settings of the bold driver (`gda`, `gdx`), MATLAB's defaults.
@@ -679,6 +684,112 @@ pub static REGISTRY: &[MethodInfo] = &[
             a.weight_decay = s.real("weight_decay")?;
             Ok(Box::new(a))
         }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "muon",
+        description: "Muon: momentum orthogonalized by Newton-Schulz on each weight matrix, AdamW on the biases",
+        applies_to: &[AppliesTo::Minibatch],
+        settings: &[
+            SettingInfo {
+                name: "lr",
+                default: "1e-3",
+                help: "learning rate of the weight matrices (torch.optim.Muon's default)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "momentum",
+                default: "0.95",
+                help: "momentum μ (torch.optim.Muon's default)",
+                kind: Kind::Unit,
+            },
+            SettingInfo {
+                name: "nesterov",
+                default: "true",
+                help: "Nesterov's form of the momentum (torch.optim.Muon's default)",
+                kind: Kind::Flag,
+            },
+            SettingInfo {
+                name: "weight_decay",
+                default: "0.1",
+                help: "decoupled weight decay of the matrices (torch.optim.Muon's default)",
+                kind: Kind::NonNegative,
+            },
+            SettingInfo {
+                name: "ns_steps",
+                default: "5",
+                help: "Newton-Schulz steps (Jordan et al. 2024; torch.optim.Muon)",
+                kind: Kind::Count,
+            },
+            SettingInfo {
+                name: "adamw_lr",
+                default: "1e-3",
+                help: "AdamW's rate for the parameters outside the matrices (torch.optim.AdamW's default)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "adamw_weight_decay",
+                default: "1e-2",
+                help: "AdamW's decoupled weight decay outside the matrices (torch.optim.AdamW's default)",
+                kind: Kind::NonNegative,
+            },
+            LR_SCHEDULE,
+        ],
+        reference: "Jordan et al., Muon: an optimizer for hidden layers in neural networks, 2024; torch.optim.Muon",
+        step_rule: Some(|s| {
+            let mut m = Muon::new(s.schedule()?);
+            (m.momentum, m.nesterov) = (s.real("momentum")?, s.flag("nesterov")?);
+            (m.weight_decay, m.ns_steps) = (s.real("weight_decay")?, s.count("ns_steps")?);
+            m.rest = Adam::adamw(
+                Schedule::Constant(s.real("adamw_lr")?),
+                s.real("adamw_weight_decay")?,
+            );
+            Ok(Box::new(m))
+        }),
+        ..NONE
+    },
+    MethodInfo {
+        name: "sf-adamw",
+        aliases: &["schedule-free-adamw"],
+        description: "schedule-free AdamW: Adam steps averaged, gradients at an interpolation, the average is the model",
+        applies_to: STEP_RULE_USE,
+        settings: &[
+            SettingInfo {
+                name: "lr",
+                default: "0.0025",
+                help: "learning rate (facebookresearch/schedule_free's default)",
+                kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "beta1",
+                default: "0.9",
+                help: "interpolation β₁ between the average and the steps (Defazio et al. 2024)",
+                kind: Kind::Unit,
+            },
+            BETA2,
+            ADAM_EPS,
+            SettingInfo {
+                name: "weight_decay",
+                default: "0",
+                help: "decoupled weight decay λ, applied at the interpolation y (the reference's default)",
+                kind: Kind::NonNegative,
+            },
+            SettingInfo {
+                name: "warmup",
+                default: "0",
+                help: "steps of linear warmup of the rate (the reference's warmup_steps)",
+                kind: Kind::NonNegative,
+            },
+        ],
+        reference: "Defazio et al., The road less scheduled, NeurIPS 2024; facebookresearch/schedule_free (AdamWScheduleFreeReference)",
+        step_rule: Some(|s| {
+            let mut a = ScheduleFreeAdamW::new(s.real("lr")?);
+            (a.beta1, a.beta2, a.eps) = (s.real("beta1")?, s.real("beta2")?, s.real("eps")?);
+            a.weight_decay = s.real("weight_decay")?;
+            a.warmup = s.real("warmup")?.round() as u64;
+            Ok(Box::new(a))
+        }),
+        schedule_free: true,
         ..NONE
     },
     MethodInfo {
@@ -1106,6 +1217,12 @@ pub static REGISTRY: &[MethodInfo] = &[
                 default: "1000",
                 help: "iterations after which an unconverged first attempt restarts",
                 kind: Kind::Count,
+            },
+            SettingInfo {
+                name: "mu_max",
+                default: "1e100",
+                help: "damping ceiling: stop when μ (relative to the scaled JᵀJ) exceeds it; MATLAB's trainlm stops at 1e10",
+                kind: Kind::Positive,
             },
         ],
         default_gtol: 1e-15,
@@ -1535,9 +1652,14 @@ impl MethodSpec {
     pub fn build(&self) -> Result<Box<dyn Minimizer>> {
         let info = self.check()?;
         if !info.applies(AppliesTo::Objective) {
+            let why = if info.applies(AppliesTo::Minibatch) {
+                "it trains networks only (descent train): it works on their weight matrices, and an objective has none"
+            } else {
+                "it needs residuals (a least-squares problem), not only an objective"
+            };
             return Err(Error::NotApplicable {
                 method: self.name.clone(),
-                why: "it needs residuals (a least-squares problem), not only an objective".into(),
+                why: why.into(),
             });
         }
         match (info.objective, info.step_rule) {
@@ -1590,6 +1712,7 @@ impl MethodSpec {
             restart_after: self
                 .given_parsed("restart_after")
                 .unwrap_or(base.restart_after),
+            mu_max: self.given_parsed("mu_max").unwrap_or(base.mu_max),
             ..base.clone()
         }
     }

@@ -235,6 +235,10 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
         true
     }
 
+    fn point_of_record(&self) -> Option<&[f64]> {
+        self.rule.averaged_point()
+    }
+
     fn grad_norm(&self, it: &Iterate) -> f64 {
         if self.grad_norm.is_nan() {
             crate::linalg::norm_inf(&it.g)

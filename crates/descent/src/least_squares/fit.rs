@@ -64,6 +64,7 @@ impl LsqMethod {
                     geodesic: opts.geodesic,
                     scaling: Scaling::RunningMax,
                     bounds: opts.bounds.clone(),
+                    mu_max: opts.mu_max,
                 };
                 let first = LevenbergMarquardt::new(config.clone());
                 if !opts.restart {
@@ -129,6 +130,8 @@ pub struct FitOptions {
     pub absolute_sigma: bool,
     /// Bounds on the parameters (default none); only Levenberg–Marquardt keeps to them.
     pub bounds: Option<Bounds>,
+    /// Levenberg–Marquardt's damping ceiling ([`LmConfig::mu_max`]).
+    pub mu_max: f64,
 }
 
 impl Default for FitOptions {
@@ -147,6 +150,7 @@ impl Default for FitOptions {
             keep_checkpoint: false,
             absolute_sigma: false,
             bounds: None,
+            mu_max: crate::least_squares::levenberg_marquardt::MU_MAX,
         }
     }
 }

@@ -43,8 +43,8 @@ use serde::{Deserialize, Serialize};
 /// 10 was measured to need fewer evaluations on the NIST StRD problems at equal accuracy).
 const MU_MAX_DECREASE: f64 = 10.0;
 
-/// Damping beyond which the trust region is taken to have collapsed.
-const MU_MAX: f64 = 1e100;
+/// Default damping ceiling: beyond it the trust region is taken to have collapsed.
+pub const MU_MAX: f64 = 1e100;
 
 /// Nielsen's damping rule (Madsen, Nielsen & Tingleff 2004, eq. 3.16): after an accepted
 /// step `μ ← μ·max(1/10, 1 − (2ρ − 1)³)`, `ν ← 2`; after a rejected one `μ ← μν`, `ν ← 2ν`.
@@ -53,12 +53,28 @@ pub struct NielsenDamping {
     /// Damping μ (the inverse of a trust radius).
     pub mu: f64,
     nu: f64,
+    /// μ beyond which the region has collapsed ([`LmConfig::mu_max`]).
+    #[serde(default = "default_mu_max")]
+    ceiling: f64,
+}
+
+fn default_mu_max() -> f64 {
+    MU_MAX
 }
 
 impl NielsenDamping {
     /// Starts at `mu`.
     pub fn new(mu: f64) -> Self {
-        NielsenDamping { mu, nu: 2.0 }
+        NielsenDamping {
+            mu,
+            nu: 2.0,
+            ceiling: MU_MAX,
+        }
+    }
+    /// The same rule with the run stopping once μ exceeds `ceiling`.
+    pub fn with_ceiling(mut self, ceiling: f64) -> Self {
+        self.ceiling = ceiling;
+        self
     }
     /// A step with gain ratio `rho > 0` was accepted.
     pub fn step_accepted(&mut self, rho: f64) {
@@ -70,9 +86,9 @@ impl NielsenDamping {
         self.mu *= self.nu;
         self.nu *= 2.0;
     }
-    /// Whether the region has collapsed (μ beyond any useful value).
+    /// Whether the region has collapsed (μ beyond the ceiling).
     pub fn collapsed(&self) -> bool {
-        self.mu > MU_MAX || !self.mu.is_finite()
+        self.mu > self.ceiling || !self.mu.is_finite()
     }
 }
 
@@ -97,6 +113,11 @@ pub struct LmConfig {
     /// Box the parameters are kept in (default none).
     #[serde(default)]
     pub bounds: Option<Bounds>,
+    /// Damping ceiling: the run stops (`trust_region_too_small`) when a rejected step
+    /// raises μ above it. MATLAB's `trainlm` stops at `mu_max` = 1e10 (on its own,
+    /// unscaled μ); the default 1e100 only catches a collapsed region.
+    #[serde(default = "default_mu_max")]
+    pub mu_max: f64,
 }
 
 impl Default for LmConfig {
@@ -109,6 +130,7 @@ impl Default for LmConfig {
             geodesic: true,
             scaling: Scaling::RunningMax,
             bounds: None,
+            mu_max: MU_MAX,
         }
     }
 }
@@ -142,7 +164,7 @@ impl LevenbergMarquardt {
     /// With `config`.
     pub fn new(config: LmConfig) -> Self {
         LevenbergMarquardt {
-            damping: NielsenDamping::new(config.tau),
+            damping: NielsenDamping::new(config.tau).with_ceiling(config.mu_max),
             config,
             r: Vec::new(),
             j: DenseMatrix::zeros(0, 0),
@@ -234,7 +256,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         let (r, j, it) = evaluate_start(problem, &x)?;
         // With D the column norms, diag(JsᵀJs) = 1 at the start: μ₀ = τ.
         self.d = super::scaling::column_norms(&j);
-        self.damping = NielsenDamping::new(self.config.tau);
+        self.damping = NielsenDamping::new(self.config.tau).with_ceiling(self.config.mu_max);
         self.cosine = self.free_cosine(&j, &r, &it.x, &it.g);
         self.r = r;
         self.j = j;
@@ -397,4 +419,28 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
     }
 
     crate::driver::whole_state!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::method::MethodSpec;
+
+    #[test]
+    fn the_damping_ceiling_ends_a_run_of_rejections() {
+        // μ: 1 → 2 → 8 → 64 (ν doubles each time): the third rejection passes 10.
+        let mut d = NielsenDamping::new(1.0).with_ceiling(10.0);
+        d.step_rejected();
+        d.step_rejected();
+        assert!(!d.collapsed());
+        d.step_rejected();
+        assert!(d.collapsed());
+        assert!(!NielsenDamping::new(64.0).collapsed());
+        // The registry's setting reaches the fit's options; a ceiling must be positive.
+        let spec = MethodSpec::parse("lm:mu_max=1e10").unwrap();
+        let opts = spec.fit_options(&crate::least_squares::FitOptions::default());
+        assert!((opts.mu_max - 1e10).abs() < 1.0);
+        assert!(MethodSpec::parse("lm:mu_max=0").is_err());
+        assert!(crate::least_squares::FitOptions::default().mu_max >= MU_MAX);
+    }
 }

@@ -175,6 +175,16 @@ impl Mlp {
         (self.offsets[l], self.offsets[l] + i * o, i, o)
     }
 
+    /// Where each layer's weight matrix (fan-in × fan-out) is in the parameters.
+    pub fn weight_matrices(&self) -> Vec<crate::update::WeightMatrix> {
+        (0..self.num_layers())
+            .map(|l| {
+                let (offset, _, rows, cols) = self.layer(l);
+                crate::update::WeightMatrix { offset, rows, cols }
+            })
+            .collect()
+    }
+
     /// Seeded initial parameters.
     pub fn init_params(&self, init: Init, seed: u64) -> Vec<f64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -293,6 +293,15 @@ impl TrainConfig {
             }
         }
         let info = spec.check()?;
+        if info.schedule_free && self.plateau.is_some() {
+            return Err(Error::config(
+                "plateau",
+                format!(
+                    "{} is schedule-free: no plateau reduction may scale its steps",
+                    info.name
+                ),
+            ));
+        }
         if !(info.applies(AppliesTo::Minibatch) || info.applies(AppliesTo::Fullbatch)) {
             return Err(Error::NotApplicable {
                 method: info.name.into(),
@@ -655,6 +664,8 @@ fn train_step_rule<T: Real>(
     let problem = NetBatches::new(net, td, cfg.threads, cfg.batch_size);
     let scale = RateScale::new(st.lr_scale);
     let saved = st.method_checkpoint.take().filter(|c| c.method == label);
+    rule.reset(net.num_params());
+    rule.weight_matrices(&net.weight_matrices());
     let mut method = match &saved {
         Some(_) => MiniBatch::new(rule, cfg.batch_size, cfg.seed)?,
         None => {
@@ -662,6 +673,11 @@ fn train_step_rule<T: Real>(
             // end): the rule's state and the step count come from the training state.
             rule.reset(net.num_params());
             rule.set_state(&st.rule_state);
+            // A schedule-free rule's weights are its average; gradients go on at the
+            // interpolation its state holds.
+            if let Some(y) = rule.resume_point().filter(|y| y.len() == st.params.len()) {
+                st.params = y;
+            }
             MiniBatch::new(rule, cfg.batch_size, cfg.seed)?.continuing(st.step, st.epoch as u64)
         }
     }

@@ -2,7 +2,7 @@
 //! clipping the gradient by its norm before the rule sees it, and decoupled weight decay
 //! after it (Loshchilov & Hutter 2019: `Δ −= ρₜ·λ·x`, with the rule's own rate ρₜ).
 
-use super::StepRule;
+use super::{StepRule, WeightMatrix};
 
 /// A step rule with its gradient clipped and/or its weights decayed.
 #[derive(Clone, Debug)]
@@ -65,11 +65,20 @@ impl<R: StepRule> StepRule for Chained<R> {
     fn rate(&self, t: u64) -> f64 {
         self.rule.rate(t)
     }
+    fn weight_matrices(&mut self, matrices: &[WeightMatrix]) {
+        self.rule.weight_matrices(matrices)
+    }
     fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
         self.rule.state()
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
         self.rule.set_state(state)
+    }
+    fn averaged_point(&self) -> Option<&[f64]> {
+        self.rule.averaged_point()
+    }
+    fn resume_point(&self) -> Option<Vec<f64>> {
+        self.rule.resume_point()
     }
 }
 

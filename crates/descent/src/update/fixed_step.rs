@@ -103,6 +103,9 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
     fn extra(&self) -> Vec<(&'static str, f64)> {
         vec![("lr", self.rule.rate(self.t))]
     }
+    fn point_of_record(&self) -> Option<&[f64]> {
+        self.rule.averaged_point()
+    }
     fn save_state(&self) -> Result<serde_json::Value> {
         let rule: Vec<(String, Vec<f64>)> = self
             .rule

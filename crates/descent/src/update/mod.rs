@@ -20,6 +20,8 @@
 //! | [`Adamax`] | Adam with the ∞-norm | Kingma & Ba 2015 §7.1; torch.optim.Adamax |
 //! | [`Adadelta`] | unit-corrected running RMS ratio | Zeiler 2012; torch.optim.Adadelta |
 //! | [`Lion`] | sign of interpolated momentum | Chen et al. 2023 |
+//! | [`Muon`] | momentum orthogonalized per weight matrix, AdamW elsewhere | Jordan et al. 2024; torch.optim.Muon |
+//! | [`ScheduleFreeAdamW`] | Adam steps averaged, gradients at an interpolation | Defazio et al. 2024 |
 //! | [`Rprop`] | per-weight step sizes from gradient signs | Riedmiller & Braun 1993; Igel & Hüsken 2000; torch.optim.Rprop |
 
 mod adadelta;
@@ -27,28 +29,44 @@ mod adamax;
 mod chain;
 mod fixed_step;
 mod lion;
+mod muon;
 mod nadam;
 mod radam;
 mod rprop;
 mod rules;
 mod schedule;
+mod schedule_free;
 
 pub use adadelta::Adadelta;
 pub use adamax::Adamax;
 pub use chain::Chained;
 pub use fixed_step::FixedStep;
 pub use lion::Lion;
+pub use muon::Muon;
 pub use nadam::NAdam;
 pub use radam::RAdam;
 pub use rprop::Rprop;
 pub use rules::{Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Sgd};
 pub use schedule::Schedule;
+pub use schedule_free::ScheduleFreeAdamW;
 
 /// Copies the saved vector `key` of `state` into `into`, where it was saved.
 pub(crate) fn restore(state: &[(String, Vec<f64>)], key: &str, into: &mut Vec<f64>) {
     if let Some((_, v)) = state.iter().find(|(k, _)| k == key) {
         into.clone_from(v);
     }
+}
+
+/// A weight matrix inside the parameter vector: `rows × cols` values, row-major, from
+/// `offset` (a network layer's fan-in × fan-out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeightMatrix {
+    /// Index of its first value.
+    pub offset: usize,
+    /// Rows (fan-in).
+    pub rows: usize,
+    /// Columns (fan-out).
+    pub cols: usize,
 }
 
 /// A step rule with its own state.
@@ -62,12 +80,26 @@ pub trait StepRule {
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]);
     /// The learning rate at step `t`.
     fn rate(&self, t: u64) -> f64;
+    /// Where the parameters hold weight matrices (a network's layers), told after
+    /// [`StepRule::reset`]; rules that treat matrices as matrices (Muon) use it, the others
+    /// ignore it.
+    fn weight_matrices(&mut self, _matrices: &[WeightMatrix]) {}
     /// The state vectors (for checkpoints): named buffers.
     fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
         Vec::new()
     }
     /// Restores state saved by [`StepRule::state`].
     fn set_state(&mut self, _state: &[(String, Vec<f64>)]) {}
+    /// The point that is the model, when it is not the point gradients are taken at
+    /// (schedule-free methods evaluate at an average); `None` for the others.
+    fn averaged_point(&self) -> Option<&[f64]> {
+        None
+    }
+    /// The point the next gradient is taken at, when the rule's restored state fixes it
+    /// and the model point does not (schedule-free: the interpolation of z and x).
+    fn resume_point(&self) -> Option<Vec<f64>> {
+        None
+    }
 }
 
 /// A boxed rule (as the registry builds them) is a rule.
@@ -84,10 +116,19 @@ impl<R: StepRule + ?Sized> StepRule for Box<R> {
     fn rate(&self, t: u64) -> f64 {
         (**self).rate(t)
     }
+    fn weight_matrices(&mut self, matrices: &[WeightMatrix]) {
+        (**self).weight_matrices(matrices)
+    }
     fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
         (**self).state()
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
         (**self).set_state(state)
+    }
+    fn averaged_point(&self) -> Option<&[f64]> {
+        (**self).averaged_point()
+    }
+    fn resume_point(&self) -> Option<Vec<f64>> {
+        (**self).resume_point()
     }
 }
