@@ -31,7 +31,7 @@
 //! residual evaluations at equal accuracy).
 
 use super::scaling::{gradient, gradient_cosine, scale_columns, scaled_norm, Scaling};
-use super::step::scaled_step;
+use super::step::{scaled_step, scaled_step_with, NormalEquations};
 use crate::bounds::Bounds;
 use crate::driver::{Iterate, Minimizer, OnLeastSquares, StepOutcome, Termination};
 use crate::error::{Error, Result};
@@ -152,6 +152,11 @@ pub struct LevenbergMarquardt {
     rho: f64,
     /// MINPACK's cosine at the current point (changes only when a step is accepted).
     cosine: f64,
+    /// The scaled Jacobian (held columns removed) and its normal equations at the current
+    /// point: formed at its first trial, reused by the trials after a rejection, which
+    /// change only μ.
+    #[serde(skip)]
+    system: Option<(DenseMatrix, Option<NormalEquations>)>,
 }
 
 impl Default for LevenbergMarquardt {
@@ -172,6 +177,7 @@ impl LevenbergMarquardt {
             pending: None,
             rho: 0.0,
             cosine: 1.0,
+            system: None,
         }
     }
 }
@@ -262,6 +268,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         self.j = j;
         self.pending = None;
         self.rho = 0.0;
+        self.system = None;
         Ok(it)
     }
 
@@ -277,16 +284,28 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
 
     fn step(&mut self, problem: &dyn LeastSquares, it: &mut Iterate) -> Result<StepOutcome> {
         let cfg = &self.config;
-        cfg.scaling.update(&mut self.d, &self.j);
+        // The held set, D and Js change only with the point (an accepted step).
         let held = self.held(&it.x, &it.g);
-        let js = match &held {
-            None => scale_columns(&self.j, &self.d),
-            Some(h) => without_columns(&scale_columns(&self.j, &self.d), h),
+        if self.system.is_none() {
+            cfg.scaling.update(&mut self.d, &self.j);
+            let js = match &held {
+                None => scale_columns(&self.j, &self.d),
+                Some(h) => without_columns(&scale_columns(&self.j, &self.d), h),
+            };
+            let normal = (js.rows >= js.cols).then(|| NormalEquations::new(&js, &self.r));
+            self.system = Some((js, normal));
+        }
+        let Some((js, normal)) = &self.system else {
+            unreachable!("formed just above")
         };
         let xnorm_scaled = scaled_norm(&it.x, &self.d);
         let rss = it.f;
         let mu = self.damping.mu;
-        let Some(mut z) = scaled_step(&js, &self.r, mu) else {
+        let z = match normal {
+            Some(ne) => scaled_step_with(js, &self.r, mu, ne),
+            None => scaled_step(js, &self.r, mu),
+        };
+        let Some(mut z) = z else {
             return Ok(StepOutcome::Stop(Termination::Breakdown));
         };
         let mut clipped = false;
@@ -319,7 +338,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
             let mut rvv = vec![0.0; self.r.len()];
             problem.second_directional(&it.x, &h, &mut rvv);
             if let Some(a) = all_finite(&rvv)
-                .then(|| scaled_step(&js, &rvv, mu))
+                .then(|| scaled_step(js, &rvv, mu))
                 .flatten()
             {
                 if 2.0 * norm(&a) > 0.75 * norm(&z) {
@@ -390,6 +409,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
         self.cosine = self.free_cosine(&j_new, &r_new, &it.x, &it.g);
         self.r = r_new;
         self.j = j_new;
+        self.system = None;
         self.pending = if actual <= cfg.ftol && pred <= cfg.ftol * rss_new && self.rho <= 2.0 {
             Some(Termination::CostChangeTolerance)
         } else if znorm <= cfg.xtol * xnorm_scaled {

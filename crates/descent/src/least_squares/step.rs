@@ -43,20 +43,47 @@ pub fn scaled_step(js: &DenseMatrix, r: &[f64], mu: f64) -> Option<Vec<f64>> {
             return Some(z);
         }
     }
-    // Normal equations A = JsᵀJs + μI, b = −Jsᵀr.
-    let mut a = gram(js);
-    for i in 0..n {
-        a.data[i * n + i] += mu;
+    scaled_step_with(js, r, mu, &NormalEquations::new(js, r))
+}
+
+/// [`scaled_step`] with the normal equations of `js` and `r` already formed (for m ≥ n:
+/// Levenberg–Marquardt tries several μ at one point, and forms them once there).
+pub fn scaled_step_with(
+    js: &DenseMatrix,
+    r: &[f64],
+    mu: f64,
+    normal: &NormalEquations,
+) -> Option<Vec<f64>> {
+    normal.solve(mu).or_else(|| qr_step(js, r, mu))
+}
+
+/// The normal equations `JsᵀJs z = −Jsᵀr` of one point, without the damping.
+#[derive(Clone, Debug)]
+pub struct NormalEquations {
+    a: DenseMatrix,
+    b: Vec<f64>,
+}
+
+impl NormalEquations {
+    /// Forms `JsᵀJs` and `−Jsᵀr`.
+    pub fn new(js: &DenseMatrix, r: &[f64]) -> Self {
+        let mut b = vec![0.0; js.cols];
+        js.tr_mul_vec(r, &mut b);
+        b.iter_mut().for_each(|v| *v = -*v);
+        NormalEquations { a: gram(js), b }
     }
-    let mut b = vec![0.0; n];
-    js.tr_mul_vec(r, &mut b);
-    b.iter_mut().for_each(|v| *v = -*v);
-    if let Some((z, cond)) = crate::linalg::cholesky_solve_with_condition(&a, &b) {
-        if cond <= MAX_NORMAL_CONDITION {
-            return Some(z);
+
+    /// `z` with `(JsᵀJs + μI) z = −Jsᵀr` by Cholesky; `None` when the system's condition
+    /// number is above 10¹⁰ (the caller then solves by QR).
+    pub fn solve(&self, mu: f64) -> Option<Vec<f64>> {
+        let n = self.b.len();
+        let mut a = self.a.clone();
+        for i in 0..n {
+            a.data[i * n + i] += mu;
         }
+        let (z, cond) = crate::linalg::cholesky_solve_with_condition(&a, &self.b)?;
+        (cond <= MAX_NORMAL_CONDITION).then_some(z)
     }
-    qr_step(js, r, mu)
 }
 
 /// Fewer residuals than parameters (a network with more weights than its data has
