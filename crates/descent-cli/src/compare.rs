@@ -13,7 +13,9 @@ use clap::Args;
 use descent::compare::{compare, markdown_table, validate_methods, Entry, RunSettings};
 use descent::expr::ExprObjective;
 use descent::least_squares::{Robust, RobustLoss};
-use descent::nn::{EpochReport, Experiment, ExperimentConfig, Outcome, TrainConfig, TrainObserver};
+use descent::nn::{
+    EpochReport, Experiment, ExperimentConfig, Outcome, Precision, TrainConfig, TrainObserver,
+};
 use descent::problems::mgh::MghProblem;
 use descent::problems::nist::NistProblem;
 use descent::{LeastSquares, MethodSpec, Objective, SumOfSquares};
@@ -112,6 +114,18 @@ struct NetArgs {
     val_frac: Option<f64>,
     #[arg(long)]
     standardize: bool,
+    /// Compute precision, f32 or f64 (training comparison).
+    #[arg(long)]
+    precision: Option<String>,
+    /// Training to a goal (MATLAB's training-function benchmark): each method trains
+    /// from fresh weights for each of --seeds seeds until the training loss (in the
+    /// target's units) reaches GOAL; reported: seeds that reached it, median epochs and
+    /// seconds.
+    #[arg(long)]
+    goal: Option<f64>,
+    /// Seeds per method when training to a --goal (seeds 0..K) [default: 10].
+    #[arg(long)]
+    seeds: Option<u64>,
 }
 
 /// A per-method budget.
@@ -153,7 +167,7 @@ fn split_methods(s: &str) -> Vec<String> {
 }
 
 /// Creates the output folder and proves it writable, before any work.
-fn check_out(dir: &Path) -> Result<()> {
+pub fn check_out(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create --out {}", dir.display()))?;
     let probe = dir.join(".descent-write-test");
@@ -428,7 +442,7 @@ fn report_end(
     report_written(out, written);
 }
 
-fn report_written(out: Option<&Path>, written: &[PathBuf]) {
+pub fn report_written(out: Option<&Path>, written: &[PathBuf]) {
     if let Some(dir) = out {
         let names: Vec<String> = written
             .iter()
@@ -658,6 +672,10 @@ fn experiment(a: &CompareArgs, optimizer: &str, epochs: Option<usize>) -> Result
     if let Some(b) = n.batch_size {
         c.train.batch_size = b;
     }
+    if let Some(p) = &n.precision {
+        c.precision = Precision::parse(p)?;
+    }
+    c.train.goal = n.goal;
     Ok(c)
 }
 
@@ -731,6 +749,21 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
     // Every optimizer is checked, and the data loaded once, before any training.
     for m in &methods {
         check_optimizer(m).with_context(|| format!("method {m}"))?;
+    }
+    if a.net.goal.is_some() {
+        let label = a.data.clone().unwrap_or_default();
+        let args = super::goal::GoalArgs {
+            label: &label,
+            methods: &methods,
+            epochs,
+            seeds: a.net.seeds.unwrap_or(10),
+            out: a.out.as_deref(),
+            json: a.json,
+        };
+        return super::goal::run_goal(&args, &experiment(a, &methods[0], epochs)?);
+    }
+    if a.net.seeds.is_some() {
+        bail!("--seeds goes with --goal (runs to a goal over seeds)");
     }
     let prep = Experiment::prepare(&experiment(a, &methods[0], epochs)?)?;
     let runs: Vec<(&str, TrainConfig)> = methods

@@ -3,6 +3,7 @@
 
 mod compare;
 mod fit;
+mod goal;
 mod interrupt;
 mod minimize;
 mod plot;

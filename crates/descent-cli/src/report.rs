@@ -31,6 +31,9 @@ pub struct ReportArgs {
     mnist: Option<PathBuf>,
 }
 
+/// The report's sections.
+const SECTIONS: usize = 11;
+
 /// One experiment: writes its text and figures into the report.
 type Section = fn(&mut Report, Option<&Path>) -> Result<()>;
 
@@ -198,7 +201,7 @@ pub fn run_report(a: ReportArgs) -> Result<()> {
         ),
         figures: 0,
     };
-    let sections: [(&str, Section); 10] = [
+    let sections: [(&str, Section); SECTIONS] = [
         (
             "Gradient descent: fixed rate versus exact line minimization",
             gd_vs_line_search,
@@ -221,6 +224,10 @@ pub fn run_report(a: ReportArgs) -> Result<()> {
             saturation,
         ),
         ("Deep and narrow versus shallow and wide", deep_vs_wide),
+        (
+            "MATLAB's training-function benchmark: time to a goal",
+            matlab_benchmark,
+        ),
     ];
     let mut done = 0;
     for (title, f) in sections {
@@ -232,7 +239,7 @@ pub fn run_report(a: ReportArgs) -> Result<()> {
         done += 1;
     }
     r.md.push_str(&format!(
-        "\n---\n{done} of 10 sections, {} figures, {:.0} s on {} threads.\n",
+        "\n---\n{done} of {SECTIONS} sections, {} figures, {:.0} s on {} threads.\n",
         r.figures,
         t0.elapsed().as_secs_f64(),
         rayon::current_num_threads()
@@ -240,7 +247,7 @@ pub fn run_report(a: ReportArgs) -> Result<()> {
     let path = a.out.join("report.md");
     std::fs::write(&path, &r.md).with_context(|| format!("cannot write {}", path.display()))?;
     println!(
-        "wrote {} ({} figures, {done}/10 sections, {:.0} s)",
+        "wrote {} ({} figures, {done}/{SECTIONS} sections, {:.0} s)",
         path.display(),
         r.figures,
         t0.elapsed().as_secs_f64()
@@ -834,4 +841,74 @@ fn deep_vs_wide(r: &mut Report, _: Option<&Path>) -> Result<()> {
     let [by_epoch, _, _, acc] = training_charts("deep-narrow vs shallow-wide (two spirals)", &te);
     r.chart(&by_epoch, "deep_vs_wide_loss")?;
     r.chart(&acc, "deep_vs_wide_accuracy")
+}
+
+/// The trainers of MATLAB's "Choose a multilayer neural network training function".
+const MATLAB_TRAINERS: &str = "lm,br,scg,rprop,irprop+,oss,cgb,bfgs,lbfgs,gda,gdx";
+
+fn matlab_benchmark(r: &mut Report, _: Option<&Path>) -> Result<()> {
+    // (name, data, layers, goal): MATLAB's SIN and PARITY, and two of descent's own.
+    let problems: [(&str, &str, &[usize], f64); 4] = [
+        ("SIN", "synthetic:matlab-sin", &[1, 5, 1], 0.002),
+        (
+            "PARITY",
+            "synthetic:matlab-parity:3",
+            &[3, 10, 10, 1],
+            0.001,
+        ),
+        (
+            "MOONS (classification)",
+            "synthetic:moons:200",
+            &[2, 10, 2],
+            0.01,
+        ),
+        (
+            "NOISY SINE (regression)",
+            "synthetic:noisy-sine:40",
+            &[1, 10, 1],
+            0.006,
+        ),
+    ];
+    r.text(&format!(
+        "Every trainer of MATLAB's benchmark ({}) trains the same tanh network with the squared \
+         error from Nguyen–Widrow weights, for seeds 0–9, in f64 on one thread, until the \
+         training MSE reaches the goal (1000 epochs; 10 000 for `gda`, `gdx`). Reported: the \
+         seeds that reached it, and the median epochs and milliseconds of those (each run's \
+         time the fastest of up to 5 identical runs). The same table comes from \
+         `descent compare --data synthetic:matlab-sin --layers 1,5,1 --activation tanh --loss mse \
+         --init nguyen-widrow --goal 0.002 --val-frac 0 --precision f64 --threads 1 --methods …`.",
+        MATLAB_TRAINERS.replace(',', ", ")
+    ));
+    let methods: Vec<String> = MATLAB_TRAINERS.split(',').map(String::from).collect();
+    for (k, (name, data, layers, goal)) in problems.into_iter().enumerate() {
+        let mut c = ExperimentConfig::new(data);
+        (c.layers, c.activation, c.loss) =
+            (Some(layers.to_vec()), Activation::Tanh, Loss::SquaredError);
+        (c.init, c.threads, c.val_frac) = (Init::NguyenWidrow, 1, Some(0.0));
+        c.precision = descent::nn::Precision::F64;
+        c.test = Some(data.into());
+        c.train.optimizer = "lm".into();
+        c.train.goal = Some(goal);
+        let prep = Experiment::prepare(&c)?;
+        let mut rows = Vec::new();
+        for m in &methods {
+            if interrupt::requested() {
+                return Ok(());
+            }
+            let cfg = descent::nn::TrainConfig {
+                optimizer: m.clone(),
+                epochs: descent::nn::goal_epochs(m),
+                ..prep.cfg.clone()
+            };
+            rows.push(prep.to_goal(&cfg, 0..10, &mut |_| {})?);
+        }
+        r.text(&format!(
+            "**{name}**: `{data}`, layers {layers:?} ({} weights), goal {goal}.\n\n{}",
+            prep.net.num_params(),
+            crate::goal::table(&rows, true)
+        ));
+        let chart = crate::goal::reached_chart(&format!("{name}: time to the goal {goal}"), &rows);
+        r.chart(&chart, &format!("matlab_benchmark_{}", k + 1))?;
+    }
+    Ok(())
 }

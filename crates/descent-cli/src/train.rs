@@ -139,6 +139,8 @@ struct Progress {
     bar: Option<ProgressBar>,
     epochs: usize,
     json: bool,
+    /// Multiplies a training loss into the target's units (as the JSON reports it).
+    loss_scale: f64,
 }
 
 impl TrainObserver for Progress {
@@ -159,9 +161,11 @@ impl TrainObserver for Progress {
         let line = format!(
             "epoch {:>4}  train loss {:.5}{}{}{}  {:.1} s",
             r.epoch,
-            r.train_loss,
-            r.val_loss
-                .map_or(String::new(), |v| format!("  val loss {v:.5}")),
+            r.train_loss * self.loss_scale,
+            r.val_loss.map_or(String::new(), |v| format!(
+                "  val loss {:.5}",
+                v * self.loss_scale
+            )),
             r.val_accuracy
                 .map_or(String::new(), |v| format!("  val acc {:.2}%", 100.0 * v)),
             r.val_r2
@@ -218,6 +222,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         bar,
         epochs: cfg.epochs,
         json: a.json,
+        loss_scale: prep.unscale(1.0),
     };
     let Outcome { result, test } = prep.run(&mut progress)?;
     if let Some(b) = &progress.bar {

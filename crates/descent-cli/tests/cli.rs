@@ -928,8 +928,8 @@ fn report_writes_every_section_and_its_figures() {
     let (code, _, err) = descent(&["report", "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert_eq!(md.matches("\n## ").count(), 10, "{md}");
-    assert!(md.contains("10 of 10 sections"));
+    assert_eq!(md.matches("\n## ").count(), 11, "{md}");
+    assert!(md.contains("11 of 11 sections"));
     let mut figures = 0;
     for line in md.lines().filter(|l| l.starts_with("![")) {
         let file = line.rsplit_once('(').unwrap().1.trim_end_matches(')');
@@ -1518,4 +1518,102 @@ fn bounded_fits_match_scipy_with_an_active_bound() {
         assert_eq!(v["active_bounds"], serde_json::json!([active]), "{extra:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn compare_to_a_goal_is_matlabs_benchmark() {
+    // SIN from Nguyen–Widrow weights, 4 seeds: LM and L-BFGS reach MSE 0.002 in most of
+    // them within 1000 epochs; a reached run's last loss is at the goal, its stop `goal`,
+    // and the medians are over the runs that reached it.
+    let out = tmp("goal");
+    let v = json(&[
+        "compare",
+        "--data",
+        "synthetic:matlab-sin",
+        "--layers",
+        "1,5,1",
+        "--activation",
+        "tanh",
+        "--loss",
+        "mse",
+        "--init",
+        "nguyen-widrow",
+        "--goal",
+        "0.002",
+        "--val-frac",
+        "0",
+        "--precision",
+        "f64",
+        "--threads",
+        "1",
+        "--seeds",
+        "4",
+        "--methods",
+        "lm,lbfgs",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["seeds"], 4);
+    for e in v["entries"].as_array().unwrap() {
+        let runs = e["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 4);
+        let reached: Vec<_> = runs.iter().filter(|r| r["reached"] == true).collect();
+        assert!(reached.len() >= 3, "{e}");
+        assert_eq!(e["reached"], reached.len());
+        for r in &reached {
+            assert!(r["train_loss"].as_f64().unwrap() <= 0.002, "{r}");
+            assert_eq!(r["stop"], "goal");
+            assert!(r["epochs"].as_u64().unwrap() <= 1000);
+        }
+        let mut epochs: Vec<f64> = reached
+            .iter()
+            .map(|r| r["epochs"].as_f64().unwrap())
+            .collect();
+        epochs.sort_by(f64::total_cmp);
+        let n = epochs.len();
+        let median = if n % 2 == 1 {
+            epochs[n / 2]
+        } else {
+            0.5 * (epochs[n / 2 - 1] + epochs[n / 2])
+        };
+        assert_eq!(e["median_epochs"].as_f64().unwrap(), median);
+    }
+    assert!(out.join("summary.md").exists() && out.join("reached_vs_time.png").exists());
+    // --seeds without --goal, and a goal that is not a loss, are refused in one line.
+    for args in [
+        &[
+            "compare",
+            "--data",
+            "synthetic:matlab-sin",
+            "--layers",
+            "1,5,1",
+            "--seeds",
+            "3",
+        ][..],
+        &[
+            "compare",
+            "--data",
+            "synthetic:matlab-sin",
+            "--layers",
+            "1,5,1",
+            "--goal",
+            "-1",
+        ][..],
+        &[
+            "compare",
+            "--data",
+            "synthetic:matlab-sin",
+            "--layers",
+            "1,5,1",
+            "--goal",
+            "0.1",
+            "--seeds",
+            "0",
+        ][..],
+    ] {
+        let (code, _, err) = descent(args);
+        assert_ne!(code, 0, "{args:?}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 }

@@ -1,5 +1,5 @@
 //! Synthetic data sets: two spirals, two moons, XOR, n-bit parity, Gaussian blobs, sine
-//! fitting.
+//! fitting, and MATLAB's SIN and PARITY benchmark problems.
 
 use super::dataset::{Dataset, TargetData};
 use crate::error::{Error, Result};
@@ -26,7 +26,10 @@ fn classes(x: Vec<f64>, d: usize, labels: Vec<u32>, k: usize) -> Dataset {
 /// `xor` (the 4 points), `parity` (`parity:BITS`, all 2^BITS patterns, default 4 bits),
 /// `blobs` (N points, default 3000, of 10 overlapping Gaussian classes in 64 dimensions —
 /// an MNIST-like task without the download), `sine` (N points of sin on [−π, π], default
-/// 100, regression).
+/// 100, regression), `matlab-sin` (N points of sin(πx) evenly on [−1, 1], default 41: the
+/// SIN problem of MATLAB's training-function benchmark), `matlab-parity` (`:BITS`, default
+/// 3, one 0/1 output: its PARITY problem), `noisy-sine` (N points, default 30, of
+/// sin(πx) at uniform x on [−1, 1] plus Gaussian noise of standard deviation 0.1).
 pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
     let (name, n) =
         match spec.split_once(':') {
@@ -120,12 +123,61 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
                 feature_names: vec!["x".into()],
             }
         }
+        "matlab-sin" => {
+            // MATLAB's SIN benchmark problem: 1 input, 1 output, inputs on [−1, 1].
+            let n = n.unwrap_or(41).max(2);
+            let x: Vec<f64> = (0..n)
+                .map(|i| -1.0 + 2.0 * i as f64 / (n - 1) as f64)
+                .collect();
+            values(x.iter().map(|v| (std::f64::consts::PI * v).sin()).collect(), x)
+        }
+        "noisy-sine" => {
+            // A noisy regression: sin(πx) at uniform x on [−1, 1], plus N(0, 0.1²).
+            let n = n.unwrap_or(30).max(2);
+            let x: Vec<f64> = (0..n).map(|_| 2.0 * unif(&mut rng) - 1.0).collect();
+            let y = x
+                .iter()
+                .map(|v| {
+                    let (u, w) = (unif(&mut rng).max(f64::MIN_POSITIVE), unif(&mut rng));
+                    let noise = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * w).cos();
+                    (std::f64::consts::PI * v).sin() + 0.1 * noise
+                })
+                .collect();
+            values(y, x)
+        }
+        "matlab-parity" => {
+            // MATLAB's PARITY benchmark: BITS inputs, one 0/1 output (1 for an odd count).
+            let bits = n.unwrap_or(3).clamp(1, 16);
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            for p in 0..(1usize << bits) {
+                for b in 0..bits {
+                    x.push(((p >> b) & 1) as f64);
+                }
+                y.push((p.count_ones() % 2) as f64);
+            }
+            Dataset {
+                x,
+                d: bits,
+                targets: TargetData::Values { y, k: 1 },
+                feature_names: (1..=bits).map(|b| format!("b{b}")).collect(),
+            }
+        }
         other => {
             return Err(Error::Unknown {
                 kind: "synthetic data set",
                 name: other.into(),
-                hint: " (expected spirals, moons, xor, parity, blobs, sine)".into(),
+                hint: " (expected spirals, moons, xor, parity, blobs, sine, matlab-sin, matlab-parity, noisy-sine)".into(),
             })
         }
     })
+}
+
+/// One input `x` and one target `y`.
+fn values(y: Vec<f64>, x: Vec<f64>) -> Dataset {
+    Dataset {
+        x,
+        d: 1,
+        targets: TargetData::Values { y, k: 1 },
+        feature_names: vec!["x".into()],
+    }
 }

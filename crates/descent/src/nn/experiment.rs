@@ -223,6 +223,23 @@ pub struct Experiment {
     pub loss: Loss,
     /// What `auto` chose, when the optimizer was `auto`.
     pub auto: Option<AutoChoice>,
+    /// How the weights were initialized (fresh weights for other seeds use it too).
+    pub init: Init,
+}
+
+/// What a training loss is multiplied by to be in the target's units: the mean variance
+/// of a standardized regression target for the squared error, 1 otherwise.
+fn loss_scale(standardizer: Option<&Standardizer>, loss: Loss) -> f64 {
+    let variance = standardizer
+        .and_then(|s| s.target.as_ref())
+        .map_or(1.0, |(_, sd)| {
+            sd.iter().map(|v| v * v).sum::<f64>() / sd.len() as f64
+        });
+    if loss == Loss::SquaredError {
+        variance
+    } else {
+        1.0
+    }
 }
 
 /// Loss, and accuracy (classification) or R² (regression), of a model on a data set.
@@ -319,6 +336,11 @@ impl Experiment {
         let mut cfg = c.train.clone();
         cfg.threads = c.threads;
         cfg.seed = c.seed;
+        // The goal is in the units losses are reported in (the target's); training sees
+        // the standardized target's.
+        cfg.goal = cfg
+            .goal
+            .map(|g| g / loss_scale(standardizer.as_ref(), net.arch.loss));
         let choice = auto.then(|| {
             let step_rule_settings = cfg.lr.is_some() || cfg.schedule.is_some();
             choose_optimizer(&net, train_set.len(), cfg.batch_size, step_rule_settings)
@@ -365,24 +387,14 @@ impl Experiment {
             threads: c.threads,
             precision: c.precision,
             auto: choice,
+            init: c.init,
         })
     }
 
     /// A loss in the original units of the target (regression with a standardized
     /// target: the squared error scales with the target's variance).
     pub fn unscale(&self, l: f64) -> f64 {
-        let scale = self
-            .standardizer
-            .as_ref()
-            .and_then(|s| s.target.as_ref())
-            .map_or(1.0, |(_, sd)| {
-                sd.iter().map(|v| v * v).sum::<f64>() / sd.len() as f64
-            });
-        if self.loss == Loss::SquaredError {
-            l * scale
-        } else {
-            l
-        }
+        l * loss_scale(self.standardizer.as_ref(), self.loss)
     }
 
     /// Trains from the prepared state and evaluates on the test set.
@@ -397,16 +409,18 @@ impl Experiment {
         cfg: &TrainConfig,
         obs: &mut (dyn TrainObserver + Send),
     ) -> Result<Outcome> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads)
-            .build()
-            .map_err(|e| Error::config("threads", format!("cannot start them: {e}")))?;
-        let val = (!self.val_set.is_empty()).then_some(&self.val_set);
-        let (net, state) = (&self.net, self.state.clone());
-        let result = pool.install(|| match self.precision {
-            Precision::F64 => train::<f64>(net, &self.train_set, val, cfg, state, obs),
-            Precision::F32 => train::<f32>(net, &self.train_set, val, cfg, state, obs),
-        })?;
+        self.run_from(cfg, self.state.clone(), obs)
+    }
+
+    /// [`Experiment::run_with`] from another start (other initial weights).
+    pub fn run_from(
+        &self,
+        cfg: &TrainConfig,
+        state: TrainState,
+        obs: &mut (dyn TrainObserver + Send),
+    ) -> Result<Outcome> {
+        let pool = self.pool()?;
+        let result = pool.install(|| self.train_here(cfg, state, obs))?;
         let test = self.test_set.as_ref().map(|t| {
             let m = pool.install(|| self.metrics(&result.state.params, t));
             Metrics {
@@ -415,6 +429,28 @@ impl Experiment {
             }
         });
         Ok(Outcome { result, test })
+    }
+
+    /// The experiment's threads.
+    pub(crate) fn pool(&self) -> Result<rayon::ThreadPool> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .map_err(|e| Error::config("threads", format!("cannot start them: {e}")))
+    }
+
+    /// Trains from `state` on the current thread (inside [`Experiment::pool`]).
+    pub(crate) fn train_here(
+        &self,
+        cfg: &TrainConfig,
+        state: TrainState,
+        obs: &mut (dyn TrainObserver + Send),
+    ) -> Result<TrainResult> {
+        let val = (!self.val_set.is_empty()).then_some(&self.val_set);
+        match self.precision {
+            Precision::F64 => train::<f64>(&self.net, &self.train_set, val, cfg, state, obs),
+            Precision::F32 => train::<f32>(&self.net, &self.train_set, val, cfg, state, obs),
+        }
     }
 
     /// Metrics of `params` on `data` (loss in training units), in the experiment's

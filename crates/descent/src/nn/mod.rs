@@ -8,6 +8,7 @@ mod activation;
 mod adapters;
 mod auto;
 mod experiment;
+mod goal;
 mod io;
 mod loss;
 mod mlp;
@@ -22,6 +23,7 @@ pub use experiment::{
     load_data, predict, Experiment, ExperimentConfig, Metrics, Outcome, Precision, Prediction,
     Predictions,
 };
+pub use goal::{goal_epochs, median, GoalRun, GoalSummary};
 pub use io::{load_model, load_state, save_model, state_path, write_atomic, ModelMeta, SavedModel};
 pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace};
