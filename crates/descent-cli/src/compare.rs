@@ -652,8 +652,9 @@ fn experiment(a: &CompareArgs, optimizer: &str, epochs: Option<usize>) -> Result
     if let Some(s) = &n.activation {
         c.activation = parse_activation(s)?;
     }
-    if let Some(s) = &n.loss {
-        c.loss = parse_loss(s)?;
+    match n.loss.as_deref() {
+        None | Some("auto") => c.loss_from_data = true,
+        Some(s) => c.loss = parse_loss(s)?,
     }
     if let Some(s) = &n.init {
         c.init = parse_init(s)?;

@@ -39,8 +39,9 @@ pub struct TrainArgs {
     /// Hidden activation: identity sigmoid tanh relu leaky-relu softplus elu gelu.
     #[arg(long, default_value = "relu")]
     activation: String,
-    /// Loss: cross-entropy, binary-cross-entropy, mse.
-    #[arg(long, default_value = "cross-entropy")]
+    /// Loss: auto (from the data: mse for a continuous target or one output with many
+    /// values, cross-entropy for classes), cross-entropy, binary-cross-entropy, mse.
+    #[arg(long, default_value = "auto")]
     loss: String,
     /// Optimizer: auto (chosen from the problem, said in the output), a mini-batch step
     /// rule (sgd adam ...), a full-batch method (lbfgs scg rprop ...) or a least-squares
@@ -256,6 +257,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             .collect();
         let mut out = json!({
             "optimizer": cfg.optimizer,
+            "loss": net.arch.loss.as_str(),
             "layers": net.arch.sizes,
             "precision": prep.precision.as_str(),
             "threads": prep.threads,
@@ -330,7 +332,7 @@ pub fn check_optimizer(name: &str) -> Result<()> {
 
 pub fn parse_loss(s: &str) -> Result<Loss> {
     Loss::parse(s).with_context(|| {
-        format!("unknown --loss '{s}' (expected cross-entropy, binary-cross-entropy, mse)")
+        format!("unknown --loss '{s}' (expected auto, cross-entropy, binary-cross-entropy, mse)")
     })
 }
 
@@ -349,7 +351,12 @@ pub fn parse_init(s: &str) -> Result<Init> {
 impl TrainArgs {
     /// The options as the library's experiment settings.
     pub fn config(&self) -> Result<ExperimentConfig> {
-        let loss = parse_loss(&self.loss)?;
+        let loss_from_data = self.loss == "auto";
+        let loss = if loss_from_data {
+            descent::nn::Loss::CrossEntropy
+        } else {
+            parse_loss(&self.loss)?
+        };
         let activation = parse_activation(&self.activation)?;
         let init = parse_init(&self.init)?;
         check_optimizer(&self.optimizer)?;
@@ -379,6 +386,7 @@ impl TrainArgs {
         c.layers = self.layers.as_deref().map(parse_layers).transpose()?;
         c.activation = activation;
         c.loss = loss;
+        c.loss_from_data = loss_from_data;
         c.init = init;
         c.seed = self.seed;
         if let Some(t) = self.threads {

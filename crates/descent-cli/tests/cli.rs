@@ -1617,3 +1617,29 @@ fn compare_to_a_goal_is_matlabs_benchmark() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn a_regression_csv_trains_with_nothing_but_data_test_and_layers() {
+    // A continuous target is a regression: the loss is chosen (mse), `auto` picks LM
+    // with MATLAB's validation checks, and the test R² is reported.
+    let write = |name: &str, offset: usize| {
+        let mut s = String::from("x1,x2,y\n");
+        for i in 0..200 {
+            let (a, b) = (
+                ((i * 37 + offset) % 200) as f64 / 100.0 - 1.0,
+                ((i * 91 + offset) % 200) as f64 / 100.0 - 1.0,
+            );
+            s.push_str(&format!("{a},{b},{}\n", (2.0 * a).sin() + b * b + 0.5));
+        }
+        let p = tmp(name);
+        std::fs::write(&p, s).unwrap();
+        format!("csv:{}", p.display())
+    };
+    let (train, test) = (write("reg_train.csv", 0), write("reg_test.csv", 7));
+    let v = json(&[
+        "train", "--data", &train, "--test", &test, "--layers", "2,10,1", "--json", "--quiet",
+    ]);
+    assert_eq!(v["loss"], "mse");
+    assert_eq!(v["optimizer_chosen"], "lm");
+    assert!(v["test_r2"].as_f64().unwrap() > 0.95, "{v}");
+}

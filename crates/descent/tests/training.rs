@@ -670,3 +670,90 @@ fn bayesian_regularization_generalizes_where_plain_lm_overfits() {
     assert!(ratios[2] <= 0.7, "median br/lm test MSE {}", ratios[2]);
     assert!(gammas.iter().all(|g| *g < 61.0 && *g > 0.0), "{gammas:?}");
 }
+
+#[test]
+fn full_batch_training_stops_on_validation_checks_and_keeps_the_best_weights() {
+    // LM on 40 noisy points with 31 weights overfits; with patience 3 it stops after 3
+    // epochs without a better validation loss, keeps the best epoch's weights, and says
+    // so; without patience it runs on.
+    let data = synthetic("noisy-sine:40", 1).unwrap();
+    let val = synthetic("noisy-sine:40", 2).unwrap();
+    let net = Mlp::new(&[1, 10, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let p0 = net.init_params(Init::NguyenWidrow, 0);
+    let cfg = TrainConfig {
+        optimizer: "lm".into(),
+        epochs: 200,
+        patience: Some(3),
+        ..TrainConfig::default()
+    };
+    let r = train::<f64>(
+        &net,
+        &data,
+        Some(&val),
+        &cfg,
+        TrainState::new(p0.clone()),
+        &mut Silent,
+    )
+    .unwrap();
+    assert_eq!(r.stop, TrainStop::EarlyStopped);
+    let h = &r.state.history;
+    assert!(h.len() < 200);
+    let best = h
+        .iter()
+        .map(|e| e.val_loss.unwrap())
+        .fold(f64::INFINITY, f64::min);
+    // The last 3 epochs did not beat the best, which is what the kept weights score.
+    assert!(h[h.len() - 3..].iter().all(|e| e.val_loss.unwrap() >= best));
+    let vd = descent::nn::batch_data::<f64>(&val, &net);
+    let (kept, _, _) = descent::nn::evaluate(&net, &r.state.params, &vd, Par::Seq);
+    assert!((kept - best).abs() <= 1e-12 * best, "{kept} vs {best}");
+    let on = TrainConfig {
+        patience: None,
+        ..cfg
+    };
+    let r = train::<f64>(
+        &net,
+        &data,
+        Some(&val),
+        &on,
+        TrainState::new(p0),
+        &mut Silent,
+    )
+    .unwrap();
+    assert_ne!(r.stop, TrainStop::EarlyStopped);
+}
+
+#[test]
+fn the_loss_is_inferred_from_the_target() {
+    use descent::nn::infer_loss;
+    let dir = std::env::temp_dir().join(format!("descent-infer-loss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = |name: &str, rows: &[&str]| {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("a,y\n{}\n", rows.join("\n"))).unwrap();
+        format!("csv:{}", p.display())
+    };
+    let real = csv("real.csv", &["1,0.5", "2,1.5", "3,2"]);
+    let ints = csv("ints.csv", &["1,0", "2,1", "3,2"]);
+    let two = csv("two.csv", &["1,0", "2,1", "3,1"]);
+    let text = csv("text.csv", &["1,cat", "2,dog"]);
+    assert_eq!(infer_loss(&real, Some(3)).unwrap(), Loss::SquaredError);
+    assert_eq!(infer_loss(&ints, Some(3)).unwrap(), Loss::CrossEntropy);
+    assert_eq!(infer_loss(&ints, Some(1)).unwrap(), Loss::SquaredError);
+    assert_eq!(infer_loss(&two, Some(1)).unwrap(), Loss::BinaryCrossEntropy);
+    assert_eq!(infer_loss(&text, Some(2)).unwrap(), Loss::CrossEntropy);
+    assert_eq!(
+        infer_loss(&format!("{real},target=a"), None).unwrap(),
+        Loss::CrossEntropy
+    );
+    assert_eq!(
+        infer_loss("synthetic:matlab-sin", Some(1)).unwrap(),
+        Loss::SquaredError
+    );
+    assert_eq!(
+        infer_loss("synthetic:moons:50", Some(2)).unwrap(),
+        Loss::CrossEntropy
+    );
+    assert!(infer_loss("csv:/no/such/file.csv", None).is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -33,7 +33,15 @@ pub struct AutoChoice {
     pub optimizer: String,
     /// Why, in one sentence.
     pub reason: String,
+    /// Validation checks for a full-batch choice: stop after this many epochs without a
+    /// better validation loss and keep the best weights (MATLAB's `max_fail`, 6), unless
+    /// the user set `patience`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
 }
+
+/// MATLAB's `trainParam.max_fail`: validation checks before a full-batch run stops.
+pub const MAX_FAIL: usize = 6;
 
 /// Chooses the optimizer for `net` on `n_train` samples in mini-batches of
 /// `batch_size`. `step_rule_settings`: the user set a learning rate or a schedule.
@@ -48,6 +56,7 @@ pub fn choose_optimizer(
         return AutoChoice {
             optimizer: "adam".into(),
             reason: "a step-rule setting (learning rate, schedule, momentum) was given, so a step rule: Adam".into(),
+            patience: None,
         };
     }
     let jacobian = n_train.saturating_mul(k).saturating_mul(n_params);
@@ -61,6 +70,7 @@ pub fn choose_optimizer(
                 "squared error with {n_params} weights and {} residuals: the dense Jacobian fits, so Levenberg-Marquardt (MATLAB's default trainlm)",
                 n_train * k
             ),
+            patience: Some(MAX_FAIL),
         };
     }
     if n_train <= batch_size && n_params <= FULL_BATCH_WEIGHTS {
@@ -69,6 +79,7 @@ pub fn choose_optimizer(
             reason: format!(
                 "{n_train} training samples fit in one mini-batch of {batch_size}: full-batch L-BFGS, which needs no learning rate"
             ),
+            patience: Some(MAX_FAIL),
         };
     }
     AutoChoice {
@@ -76,6 +87,7 @@ pub fn choose_optimizer(
         reason: format!(
             "{n_train} training samples in mini-batches of {batch_size}: Adam at its defaults"
         ),
+        patience: None,
     }
 }
 

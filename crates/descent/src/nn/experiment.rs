@@ -137,6 +137,58 @@ pub fn load_data(
     })
 }
 
+/// The loss the data asks for, as scikit-learn tells a regression from a classification
+/// (`type_of_target`): a CSV target that is numeric with a fractional value anywhere is
+/// continuous — the squared error; integer or text labels are classes — cross-entropy,
+/// or with a single output and two labels the binary cross-entropy (with more, one output
+/// can only regress: the squared error). MNIST and the synthetic class sets are classes;
+/// the synthetic regression sets (`sine`, `matlab-sin`, `noisy-sine`, `matlab-parity`
+/// with its single 0/1 output) regress.
+pub fn infer_loss(spec: &str, outputs: Option<usize>) -> Result<Loss> {
+    let one_output = outputs == Some(1);
+    let classes = |distinct: usize| {
+        if !one_output {
+            Loss::CrossEntropy
+        } else if distinct == 2 {
+            Loss::BinaryCrossEntropy
+        } else {
+            Loss::SquaredError
+        }
+    };
+    let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+    Ok(match kind {
+        "csv" => {
+            let mut parts = rest.split(',');
+            let table = Table::read(Path::new(parts.next().unwrap_or("")))?;
+            let target = parts
+                .find_map(|p| p.strip_prefix("target="))
+                .map(str::to_string)
+                .or_else(|| table.headers.last().cloned())
+                .unwrap_or_default();
+            match table.numeric_column(&target) {
+                Ok(v) if v.iter().any(|x| x.fract() != 0.0) => Loss::SquaredError,
+                Ok(v) => {
+                    let mut distinct: Vec<u64> = v.iter().map(|x| x.to_bits()).collect();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                    classes(distinct.len())
+                }
+                // Text labels (or a column that is not there, which loading reports).
+                Err(_) => classes(usize::MAX),
+            }
+        }
+        "synthetic" => {
+            let name = rest.split(':').next().unwrap_or("");
+            if matches!(name, "sine" | "matlab-sin" | "noisy-sine" | "matlab-parity") {
+                Loss::SquaredError
+            } else {
+                classes(usize::MAX)
+            }
+        }
+        _ => classes(usize::MAX),
+    })
+}
+
 /// Everything an experiment is made of. [`ExperimentConfig::new`] gives the defaults.
 #[derive(Clone, Debug)]
 pub struct ExperimentConfig {
@@ -154,6 +206,8 @@ pub struct ExperimentConfig {
     pub activation: Activation,
     /// Loss (default cross-entropy).
     pub loss: Loss,
+    /// Choose the loss from the data instead ([`infer_loss`]; default false).
+    pub loss_from_data: bool,
     /// Initialization (default Glorot uniform).
     pub init: Init,
     /// Seed of the initialization, splits and shuffles.
@@ -183,6 +237,7 @@ impl ExperimentConfig {
             layers: None,
             activation: Activation::Relu,
             loss: Loss::CrossEntropy,
+            loss_from_data: false,
             init: Init::GlorotUniform,
             seed: 0,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -276,7 +331,12 @@ impl Experiment {
         if !auto {
             c.train.method_spec()?;
         }
-        let (full, mnist_test) = load_data(&c.data, c.loss, c.seed, false)?;
+        let loss = if c.loss_from_data && c.resume.is_none() {
+            infer_loss(&c.data, c.layers.as_ref().and_then(|l| l.last().copied()))?
+        } else {
+            c.loss
+        };
+        let (full, mnist_test) = load_data(&c.data, loss, c.seed, false)?;
         full.validate("training data")?;
         let test_frac = if c.test.is_none() && mnist_test.is_none() {
             DEFAULT_TEST_FRAC
@@ -288,7 +348,7 @@ impl Experiment {
             .unwrap_or_else(|| DEFAULT_VAL_FRAC.min(MAX_DEFAULT_VAL / full.len().max(1) as f64));
         let (mut train_set, mut val_set, held_out) = full.split(val_frac, test_frac, c.seed);
         let mut test_set = match &c.test {
-            Some(spec) => Some(load_data(spec, c.loss, c.seed, true)?.0),
+            Some(spec) => Some(load_data(spec, loss, c.seed, true)?.0),
             None => mnist_test.or((!held_out.is_empty()).then_some(held_out)),
         };
         let standardize = c
@@ -324,7 +384,7 @@ impl Experiment {
                     .layers
                     .as_ref()
                     .ok_or_else(|| Error::config("layers", "are required (e.g. 784,128,10)"))?;
-                let net = Mlp::new(sizes, &[c.activation], c.loss)?;
+                let net = Mlp::new(sizes, &[c.activation], loss)?;
                 let p0 = net.init_params(c.init, c.seed);
                 (net, TrainState::new(p0), None)
             }
@@ -350,15 +410,20 @@ impl Experiment {
             if cfg.momentum.is_some() {
                 ch.optimizer = "momentum".into();
                 ch.reason = "momentum was given: heavy-ball momentum".into();
+                ch.patience = None;
             } else if cfg.weight_decay.is_some() {
                 ch.optimizer = "adamw".into();
                 ch.reason = "weight decay was given: AdamW".into();
+                ch.patience = None;
             }
             ch
         });
         if let Some(ch) = &choice {
             cfg.optimizer = ch.optimizer.clone();
             cfg.method_spec()?;
+            if cfg.patience.is_none() && !val_set.is_empty() {
+                cfg.patience = ch.patience;
+            }
         }
         cfg.epochs = c
             .epochs

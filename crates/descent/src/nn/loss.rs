@@ -26,6 +26,15 @@ impl Loss {
         })
     }
 
+    /// The name `parse` reads (`mse`, `cross-entropy`, `binary-cross-entropy`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Loss::SquaredError => "mse",
+            Loss::CrossEntropy => "cross-entropy",
+            Loss::BinaryCrossEntropy => "binary-cross-entropy",
+        }
+    }
+
     /// Mean loss over the batch and `∂L/∂z` of the output pre-activations into `grad`
     /// (when given). `z` is batch×k; targets are class indices (cross-entropy) or a
     /// batch×k array.

@@ -20,8 +20,8 @@ pub use activation::Activation;
 pub use adapters::{BatchData, FullBatch, NetLeastSquares};
 pub use auto::{choose_optimizer, AutoChoice};
 pub use experiment::{
-    load_data, predict, Experiment, ExperimentConfig, Metrics, Outcome, Precision, Prediction,
-    Predictions,
+    infer_loss, load_data, predict, Experiment, ExperimentConfig, Metrics, Outcome, Precision,
+    Prediction, Predictions,
 };
 pub use goal::{goal_epochs, median, GoalRun, GoalSummary};
 pub use io::{load_model, load_state, save_model, state_path, write_atomic, ModelMeta, SavedModel};

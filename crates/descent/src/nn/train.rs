@@ -876,6 +876,7 @@ struct IterEpochs<'a, T: Real> {
     obs: &'a mut dyn TrainObserver,
     t0: Instant,
     par: Par,
+    early_stopped: bool,
 }
 
 impl<T: Real> IterEpochs<'_, T> {
@@ -892,7 +893,13 @@ impl<T: Real> IterEpochs<'_, T> {
         self.obs.on_epoch(&rep);
         self.st.history.push(rep);
     }
-    fn control(&self) -> Control {
+    fn control(&mut self) -> Control {
+        // MATLAB's validation checks: `patience` epochs without a better validation loss
+        // end the run (the best weights are restored after it).
+        if self.cfg.patience.is_some_and(|p| self.st.since_best >= p) {
+            self.early_stopped = true;
+            return Control::Stop;
+        }
         if self.obs.should_stop() {
             Control::Stop
         } else {
@@ -938,6 +945,7 @@ fn train_deterministic<T: Real>(
         obs,
         t0,
         par,
+        early_stopped: false,
     };
     let s = match method {
         FullBatchMethod::Method(spec) if spec.info()?.applies(AppliesTo::LeastSquares) => {
@@ -996,8 +1004,11 @@ fn train_deterministic<T: Real>(
             )?
         }
     };
+    let early_stopped = ie.early_stopped;
     let stop = if s.termination == Termination::TargetCost {
         TrainStop::Goal
+    } else if early_stopped {
+        TrainStop::EarlyStopped
     } else if s.converged {
         TrainStop::Converged
     } else {
@@ -1014,6 +1025,11 @@ fn train_deterministic<T: Real>(
         problem: "network".into(),
         ..c
     });
+    if early_stopped {
+        if let Some((_, best)) = &st.best {
+            st.params = best.clone();
+        }
+    }
     let secs = t0.elapsed().as_secs_f64();
     Ok(TrainResult {
         state: st,
