@@ -1643,3 +1643,98 @@ fn a_regression_csv_trains_with_nothing_but_data_test_and_layers() {
     assert_eq!(v["optimizer_chosen"], "lm");
     assert!(v["test_r2"].as_f64().unwrap() > 0.95, "{v}");
 }
+
+#[test]
+fn absurd_inputs_are_refused_in_one_line_before_allocating() {
+    // The inputs a first mutation run crashed on (issue: hardening): each ends with one
+    // readable line and a non-zero exit, in well under a second.
+    let dir = tmp("absurd");
+    std::fs::create_dir_all(&dir).unwrap();
+    let deep = format!("{}x1{}", "(".repeat(30_000), ")".repeat(30_000));
+    let minus = format!("--expr={}x1^2", "-".repeat(60_000));
+    let schedule = format!("{}const", "warmup:1:".repeat(10_000));
+    // A model whose metadata declares layers of 2³² units.
+    let model = dir.join("m.safetensors");
+    let (code, _, err) = descent(&[
+        "train",
+        "--data",
+        "synthetic:moons:50",
+        "--layers",
+        "2,4,2",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--save",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bytes = std::fs::read(&model).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8(bytes[8..8 + n].to_vec()).unwrap();
+    let forged = header.replace("[2,4,2]", "[2,4294967296,4294967296,2]");
+    assert_ne!(forged, header);
+    let mut out = (forged.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(forged.as_bytes());
+    out.extend_from_slice(&bytes[8 + n..]);
+    let bad_model = dir.join("bad.safetensors");
+    std::fs::write(&bad_model, out).unwrap();
+    // A CSV with a million columns.
+    let wide = dir.join("wide.csv");
+    let head: Vec<String> = (0..1_000_000).map(|i| format!("c{i}")).collect();
+    std::fs::write(&wide, format!("{}\n", head.join(","))).unwrap();
+    let wide = format!("csv:{}", wide.display());
+    let model_arg = bad_model.to_str().unwrap().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["minimize", "--expr", "(x1+x2+x18446744073709551615+x4)^2"],
+        vec![
+            "minimize",
+            "--problem",
+            "extended-powell:9223372036854775808",
+        ],
+        vec!["minimize", "--problem", "extended-rosenbrock:2000000000"],
+        vec!["minimize", "--expr", &deep],
+        vec!["minimize", &minus],
+        vec![
+            "minimize",
+            "--expr",
+            "x1^2",
+            "--method",
+            "gd",
+            "--schedule",
+            &schedule,
+        ],
+        vec![
+            "train",
+            "--data",
+            "synthetic:moons",
+            "--layers",
+            "2,1000000,1000000,2",
+        ],
+        vec![
+            "predict",
+            "--model",
+            &model_arg,
+            "--data",
+            "synthetic:moons:10",
+        ],
+        vec!["train", "--data", &wide, "--layers", "3,2,2"],
+    ];
+    for args in cases {
+        let t = std::time::Instant::now();
+        let (code, _, err) = descent(&args);
+        assert_ne!(
+            code,
+            0,
+            "{}",
+            args.join(" ").chars().take(120).collect::<String>()
+        );
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{}",
+            err.chars().take(400).collect::<String>()
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(t.elapsed().as_secs_f64() < 5.0);
+    }
+}

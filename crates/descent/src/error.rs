@@ -60,6 +60,17 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// An input that would need more memory than the machine has, refused before
+    /// anything is allocated.
+    #[error("{what} would need {needs} of memory; this machine has {has}")]
+    TooLarge {
+        /// What was asked for.
+        what: String,
+        /// The memory it would need, in words.
+        needs: String,
+        /// The machine's memory, in words.
+        has: String,
+    },
     /// Input/output failure.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -58,6 +58,7 @@ pub mod minibatch;
 pub mod nn;
 pub mod problem;
 pub mod problems;
+pub mod resources;
 mod simd;
 pub mod trainers;
 pub mod trust_region;

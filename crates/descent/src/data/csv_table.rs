@@ -14,13 +14,53 @@ pub struct Table {
     pub rows: Vec<(usize, Vec<String>)>,
 }
 
+/// Fields in the first line (commas + 1), read a block at a time: at most about
+/// [`MAX_COLUMNS`] fields' worth of the line is looked at.
+fn header_columns(r: &mut impl std::io::BufRead) -> std::io::Result<usize> {
+    let mut columns = 1;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(columns);
+        }
+        let end = buf.iter().position(|b| *b == b'\n');
+        let part = &buf[..end.unwrap_or(buf.len())];
+        columns += part.iter().filter(|b| **b == b',').count();
+        let used = part.len() + usize::from(end.is_some());
+        r.consume(used);
+        if end.is_some() || columns > MAX_COLUMNS {
+            return Ok(columns);
+        }
+    }
+}
+
+/// Most columns a CSV file may have.
+pub const MAX_COLUMNS: usize = 100_000;
+
 impl Table {
     /// Reads `path`. Every row must have as many fields as the header.
     pub fn read(path: &Path) -> Result<Self> {
         let source = path.display().to_string();
         let file = std::fs::File::open(path)
             .map_err(|e| Error::Parse(format!("cannot open {source}: {e}")))?;
-        Self::from_reader(file, &source)
+        // The table holds every field as text (about four times the file's bytes): a file
+        // that cannot fit is refused before it is read.
+        let bytes = file.metadata().map_or(0, |m| m.len());
+        crate::resources::check_memory(&format!("reading {source}"), bytes as u128, 1, 4)?;
+        // The header's width, counted on the raw bytes before the parser holds it.
+        let mut reader = std::io::BufReader::new(file);
+        let columns = header_columns(&mut reader)
+            .map_err(|e| Error::Parse(format!("cannot read {source}: {e}")))?;
+        if columns > MAX_COLUMNS {
+            return Err(Error::Parse(format!(
+                "{source}: more than {MAX_COLUMNS} columns, the most descent reads (features of one network input)"
+            )));
+        }
+        use std::io::Seek;
+        reader
+            .seek(std::io::SeekFrom::Start(0))
+            .map_err(|e| Error::Parse(format!("cannot read {source}: {e}")))?;
+        Self::from_reader(reader, &source)
     }
 
     /// Reads CSV text from any reader; `source` names it in messages.
@@ -38,6 +78,12 @@ impl Table {
             .collect();
         if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
             return Err(Error::Parse(format!("{source}: empty header row")));
+        }
+        if headers.len() > MAX_COLUMNS {
+            return Err(Error::Parse(format!(
+                "{source}: {} columns; descent reads at most {MAX_COLUMNS} (features of one network input)",
+                headers.len()
+            )));
         }
         let mut rows = Vec::new();
         for rec in rdr.records() {

@@ -8,24 +8,92 @@ use crate::error::{Error, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Reads an IDX file of unsigned bytes; returns (dimensions, data).
+/// Reads an IDX file of unsigned bytes; returns (dimensions, data). The header is read
+/// first, and a gzip stream is inflated only as far as the header says the data goes: a
+/// small file that would inflate far beyond it, or a header that declares more data than
+/// the machine's memory, is refused before the data is read.
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let raw = std::fs::read(path)
-        .map_err(|e| Error::Parse(format!("cannot read {}: {e}", path.display())))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::Parse(format!("{}: bad gzip data: {e}", path.display())))?;
-        out
+    let source = path.display().to_string();
+    let cannot = |e: std::io::Error| Error::Parse(format!("cannot read {source}: {e}"));
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut magic = [0u8; 2];
+    let got = file.read(&mut magic).map_err(cannot)?;
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0)).map_err(cannot)?;
+    if got == 2 && magic == [0x1f, 0x8b] {
+        let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
+        read_idx_from(gz, &source)
     } else {
-        raw
-    };
-    parse_idx(&bytes, &path.display().to_string())
+        read_idx_from(std::io::BufReader::new(file), &source)
+    }
+}
+
+/// Reads the header, then exactly the data it declares (and checks that nothing follows).
+fn read_idx_from(mut r: impl Read, source: &str) -> Result<(Vec<usize>, Vec<u8>)> {
+    let bad = |e: std::io::Error| Error::Parse(format!("{source}: cannot read IDX data: {e}"));
+    let mut head = [0u8; 4];
+    let got = read_up_to(&mut r, &mut head).map_err(bad)?;
+    let mut header = head[..got].to_vec();
+    if got == 4 && head[0] == 0 && head[1] == 0 && head[2] == 0x08 && (1..=4).contains(&head[3]) {
+        let mut dims = vec![0u8; 4 * head[3] as usize];
+        let got = read_up_to(&mut r, &mut dims).map_err(bad)?;
+        header.extend_from_slice(&dims[..got]);
+    }
+    let (dims, _) = parse_header(&header, source)?;
+    let count: u128 = dims.iter().map(|d| *d as u128).product();
+    crate::resources::check_memory(
+        &format!("{source} (an IDX file of {dims:?} values)"),
+        count,
+        1,
+        2,
+    )?;
+    let count = count as usize;
+    let mut data = vec![0u8; count];
+    let read = read_up_to(&mut r, &mut data)
+        .map_err(|e| Error::Parse(format!("{source}: bad IDX data (or gzip stream): {e}")))?;
+    let mut extra = [0u8; 1];
+    let more = read_up_to(&mut r, &mut extra)
+        .map_err(|e| Error::Parse(format!("{source}: bad IDX data (or gzip stream): {e}")))?;
+    if read != count || more > 0 {
+        return Err(Error::Parse(format!(
+            "{source}: header promises {count} values ({dims:?}) but the file holds {}",
+            if more > 0 {
+                "more".to_string()
+            } else {
+                read.to_string()
+            }
+        )));
+    }
+    Ok((dims, data))
+}
+
+/// Fills `buf` as far as the stream goes; returns how much was read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// Parses IDX bytes.
 pub fn parse_idx(bytes: &[u8], source: &str) -> Result<(Vec<usize>, Vec<u8>)> {
+    let (dims, header) = parse_header(bytes, source)?;
+    let count: u128 = dims.iter().map(|d| *d as u128).product();
+    if (bytes.len() - header) as u128 != count {
+        return Err(Error::Parse(format!(
+            "{source}: header promises {count} values ({dims:?}) but the file holds {}",
+            bytes.len() - header
+        )));
+    }
+    Ok((dims, bytes[header..].to_vec()))
+}
+
+/// The dimensions an IDX header declares, and the header's length.
+fn parse_header(bytes: &[u8], source: &str) -> Result<(Vec<usize>, usize)> {
     if bytes.len() < 4 {
         return Err(Error::Parse(format!(
             "{source}: too short for an IDX header"
@@ -42,19 +110,12 @@ pub fn parse_idx(bytes: &[u8], source: &str) -> Result<(Vec<usize>, Vec<u8>)> {
     if bytes.len() < header {
         return Err(Error::Parse(format!("{source}: truncated IDX header")));
     }
-    let dims: Vec<usize> = (0..nd)
+    let dims = (0..nd)
         .map(|i| {
             u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
         })
         .collect();
-    let count: usize = dims.iter().product();
-    if bytes.len() - header != count {
-        return Err(Error::Parse(format!(
-            "{source}: header promises {count} values ({dims:?}) but the file holds {}",
-            bytes.len() - header
-        )));
-    }
-    Ok((dims, bytes[header..].to_vec()))
+    Ok((dims, header))
 }
 
 fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
@@ -122,5 +183,51 @@ mod tests {
             .contains("magic"));
         let short = [0, 0, 8, 1, 0, 0, 0, 3, 7, 9];
         assert!(parse_idx(&short, "s").is_err());
+    }
+
+    #[test]
+    fn a_gzip_stream_is_read_only_as_far_as_its_header_says() {
+        use std::io::Write;
+        let gz = |bytes: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(bytes).unwrap();
+            e.finish().unwrap()
+        };
+        let dir = std::env::temp_dir().join(format!("descent-idx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        // Exactly as declared, compressed or not.
+        let good = [0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9];
+        assert_eq!(
+            read_idx(&write("g", &good)).unwrap(),
+            (vec![3], vec![7, 8, 9])
+        );
+        assert_eq!(
+            read_idx(&write("g.gz", &gz(&good))).unwrap(),
+            (vec![3], vec![7, 8, 9])
+        );
+        // 64 MB of zeros behind a 3-value header: refused after 4 bytes of data.
+        let mut bomb = good[..8].to_vec();
+        bomb.extend(std::iter::repeat_n(0u8, 64 << 20));
+        let e = read_idx(&write("bomb.gz", &gz(&bomb)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds more"), "{e}");
+        // A header declaring 2³²·2³² values: refused before reading, saying how much.
+        let huge = [0, 0, 8, 2, 255, 255, 255, 255, 255, 255, 255, 255, 1];
+        let e = read_idx(&write("huge.gz", &gz(&huge)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("would need") && e.contains("EB"), "{e}");
+        // Short data.
+        let e = read_idx(&write("short", &good[..9]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds 1"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

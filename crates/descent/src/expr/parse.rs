@@ -126,12 +126,21 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
     Ok(out)
 }
 
+/// Deepest nesting of parentheses, signs, powers and calls a parser follows (recursion
+/// on the thread's stack: 20 000 nested parentheses overflowed it).
+const MAX_NESTING: usize = 500;
+
+/// Largest variable index of an `x1, x2, …` expression (its gradient costs a pass per
+/// variable).
+pub const MAX_INDEXED_VARIABLE: usize = 100_000;
+
 struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
     end: usize,
     names: Vec<String>,
     program: Vec<Op>,
+    depth: usize,
 }
 
 impl Parser {
@@ -151,6 +160,19 @@ impl Parser {
                 self.column()
             )))
         }
+    }
+    /// Runs `parse` one level deeper, refusing nesting beyond [`MAX_NESTING`].
+    fn nested(&mut self, parse: fn(&mut Self) -> Result<()>) -> Result<()> {
+        if self.depth >= MAX_NESTING {
+            return Err(Error::Parse(format!(
+                "expression nested more than {MAX_NESTING} deep at column {}",
+                self.column()
+            )));
+        }
+        self.depth += 1;
+        let r = parse(self);
+        self.depth -= 1;
+        r
     }
     // expr := term (('+'|'-') term)*
     fn expr(&mut self) -> Result<()> {
@@ -177,13 +199,13 @@ impl Parser {
         match self.peek() {
             Some(Tok::Sym('-')) => {
                 self.pos += 1;
-                self.unary()?;
+                self.nested(Self::unary)?;
                 self.program.push(Op::Neg);
                 Ok(())
             }
             Some(Tok::Sym('+')) => {
                 self.pos += 1;
-                self.unary()
+                self.nested(Self::unary)
             }
             _ => self.power(),
         }
@@ -193,7 +215,7 @@ impl Parser {
         self.atom()?;
         if self.peek() == Some(&Tok::Sym('^')) {
             self.pos += 1;
-            self.unary()?;
+            self.nested(Self::unary)?;
             self.program.push(Op::Pow);
         }
         Ok(())
@@ -208,7 +230,7 @@ impl Parser {
             }
             Some(Tok::Sym('(')) => {
                 self.pos += 1;
-                self.expr()?;
+                self.nested(Self::expr)?;
                 self.expect(')')
             }
             Some(Tok::Ident(name)) => {
@@ -220,7 +242,7 @@ impl Parser {
                         )));
                     }
                     self.pos += 1;
-                    self.expr()?;
+                    self.nested(Self::expr)?;
                     self.expect(')')?;
                     self.program.push(Op::Call(f));
                     return Ok(());
@@ -277,6 +299,7 @@ impl Expr {
             end: src.chars().count(),
             names: Vec::new(),
             program: Vec::new(),
+            depth: 0,
         };
         p.expr()?;
         if p.pos < p.toks.len() {
@@ -299,6 +322,11 @@ impl Expr {
                 .filter_map(|v| indexed_x(v))
                 .max()
                 .unwrap_or(0);
+            if n > MAX_INDEXED_VARIABLE {
+                return Err(Error::Parse(format!(
+                    "variable x{n}: an expression's variables are numbered up to x{MAX_INDEXED_VARIABLE} (x{n} would make a problem of {n} variables)"
+                )));
+            }
             let remap: Vec<usize> = e
                 .variables
                 .iter()

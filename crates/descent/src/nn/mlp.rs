@@ -131,6 +131,18 @@ impl Mlp {
                 "cross-entropy needs at least 2 output classes",
             ));
         }
+        // Counted in u128, so that widths such as 2³²×2³² are refused, not overflowed.
+        let weights: u128 = sizes
+            .windows(2)
+            .map(|w| w[0] as u128 * w[1] as u128 + w[1] as u128)
+            .sum();
+        // Training holds the weights, their gradient and a step rule's two moments.
+        crate::resources::check_memory(
+            &format!("a network of {weights} weights ({sizes:?})"),
+            weights,
+            8,
+            4,
+        )?;
         let mut offsets = Vec::new();
         let mut p = 0;
         for w in sizes.windows(2) {

@@ -472,6 +472,13 @@ impl MghProblem {
                 if n == 0 {
                     return bad("n must be at least 1".into());
                 }
+                // A method holds a few vectors of n, and residuals up to 2n of them.
+                crate::resources::check_memory(
+                    &format!("problem {name} with n = {n}"),
+                    n as u128,
+                    8,
+                    6,
+                )?;
                 let m_default = match info.kind {
                     Kind::Watson => 31,
                     Kind::Penalty1 | Kind::VariablyDimensioned => {

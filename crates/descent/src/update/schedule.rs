@@ -113,6 +113,12 @@ impl Schedule {
                 } else {
                     "const".into()
                 };
+                if parts.get(2) == Some(&"warmup") {
+                    return Err(format!(
+                        "schedule '{}…': a warmup's inner schedule cannot be another warmup",
+                        spec.chars().take(40).collect::<String>()
+                    ));
+                }
                 Schedule::Warmup {
                     steps,
                     then: Box::new(Schedule::parse(&inner, rate)?),
