@@ -104,8 +104,29 @@ impl Checkpoint {
     }
 }
 
+/// Removes `.NAME.tmp-PID` files in `dir` whose process is gone (Linux: no `/proc/PID`).
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        if !alive && Path::new("/proc/self").exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a
-/// mixture: a temporary file beside it, flushed to disk, renamed over `path`.
+/// mixture: a temporary file beside it, flushed to disk, renamed over `path`, the folder
+/// flushed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -122,11 +143,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
+    // A temporary file left by a process that was killed mid-write is removed here, by
+    // the next save of the same file.
+    remove_stale_temporaries(dir, &name.to_string_lossy());
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The rename is durable once the folder's entry is on disk.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);

@@ -111,8 +111,10 @@ pub fn save_model(
             bytes_of(&params[bo..bo + no], f64_out),
         ));
     }
+    let save_id = new_save_id(&buffers);
     let mut md = HashMap::new();
     md.insert("format".to_string(), FORMAT.to_string());
+    md.insert("save_id".to_string(), save_id.clone());
     md.insert("precision".to_string(), precision.to_string());
     md.insert(
         "architecture".to_string(),
@@ -145,15 +147,84 @@ pub fn save_model(
         .collect();
     let bytes = safetensors::serialize(views, Some(md))
         .map_err(|e| Error::Parse(format!("cannot serialize: {e}")))?;
-    // State first: a crash between the two writes leaves an old model with a newer state
-    // only if the rename of the model fails, which the next save repairs.
+    // State first, then the model; both carry the save's id, so that `load_state` reads
+    // the model's own state and never one from another save.
+    // The previous state stays, as FILE.optim.prev, until the new model is in place: a
+    // save killed at any moment leaves a model whose own state can be read.
     if let Some((st, cfg)) = state {
-        save_state(&state_path(path), st, cfg)?;
+        let (current, previous) = (state_path(path), previous_state_path(path));
+        // Keep the state that belongs to the model on disk (an interrupted save may have
+        // left a newer FILE.optim beside an older model and its FILE.optim.prev).
+        let own = if path.exists() {
+            own_state(path).ok().flatten().map(|(p, _, _)| p)
+        } else {
+            None
+        };
+        if own.as_ref() == Some(&current) {
+            std::fs::rename(&current, &previous).map_err(|e| {
+                Error::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot write {}: {e}", previous.display()),
+                ))
+            })?;
+        }
+        save_state(&current, st, cfg, &save_id)?;
     }
-    write_atomic(path, &bytes)
+    write_atomic(path, &bytes)?;
+    if state.is_some() {
+        let _ = std::fs::remove_file(previous_state_path(path));
+    }
+    Ok(())
 }
 
-fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig) -> Result<()> {
+/// The optimizer-state file of `model`'s own save (FILE.optim or FILE.optim.prev, the one
+/// whose save id is the model's), with its bytes and metadata; `None` when neither is.
+type StateFile = (PathBuf, Vec<u8>, HashMap<String, String>);
+fn own_state(model: &Path) -> Result<Option<StateFile>> {
+    let model_bytes = std::fs::read(model)
+        .map_err(|e| Error::Parse(format!("cannot read {}: {e}", model.display())))?;
+    let (_, model_header) = SafeTensors::read_metadata(&model_bytes).map_err(st_err(model))?;
+    let model_id = model_header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("save_id").cloned());
+    for candidate in [state_path(model), previous_state_path(model)] {
+        let Ok(bytes) = std::fs::read(&candidate) else {
+            continue;
+        };
+        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(st_err(&candidate))?;
+        let md = header.metadata().clone().unwrap_or_default();
+        if md.get("save_id").cloned() == model_id {
+            return Ok(Some((candidate, bytes, md)));
+        }
+    }
+    Ok(None)
+}
+
+/// Where the previous optimizer state waits while a save is under way.
+fn previous_state_path(model: &Path) -> PathBuf {
+    let mut s = state_path(model).into_os_string();
+    s.push(".prev");
+    PathBuf::from(s)
+}
+
+/// An id for one save: the weights' digest and the time, written into the model and its
+/// optimizer state alike.
+fn new_save_id(weights: &[(String, Vec<usize>, Vec<u8>)]) -> String {
+    // FNV-1a over the tensors' bytes.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (_, _, b) in weights {
+        for byte in b {
+            h = (h ^ *byte as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{h:016x}-{nanos:x}-{:x}", std::process::id())
+}
+
+fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig, save_id: &str) -> Result<()> {
     let mut buffers: Vec<(String, Vec<u8>, usize)> =
         vec![("master".into(), bytes_of(&st.params, true), st.params.len())];
     for (k, v) in &st.rule_state {
@@ -164,6 +235,7 @@ fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig) -> Result<()> {
     }
     let mut md = HashMap::new();
     md.insert("format".to_string(), "descent-optim/1".to_string());
+    md.insert("save_id".to_string(), save_id.to_string());
     let scalars = serde_json::json!({
         "step": st.step,
         "epoch": st.epoch,
@@ -323,16 +395,30 @@ pub fn load_model(path: &Path) -> Result<SavedModel> {
 
 /// Loads the optimizer state saved beside `model`.
 pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
+    // The model and its state are one unit: the state of the model's own save is read —
+    // FILE.optim, or FILE.optim.prev when a save was interrupted after its new state was
+    // written but before its model was — and a state from another save is refused.
     let path = state_path(model);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Error::Parse(format!(
-            "cannot read the optimizer state {}: {e}",
-            path.display()
-        ))
-    })?;
+    let found = own_state(model)?;
+    let Some((path, bytes, md)) = found else {
+        return Err(if path.exists() {
+            Error::config(
+                "resume",
+                format!(
+                    "{} and {} are from different saves: not resumed; train from {} without --resume, or save again",
+                    model.display(),
+                    path.display(),
+                    model.display()
+                ),
+            )
+        } else {
+            Error::Parse(format!(
+                "cannot read the optimizer state {}: no such file",
+                path.display()
+            ))
+        });
+    };
     let st = SafeTensors::deserialize(&bytes).map_err(st_err(&path))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(st_err(&path))?;
-    let md = header.metadata().clone().unwrap_or_default();
     let bad = |what: &str| Error::Parse(format!("{}: bad {what}", path.display()));
     let s: serde_json::Value = serde_json::from_str(md.get("state").ok_or_else(|| bad("state"))?)
         .map_err(|_| bad("state"))?;
