@@ -50,7 +50,9 @@ impl<A, B> Restarted<A, B> {
     }
 }
 
-/// Starts the second attempt from the original point; the first ended at `it.f`.
+/// Starts the second attempt from the original point; the first ended at `it.f`. When the
+/// problem is no longer finite at the start (it turned faulty on the way), there is no
+/// second attempt: `Some(first_stop)`, the run ends where the first one did.
 fn restart<K: ProblemKind, B: Minimizer<K>>(
     second: &mut B,
     x0: &[f64],
@@ -58,13 +60,20 @@ fn restart<K: ProblemKind, B: Minimizer<K>>(
     problem: &K::Problem<'_>,
     it: &mut Iterate,
     first_stop: Termination,
-) -> Result<()> {
+) -> Result<Option<Termination>> {
+    let start = match second.init(problem, x0) {
+        Err(crate::error::Error::NonFiniteStart(_)) => return Ok(Some(first_stop)),
+        other => other?,
+    };
+    if !start.f.is_finite() || !crate::linalg::all_finite(&start.g) {
+        return Ok(Some(first_stop));
+    }
     *phase = Phase::Second {
         first_f: it.f,
         first_stop,
     };
-    *it = second.init(problem, x0)?;
-    Ok(())
+    *it = start;
+    Ok(None)
 }
 
 /// The saved form of a [`Restarted`] run.
@@ -113,23 +122,28 @@ where
     fn step(&mut self, problem: &K::Problem<'_>, it: &mut Iterate) -> Result<StepOutcome> {
         if let Phase::First { iterations } = self.phase {
             if iterations >= self.first_iterations {
-                restart(
+                if let Some(t) = restart(
                     &mut self.second,
                     &self.x0,
                     &mut self.phase,
                     problem,
                     it,
                     Termination::MaxIterations,
-                )?;
+                )? {
+                    return Ok(StepOutcome::Stop(t));
+                }
             } else {
                 self.phase = Phase::First {
                     iterations: iterations + 1,
                 };
                 return match self.first.step(problem, it)? {
                     StepOutcome::Stop(t) if !t.converged() => {
-                        restart(&mut self.second, &self.x0, &mut self.phase, problem, it, t)?;
-                        // The iterate moved back to the start.
-                        Ok(StepOutcome::Rejected)
+                        match restart(&mut self.second, &self.x0, &mut self.phase, problem, it, t)?
+                        {
+                            Some(t) => Ok(StepOutcome::Stop(t)),
+                            // The iterate moved back to the start.
+                            None => Ok(StepOutcome::Rejected),
+                        }
                     }
                     outcome => Ok(outcome),
                 };
