@@ -80,6 +80,23 @@ impl LeastSquares for Faulty<'_> {
     }
 }
 
+/// The run ended without an error, at a finite point with a finite value.
+fn finite_end(
+    s: descent::Result<descent::Summary>,
+    method: &str,
+    fault: Fault,
+    after: usize,
+) -> descent::Summary {
+    let s = s.unwrap_or_else(|e| panic!("{method} ({fault:?} after {after}): {e}"));
+    assert!(
+        s.f.is_finite() && s.x.iter().all(|v| v.is_finite()),
+        "{method} ({fault:?} after {after}): {:?} f = {}",
+        s.x,
+        s.f
+    );
+    s
+}
+
 #[test]
 fn every_method_ends_at_a_finite_point_when_the_problem_turns_faulty() {
     let p = MghProblem::parse("rosenbrock").unwrap();
@@ -101,15 +118,8 @@ fn every_method_ends_at_a_finite_point_when_the_problem_turns_faulty() {
                         max_iter: 2000,
                         ..spec.default_options()
                     };
-                    let s = minimize(&f, m.as_mut(), &x0, &opts, &mut NoObserver)
-                        .unwrap_or_else(|e| panic!("{} ({fault:?} after {after}): {e}", info.name));
-                    assert!(
-                        s.f.is_finite() && s.x.iter().all(|v| v.is_finite()),
-                        "{} ({fault:?} after {after}): {:?} f = {}",
-                        info.name,
-                        s.x,
-                        s.f
-                    );
+                    let s = minimize(&f, m.as_mut(), &x0, &opts, &mut NoObserver);
+                    let s = finite_end(s, info.name, fault, after);
                     // Rosenbrock's minimum is not reached in 3 evaluations.
                     if after == 3 {
                         assert!(
@@ -138,15 +148,8 @@ fn every_method_ends_at_a_finite_point_when_the_problem_turns_faulty() {
                         descent::Start::At(&x0),
                         &fo.driver_options(),
                         &mut NoObserver,
-                    )
-                    .unwrap_or_else(|e| panic!("{} ({fault:?} after {after}): {e}", info.name));
-                    assert!(
-                        s.f.is_finite() && s.x.iter().all(|v| v.is_finite()),
-                        "{} ({fault:?} after {after}): {:?} f = {}",
-                        info.name,
-                        s.x,
-                        s.f
                     );
+                    finite_end(s, info.name, fault, after);
                     runs += 1;
                 }
             }

@@ -82,13 +82,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
         ),
         "parity" => {
             let bits = n.unwrap_or(4).clamp(1, 16);
-            let (mut x, mut l) = (Vec::new(), Vec::new());
-            for p in 0..(1usize << bits) {
-                for b in 0..bits {
-                    x.push(((p >> b) & 1) as f64);
-                }
-                l.push(p.count_ones() % 2);
-            }
+            let (x, l) = parity_patterns(bits);
             classes(x, bits, l, 2)
         }
         "blobs" => {
@@ -148,13 +142,8 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
         "matlab-parity" => {
             // MATLAB's PARITY benchmark: BITS inputs, one 0/1 output (1 for an odd count).
             let bits = n.unwrap_or(3).clamp(1, 16);
-            let (mut x, mut y) = (Vec::new(), Vec::new());
-            for p in 0..(1usize << bits) {
-                for b in 0..bits {
-                    x.push(((p >> b) & 1) as f64);
-                }
-                y.push((p.count_ones() % 2) as f64);
-            }
+            let (x, l) = parity_patterns(bits);
+            let y = l.iter().map(|c| *c as f64).collect();
             Dataset {
                 x,
                 d: bits,
@@ -170,6 +159,18 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
             })
         }
     })
+}
+
+/// Every pattern of `bits` bits (row by row) and its parity (1 for an odd count).
+fn parity_patterns(bits: usize) -> (Vec<f64>, Vec<u32>) {
+    let (mut x, mut l) = (Vec::new(), Vec::new());
+    for p in 0..(1usize << bits) {
+        for b in 0..bits {
+            x.push(((p >> b) & 1) as f64);
+        }
+        l.push(p.count_ones() % 2);
+    }
+    (x, l)
 }
 
 /// One input `x` and one target `y`.
