@@ -230,9 +230,9 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         b.finish_and_clear();
     }
     let unscale = |l: f64| prep.unscale(l);
-    if let Some(path) = &a.save {
-        prep.save(path, &result)?;
-    }
+    // A save that fails does not lose the run: its results are printed first, then the
+    // failure, in one line, with a non-zero exit.
+    let saved = a.save.as_ref().map(|path| prep.save(path, &result));
     if a.json {
         let epochs: Vec<_> = result
             .state
@@ -293,13 +293,16 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         if let Some(m) = test {
             print_metrics("test", &m);
         }
-        if let Some(p) = &a.save {
+        if let (Some(p), Some(Ok(()))) = (&a.save, &saved) {
             println!(
                 "saved {} (and {})",
                 p.display(),
                 descent::nn::state_path(p).display()
             );
         }
+    }
+    if let Some(Err(e)) = saved {
+        return Err(e.into());
     }
     Ok(())
 }

@@ -1738,3 +1738,26 @@ fn absurd_inputs_are_refused_in_one_line_before_allocating() {
         assert!(t.elapsed().as_secs_f64() < 5.0);
     }
 }
+
+#[test]
+fn a_failed_save_keeps_the_run_and_says_so_in_one_line() {
+    // The folder cannot exist: the results are printed, then one line, exit 1.
+    let (code, out, err) = descent(&[
+        "train",
+        "--data",
+        "synthetic:moons:100",
+        "--layers",
+        "2,4,2",
+        "--epochs",
+        "2",
+        "--json",
+        "--quiet",
+        "--save",
+        "/proc/no-such-folder/m.safetensors",
+    ]);
+    assert_ne!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(v["test_accuracy"].as_f64().is_some(), "{v}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot write"), "{err}");
+}

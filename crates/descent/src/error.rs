@@ -72,7 +72,7 @@ pub enum Error {
         has: String,
     },
     /// Input/output failure.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
