@@ -41,6 +41,9 @@ impl<O: descent::Observer> descent::Observer for StopOnInterrupt<'_, O> {
     fn on_point(&mut self, x: &[f64]) {
         self.0.on_point(x)
     }
+    fn on_checkpoint(&mut self, c: &descent::Checkpoint) {
+        self.0.on_checkpoint(c)
+    }
     fn on_finish(&mut self, s: &descent::Summary) {
         self.0.on_finish(s)
     }

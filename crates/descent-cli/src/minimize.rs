@@ -5,7 +5,9 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::expr::ExprObjective;
 use descent::problems::mgh::MghProblem;
-use descent::{minimize_from, Bounds, Checkpoint, MethodSpec, Objective, Options, Start};
+use descent::{
+    minimize_from, Bounds, Checkpoint, MethodSpec, Objective, Options, SaveEvery, Start,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -82,6 +84,11 @@ pub struct MinimizeArgs {
     /// Save the run's final state here (atomically), to continue it with --resume.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// With --save: also save a checkpoint every N iterations while running, so that a
+    /// run that is killed resumes (--resume) from its last one and ends exactly as if it
+    /// had not been stopped.
+    #[arg(long, value_name = "N", requires = "save", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
     /// Continue a run saved with --save (same problem and method; --max-iter counts the
     /// total).
     #[arg(long)]
@@ -243,15 +250,31 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
     let mut progress = Progress::new(a.quiet || a.json);
     crate::interrupt::install();
     let mut watch = crate::interrupt::StopOnInterrupt(&mut progress);
-    let s = minimize_from(problem.as_ref(), method.as_mut(), start, &opts, &mut watch).map_err(
-        |e| match e {
-            descent::Error::NonFiniteStart(m) => anyhow::anyhow!(
-                "the objective is not finite at the starting point ({m}); choose another --x0"
-            ),
-            other => other.into(),
-        },
-    )?;
-    if let (Some(path), Some(c)) = (&a.save, &s.checkpoint) {
+    let mut run = |obs: &mut dyn descent::Observer| {
+        minimize_from(problem.as_ref(), method.as_mut(), start, &opts, obs)
+    };
+    let (s, checkpoint_error) = match (&a.save, a.checkpoint_every) {
+        (Some(path), Some(every)) => {
+            let label = spec.to_string();
+            let mut saver = SaveEvery::new(&mut watch, path, every, &label, &run_label);
+            let s = run(&mut saver);
+            (s, saver.error())
+        }
+        _ => (run(&mut watch), None),
+    };
+    let s = s.map_err(|e| match e {
+        descent::Error::NonFiniteStart(m) => anyhow::anyhow!(
+            "the objective is not finite at the starting point ({m}); choose another --x0"
+        ),
+        other => other.into(),
+    })?;
+    // A failed checkpoint stopped the run: its result is printed, then the error.
+    let final_save = if checkpoint_error.is_none() {
+        &a.save
+    } else {
+        &None
+    };
+    if let (Some(path), Some(c)) = (final_save, &s.checkpoint) {
         let c = Checkpoint {
             method: spec.to_string(),
             problem: run_label.clone(),
@@ -316,6 +339,9 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
                 }
             );
         }
+    }
+    if let Some(e) = checkpoint_error {
+        bail!("the run stopped: a checkpoint could not be saved ({e}); the file keeps the last one saved");
     }
     Ok(())
 }

@@ -112,6 +112,11 @@ pub struct TrainArgs {
     /// Save the model (safetensors) and the optimizer state (FILE.optim) here.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// With --save: also save there every N epochs while training, so that a run that is
+    /// killed resumes (--resume) from its last checkpoint and ends exactly as if it had
+    /// not been stopped.
+    #[arg(long, value_name = "N", requires = "save", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
     /// Continue a run saved with --save (same data and settings; --epochs is the total).
     #[arg(long)]
     resume: Option<PathBuf>,
@@ -225,14 +230,22 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         json: a.json,
         loss_scale: prep.unscale(1.0),
     };
-    let Outcome { result, test } = prep.run(&mut progress)?;
+    let Outcome {
+        result,
+        test,
+        checkpoint_error,
+    } = prep.run(&mut progress)?;
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
     }
     let unscale = |l: f64| prep.unscale(l);
     // A save that fails does not lose the run: its results are printed first, then the
     // failure, in one line, with a non-zero exit.
-    let saved = a.save.as_ref().map(|path| prep.save(path, &result));
+    // A checkpoint that failed stopped the run; the file keeps the last one saved.
+    let saved = match checkpoint_error {
+        Some(e) => Some(Err(e)),
+        None => a.save.as_ref().map(|path| prep.save(path, &result)),
+    };
     if a.json {
         let epochs: Vec<_> = result
             .state
@@ -399,6 +412,7 @@ impl TrainArgs {
         c.val_frac = self.val_frac;
         c.epochs = self.epochs;
         c.resume = self.resume.clone();
+        c.checkpoint_to = self.save.clone();
         c.train = TrainConfig {
             optimizer: self.optimizer.clone(),
             lr: self.lr,
@@ -413,6 +427,7 @@ impl TrainArgs {
             goal: self.goal,
             min_grad: self.min_grad,
             clip_norm: self.clip_norm,
+            checkpoint_every: self.checkpoint_every.map(|n| n as usize),
             ..TrainConfig::default()
         };
         Ok(c)

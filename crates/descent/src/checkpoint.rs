@@ -7,12 +7,12 @@
 //! correctly rounded (serde_json's `float_roundtrip`), so a resumed run continues bit for
 //! bit.
 
-use crate::driver::{Iterate, Termination};
+use crate::driver::{Control, IterReport, Iterate, Observer, Summary, Termination};
 use crate::error::{Error, Result};
 use crate::problem::Counts;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The `format` field every checkpoint file carries.
 pub const FORMAT: &str = "descent-checkpoint";
@@ -65,16 +65,16 @@ impl Checkpoint {
                 format!("cannot read checkpoint {}: {e}", path.display()),
             ))
         })?;
-        let c: Checkpoint = serde_json::from_slice(&text).map_err(|e| {
-            Error::Parse(format!(
-                "{} is not a descent checkpoint ({e})",
-                path.display()
-            ))
-        })?;
+        Self::from_bytes(&text, &path.display().to_string())
+    }
+
+    /// Reads a checkpoint from the bytes of its file; `source` names it in errors.
+    pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self> {
+        let c: Checkpoint = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Parse(format!("{source} is not a descent checkpoint ({e})")))?;
         if c.format != FORMAT || c.version != VERSION {
             return Err(Error::Parse(format!(
-                "{} is not a version-{VERSION} descent checkpoint",
-                path.display()
+                "{source} is not a version-{VERSION} descent checkpoint"
             )));
         }
         Ok(c)
@@ -101,6 +101,77 @@ impl Checkpoint {
             ));
         }
         Ok(())
+    }
+}
+
+/// Saves the run to a checkpoint file every `every` iterations while passing everything
+/// to the observer it wraps, so that a run killed at any moment resumes from its last
+/// checkpoint and ends exactly as if it had not been stopped. A save that fails stops the
+/// run ([`Termination::ObserverStop`]) and keeps its error ([`SaveEvery::error`]); the
+/// file on disk stays the previous checkpoint.
+pub struct SaveEvery<'a> {
+    inner: &'a mut dyn Observer,
+    path: PathBuf,
+    every: u64,
+    method: String,
+    problem: String,
+    error: Option<Error>,
+}
+
+impl<'a> SaveEvery<'a> {
+    /// Checkpoints of the run of `method` (its spec) on `problem` (its label), written to
+    /// `path` every `every` iterations (at least 1).
+    pub fn new(
+        inner: &'a mut dyn Observer,
+        path: &Path,
+        every: u64,
+        method: &str,
+        problem: &str,
+    ) -> Self {
+        SaveEvery {
+            inner,
+            path: path.to_path_buf(),
+            every: every.max(1),
+            method: method.to_string(),
+            problem: problem.to_string(),
+            error: None,
+        }
+    }
+
+    /// The error of the save that stopped the run, if one failed.
+    pub fn error(self) -> Option<Error> {
+        self.error
+    }
+}
+
+impl Observer for SaveEvery<'_> {
+    fn on_start(&mut self, method: &str, n: usize, f0: f64) {
+        self.inner.on_start(method, n, f0)
+    }
+    fn on_iter(&mut self, r: &IterReport) -> Control {
+        match self.inner.on_iter(r) {
+            Control::Stop => Control::Stop,
+            _ if self.error.is_some() => Control::Stop,
+            _ if r.iter % self.every == 0 => Control::Checkpoint,
+            other => other,
+        }
+    }
+    fn on_point(&mut self, x: &[f64]) {
+        self.inner.on_point(x)
+    }
+    fn on_checkpoint(&mut self, c: &Checkpoint) {
+        let c = Checkpoint {
+            method: self.method.clone(),
+            problem: self.problem.clone(),
+            ..c.clone()
+        };
+        if let Err(e) = c.save(&self.path) {
+            self.error = Some(e);
+        }
+        self.inner.on_checkpoint(&c);
+    }
+    fn on_finish(&mut self, s: &Summary) {
+        self.inner.on_finish(s)
     }
 }
 

@@ -430,6 +430,10 @@ pub enum Control {
     Continue,
     /// Stop now ([`Termination::ObserverStop`]).
     Stop,
+    /// Go on, after handing the observer a checkpoint of the run as it stands once this
+    /// iteration's stop tests have passed ([`Observer::on_checkpoint`]): resumed, it
+    /// continues exactly as the run itself does.
+    Checkpoint,
 }
 
 /// Watches a run: progress bars, logs, Ctrl-C.
@@ -447,6 +451,9 @@ pub trait Observer {
     fn wants_reports(&self) -> bool {
         true
     }
+    /// A checkpoint asked for by [`Control::Checkpoint`] (its method and problem labels
+    /// are the caller's to fill in).
+    fn on_checkpoint(&mut self, _c: &Checkpoint) {}
     /// After the run.
     fn on_finish(&mut self, _s: &Summary) {}
 }
@@ -525,6 +532,32 @@ impl fmt::Display for Summary {
         writeln!(out)?;
         write!(out, "  time        = {:.3} s", self.seconds)
     }
+}
+
+/// The run as it stands, to continue later (method and problem labels left empty).
+fn checkpoint_of<K: ProblemKind>(
+    method: &dyn Minimizer<K>,
+    iterations: u64,
+    counts: Counts,
+    seconds: f64,
+    termination: Option<Termination>,
+    it: &Iterate,
+    best: &Iterate,
+) -> Result<Checkpoint> {
+    Ok(Checkpoint {
+        format: FORMAT.into(),
+        version: VERSION,
+        method: String::new(),
+        problem: String::new(),
+        iterations,
+        counts,
+        seconds,
+        termination,
+        iterate: it.clone(),
+        best: best.clone(),
+        method_state: method.save_state()?,
+        buffers: method.state_buffers(),
+    })
 }
 
 /// Where a run begins.
@@ -619,6 +652,7 @@ pub fn run<K: ProblemKind>(
         Start::Resume(c) => c.termination.filter(|t| !t.resumable()),
         Start::At(_) => None,
     };
+    let mut checkpoint_wanted = false;
     let termination = loop {
         if let Some(t) = saved_stop {
             // The saved run had already converged or failed: nothing to continue.
@@ -684,14 +718,13 @@ pub fn run<K: ProblemKind>(
                 extra: method.extra(),
             };
             obs.on_point(method.point_of_record().unwrap_or(&it.x));
-            if obs.on_iter(&report) == Control::Stop {
-                break Termination::ObserverStop;
+            match obs.on_iter(&report) {
+                Control::Stop => break Termination::ObserverStop,
+                Control::Checkpoint => checkpoint_wanted = true,
+                Control::Continue => {}
             }
         }
-        if stochastic {
-            continue;
-        }
-        if matches!(outcome, StepOutcome::Accepted { .. }) {
+        if !stochastic && matches!(outcome, StepOutcome::Accepted { .. }) {
             if grad_norm <= opts.gtol {
                 break Termination::GradientTolerance;
             }
@@ -708,26 +741,26 @@ pub fn run<K: ProblemKind>(
                 break Termination::StepTolerance;
             }
         }
+        if std::mem::take(&mut checkpoint_wanted) {
+            let best = if stochastic { &it } else { &best };
+            let snapshot = checkpoint_of(method, iterations, counts(), elapsed(), None, &it, best)?;
+            obs.on_checkpoint(&snapshot);
+        }
     };
     let seconds = elapsed();
     if stochastic {
         best.clone_from(&it);
     }
     let checkpoint = if opts.keep_checkpoint && all_finite(&it.x) && it.f.is_finite() {
-        Some(Checkpoint {
-            format: FORMAT.into(),
-            version: VERSION,
-            method: String::new(),
-            problem: String::new(),
+        Some(checkpoint_of(
+            method,
             iterations,
-            counts: counts(),
+            counts(),
             seconds,
-            termination: Some(termination),
-            iterate: it.clone(),
-            best: best.clone(),
-            method_state: method.save_state()?,
-            buffers: method.state_buffers(),
-        })
+            Some(termination),
+            &it,
+            &best,
+        )?)
     } else {
         None
     };

@@ -48,6 +48,8 @@ pub mod direction;
 pub mod driver;
 pub mod error;
 pub mod expr;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lbfgsb;
 pub mod least_squares;
 pub mod linalg;
@@ -65,7 +67,7 @@ pub mod trust_region;
 pub mod update;
 
 pub use bounds::Bounds;
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, SaveEvery};
 pub use driver::{
     minimize, minimize_from, Control, InverseHessian, IterReport, Iterate, Minimizer, NoObserver,
     Observer, OnLeastSquares, OnObjective, Options, ProblemKind, Recorder, Start, StepOutcome,

@@ -1501,10 +1501,11 @@ impl MethodSpec {
 
     /// Sets `setting` from text, refusing a setting the method does not have and a value
     /// its kind does not take.
+    /// A setting's name may be spelled with hyphens (`line-search`), as CLI flags are.
     pub fn set(&mut self, setting: &str, value: &str) -> Result<()> {
         let info = self.info()?;
         let st = info
-            .setting(setting)
+            .setting(&setting.replace('-', "_"))
             .ok_or_else(|| not_a_setting(info, setting))?;
         let value = st.kind.check(st.name, value)?;
         match self.given.iter_mut().find(|(k, _)| *k == st.name) {

@@ -5,7 +5,7 @@
 
 use super::dataset::{Dataset, TargetData};
 use crate::error::{Error, Result};
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// Reads an IDX file of unsigned bytes; returns (dimensions, data). The header is read
@@ -14,17 +14,21 @@ use std::path::{Path, PathBuf};
 /// the machine's memory, is refused before the data is read.
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     let source = path.display().to_string();
-    let cannot = |e: std::io::Error| Error::Parse(format!("cannot read {source}: {e}"));
-    let mut file = std::fs::File::open(path).map_err(cannot)?;
-    let mut magic = [0u8; 2];
-    let got = file.read(&mut magic).map_err(cannot)?;
-    use std::io::{Seek, SeekFrom};
-    file.seek(SeekFrom::Start(0)).map_err(cannot)?;
-    if got == 2 && magic == [0x1f, 0x8b] {
-        let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
-        read_idx_from(gz, &source)
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::Parse(format!("cannot read {source}: {e}")))?;
+    read_idx_reader(std::io::BufReader::new(file), &source)
+}
+
+/// [`read_idx`] on a stream, plain or gzip-compressed (told by gzip's magic bytes);
+/// `source` names it in errors.
+pub fn read_idx_reader(mut r: impl BufRead, source: &str) -> Result<(Vec<usize>, Vec<u8>)> {
+    let start = r
+        .fill_buf()
+        .map_err(|e| Error::Parse(format!("cannot read {source}: {e}")))?;
+    if start.starts_with(&[0x1f, 0x8b]) {
+        read_idx_from(flate2::bufread::GzDecoder::new(r), source)
     } else {
-        read_idx_from(std::io::BufReader::new(file), &source)
+        read_idx_from(r, source)
     }
 }
 

@@ -8,5 +8,5 @@ mod synthetic;
 
 pub use csv_table::Table;
 pub use dataset::{permutation, Dataset, Standardizer, TargetData, Task};
-pub use idx::{load_mnist, parse_idx, read_idx};
+pub use idx::{load_mnist, parse_idx, read_idx, read_idx_reader};
 pub use synthetic::synthetic;

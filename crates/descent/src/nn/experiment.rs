@@ -7,7 +7,7 @@
 
 use super::auto::{choose_optimizer, AutoChoice};
 use super::io::{load_model, load_state, save_model, ModelMeta, SavedModel};
-use super::train::{batch_data, check_compatible, default_epochs, evaluate, train};
+use super::train::{batch_data, check_compatible, default_epochs, evaluate, train, EpochReport};
 use super::{
     Activation, Init, Loss, Mlp, Real, TrainConfig, TrainObserver, TrainResult, TrainState,
 };
@@ -53,10 +53,79 @@ impl Precision {
     }
 }
 
-/// Loads a data spec — `mnist:DIR[,n=COUNT]`, `csv:FILE[,target=COL]` or
-/// `synthetic:NAME[:N]` — for a network trained with `loss`. For `mnist:` the second set
-/// is the t10k test set (`test_part` loads only it). A CSV target that is not numeric is
-/// read as classes even for squared error (one-hot targets).
+/// Where training data comes from: `mnist:DIR[,n=COUNT]`, `csv:FILE[,target=COL]` or
+/// `synthetic:NAME[:N]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataSpec {
+    /// MNIST's IDX files in a folder, the first `limit` training samples if given.
+    Mnist {
+        /// The folder.
+        dir: PathBuf,
+        /// How many training samples to keep (all when `None`).
+        limit: Option<usize>,
+    },
+    /// A CSV file with a header row.
+    Csv {
+        /// The file.
+        file: PathBuf,
+        /// The target column (the last when `None`).
+        target: Option<String>,
+    },
+    /// A generated set (see [`synthetic`]): its name and options.
+    Synthetic(String),
+}
+
+impl DataSpec {
+    /// Parses a data spec; reads nothing.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let bad = |why: String| Error::config("data", format!("'{spec}': {why}"));
+        let (kind, rest) = spec.split_once(':').ok_or_else(|| {
+            bad("expected mnist:DIR, csv:FILE[,target=COL] or synthetic:NAME".into())
+        })?;
+        let mut parts = rest.split(',');
+        let path = PathBuf::from(parts.next().unwrap_or(""));
+        match kind {
+            "mnist" => {
+                let mut limit = None;
+                for p in parts {
+                    match p.split_once('=') {
+                        Some(("n", v)) => {
+                            limit = Some(
+                                v.parse::<usize>()
+                                    .map_err(|_| bad(format!("n={v} is not a count")))?,
+                            )
+                        }
+                        _ => return Err(bad(format!("unknown option '{p}' (expected n=COUNT)"))),
+                    }
+                }
+                if limit == Some(0) {
+                    return Err(bad("n must be at least 1".into()));
+                }
+                Ok(DataSpec::Mnist { dir: path, limit })
+            }
+            "csv" => {
+                let mut target = None;
+                for p in parts {
+                    match p.split_once('=') {
+                        Some(("target", col)) => target = Some(col.to_string()),
+                        _ => {
+                            return Err(bad(format!("unknown option '{p}' (expected target=COL)")))
+                        }
+                    }
+                }
+                Ok(DataSpec::Csv { file: path, target })
+            }
+            "synthetic" => Ok(DataSpec::Synthetic(rest.to_string())),
+            other => Err(bad(format!(
+                "unknown kind '{other}' (expected mnist, csv or synthetic)"
+            ))),
+        }
+    }
+}
+
+/// Loads a data spec ([`DataSpec`]) for a network trained with `loss`. For `mnist:` the
+/// second set is the t10k test set (`test_part` loads only it). A CSV target that is not
+/// numeric is read as classes even for squared error (one-hot targets).
 pub fn load_data(
     spec: &str,
     loss: Loss,
@@ -68,73 +137,50 @@ pub fn load_data(
     } else {
         Task::Classification
     };
-    let bad = |why: String| Error::config("data", format!("'{spec}': {why}"));
-    let (kind, rest) = spec
-        .split_once(':')
-        .ok_or_else(|| bad("expected mnist:DIR, csv:FILE[,target=COL] or synthetic:NAME".into()))?;
-    Ok(match kind {
-        "mnist" => {
+    Ok(match DataSpec::parse(spec)? {
+        DataSpec::Mnist { dir, limit } => {
             // The first COUNT training samples (a subset for full-batch methods); the test
             // set stays whole.
-            let mut parts = rest.split(',');
-            let dir = Path::new(parts.next().unwrap_or(""));
-            let mut limit = None;
-            for p in parts {
-                match p.split_once('=') {
-                    Some(("n", v)) => {
-                        limit = Some(
-                            v.parse::<usize>()
-                                .map_err(|_| bad(format!("n={v} is not a count")))?,
-                        )
-                    }
-                    _ => return Err(bad(format!("unknown option '{p}' (expected n=COUNT)"))),
-                }
-            }
             if test_part {
-                (load_mnist(dir, false)?, None)
+                (load_mnist(&dir, false)?, None)
             } else {
-                let mut train = load_mnist(dir, true)?;
+                let mut train = load_mnist(&dir, true)?;
                 if let Some(n) = limit {
-                    if n == 0 || n > train.len() {
-                        return Err(bad(format!("n must be in 1..={}", train.len())));
+                    if n > train.len() {
+                        return Err(Error::config(
+                            "data",
+                            format!("'{spec}': n must be in 1..={}", train.len()),
+                        ));
                     }
                     train = train.subset(&(0..n).collect::<Vec<_>>());
                 }
-                (train, Some(load_mnist(dir, false)?))
+                (train, Some(load_mnist(&dir, false)?))
             }
         }
-        "csv" => {
-            let mut parts = rest.split(',');
-            let file = parts.next().unwrap_or("");
-            let mut target = None;
-            for p in parts {
-                match p.split_once('=') {
-                    Some(("target", col)) => target = Some(col.to_string()),
-                    _ => return Err(bad(format!("unknown option '{p}' (expected target=COL)"))),
-                }
-            }
-            let table = Table::read(Path::new(file))?;
-            let task = if task == Task::Regression {
-                let col = target
-                    .clone()
-                    .unwrap_or_else(|| table.headers.last().cloned().unwrap_or_default());
-                if table.numeric_column(&col).is_ok() {
-                    Task::Regression
-                } else {
-                    Task::Classification
-                }
-            } else {
-                task
-            };
-            (Dataset::from_csv(&table, target.as_deref(), task)?, None)
+        DataSpec::Csv { file, target } => {
+            let table = Table::read(&file)?;
+            (dataset_from_table(&table, target.as_deref(), task)?, None)
         }
-        "synthetic" => (synthetic(rest, seed)?, None),
-        other => {
-            return Err(bad(format!(
-                "unknown kind '{other}' (expected mnist, csv or synthetic)"
-            )))
-        }
+        DataSpec::Synthetic(rest) => (synthetic(&rest, seed)?, None),
     })
+}
+
+/// A CSV table as a data set for `task`; for squared error, a target column that is not
+/// numeric is read as classes.
+pub fn dataset_from_table(table: &Table, target: Option<&str>, task: Task) -> Result<Dataset> {
+    let task = if task == Task::Regression {
+        let col = target
+            .map(str::to_string)
+            .unwrap_or_else(|| table.headers.last().cloned().unwrap_or_default());
+        if table.numeric_column(&col).is_ok() {
+            Task::Regression
+        } else {
+            Task::Classification
+        }
+    } else {
+        task
+    };
+    Dataset::from_csv(table, target, task)
 }
 
 /// The loss the data asks for, as scikit-learn tells a regression from a classification
@@ -225,6 +271,9 @@ pub struct ExperimentConfig {
     pub train: TrainConfig,
     /// A model saved by [`Experiment::save`] to continue from.
     pub resume: Option<PathBuf>,
+    /// Where the checkpoints of `train.checkpoint_every` are saved while training (as
+    /// [`Experiment::save`] saves: the model and its optimizer state, one unit).
+    pub checkpoint_to: Option<PathBuf>,
 }
 
 impl ExperimentConfig {
@@ -249,6 +298,7 @@ impl ExperimentConfig {
                 ..TrainConfig::default()
             },
             resume: None,
+            checkpoint_to: None,
         }
     }
 }
@@ -280,6 +330,8 @@ pub struct Experiment {
     pub auto: Option<AutoChoice>,
     /// How the weights were initialized (fresh weights for other seeds use it too).
     pub init: Init,
+    /// Where checkpoints are saved ([`ExperimentConfig::checkpoint_to`]).
+    checkpoint_to: Option<PathBuf>,
 }
 
 /// What a training loss is multiplied by to be in the target's units: the mean variance
@@ -314,6 +366,36 @@ pub struct Outcome {
     pub result: TrainResult,
     /// Metrics on the test set, when there is one.
     pub test: Option<Metrics>,
+    /// A checkpoint that could not be saved: it stopped the run (the file keeps the last
+    /// checkpoint that was).
+    pub checkpoint_error: Option<Error>,
+}
+
+/// Saves every checkpoint the training loop hands over, passing everything else on; a
+/// failed save stops the run.
+struct SaveCheckpoints<'a> {
+    inner: &'a mut (dyn TrainObserver + Send),
+    experiment: &'a Experiment,
+    path: &'a Path,
+    error: Option<Error>,
+}
+
+impl TrainObserver for SaveCheckpoints<'_> {
+    fn on_batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
+        self.inner.on_batch(epoch, batch, batches, loss)
+    }
+    fn on_epoch(&mut self, report: &EpochReport) {
+        self.inner.on_epoch(report)
+    }
+    fn should_stop(&self) -> bool {
+        self.error.is_some() || self.inner.should_stop()
+    }
+    fn on_checkpoint(&mut self, state: &TrainState) {
+        if self.error.is_none() {
+            self.error = self.experiment.save_state(self.path, state).err();
+        }
+        self.inner.on_checkpoint(state)
+    }
 }
 
 impl Experiment {
@@ -453,6 +535,7 @@ impl Experiment {
             precision: c.precision,
             auto: choice,
             init: c.init,
+            checkpoint_to: c.checkpoint_to.clone(),
         })
     }
 
@@ -485,7 +568,19 @@ impl Experiment {
         obs: &mut (dyn TrainObserver + Send),
     ) -> Result<Outcome> {
         let pool = self.pool()?;
-        let result = pool.install(|| self.train_here(cfg, state, obs))?;
+        let (result, checkpoint_error) = match (&self.checkpoint_to, cfg.checkpoint_every) {
+            (Some(path), Some(_)) => {
+                let mut saver = SaveCheckpoints {
+                    inner: obs,
+                    experiment: self,
+                    path,
+                    error: None,
+                };
+                let result = pool.install(|| self.train_here(cfg, state, &mut saver))?;
+                (result, saver.error)
+            }
+            _ => (pool.install(|| self.train_here(cfg, state, obs))?, None),
+        };
         let test = self.test_set.as_ref().map(|t| {
             let m = pool.install(|| self.metrics(&result.state.params, t));
             Metrics {
@@ -493,7 +588,11 @@ impl Experiment {
                 ..m
             }
         });
-        Ok(Outcome { result, test })
+        Ok(Outcome {
+            result,
+            test,
+            checkpoint_error,
+        })
     }
 
     /// The experiment's threads.
@@ -540,6 +639,11 @@ impl Experiment {
     /// Saves the trained model (safetensors, with the standardizer, class names and
     /// feature names) and the optimizer state beside it, atomically.
     pub fn save(&self, path: &Path, result: &TrainResult) -> Result<()> {
+        self.save_state(path, &result.state)
+    }
+
+    /// [`Experiment::save`] of a training state (a checkpoint during the run).
+    pub fn save_state(&self, path: &Path, state: &TrainState) -> Result<()> {
         let meta = ModelMeta {
             standardizer: self.standardizer.clone(),
             classes: match &self.train_set.targets {
@@ -551,10 +655,10 @@ impl Experiment {
         save_model(
             path,
             &self.net,
-            &result.state.params,
+            &state.params,
             self.precision.as_str(),
             &meta,
-            Some((&result.state, &self.cfg)),
+            Some((state, &self.cfg)),
         )
     }
 }
@@ -590,6 +694,12 @@ pub fn predict(model: &SavedModel, spec: &str) -> Result<Predictions> {
     if let Some(t) = mnist_test {
         data = t;
     }
+    predict_data(model, data)
+}
+
+/// [`predict`] on a data set in memory (in its raw units).
+pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions> {
+    let loss = model.net.arch.loss;
     data.validate("data")?;
     if let Some(s) = &model.meta.standardizer {
         data.standardize(s);

@@ -335,8 +335,14 @@ fn same_bits(a: &[f64], b: &[f64]) -> bool {
 pub fn load_model(path: &Path) -> Result<SavedModel> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Parse(format!("cannot read {}: {e}", path.display())))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(st_err(path))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(st_err(path))?;
+    parse_model(&bytes, path)
+}
+
+/// Reads a model from the bytes of a file written by [`save_model`]; `path` names it in
+/// errors.
+pub fn parse_model(bytes: &[u8], path: &Path) -> Result<SavedModel> {
+    let st = SafeTensors::deserialize(bytes).map_err(st_err(path))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(st_err(path))?;
     let md = header.metadata().clone().unwrap_or_default();
     if md.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(Error::Parse(format!(
@@ -400,7 +406,7 @@ pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
     // written but before its model was — and a state from another save is refused.
     let path = state_path(model);
     let found = own_state(model)?;
-    let Some((path, bytes, md)) = found else {
+    let Some((path, bytes, _)) = found else {
         return Err(if path.exists() {
             Error::config(
                 "resume",
@@ -418,7 +424,15 @@ pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
             ))
         });
     };
-    let st = SafeTensors::deserialize(&bytes).map_err(st_err(&path))?;
+    parse_state(&bytes, &path)
+}
+
+/// Reads an optimizer state from the bytes of a file written by [`save_model`]; `path`
+/// names it in errors.
+pub fn parse_state(bytes: &[u8], path: &Path) -> Result<(TrainState, TrainConfig)> {
+    let st = SafeTensors::deserialize(bytes).map_err(st_err(path))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(st_err(path))?;
+    let md = header.metadata().clone().unwrap_or_default();
     let bad = |what: &str| Error::Parse(format!("{}: bad {what}", path.display()));
     let s: serde_json::Value = serde_json::from_str(md.get("state").ok_or_else(|| bad("state"))?)
         .map_err(|_| bad("state"))?;
@@ -426,17 +440,17 @@ pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
         .map_err(|_| bad("config"))?;
     let history = serde_json::from_str(md.get("history").ok_or_else(|| bad("history"))?)
         .map_err(|_| bad("history"))?;
-    let params = values_of(&st.tensor("master").map_err(st_err(&path))?)?;
+    let params = values_of(&st.tensor("master").map_err(st_err(path))?)?;
     let mut rule_state = Vec::new();
     for k in s["rule_keys"].as_array().ok_or_else(|| bad("rule keys"))? {
         let k = k.as_str().ok_or_else(|| bad("rule key"))?;
         rule_state.push((
             k.to_string(),
-            values_of(&st.tensor(&format!("rule.{k}")).map_err(st_err(&path))?)?,
+            values_of(&st.tensor(&format!("rule.{k}")).map_err(st_err(path))?)?,
         ));
     }
     let best = match s["best_loss"].as_f64() {
-        Some(l) => Some((l, values_of(&st.tensor("best").map_err(st_err(&path))?)?)),
+        Some(l) => Some((l, values_of(&st.tensor("best").map_err(st_err(path))?)?)),
         None => None,
     };
     let method_checkpoint = match md.get("method_checkpoint") {

@@ -20,11 +20,14 @@ pub use activation::Activation;
 pub use adapters::{BatchData, FullBatch, NetLeastSquares};
 pub use auto::{choose_optimizer, AutoChoice};
 pub use experiment::{
-    infer_loss, load_data, predict, Experiment, ExperimentConfig, Metrics, Outcome, Precision,
-    Prediction, Predictions,
+    dataset_from_table, infer_loss, load_data, predict, predict_data, DataSpec, Experiment,
+    ExperimentConfig, Metrics, Outcome, Precision, Prediction, Predictions,
 };
 pub use goal::{goal_epochs, median, GoalRun, GoalSummary};
-pub use io::{load_model, load_state, save_model, state_path, write_atomic, ModelMeta, SavedModel};
+pub use io::{
+    load_model, load_state, parse_model, parse_state, save_model, state_path, write_atomic,
+    ModelMeta, SavedModel,
+};
 pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace};
 pub use real::Real;

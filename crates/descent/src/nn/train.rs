@@ -83,6 +83,11 @@ pub struct TrainConfig {
     /// Mini-batch step rules: clip the batch gradient to this Euclidean norm.
     #[serde(default)]
     pub clip_norm: Option<f64>,
+    /// Hand the observer the whole training state every this many epochs
+    /// ([`TrainObserver::on_checkpoint`]; [`crate::nn::Experiment`] saves it), so that a
+    /// run killed at any moment resumes from its last checkpoint exactly.
+    #[serde(default)]
+    pub checkpoint_every: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -104,6 +109,7 @@ impl Default for TrainConfig {
             goal: None,
             min_grad: None,
             clip_norm: None,
+            checkpoint_every: None,
         }
     }
 }
@@ -549,6 +555,27 @@ pub trait TrainObserver {
     fn should_stop(&self) -> bool {
         false
     }
+    /// The whole state at an epoch's end, every [`TrainConfig::checkpoint_every`] epochs:
+    /// resumed, it continues exactly as the run does.
+    fn on_checkpoint(&mut self, _state: &TrainState) {}
+}
+
+/// Whether an epoch just finished is one to checkpoint after.
+fn checkpoint_due(cfg: &TrainConfig, epoch: usize) -> bool {
+    cfg.checkpoint_every
+        .is_some_and(|every| every > 0 && epoch % every == 0)
+}
+
+/// The training state with the driver's checkpoint of `method` in it.
+fn snapshot(st: &TrainState, c: &crate::checkpoint::Checkpoint, method: &str) -> TrainState {
+    TrainState {
+        method_checkpoint: Some(crate::checkpoint::Checkpoint {
+            method: method.to_string(),
+            problem: "network".into(),
+            ..c.clone()
+        }),
+        ..st.clone()
+    }
 }
 
 /// Ignores everything.
@@ -698,6 +725,7 @@ fn train_step_rule<T: Real>(
     let t0 = Instant::now();
     let mut epochs = EpochWatch {
         net,
+        label: &label,
         td,
         vd,
         cfg,
@@ -750,6 +778,8 @@ fn train_step_rule<T: Real>(
 /// shared rate scale and early stopping, and reports.
 struct EpochWatch<'a, 'b, T: Real> {
     net: &'a Mlp,
+    /// The method's spec, which a checkpoint carries.
+    label: &'b str,
     td: &'a BatchData<T>,
     vd: Option<&'a BatchData<T>>,
     cfg: &'a TrainConfig,
@@ -810,12 +840,19 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
                 self.early_stopped = true;
                 return Control::Stop;
             }
+            if !self.obs.should_stop() && checkpoint_due(self.cfg, epoch) {
+                return Control::Checkpoint;
+            }
         }
         if self.obs.should_stop() {
             Control::Stop
         } else {
             Control::Continue
         }
+    }
+
+    fn on_checkpoint(&mut self, c: &crate::checkpoint::Checkpoint) {
+        self.obs.on_checkpoint(&snapshot(self.st, c, self.label));
     }
 }
 
@@ -869,6 +906,8 @@ fn finish_epoch<T: Real>(
 /// Records per-iteration reports of a deterministic method as epochs.
 struct IterEpochs<'a, T: Real> {
     net: &'a Mlp,
+    /// The method's spec, which a checkpoint carries.
+    label: &'a str,
     td: &'a BatchData<T>,
     vd: Option<&'a BatchData<T>>,
     cfg: &'a TrainConfig,
@@ -902,9 +941,14 @@ impl<T: Real> IterEpochs<'_, T> {
         }
         if self.obs.should_stop() {
             Control::Stop
+        } else if checkpoint_due(self.cfg, self.st.epoch) {
+            Control::Checkpoint
         } else {
             Control::Continue
         }
+    }
+    fn checkpoint(&mut self, c: &crate::checkpoint::Checkpoint) {
+        self.obs.on_checkpoint(&snapshot(self.st, c, self.label));
     }
 }
 
@@ -938,6 +982,7 @@ fn train_deterministic<T: Real>(
     let evals_before = saved.as_ref().map_or(0, |c| c.counts.f_evals);
     let mut ie = IterEpochs {
         net,
+        label: &label,
         td,
         vd,
         cfg,
@@ -1050,6 +1095,9 @@ impl<T: Real> Observer for MinObserver<'_, '_, T> {
         self.ie.record(r.f, r);
         self.ie.control()
     }
+    fn on_checkpoint(&mut self, c: &crate::checkpoint::Checkpoint) {
+        self.ie.checkpoint(c);
+    }
 }
 
 /// Least-squares reports carry Σr²; epochs report the mean squared error Σr²/(n·k).
@@ -1065,5 +1113,8 @@ impl<T: Real> Observer for LsqObserver<'_, '_, T> {
     fn on_iter(&mut self, r: &IterReport) -> Control {
         self.ie.record(r.f / self.nk, r);
         self.ie.control()
+    }
+    fn on_checkpoint(&mut self, c: &crate::checkpoint::Checkpoint) {
+        self.ie.checkpoint(c);
     }
 }
