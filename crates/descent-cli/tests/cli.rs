@@ -1761,3 +1761,57 @@ fn a_failed_save_keeps_the_run_and_says_so_in_one_line() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("cannot write"), "{err}");
 }
+
+/// A checkpoint or optimizer state changed after it was saved — one digit of a number,
+/// one bit of a tensor — is refused by its checksum, in one line, never resumed.
+#[test]
+fn damaged_checkpoints_and_states_are_refused() {
+    let ck = tmp("damaged.json");
+    let ck_arg = ck.to_str().unwrap();
+    let base = ["minimize", "--problem", "rosenbrock", "--method", "bfgs"];
+    let (code, _, err) = descent(&[&base[..], &["--max-iter", "3", "--save", ck_arg]].concat());
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&ck).unwrap();
+    let at = text.find("\"f\":").unwrap() + 5;
+    let digit = text[at..].find(|c: char| c.is_ascii_digit()).unwrap() + at;
+    let mut damaged = text.into_bytes();
+    damaged[digit] = if damaged[digit] == b'7' { b'8' } else { b'7' };
+    std::fs::write(&ck, &damaged).unwrap();
+    let (code, _, err) = descent(&[&base[..], &["--max-iter", "6", "--resume", ck_arg]].concat());
+    assert_ne!(code, 0);
+    assert!(err.contains("damaged") && err.lines().count() == 1, "{err}");
+
+    let model = tmp("damaged.safetensors");
+    let model_arg = model.to_str().unwrap();
+    let train = [
+        "train",
+        "--data",
+        "synthetic:xor",
+        "--layers",
+        "2,4,2",
+        "--optimizer",
+        "adam",
+    ];
+    let (code, _, err) = descent(
+        &[
+            &train[..],
+            &["--epochs", "2", "--save", model_arg, "--quiet"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let state = descent::nn::state_path(&model);
+    let mut bytes = std::fs::read(&state).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x10;
+    std::fs::write(&state, &bytes).unwrap();
+    let (code, _, err) = descent(
+        &[
+            &train[..],
+            &["--epochs", "4", "--resume", model_arg, "--quiet"],
+        ]
+        .concat(),
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("damaged") && err.lines().count() == 1, "{err}");
+}

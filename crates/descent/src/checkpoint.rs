@@ -48,13 +48,62 @@ pub struct Checkpoint {
     /// The method's large state vectors ([`crate::Minimizer::state_buffers`]).
     #[serde(default)]
     pub buffers: Vec<(String, Vec<f64>)>,
+    /// A digest of everything else in the file ([`Digest`]), written by
+    /// [`Checkpoint::save`]: a file changed after it was written is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+/// FNV-1a (64 bits) over bytes: detects a file changed after descent wrote it — a
+/// flipped bit, a truncated or edited number — though not a deliberate forgery.
+#[derive(Clone, Copy, Debug)]
+pub struct Digest(u64);
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Digest {
+    /// Adds `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) -> &mut Self {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self
+    }
+    /// The digest so far, as 16 hexadecimal digits.
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
 }
 
 impl Checkpoint {
     /// Writes the checkpoint to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_vec(self).map_err(|e| Error::Parse(e.to_string()))?;
+        let text =
+            serde_json::to_vec(&self.clone().signed()?).map_err(|e| Error::Parse(e.to_string()))?;
         write_atomic(path, &text)
+    }
+
+    /// The checkpoint with its checksum set (as [`Checkpoint::save`] writes it).
+    pub fn signed(self) -> Result<Self> {
+        Ok(Checkpoint {
+            checksum: Some(self.digest()?),
+            ..self
+        })
+    }
+
+    /// The digest of the checkpoint without its checksum, over its JSON text (which reads
+    /// back to the same text: numbers round-trip, objects keep their keys sorted).
+    fn digest(&self) -> Result<String> {
+        let unsigned = Checkpoint {
+            checksum: None,
+            ..self.clone()
+        };
+        let text = serde_json::to_vec(&unsigned).map_err(|e| Error::Parse(e.to_string()))?;
+        Ok(Digest::default().update(&text).hex())
     }
 
     /// Reads a checkpoint written by [`Checkpoint::save`].
@@ -77,7 +126,15 @@ impl Checkpoint {
                 "{source} is not a version-{VERSION} descent checkpoint"
             )));
         }
-        Ok(c)
+        match &c.checksum {
+            Some(sum) if *sum == c.digest()? => Ok(c),
+            Some(_) => Err(Error::Parse(format!(
+                "{source} is damaged: it changed after it was saved (its checksum does not match); it cannot be resumed"
+            ))),
+            None => Err(Error::Parse(format!(
+                "{source} has no checksum (damaged, or saved by an older descent); it cannot be resumed"
+            ))),
+        }
     }
 
     /// Refuses to resume with another method or on another problem.

@@ -557,6 +557,7 @@ fn checkpoint_of<K: ProblemKind>(
         best: best.clone(),
         method_state: method.save_state()?,
         buffers: method.state_buffers(),
+        checksum: None,
     })
 }
 
@@ -631,12 +632,19 @@ pub fn run<K: ProblemKind>(
             (it.clone(), it, 0u64, 0.0)
         }
         Start::Resume(c) => {
-            if c.iterate.x.len() != n {
-                return Err(Error::DimensionMismatch {
-                    what: "the checkpoint's point".into(),
-                    expected: n,
-                    got: c.iterate.x.len(),
-                });
+            for (what, v) in [
+                ("the checkpoint's point", &c.iterate.x),
+                ("the checkpoint's gradient", &c.iterate.g),
+                ("the checkpoint's best point", &c.best.x),
+                ("the checkpoint's best gradient", &c.best.g),
+            ] {
+                if v.len() != n {
+                    return Err(Error::DimensionMismatch {
+                        what: what.into(),
+                        expected: n,
+                        got: v.len(),
+                    });
+                }
             }
             method.load_state(&c.method_state)?;
             method.load_buffers(&c.buffers)?;

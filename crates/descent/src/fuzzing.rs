@@ -12,6 +12,7 @@
 use crate::data::{read_idx_reader, synthetic, Dataset, Table, TargetData, Task};
 use crate::driver::{minimize_from, NoObserver, Options, Start};
 use crate::expr::{Expr, ExprModel, ExprObjective};
+use crate::nn::read_state;
 use crate::nn::{
     dataset_from_table, parse_model, parse_state, predict_data, train, DataSpec, Loss, Mlp, Silent,
 };
@@ -184,8 +185,13 @@ pub fn safetensors_model(data: &[u8]) {
 
 /// `train --resume FILE`: read the optimizer state, then continue it one epoch on a
 /// 2-3-1 network (13 weights; the seed corpus holds states of that network).
+///
+/// A mutated file fails its checksum; the target goes on with it anyway (as a forged file
+/// would), so that what reads the state is fuzzed too.
 pub fn optimizer_state(data: &[u8]) {
-    let Ok((state, mut cfg)) = parse_state(data, Path::new("fuzz.safetensors.optim")) else {
+    let path = Path::new("fuzz.safetensors.optim");
+    let _ = parse_state(data, path);
+    let Ok((state, mut cfg)) = read_state(data, path) else {
         return;
     };
     let Ok(net) = Mlp::new(
@@ -213,8 +219,21 @@ pub fn optimizer_state(data: &[u8]) {
 
 /// `minimize --resume FILE`: read the checkpoint, build its method, resume two
 /// iterations on Rosenbrock's function.
+///
+/// A mutated file fails its checksum; the target signs it again and goes on (as a forged
+/// file would), so that resuming is fuzzed too.
 pub fn checkpoint(data: &[u8]) {
-    let Ok(c) = Checkpoint::from_bytes(data, "fuzz.json") else {
+    let _ = Checkpoint::from_bytes(data, "fuzz.json");
+    let Ok(c) = serde_json::from_slice::<Checkpoint>(data) else {
+        return;
+    };
+    let Ok(text) = c
+        .signed()
+        .and_then(|c| serde_json::to_vec(&c).map_err(|e| crate::Error::Parse(e.to_string())))
+    else {
+        return;
+    };
+    let Ok(c) = Checkpoint::from_bytes(&text, "fuzz.json") else {
         return;
     };
     let Ok(spec) = MethodSpec::parse(&c.method) else {

@@ -8,7 +8,7 @@
 //! and `layers.L.bias` with shape `[n_out]`, in the training precision.
 
 use super::{Architecture, Mlp, TrainConfig, TrainState};
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, Digest};
 use crate::data::Standardizer;
 use crate::error::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};
@@ -211,17 +211,14 @@ fn previous_state_path(model: &Path) -> PathBuf {
 /// An id for one save: the weights' digest and the time, written into the model and its
 /// optimizer state alike.
 fn new_save_id(weights: &[(String, Vec<usize>, Vec<u8>)]) -> String {
-    // FNV-1a over the tensors' bytes.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut d = Digest::default();
     for (_, _, b) in weights {
-        for byte in b {
-            h = (h ^ *byte as u64).wrapping_mul(0x100_0000_01b3);
-        }
+        d.update(b);
     }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    format!("{h:016x}-{nanos:x}-{:x}", std::process::id())
+    format!("{}-{nanos:x}-{:x}", d.hex(), std::process::id())
 }
 
 fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig, save_id: &str) -> Result<()> {
@@ -283,6 +280,8 @@ fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig, save_id: &str) ->
             serde_json::to_string(&c).expect("serializable"),
         );
     }
+    let tensors = buffers.iter().map(|(n, b, _)| (n.as_str(), b.as_slice()));
+    md.insert("checksum".to_string(), state_digest(&md, tensors));
     let views: Vec<(String, TensorView<'_>)> = buffers
         .iter()
         .map(|(n, b, len)| {
@@ -295,6 +294,29 @@ fn save_state(path: &Path, st: &TrainState, cfg: &TrainConfig, save_id: &str) ->
     let bytes = safetensors::serialize(views, Some(md))
         .map_err(|e| Error::Parse(format!("cannot serialize: {e}")))?;
     write_atomic(path, &bytes)
+}
+
+/// The digest of a state file's metadata (but its checksum) and tensors, each in name
+/// order, so that a file changed after it was saved is refused.
+fn state_digest<'a>(
+    md: &HashMap<String, String>,
+    tensors: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> String {
+    let mut d = Digest::default();
+    let mut entries: Vec<_> = md.iter().filter(|(k, _)| *k != "checksum").collect();
+    entries.sort();
+    for (k, v) in entries {
+        d.update(k.as_bytes())
+            .update(&[0])
+            .update(v.as_bytes())
+            .update(&[0]);
+    }
+    let mut tensors: Vec<_> = tensors.collect();
+    tensors.sort();
+    for (name, bytes) in tensors {
+        d.update(name.as_bytes()).update(&[0]).update(bytes);
+    }
+    d.hex()
 }
 
 /// The vectors of a checkpoint that the state file keeps as tensors, by name.
@@ -430,6 +452,31 @@ pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
 /// Reads an optimizer state from the bytes of a file written by [`save_model`]; `path`
 /// names it in errors.
 pub fn parse_state(bytes: &[u8], path: &Path) -> Result<(TrainState, TrainConfig)> {
+    let st = SafeTensors::deserialize(bytes).map_err(st_err(path))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(st_err(path))?;
+    let md = header.metadata().clone().unwrap_or_default();
+    let tensors = st.tensors();
+    let digest = state_digest(&md, tensors.iter().map(|(n, v)| (n.as_str(), v.data())));
+    match md.get("checksum") {
+        Some(sum) if *sum == digest => {}
+        Some(_) => {
+            return Err(Error::Parse(format!(
+                "{} is damaged: it changed after it was saved (its checksum does not match); it cannot be resumed",
+                path.display()
+            )))
+        }
+        None => {
+            return Err(Error::Parse(format!(
+                "{} has no checksum (damaged, or saved by an older descent); it cannot be resumed",
+                path.display()
+            )))
+        }
+    }
+    read_state(bytes, path)
+}
+
+/// [`parse_state`] without the checksum test (for the fuzzer, which forges files).
+pub(crate) fn read_state(bytes: &[u8], path: &Path) -> Result<(TrainState, TrainConfig)> {
     let st = SafeTensors::deserialize(bytes).map_err(st_err(path))?;
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(st_err(path))?;
     let md = header.metadata().clone().unwrap_or_default();

@@ -10,6 +10,7 @@ mod auto;
 mod experiment;
 mod goal;
 mod io;
+pub(crate) use io::read_state;
 mod loss;
 mod mlp;
 mod real;
