@@ -26,6 +26,73 @@ pub trait ProblemKind {
     fn evaluate(_problem: &Self::Problem<'_>, _x: &[f64]) -> Option<Iterate> {
         None
     }
+    /// Number of residuals (least squares; 0 for other kinds).
+    fn residual_count(_problem: &Self::Problem<'_>) -> usize {
+        0
+    }
+    /// Number of samples (sampled problems; 0 for other kinds).
+    fn sample_count(_problem: &Self::Problem<'_>) -> usize {
+        0
+    }
+}
+
+/// The sizes a state restored from a checkpoint must fit: `n` variables and, on a
+/// least-squares problem, `m` residuals (0 otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    /// Variables.
+    pub n: usize,
+    /// Residuals (0 unless least squares).
+    pub m: usize,
+    /// Samples (0 unless a sampled problem).
+    pub samples: usize,
+}
+
+impl Dims {
+    /// Refuses a restored quantity `what` of `got` values where `expected` belong.
+    pub fn length(&self, what: &str, got: usize, expected: usize) -> Result<()> {
+        if got == expected {
+            Ok(())
+        } else {
+            Err(Error::DimensionMismatch {
+                what: format!("the checkpoint's {what}"),
+                expected,
+                got,
+            })
+        }
+    }
+    /// A vector of `n` values.
+    pub fn vector(&self, what: &str, v: &[f64]) -> Result<()> {
+        self.length(what, v.len(), self.n)
+    }
+    /// A vector of `n` values, or none yet (a state before its first step).
+    pub fn vector_or_empty(&self, what: &str, v: &[f64]) -> Result<()> {
+        if v.is_empty() {
+            Ok(())
+        } else {
+            self.vector(what, v)
+        }
+    }
+    /// A `rows`×`cols` matrix whose entries are all there.
+    pub fn matrix(&self, what: &str, a: &DenseMatrix, rows: usize, cols: usize) -> Result<()> {
+        self.length(&format!("{what} rows"), a.rows, rows)?;
+        self.length(&format!("{what} columns"), a.cols, cols)?;
+        self.length(what, a.data.len(), rows * cols)
+    }
+    /// A `rows`×`cols` matrix, or an empty one (not formed yet).
+    pub fn matrix_or_empty(
+        &self,
+        what: &str,
+        a: &DenseMatrix,
+        rows: usize,
+        cols: usize,
+    ) -> Result<()> {
+        if a.rows == 0 && a.cols == 0 && a.data.is_empty() {
+            Ok(())
+        } else {
+            self.matrix(what, a, rows, cols)
+        }
+    }
 }
 
 /// Problems with a value and a gradient ([`Objective`]).
@@ -46,6 +113,9 @@ impl ProblemKind for OnLeastSquares {
     type Problem<'a> = dyn LeastSquares + 'a;
     fn dim(problem: &Self::Problem<'_>) -> usize {
         problem.dim()
+    }
+    fn residual_count(problem: &Self::Problem<'_>) -> usize {
+        problem.residual_count()
     }
 }
 
@@ -223,6 +293,13 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
     fn load_buffers(&mut self, _buffers: &[(String, Vec<f64>)]) -> Result<()> {
         Ok(())
     }
+    /// That the state restored by [`Minimizer::load_state`] and
+    /// [`Minimizer::load_buffers`] fits a problem of `dims` (its vectors of `n` values,
+    /// its matrices `n`×`n`, …): a checkpoint of another problem, or a forged one, is
+    /// refused before a step uses it. A method that keeps vectors must override this.
+    fn check_restored(&self, _dims: Dims) -> Result<()> {
+        Ok(())
+    }
     /// Whether `f` and `∇f` of the iterate are estimates from a sample (mini-batch
     /// methods). The driver then does not keep a best point by them nor apply the
     /// gradient, cost-change and step tests to them (a batch gradient is never zero);
@@ -287,6 +364,9 @@ impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
     }
     fn load_buffers(&mut self, buffers: &[(String, Vec<f64>)]) -> Result<()> {
         (**self).load_buffers(buffers)
+    }
+    fn check_restored(&self, dims: Dims) -> Result<()> {
+        (**self).check_restored(dims)
     }
     fn stochastic(&self) -> bool {
         (**self).stochastic()
@@ -648,6 +728,11 @@ pub fn run<K: ProblemKind>(
             }
             method.load_state(&c.method_state)?;
             method.load_buffers(&c.buffers)?;
+            method.check_restored(Dims {
+                n,
+                m: K::residual_count(problem),
+                samples: K::sample_count(problem),
+            })?;
             (c.iterate.clone(), c.best.clone(), c.iterations, c.seconds)
         }
     };

@@ -69,9 +69,9 @@ pub mod update;
 pub use bounds::Bounds;
 pub use checkpoint::{Checkpoint, SaveEvery};
 pub use driver::{
-    minimize, minimize_from, Control, InverseHessian, IterReport, Iterate, Minimizer, NoObserver,
-    Observer, OnLeastSquares, OnObjective, Options, ProblemKind, Recorder, Start, StepOutcome,
-    Summary, Termination,
+    minimize, minimize_from, Control, Dims, InverseHessian, IterReport, Iterate, Minimizer,
+    NoObserver, Observer, OnLeastSquares, OnObjective, Options, ProblemKind, Recorder, Start,
+    StepOutcome, Summary, Termination,
 };
 pub use error::{Error, Result};
 pub use linear_cg::{linear_cg, LinearCgResult};

@@ -13,8 +13,8 @@
 
 use crate::data::permutation;
 use crate::driver::{
-    resumed_counts, run, state_from_json, state_to_json, Iterate, Minimizer, Observer, Options,
-    ProblemKind, Start, StepOutcome, Summary, Termination,
+    resumed_counts, run, state_from_json, state_to_json, Dims, Iterate, Minimizer, Observer,
+    Options, ProblemKind, Start, StepOutcome, Summary, Termination,
 };
 use crate::error::{Error, Result};
 use crate::problem::{Counted, SampledObjective};
@@ -29,6 +29,9 @@ impl ProblemKind for OnSampled {
     type Problem<'a> = dyn SampledObjective + 'a;
     fn dim(problem: &Self::Problem<'_>) -> usize {
         problem.dim()
+    }
+    fn sample_count(problem: &Self::Problem<'_>) -> usize {
+        problem.sample_count()
     }
 }
 
@@ -300,7 +303,22 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
     }
 
     fn load_buffers(&mut self, buffers: &[(String, Vec<f64>)]) -> Result<()> {
-        self.rule.set_state(buffers);
+        crate::update::restore_state(&mut self.rule, self.delta.len(), buffers)
+    }
+
+    fn check_restored(&self, dims: Dims) -> Result<()> {
+        dims.length("parameters", self.delta.len(), dims.n)?;
+        // The batch the iterate was evaluated on must be one of its epoch's.
+        let batches = batches_per_epoch(dims.samples, self.at.batch_size) as u64;
+        if self.at.batch_size == 0 || self.at.batch as u64 >= batches.max(1) {
+            return Err(Error::config(
+                "resume",
+                format!(
+                    "the checkpoint's batch {} (of size {}) is not one of the {batches} of an epoch",
+                    self.at.batch, self.at.batch_size
+                ),
+            ));
+        }
         Ok(())
     }
 }

@@ -129,6 +129,11 @@ impl NonlinearCg {
 
 impl Direction for NonlinearCg {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.length("dimension", self.n, dims.n)?;
+        dims.vector_or_empty("previous direction", &self.d_prev)?;
+        dims.vector_or_empty("previous gradient", &self.g_prev)
+    }
     fn name(&self) -> String {
         format!("nonlinear CG ({})", self.beta.as_str())
     }

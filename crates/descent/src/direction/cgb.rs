@@ -42,6 +42,14 @@ impl PowellBeale {
 
 impl Direction for PowellBeale {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.length("dimension", self.n, dims.n)?;
+        for (d, g) in self.prev.iter().chain(&self.restart) {
+            dims.vector("direction", d)?;
+            dims.vector("gradient", g)?;
+        }
+        Ok(())
+    }
     fn name(&self) -> String {
         "CG (Powell-Beale restarts)".into()
     }

@@ -38,6 +38,28 @@ impl Default for Lbfgs {
 
 impl Direction for Lbfgs {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        if self.memory == 0 || self.pairs.len() > self.memory {
+            return Err(crate::Error::config(
+                "resume",
+                format!(
+                    "the checkpoint holds {} L-BFGS pairs for a memory of {}",
+                    self.pairs.len(),
+                    self.memory
+                ),
+            ));
+        }
+        dims.length(
+            "L-BFGS scratch",
+            self.alpha.len().min(self.pairs.len()),
+            self.pairs.len(),
+        )?;
+        for (s, y, _) in &self.pairs {
+            dims.vector("step", s)?;
+            dims.vector("gradient change", y)?;
+        }
+        Ok(())
+    }
     fn name(&self) -> String {
         format!("L-BFGS (m={})", self.memory)
     }

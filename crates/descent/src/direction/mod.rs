@@ -79,6 +79,11 @@ pub trait Direction {
     fn load_state(&mut self, _state: &serde_json::Value) -> Result<()> {
         Ok(())
     }
+    /// That the restored state fits a problem of `dims` (see
+    /// [`Minimizer::check_restored`]); directions that keep vectors override it.
+    fn check_restored(&self, _dims: crate::driver::Dims) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A direction combined with a line search — the classical descent method
@@ -376,5 +381,14 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         self.allocate(n);
         self.memory = memory;
         Ok(())
+    }
+    fn check_restored(&self, dims: crate::driver::Dims) -> Result<()> {
+        dims.length("dimension", self.d.len(), dims.n)?;
+        if let Some(saved) = &self.memory.saved {
+            dims.vector("watchdog point", &saved.it.x)?;
+            dims.vector("watchdog gradient", &saved.it.g)?;
+            dims.vector("watchdog direction", &saved.d)?;
+        }
+        self.direction.check_restored(dims)
     }
 }

@@ -21,6 +21,9 @@ pub struct Newton {
 
 impl Direction for Newton {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.matrix_or_empty("Hessian", &self.h, dims.n, dims.n)
+    }
     fn name(&self) -> String {
         "Newton".into()
     }

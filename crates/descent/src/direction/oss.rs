@@ -25,6 +25,14 @@ pub struct OneStepSecant {
 
 impl Direction for OneStepSecant {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.length("dimension", self.n, dims.n)?;
+        if let Some((s, y)) = &self.pair {
+            dims.vector("step", s)?;
+            dims.vector("gradient change", y)?;
+        }
+        Ok(())
+    }
     fn name(&self) -> String {
         "one-step secant".into()
     }

@@ -119,6 +119,10 @@ impl QuasiNewton {
 
 impl Direction for QuasiNewton {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.matrix("inverse Hessian", &self.h, dims.n, dims.n)?;
+        dims.vector_or_empty("H·y", &self.hy)
+    }
     fn name(&self) -> String {
         match self.kind {
             QuasiNewtonKind::Bfgs => "BFGS",

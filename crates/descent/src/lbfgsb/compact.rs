@@ -208,6 +208,27 @@ impl CompactLbfgs {
     pub fn restore(&mut self) -> bool {
         self.factorize()
     }
+
+    /// That restored pairs are whole: at most `memory` of them, each two vectors of one
+    /// length `n`, with the k×k products of the k pairs kept.
+    pub fn check_restored(&self, n: usize) -> crate::Result<()> {
+        let k = self.s.len();
+        let whole = self.memory >= 1
+            && k <= self.memory
+            && self.y.len() == k
+            && self.sy.len() == k
+            && self.ss.len() == k
+            && self.sy.iter().chain(&self.ss).all(|row| row.len() == k)
+            && self.s.iter().chain(&self.y).all(|v| v.len() == n);
+        if whole {
+            Ok(())
+        } else {
+            Err(crate::Error::config(
+                "resume",
+                format!("the checkpoint's L-BFGS-B pairs do not fit a problem of {n} variables"),
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -271,10 +271,16 @@ impl Minimizer for Lbfgsb {
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
         let (n, state): (usize, State) = state_from_json(state)?;
         self.set_box(n)?;
+        state.model.check_restored(n)?;
         self.state = state;
         if !self.state.model.restore() {
             self.state.resets += 1;
         }
         Ok(())
+    }
+
+    fn check_restored(&self, dims: crate::driver::Dims) -> Result<()> {
+        dims.length("bounds", self.box_.dim(), dims.n)?;
+        self.state.model.check_restored(dims.n)
     }
 }

@@ -106,6 +106,10 @@ impl BayesianRegularization {
 
 impl Minimizer<OnLeastSquares> for BayesianRegularization {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.length("residuals", self.r.len(), dims.m)?;
+        dims.matrix("Jacobian", &self.j, dims.m, dims.n)
+    }
     fn name(&self) -> String {
         "Bayesian regularization (trainbr)".into()
     }

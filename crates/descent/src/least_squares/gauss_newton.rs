@@ -131,4 +131,9 @@ impl Minimizer<OnLeastSquares> for GaussNewton {
     }
 
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.length("residuals", self.r.len(), dims.m)?;
+        dims.matrix("Jacobian", &self.j, dims.m, dims.n)?;
+        dims.vector_or_empty("scaling", &self.d)
+    }
 }

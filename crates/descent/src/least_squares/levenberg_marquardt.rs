@@ -439,6 +439,14 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
     }
 
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        if let Some(b) = &self.config.bounds {
+            dims.length("bounds", b.dim(), dims.n)?;
+        }
+        dims.length("residuals", self.r.len(), dims.m)?;
+        dims.matrix("Jacobian", &self.j, dims.m, dims.n)?;
+        dims.vector_or_empty("scaling", &self.d)
+    }
 }
 
 #[cfg(test)]

@@ -202,4 +202,12 @@ where
         self.first_iterations = s.first_iterations;
         Ok(())
     }
+
+    fn check_restored(&self, dims: crate::driver::Dims) -> Result<()> {
+        dims.vector("restart point", &self.x0)?;
+        match self.phase {
+            Phase::First { .. } => self.first.check_restored(dims),
+            Phase::Second { .. } => self.second.check_restored(dims),
+        }
+    }
 }

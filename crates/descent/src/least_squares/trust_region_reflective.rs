@@ -431,6 +431,14 @@ impl Minimizer<OnLeastSquares> for TrustRegionReflective {
     }
 
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.length("bounds", self.bounds.dim(), dims.n)?;
+        if let Some(b) = &self.config.bounds {
+            dims.length("bounds", b.dim(), dims.n)?;
+        }
+        dims.length("residuals", self.r.len(), dims.m)?;
+        dims.matrix("Jacobian", &self.j, dims.m, dims.n)
+    }
 }
 
 impl TrustRegionReflective {

@@ -623,12 +623,18 @@ pub fn train_with<T: Real>(
         check_compatible(net, v, "validation")?;
         v.validate("validation data")?;
     }
-    if start.params.len() != net.num_params() {
-        return Err(Error::DimensionMismatch {
-            what: "parameters".into(),
-            expected: net.num_params(),
-            got: start.params.len(),
-        });
+    let best = start.best.as_ref().map(|(_, b)| b.len());
+    for (what, got) in [
+        ("parameters", Some(start.params.len())),
+        ("best parameters", best),
+    ] {
+        if let Some(got) = got.filter(|g| *g != net.num_params()) {
+            return Err(Error::DimensionMismatch {
+                what: what.into(),
+                expected: net.num_params(),
+                got,
+            });
+        }
     }
     let par = if cfg.threads > 1 {
         Par::rayon(cfg.threads)
@@ -698,8 +704,7 @@ fn train_step_rule<T: Real>(
         None => {
             // A fresh run, or one saved without the driver's checkpoint (at an epoch's
             // end): the rule's state and the step count come from the training state.
-            rule.reset(net.num_params());
-            rule.set_state(&st.rule_state);
+            crate::update::restore_state(&mut rule, net.num_params(), &st.rule_state)?;
             // A schedule-free rule's weights are its average; gradients go on at the
             // interpolation its state holds.
             if let Some(y) = rule.resume_point().filter(|y| y.len() == st.params.len()) {

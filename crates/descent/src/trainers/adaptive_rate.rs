@@ -60,6 +60,11 @@ impl AdaptiveRate {
 
 impl Minimizer for AdaptiveRate {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.vector("previous step", &self.dx)?;
+        dims.vector("trial point", &self.trial)?;
+        dims.vector("trial gradient", &self.g_trial)
+    }
     fn name(&self) -> String {
         if self.momentum > 0.0 {
             "gradient descent, adaptive rate and momentum (traingdx)".into()

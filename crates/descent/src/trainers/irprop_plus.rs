@@ -57,6 +57,13 @@ impl IRpropPlus {
 
 impl Minimizer for IRpropPlus {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.vector("step sizes", &self.step)?;
+        dims.vector("previous gradient", &self.g_prev)?;
+        dims.vector("previous step", &self.dw_prev)?;
+        dims.vector("trial point", &self.trial)?;
+        dims.vector("trial gradient", &self.g_trial)
+    }
     fn name(&self) -> String {
         "iRprop+".into()
     }

@@ -60,6 +60,11 @@ impl Default for ScaledCg {
 
 impl Minimizer for ScaledCg {
     crate::driver::whole_state!();
+    fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
+        dims.vector("conjugate direction", &self.p)?;
+        dims.vector("trial point", &self.trial)?;
+        dims.vector("trial gradient", &self.g_trial)
+    }
     fn name(&self) -> String {
         "scaled conjugate gradient".into()
     }

@@ -213,4 +213,10 @@ impl<S: Subproblem> Minimizer for TrustRegion<S> {
         self.state = crate::driver::state_from_json(state)?;
         Ok(())
     }
+    fn check_restored(&self, dims: crate::driver::Dims) -> Result<()> {
+        match &self.state.hessian {
+            Some(h) => dims.matrix("Hessian", h, dims.n, dims.n),
+            None => Ok(()),
+        }
+    }
 }

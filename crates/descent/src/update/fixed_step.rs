@@ -9,7 +9,9 @@
 
 use super::StepRule;
 use crate::bounds::Bounds;
-use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
+use crate::driver::{
+    state_from_json, state_to_json, Dims, Iterate, Minimizer, StepOutcome, Termination,
+};
 use crate::error::Result;
 use crate::linalg::{all_finite, norm};
 use crate::problem::Objective;
@@ -106,6 +108,9 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
     fn point_of_record(&self) -> Option<&[f64]> {
         self.rule.averaged_point()
     }
+    fn check_restored(&self, dims: Dims) -> Result<()> {
+        dims.length("parameters", self.delta.len(), dims.n)
+    }
     fn save_state(&self) -> Result<serde_json::Value> {
         let rule: Vec<(String, Vec<f64>)> = self
             .rule
@@ -118,8 +123,7 @@ impl<R: StepRule> Minimizer for FixedStep<R> {
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
         let (t, n, rule): (u64, usize, Vec<(String, Vec<f64>)>) = state_from_json(state)?;
         self.check_dim(n)?;
-        self.rule.reset(n);
-        self.rule.set_state(&rule);
+        super::restore_state(&mut self.rule, n, &rule)?;
         self.t = t;
         self.delta = vec![0.0; n];
         self.trial = vec![0.0; n];

@@ -57,6 +57,32 @@ pub(crate) fn restore(state: &[(String, Vec<f64>)], key: &str, into: &mut Vec<f6
     }
 }
 
+/// Restores a saved `state` into `rule` for `n` parameters: each vector must have the
+/// length the rule's own has after `reset(n)` (or `n`, for state a rule allocates on its
+/// first step), so that the state of another network, or a forged one, is refused
+/// before a step reads it.
+pub fn restore_state<R: StepRule + ?Sized>(
+    rule: &mut R,
+    n: usize,
+    state: &[(String, Vec<f64>)],
+) -> crate::Result<()> {
+    rule.reset(n);
+    let own: Vec<(&'static str, usize)> = rule.state().iter().map(|(k, v)| (*k, v.len())).collect();
+    for (key, v) in state {
+        if let Some((_, len)) = own.iter().find(|(k, _)| k == key) {
+            if v.len() != *len && v.len() != n {
+                return Err(crate::Error::DimensionMismatch {
+                    what: format!("the saved step-rule state '{key}'"),
+                    expected: *len,
+                    got: v.len(),
+                });
+            }
+        }
+    }
+    rule.set_state(state);
+    Ok(())
+}
+
 /// A weight matrix inside the parameter vector: `rows × cols` values, row-major, from
 /// `offset` (a network layer's fan-in × fan-out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
