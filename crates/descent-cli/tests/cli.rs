@@ -1815,3 +1815,85 @@ fn damaged_checkpoints_and_states_are_refused() {
     assert_ne!(code, 0);
     assert!(err.contains("damaged") && err.lines().count() == 1, "{err}");
 }
+
+/// A save onto a full disk (a 256 KiB tmpfs, filled): the run's results are printed, then
+/// one line, exit non-zero; the previous model and its optimizer state stay as they were
+/// and load; no temporary file is left. The same for a checkpoint during the run. Needs
+/// permission to mount a tmpfs (root, as in CI); skipped otherwise.
+#[test]
+fn a_save_onto_a_full_disk_keeps_the_previous_files() {
+    let dir = std::env::temp_dir().join(format!("descent-full-disk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&dir)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    let model = dir.join("m.safetensors");
+    let model_arg = model.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            "synthetic:xor",
+            "--layers",
+            "2,8,2",
+            "--json",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        descent(&args)
+    };
+    let (code, _, err) = train(&["--epochs", "3", "--save", model_arg]);
+    assert_eq!(code, 0, "{err}");
+    let before = std::fs::read(&model).unwrap();
+    // Fill the disk.
+    let mut filler = std::fs::File::create(dir.join("filler")).unwrap();
+    use std::io::Write;
+    while filler.write_all(&[0u8; 4096]).is_ok() {}
+    drop(filler);
+    for extra in [
+        &["--epochs", "6", "--save", model_arg][..],
+        &[
+            "--epochs",
+            "6",
+            "--save",
+            model_arg,
+            "--checkpoint-every",
+            "2",
+        ][..],
+    ] {
+        let (code, out, err) = train(extra);
+        assert_ne!(code, 0, "{extra:?}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert!(v["test_accuracy"].as_f64().is_some(), "{v}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("No space left"), "{err}");
+        assert_eq!(
+            std::fs::read(&model).unwrap(),
+            before,
+            "{extra:?}: model changed"
+        );
+        let (code, _, err) = descent(&["predict", "--model", model_arg, "--data", "synthetic:xor"]);
+        assert_eq!(
+            code, 0,
+            "{extra:?}: the previous model does not load: {err}"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+    // The previous optimizer state still resumes once there is room again.
+    std::fs::remove_file(dir.join("filler")).unwrap();
+    let (code, _, err) = train(&["--epochs", "4", "--resume", model_arg]);
+    assert_eq!(code, 0, "{err}");
+    let _ = Command::new("umount").arg(&dir).status();
+    let _ = std::fs::remove_dir_all(&dir);
+}
