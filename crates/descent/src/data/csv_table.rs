@@ -1,35 +1,55 @@
-//! A CSV file with a header row, read whole, with errors that name the file and line.
+//! A CSV file with a header row, read as a stream into compact storage, with errors that
+//! name the file and line.
+//!
+//! Every field is kept as text in one buffer, with its end offset (parsed to numbers on
+//! demand): the table takes the file's bytes plus 8 per field. The bytes read are counted
+//! as they arrive and the table's size is checked against the machine's memory as it
+//! grows, so a file too large for memory — or a stream without end, such as a pipe — is
+//! refused with a line saying what it would need, never read until the process is killed.
 
 use crate::error::{Error, Result};
 use std::path::Path;
 
-/// A CSV table: the header and the rows as text (parsed to numbers on demand).
+/// A CSV table: the header and the rows' fields as text.
 #[derive(Clone, Debug)]
 pub struct Table {
     /// Where it came from (for messages).
     pub source: String,
     /// Column names.
     pub headers: Vec<String>,
-    /// Rows of fields, with their 1-based line numbers.
-    pub rows: Vec<(usize, Vec<String>)>,
+    /// Every field of every row, one after another.
+    text: String,
+    /// The end of each field in `text` (row-major, `headers.len()` per row).
+    ends: Vec<usize>,
+    /// The 1-based line of each row.
+    lines: Vec<usize>,
 }
 
 /// Fields in the first line (commas + 1), read a block at a time: at most about
-/// [`MAX_COLUMNS`] fields' worth of the line is looked at.
-fn header_columns(r: &mut impl std::io::BufRead) -> std::io::Result<usize> {
+/// [`MAX_COLUMNS`] fields' worth of the line is looked at. Returns the count and the bytes
+/// read, which the parser reads again (so that a pipe is read once).
+fn header_columns(r: &mut impl std::io::BufRead) -> std::io::Result<(usize, Vec<u8>)> {
     let mut columns = 1;
+    let mut seen = Vec::new();
     loop {
+        if seen.len() > MAX_HEADER_BYTES {
+            return Err(std::io::Error::other(format!(
+                "its first line is longer than {}, too long for a header row",
+                crate::resources::human(MAX_HEADER_BYTES as u128)
+            )));
+        }
         let buf = r.fill_buf()?;
         if buf.is_empty() {
-            return Ok(columns);
+            return Ok((columns, seen));
         }
         let end = buf.iter().position(|b| *b == b'\n');
         let part = &buf[..end.unwrap_or(buf.len())];
         columns += part.iter().filter(|b| **b == b',').count();
         let used = part.len() + usize::from(end.is_some());
+        seen.extend_from_slice(&buf[..used]);
         r.consume(used);
         if end.is_some() || columns > MAX_COLUMNS {
-            return Ok(columns);
+            return Ok((columns, seen));
         }
     }
 }
@@ -37,45 +57,86 @@ fn header_columns(r: &mut impl std::io::BufRead) -> std::io::Result<usize> {
 /// Most columns a CSV file may have.
 pub const MAX_COLUMNS: usize = 100_000;
 
+/// Longest header row read (a hundred bytes a column name at the most columns).
+const MAX_HEADER_BYTES: usize = 100 * MAX_COLUMNS;
+
+/// The share of the machine's memory a table may take (the data set made from it takes
+/// as much again).
+fn table_budget() -> u128 {
+    crate::resources::memory_bytes() / 2
+}
+
 impl Table {
     /// Reads `path`. Every row must have as many fields as the header.
     pub fn read(path: &Path) -> Result<Self> {
         let source = path.display().to_string();
         let file = std::fs::File::open(path)
             .map_err(|e| Error::Parse(format!("cannot open {source}: {e}")))?;
-        // The table holds every field as text (about four times the file's bytes): a file
-        // that cannot fit is refused before it is read.
+        // A file larger than the table may be is refused before it is read.
         let bytes = file.metadata().map_or(0, |m| m.len());
-        crate::resources::check_memory(&format!("reading {source}"), bytes as u128, 1, 4)?;
+        if u128::from(bytes) > table_budget() {
+            return Err(Error::TooLarge {
+                what: format!(
+                    "reading {source} ({})",
+                    crate::resources::human(bytes.into())
+                ),
+                needs: format!(
+                    "at least {}",
+                    crate::resources::human(2 * u128::from(bytes))
+                ),
+                has: crate::resources::human(crate::resources::memory_bytes()),
+            });
+        }
         // The header's width, counted on the raw bytes before the parser holds it.
         let mut reader = std::io::BufReader::new(file);
-        let columns = header_columns(&mut reader)
+        let (columns, header) = header_columns(&mut reader)
             .map_err(|e| Error::Parse(format!("cannot read {source}: {e}")))?;
         if columns > MAX_COLUMNS {
             return Err(Error::Parse(format!(
                 "{source}: more than {MAX_COLUMNS} columns, the most descent reads (features of one network input)"
             )));
         }
-        use std::io::Seek;
-        reader
-            .seek(std::io::SeekFrom::Start(0))
-            .map_err(|e| Error::Parse(format!("cannot read {source}: {e}")))?;
-        Self::from_reader(reader, &source)
+        use std::io::Read;
+        Self::from_reader(std::io::Cursor::new(header).chain(reader), &source)
     }
 
     /// Reads CSV text from any reader; `source` names it in messages.
     pub fn from_reader<R: std::io::Read>(reader: R, source: &str) -> Result<Self> {
+        // The table, and the data set made from it (8 bytes a value), must fit: the
+        // bytes that arrive are counted, and a stream longer than that is refused as it
+        // passes the limit.
+        let budget = table_budget();
+        let counted = Counted {
+            inner: reader,
+            read: 0,
+            limit: u64::try_from(budget).unwrap_or(u64::MAX),
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_reader(reader);
-        let headers: Vec<String> = rdr
+            .from_reader(counted);
+        let too_large = |read: u64| Error::TooLarge {
+            what: format!(
+                "reading {source} (more than {} of it)",
+                crate::resources::human(u128::from(read))
+            ),
+            needs: format!("more than {}", crate::resources::human(budget)),
+            has: crate::resources::human(crate::resources::memory_bytes()),
+        };
+        let headers = rdr
             .headers()
-            .map_err(|e| Error::Parse(format!("{source}: cannot read the header row: {e}")))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+            .map(|h| h.iter().map(str::to_string).collect::<Vec<String>>())
+            .map_err(|e| e.to_string());
+        let headers = match headers {
+            Ok(h) => h,
+            Err(_) if rdr.get_ref().over() => return Err(too_large(rdr.get_ref().read)),
+            Err(e) => {
+                return Err(Error::Parse(format!(
+                    "{source}: cannot read the header row: {e}"
+                )))
+            }
+        };
         if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
             return Err(Error::Parse(format!("{source}: empty header row")));
         }
@@ -85,33 +146,74 @@ impl Table {
                 headers.len()
             )));
         }
-        let mut rows = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                Error::Parse(format!("{source}:{line}: {e}"))
-            })?;
+        let mut table = Table {
+            source: source.to_string(),
+            headers,
+            text: String::new(),
+            ends: Vec::new(),
+            lines: Vec::new(),
+        };
+        let mut rec = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) if rdr.get_ref().over() => return Err(too_large(rdr.get_ref().read)),
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    return Err(Error::Parse(format!("{source}:{line}: {e}")));
+                }
+            }
             let line = rec.position().map_or(0, |p| p.line() as usize);
             if rec.iter().all(|f| f.is_empty()) {
                 continue;
             }
-            if rec.len() != headers.len() {
+            if rec.len() != table.headers.len() {
                 return Err(Error::Parse(format!(
                     "{source}:{line}: expected {} fields (as in the header), found {}",
-                    headers.len(),
+                    table.headers.len(),
                     rec.len()
                 )));
             }
-            rows.push((line, rec.iter().map(str::to_string).collect()));
+            for field in rec.iter() {
+                table.text.push_str(field);
+                table.ends.push(table.text.len());
+            }
+            table.lines.push(line);
+            // Text, offsets, and the numbers they will become.
+            let held = (table.text.len() + 16 * table.ends.len()) as u128;
+            if held > budget {
+                return Err(too_large(rdr.get_ref().read));
+            }
         }
-        if rows.is_empty() {
+        if table.lines.is_empty() {
             return Err(Error::Parse(format!("{source}: no data rows")));
         }
-        Ok(Table {
-            source: source.to_string(),
-            headers,
-            rows,
-        })
+        table.text.shrink_to_fit();
+        table.ends.shrink_to_fit();
+        Ok(table)
+    }
+
+    /// Number of data rows.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether there are no data rows (never, for a table that was read).
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The 1-based line of row `row` in the file.
+    pub fn line(&self, row: usize) -> usize {
+        self.lines[row]
+    }
+
+    /// The field of row `row` in column `col`.
+    pub fn field(&self, row: usize, col: usize) -> &str {
+        let i = row * self.headers.len() + col;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
     }
 
     /// Index of the column called `name`.
@@ -130,10 +232,9 @@ impl Table {
     /// names its line.
     pub fn numeric_column(&self, name: &str) -> Result<Vec<f64>> {
         let c = self.column_index(name)?;
-        self.rows
-            .iter()
-            .map(|(line, fields)| {
-                let f = &fields[c];
+        (0..self.len())
+            .map(|row| {
+                let (line, f) = (self.line(row), self.field(row, c));
                 match f.parse::<f64>() {
                     Ok(v) if v.is_finite() => Ok(v),
                     Ok(v) => Err(Error::Parse(format!(
@@ -147,6 +248,30 @@ impl Table {
                 }
             })
             .collect()
+    }
+}
+
+/// A reader that counts its bytes and fails once they pass `limit`.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+impl<R> Counted<R> {
+    fn over(&self) -> bool {
+        self.read > self.limit
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.over() {
+            return Err(std::io::Error::other("more data than memory holds"));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
     }
 }
 

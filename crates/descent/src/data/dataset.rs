@@ -218,10 +218,11 @@ impl Dataset {
         }
         let feature_cols: Vec<usize> = (0..table.headers.len()).filter(|c| *c != tcol).collect();
         let d = feature_cols.len();
-        let mut x = Vec::with_capacity(table.rows.len() * d);
-        for (line, fields) in &table.rows {
+        let mut x = Vec::with_capacity(table.len() * d);
+        for row in 0..table.len() {
+            let line = table.line(row);
             for &c in &feature_cols {
-                let f = &fields[c];
+                let f = table.field(row, c);
                 let v: f64 = f.parse().map_err(|_| {
                     Error::Parse(format!(
                         "{}:{line}: feature '{}' = '{f}' is not a number",
@@ -237,7 +238,7 @@ impl Dataset {
                 x.push(v);
             }
         }
-        let raw: Vec<&str> = table.rows.iter().map(|(_, f)| f[tcol].as_str()).collect();
+        let raw: Vec<&str> = (0..table.len()).map(|row| table.field(row, tcol)).collect();
         let targets = match task {
             Task::Regression => {
                 let y = table.numeric_column(&table.headers[tcol])?;
