@@ -9,7 +9,7 @@ use descent::least_squares::{
 };
 use descent::problems::nist::{lre, NistProblem};
 use descent::LeastSquares;
-use descent::{Bounds, Checkpoint, MethodSpec, NoObserver, Start};
+use descent::{Bounds, Checkpoint, MethodSpec, NoObserver, SaveEvery, Start};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -80,6 +80,10 @@ pub struct FitArgs {
     /// Save the fit's final state here (atomically), to continue it with --resume.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// With --save: also save a checkpoint every N iterations while fitting, so that a
+    /// fit that is killed resumes (--resume) from its last one exactly.
+    #[arg(long, value_name = "N", requires = "save", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: Option<u64>,
     /// Continue a fit saved with --save (same problem and method; --max-iter counts the
     /// total).
     #[arg(long)]
@@ -323,14 +327,28 @@ pub fn run(a: FitArgs) -> Result<()> {
             which.join(", ")
         );
     }
-    let s: FitSummary =
-        fit_with(fitted, method.as_mut(), start, &opts, &mut watch).map_err(|e| match e {
-            descent::Error::NonFiniteStart(m) => {
-                anyhow::anyhow!("{m}; choose other starting values")
-            }
-            other => other.into(),
-        })?;
-    if let (Some(path), Some(c)) = (&a.save, &s.checkpoint) {
+    let mut run =
+        |obs: &mut dyn descent::Observer| fit_with(fitted, method.as_mut(), start, &opts, obs);
+    let (s, checkpoint_error) = match (&a.save, a.checkpoint_every) {
+        (Some(path), Some(every)) => {
+            let method_label = spec.to_string();
+            let mut saver = SaveEvery::new(&mut watch, path, every, &method_label, &label);
+            let s = run(&mut saver);
+            (s, saver.error())
+        }
+        _ => (run(&mut watch), None),
+    };
+    let s: FitSummary = s.map_err(|e| match e {
+        descent::Error::NonFiniteStart(m) => anyhow::anyhow!("{m}; choose other starting values"),
+        other => other.into(),
+    })?;
+    // A failed checkpoint stopped the fit: its result is printed, then the error.
+    let final_save = if checkpoint_error.is_none() {
+        &a.save
+    } else {
+        &None
+    };
+    if let (Some(path), Some(c)) = (final_save, &s.checkpoint) {
         let c = Checkpoint {
             method: spec.to_string(),
             problem: label.clone(),
@@ -433,6 +451,9 @@ pub fn run(a: FitArgs) -> Result<()> {
                 lre(s.rss, p.certified_rss)
             );
         }
+    }
+    if let Some(e) = checkpoint_error {
+        bail!("the fit stopped: a checkpoint could not be saved ({e}); the file keeps the last one saved");
     }
     Ok(())
 }

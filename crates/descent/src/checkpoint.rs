@@ -209,7 +209,7 @@ impl Observer for SaveEvery<'_> {
         match self.inner.on_iter(r) {
             Control::Stop => Control::Stop,
             _ if self.error.is_some() => Control::Stop,
-            _ if r.iter % self.every == 0 => Control::Checkpoint,
+            _ if r.iter.is_multiple_of(self.every) => Control::Checkpoint,
             other => other,
         }
     }

@@ -23,8 +23,11 @@ use crate::{Bounds, Checkpoint, MethodSpec};
 use std::path::Path;
 use std::time::Duration;
 
+/// A target's body: arbitrary bytes in, nothing out (an error is a fine outcome).
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its `fuzz/fuzz_targets/NAME.rs` and corpus folder.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("expr", expr),
     ("model", model),
     ("csv", csv),

@@ -563,7 +563,7 @@ pub trait TrainObserver {
 /// Whether an epoch just finished is one to checkpoint after.
 fn checkpoint_due(cfg: &TrainConfig, epoch: usize) -> bool {
     cfg.checkpoint_every
-        .is_some_and(|every| every > 0 && epoch % every == 0)
+        .is_some_and(|every| every > 0 && epoch.is_multiple_of(every))
 }
 
 /// The training state with the driver's checkpoint of `method` in it.
