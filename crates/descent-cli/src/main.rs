@@ -101,9 +101,32 @@ fn main() {
         }
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", one_line(&format!("{e:#}")));
         std::process::exit(1);
     }
+}
+
+/// An error as one line of readable length: control characters (a newline in an echoed
+/// input) escaped, and an echo of a huge input shortened in its middle.
+fn one_line(message: &str) -> String {
+    const MOST: usize = 1200;
+    let escaped: String = message
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    let chars: Vec<char> = escaped.chars().collect();
+    if chars.len() <= MOST {
+        return escaped;
+    }
+    let head: String = chars[..MOST * 2 / 3].iter().collect();
+    let tail: String = chars[chars.len() - MOST / 3..].iter().collect();
+    format!("{head} … ({} characters left out) … {tail}", chars.len() - MOST)
 }
 
 fn list_problems() {

@@ -49,11 +49,6 @@ impl Direction for Lbfgs {
                 ),
             ));
         }
-        dims.length(
-            "L-BFGS scratch",
-            self.alpha.len().min(self.pairs.len()),
-            self.pairs.len(),
-        )?;
         for (s, y, _) in &self.pairs {
             dims.vector("step", s)?;
             dims.vector("gradient change", y)?;
@@ -65,7 +60,9 @@ impl Direction for Lbfgs {
     }
     fn init(&mut self, _n: usize) {
         self.pairs.clear();
-        self.alpha = vec![0.0; self.memory];
+        // Scratch for the pairs there are (it grows with them, up to the memory: a huge
+        // memory setting allocates nothing it does not use).
+        self.alpha.clear();
         self.gamma = 1.0;
     }
     fn direction(
@@ -76,6 +73,9 @@ impl Direction for Lbfgs {
     ) -> Result<(), Termination> {
         d.copy_from_slice(&it.g);
         let k = self.pairs.len();
+        if self.alpha.len() < k {
+            self.alpha.resize(k, 0.0);
+        }
         for i in (0..k).rev() {
             let (s, y, rho) = &self.pairs[i];
             let a = rho * dot(s, d);
