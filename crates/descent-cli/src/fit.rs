@@ -9,7 +9,7 @@ use descent::least_squares::{
 };
 use descent::problems::nist::{lre, NistProblem};
 use descent::LeastSquares;
-use descent::{Bounds, Checkpoint, MethodSpec, NoObserver, SaveEvery, Start};
+use descent::{Bounds, Checkpoint, MethodSpec, NoObserver, Start};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -327,35 +327,21 @@ pub fn run(a: FitArgs) -> Result<()> {
             which.join(", ")
         );
     }
-    let mut run =
-        |obs: &mut dyn descent::Observer| fit_with(fitted, method.as_mut(), start, &opts, obs);
-    let (s, checkpoint_error) = match (&a.save, a.checkpoint_every) {
-        (Some(path), Some(every)) => {
-            let method_label = spec.to_string();
-            let mut saver = SaveEvery::new(&mut watch, path, every, &method_label, &label);
-            let s = run(&mut saver);
-            (s, saver.error())
-        }
-        _ => (run(&mut watch), None),
+    let saving = crate::checkpoints::Saving {
+        path: &a.save,
+        every: a.checkpoint_every,
+        method: spec.to_string(),
+        problem: &label,
     };
+    let (s, checkpoint_error) = saving.run(&mut watch, |obs| {
+        fit_with(fitted, method.as_mut(), start, &opts, obs)
+    });
     let s: FitSummary = s.map_err(|e| match e {
         descent::Error::NonFiniteStart(m) => anyhow::anyhow!("{m}; choose other starting values"),
         other => other.into(),
     })?;
     // A failed checkpoint stopped the fit: its result is printed, then the error.
-    let final_save = if checkpoint_error.is_none() {
-        &a.save
-    } else {
-        &None
-    };
-    if let (Some(path), Some(c)) = (final_save, &s.checkpoint) {
-        let c = Checkpoint {
-            method: spec.to_string(),
-            problem: label.clone(),
-            ..c.clone()
-        };
-        c.save(path)?;
-    }
+    saving.finish(s.checkpoint.as_ref(), &checkpoint_error)?;
     if a.json {
         let mut out = json!({
             "method": info.name,

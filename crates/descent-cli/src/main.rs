@@ -1,6 +1,7 @@
 //! The `descent` command line: parses, wires and prints. All mathematics lives in the
 //! `descent` library.
 
+mod checkpoints;
 mod compare;
 mod fit;
 mod goal;
@@ -126,7 +127,10 @@ fn one_line(message: &str) -> String {
     }
     let head: String = chars[..MOST * 2 / 3].iter().collect();
     let tail: String = chars[chars.len() - MOST / 3..].iter().collect();
-    format!("{head} … ({} characters left out) … {tail}", chars.len() - MOST)
+    format!(
+        "{head} … ({} characters left out) … {tail}",
+        chars.len() - MOST
+    )
 }
 
 fn list_problems() {

@@ -5,9 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::expr::ExprObjective;
 use descent::problems::mgh::MghProblem;
-use descent::{
-    minimize_from, Bounds, Checkpoint, MethodSpec, Objective, Options, SaveEvery, Start,
-};
+use descent::{minimize_from, Bounds, Checkpoint, MethodSpec, Objective, Options, Start};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -250,18 +248,15 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
     let mut progress = Progress::new(a.quiet || a.json);
     crate::interrupt::install();
     let mut watch = crate::interrupt::StopOnInterrupt(&mut progress);
-    let mut run = |obs: &mut dyn descent::Observer| {
+    let saving = crate::checkpoints::Saving {
+        path: &a.save,
+        every: a.checkpoint_every,
+        method: spec.to_string(),
+        problem: &run_label,
+    };
+    let (s, checkpoint_error) = saving.run(&mut watch, |obs| {
         minimize_from(problem.as_ref(), method.as_mut(), start, &opts, obs)
-    };
-    let (s, checkpoint_error) = match (&a.save, a.checkpoint_every) {
-        (Some(path), Some(every)) => {
-            let label = spec.to_string();
-            let mut saver = SaveEvery::new(&mut watch, path, every, &label, &run_label);
-            let s = run(&mut saver);
-            (s, saver.error())
-        }
-        _ => (run(&mut watch), None),
-    };
+    });
     let s = s.map_err(|e| match e {
         descent::Error::NonFiniteStart(m) => anyhow::anyhow!(
             "the objective is not finite at the starting point ({m}); choose another --x0"
@@ -269,19 +264,7 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
         other => other.into(),
     })?;
     // A failed checkpoint stopped the run: its result is printed, then the error.
-    let final_save = if checkpoint_error.is_none() {
-        &a.save
-    } else {
-        &None
-    };
-    if let (Some(path), Some(c)) = (final_save, &s.checkpoint) {
-        let c = Checkpoint {
-            method: spec.to_string(),
-            problem: run_label.clone(),
-            ..c.clone()
-        };
-        c.save(path)?;
-    }
+    saving.finish(s.checkpoint.as_ref(), &checkpoint_error)?;
 
     if a.json {
         let mut out = serde_json::json!({

@@ -124,7 +124,9 @@ fn every_method_resumes_exactly_and_refuses_another_problems_checkpoint() {
             checked += 1;
         }
     }
-    eprintln!("{checked} method runs resumed bitwise; {refused} refused another problem's checkpoint");
+    eprintln!(
+        "{checked} method runs resumed bitwise; {refused} refused another problem's checkpoint"
+    );
     assert!(checked >= 38, "only {checked} methods checked");
     // All but the trust regions (whose state is a radius, and a Hessian only in
     // trust-exact) keep vectors of the problem's size.

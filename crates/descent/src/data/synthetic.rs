@@ -45,7 +45,12 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
     // capped at 16); blobs have 64 features, the others one or two.
     if let Some(points) = n.filter(|_| !name.ends_with("parity")) {
         let per_point = if name == "blobs" { 66 } else { 4 };
-        crate::resources::check_memory(&format!("the synthetic set '{spec}'"), points as u128, 8 * per_point, 2)?;
+        crate::resources::check_memory(
+            &format!("the synthetic set '{spec}'"),
+            points as u128,
+            8 * per_point,
+            2,
+        )?;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Ok(match name {

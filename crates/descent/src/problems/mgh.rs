@@ -1080,6 +1080,51 @@ impl LeastSquares for MghProblem {
     }
 }
 
+/// Largest block of a block-separable problem (Extended Powell's 4).
+const MAX_BLOCK: usize = 4;
+
+/// Blocks per parallel chunk; below two chunks the sum runs on one thread.
+const BLOCKS_PER_CHUNK: usize = 1 << 14;
+
+/// Σ over blocks of `b` variables of `block(x_block, g_block)` (each block writes its
+/// part of the gradient when `g` is not empty). Large problems run in parallel, in fixed
+/// chunks whose partial sums are added in order, so the value does not depend on the
+/// threads.
+fn block_sum(
+    x: &[f64],
+    b: usize,
+    g: &mut [f64],
+    block: &(dyn Fn(&[f64], &mut [f64]) -> f64 + Sync),
+) -> f64 {
+    use rayon::prelude::*;
+    let chunk = b * BLOCKS_PER_CHUNK;
+    let run = |xc: &[f64], gc: &mut [f64]| -> f64 {
+        let mut f = 0.0;
+        if gc.is_empty() {
+            for xb in xc.chunks(b) {
+                f += block(xb, &mut []);
+            }
+        } else {
+            for (xb, gb) in xc.chunks(b).zip(gc.chunks_mut(b)) {
+                f += block(xb, gb);
+            }
+        }
+        f
+    };
+    if x.len() < 2 * chunk {
+        return run(x, g);
+    }
+    let partial: Vec<f64> = if g.is_empty() {
+        x.par_chunks(chunk).map(|xc| run(xc, &mut [])).collect()
+    } else {
+        x.par_chunks(chunk)
+            .zip(g.par_chunks_mut(chunk))
+            .map(|(xc, gc)| run(xc, gc))
+            .collect()
+    };
+    partial.iter().sum()
+}
+
 /// Evaluates one differentiation piece (the whole problem, or one block).
 fn residuals_piece<T: Scalar>(p: &MghProblem, kind: Kind, x: &[T], r: &mut [T]) {
     if p.blocks().is_some() {
@@ -1097,11 +1142,37 @@ impl Objective for MghProblem {
         Some(0.0)
     }
     fn value(&self, x: &[f64]) -> f64 {
+        if let Some((b, rb, base)) = self.blocks() {
+            return block_sum(x, b, &mut [], &|xb, _| {
+                let mut r = [0.0; MAX_BLOCK];
+                residuals(base, xb, &mut r[..rb]);
+                r[..rb].iter().map(|v| v * v).sum()
+            });
+        }
         let mut r = vec![0.0; self.m];
         self.eval(x, &mut r);
         r.iter().map(|v| v * v).sum()
     }
     fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        if let Some((b, rb, base)) = self.blocks() {
+            // Block by block on the stack, each block's gradient by forward mode.
+            return block_sum(x, b, g, &|xb, gb| {
+                let mut xd = [Dual::cst(0.0); MAX_BLOCK];
+                let mut rd = [Dual::cst(0.0); MAX_BLOCK];
+                for (d, v) in xd.iter_mut().zip(xb) {
+                    *d = Dual::cst(*v);
+                }
+                let mut f = 0.0;
+                for local in 0..b {
+                    xd[local].d = 1.0;
+                    residuals(base, &xd[..b], &mut rd[..rb]);
+                    xd[local].d = 0.0;
+                    gb[local] = 2.0 * rd[..rb].iter().map(|r| r.v * r.d).sum::<f64>();
+                    f = rd[..rb].iter().map(|r| r.v * r.v).sum::<f64>();
+                }
+                f
+            });
+        }
         let mut f = 0.0;
         for (vars, res, kind) in self.pieces() {
             let mut xd: Vec<Dual> = x[vars.clone()].iter().map(|v| Dual::cst(*v)).collect();
