@@ -104,6 +104,9 @@ pub struct LineSearchMethod<D, L> {
     d: Vec<f64>,
     s: Vec<f64>,
     y: Vec<f64>,
+    /// Scratch: the point and gradient the last step replaced, reused by the next line
+    /// search (no allocation per iteration at large n).
+    spare: (Vec<f64>, Vec<f64>),
     memory: Memory,
 }
 
@@ -143,6 +146,7 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             d: Vec::new(),
             s: Vec::new(),
             y: Vec::new(),
+            spare: (Vec::new(), Vec::new()),
             memory: Memory::default(),
         }
     }
@@ -200,8 +204,10 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             .correct(&self.s, &mut self.y, (it.f, f_new), (&it.g, &g_new));
         self.memory.f_prev = Some(it.f);
         self.memory.last_alpha = alpha;
-        it.x = x_new;
-        it.g = g_new;
+        self.spare = (
+            std::mem::replace(&mut it.x, x_new),
+            std::mem::replace(&mut it.g, g_new),
+        );
         it.f = f_new;
         self.direction.update(&self.s, &self.y, it);
         StepOutcome::Accepted {
@@ -211,9 +217,12 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
     }
 
     /// Evaluates the full step x + d.
-    fn full_step(&self, problem: &dyn Objective, it: &Iterate) -> (Vec<f64>, Vec<f64>, f64) {
-        let x: Vec<f64> = it.x.iter().zip(&self.d).map(|(a, b)| a + b).collect();
-        let mut g = vec![0.0; x.len()];
+    fn full_step(&mut self, problem: &dyn Objective, it: &Iterate) -> (Vec<f64>, Vec<f64>, f64) {
+        let (mut x, mut g) = std::mem::take(&mut self.spare);
+        x.clear();
+        x.extend(it.x.iter().zip(&self.d).map(|(a, b)| a + b));
+        g.clear();
+        g.resize(x.len(), 0.0);
         let f = problem.value_grad(&x, &mut g);
         (x, g, f)
     }
@@ -354,14 +363,12 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         }
         let alpha0 = self.initial_step(it.f, slope, unit, problem.lower_bound());
         self.memory.last_slope = slope;
-        let mut line = Line::new(problem, &it.x, &self.d);
+        let scratch = std::mem::take(&mut self.spare);
+        let mut line = Line::reusing(problem, &it.x, &self.d, scratch);
         let Some(step) = self.line_search.search(&mut line, it.f, slope, alpha0) else {
             return Ok(StepOutcome::Stop(Termination::LineSearchFailed));
         };
-        let mut x_new = vec![0.0; it.x.len()];
-        let mut g_new = vec![0.0; it.x.len()];
-        let f_new = line.finish(step.alpha, &mut x_new, &mut g_new);
-        drop(line);
+        let (x_new, g_new, f_new) = line.finish_owned(step.alpha);
         Ok(self.commit(it, x_new, g_new, f_new, step.alpha))
     }
     fn inverse_hessian(&self) -> Option<InverseHessian> {

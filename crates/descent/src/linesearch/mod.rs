@@ -35,15 +35,28 @@ pub struct Line<'a> {
 impl<'a> Line<'a> {
     /// The line through `x` along `d`.
     pub fn new(problem: &'a dyn Objective, x: &'a [f64], d: &'a [f64]) -> Self {
+        Self::reusing(problem, x, d, (Vec::new(), Vec::new()))
+    }
+    /// [`Line::new`] with scratch vectors to reuse for the trial point and its gradient
+    /// (a method that keeps them allocates nothing per iteration; see
+    /// [`Line::finish_owned`]).
+    pub fn reusing(
+        problem: &'a dyn Objective,
+        x: &'a [f64],
+        d: &'a [f64],
+        (mut trial, mut cached_g): (Vec<f64>, Vec<f64>),
+    ) -> Self {
         let n = x.len();
+        trial.resize(n, 0.0);
+        cached_g.resize(n, 0.0);
         Line {
             problem,
             x,
             d,
-            trial: vec![0.0; n],
+            trial,
             cached_alpha: f64::NAN,
             cached_f: f64::NAN,
-            cached_g: vec![0.0; n],
+            cached_g,
             bounds: None,
         }
     }
@@ -85,6 +98,15 @@ impl<'a> Line<'a> {
         x_out.copy_from_slice(&self.trial);
         g_out.copy_from_slice(&self.cached_g);
         self.cached_f
+    }
+    /// [`Line::finish`] into the line's own vectors: (point, gradient, value) at `alpha`.
+    pub fn finish_owned(mut self, alpha: f64) -> (Vec<f64>, Vec<f64>, f64) {
+        #[allow(clippy::float_cmp)] // exact identity of a cached α, not a tolerance test
+        if alpha != self.cached_alpha {
+            self.value_slope(alpha);
+        }
+        self.set_trial(alpha);
+        (self.trial, self.cached_g, self.cached_f)
     }
 }
 
