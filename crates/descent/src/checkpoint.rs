@@ -82,28 +82,38 @@ impl Digest {
 impl Checkpoint {
     /// Writes the checkpoint to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text =
-            serde_json::to_vec(&self.clone().signed()?).map_err(|e| Error::Parse(e.to_string()))?;
+        // The checksum is the last field: the signed text is the unsigned one with it
+        // appended (no copy of the checkpoint's vectors).
+        let mut text = match self.checksum {
+            None => self.unsigned_json()?,
+            Some(_) => self.clone().signed()?.unsigned_json()?,
+        };
+        let sum = Digest::default().update(&text).hex();
+        debug_assert_eq!(text.last(), Some(&b'}'));
+        text.pop();
+        text.extend_from_slice(format!(",\"checksum\":\"{sum}\"}}").as_bytes());
         write_atomic(path, &text)
     }
 
     /// The checkpoint with its checksum set (as [`Checkpoint::save`] writes it).
-    pub fn signed(self) -> Result<Self> {
-        Ok(Checkpoint {
-            checksum: Some(self.digest()?),
-            ..self
-        })
+    pub fn signed(mut self) -> Result<Self> {
+        self.checksum = None;
+        self.checksum = Some(Digest::default().update(&self.unsigned_json()?).hex());
+        Ok(self)
     }
 
-    /// The digest of the checkpoint without its checksum, over its JSON text (which reads
-    /// back to the same text: numbers round-trip, objects keep their keys sorted).
-    fn digest(&self) -> Result<String> {
-        let unsigned = Checkpoint {
-            checksum: None,
-            ..self.clone()
+    /// The JSON text of the checkpoint without its checksum (which reads back to the same
+    /// text: numbers round-trip, objects keep their keys sorted), for its digest.
+    fn unsigned_json(&self) -> Result<Vec<u8>> {
+        let text = if self.checksum.is_none() {
+            serde_json::to_vec(self)
+        } else {
+            serde_json::to_vec(&Checkpoint {
+                checksum: None,
+                ..self.clone()
+            })
         };
-        let text = serde_json::to_vec(&unsigned).map_err(|e| Error::Parse(e.to_string()))?;
-        Ok(Digest::default().update(&text).hex())
+        text.map_err(|e| Error::Parse(e.to_string()))
     }
 
     /// Reads a checkpoint written by [`Checkpoint::save`].
@@ -119,22 +129,18 @@ impl Checkpoint {
 
     /// Reads a checkpoint from the bytes of its file; `source` names it in errors.
     pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self> {
-        let c: Checkpoint = serde_json::from_slice(bytes)
+        let mut c: Checkpoint = serde_json::from_slice(bytes)
             .map_err(|e| Error::Parse(format!("{source} is not a descent checkpoint ({e})")))?;
         if c.format != FORMAT || c.version != VERSION {
             return Err(Error::Parse(format!(
                 "{source} is not a version-{VERSION} descent checkpoint"
             )));
         }
-        match &c.checksum {
-            Some(sum) if *sum == c.digest()? => Ok(c),
-            Some(_) => Err(Error::Parse(format!(
-                "{source} is damaged: it changed after it was saved (its checksum does not match); it cannot be resumed"
-            ))),
-            None => Err(Error::Parse(format!(
-                "{source} has no checksum (damaged, or saved by an older descent); it cannot be resumed"
-            ))),
-        }
+        let stored = c.checksum.take();
+        let computed = Digest::default().update(&c.unsigned_json()?).hex();
+        check_sum(source, stored.as_deref(), &computed)?;
+        c.checksum = stored;
+        Ok(c)
     }
 
     /// Refuses to resume with another method or on another problem.
@@ -158,6 +164,19 @@ impl Checkpoint {
             ));
         }
         Ok(())
+    }
+}
+
+/// Refuses a file whose stored checksum is not the one its content gives, or is missing.
+pub(crate) fn check_sum(source: &str, stored: Option<&str>, computed: &str) -> Result<()> {
+    match stored {
+        Some(sum) if sum == computed => Ok(()),
+        Some(_) => Err(Error::Parse(format!(
+            "{source} is damaged: it changed after it was saved (its checksum does not match); it cannot be resumed"
+        ))),
+        None => Err(Error::Parse(format!(
+            "{source} has no checksum (damaged, or saved by an older descent); it cannot be resumed"
+        ))),
     }
 }
 

@@ -8,7 +8,7 @@
 //! and `layers.L.bias` with shape `[n_out]`, in the training precision.
 
 use super::{Architecture, Mlp, TrainConfig, TrainState};
-use crate::checkpoint::{Checkpoint, Digest};
+use crate::checkpoint::{check_sum, Checkpoint, Digest};
 use crate::data::Standardizer;
 use crate::error::{Error, Result};
 use safetensors::tensor::{Dtype, TensorView};
@@ -452,34 +452,36 @@ pub fn load_state(model: &Path) -> Result<(TrainState, TrainConfig)> {
 /// Reads an optimizer state from the bytes of a file written by [`save_model`]; `path`
 /// names it in errors.
 pub fn parse_state(bytes: &[u8], path: &Path) -> Result<(TrainState, TrainConfig)> {
-    let st = SafeTensors::deserialize(bytes).map_err(st_err(path))?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(st_err(path))?;
-    let md = header.metadata().clone().unwrap_or_default();
+    let (st, md) = open_state(bytes, path)?;
     let tensors = st.tensors();
     let digest = state_digest(&md, tensors.iter().map(|(n, v)| (n.as_str(), v.data())));
-    match md.get("checksum") {
-        Some(sum) if *sum == digest => {}
-        Some(_) => {
-            return Err(Error::Parse(format!(
-                "{} is damaged: it changed after it was saved (its checksum does not match); it cannot be resumed",
-                path.display()
-            )))
-        }
-        None => {
-            return Err(Error::Parse(format!(
-                "{} has no checksum (damaged, or saved by an older descent); it cannot be resumed",
-                path.display()
-            )))
-        }
-    }
-    read_state(bytes, path)
+    let source = path.display().to_string();
+    check_sum(&source, md.get("checksum").map(String::as_str), &digest)?;
+    state_from(&st, &md, path)
 }
 
 /// [`parse_state`] without the checksum test (for the fuzzer, which forges files).
 pub(crate) fn read_state(bytes: &[u8], path: &Path) -> Result<(TrainState, TrainConfig)> {
+    let (st, md) = open_state(bytes, path)?;
+    state_from(&st, &md, path)
+}
+
+/// A state file's tensors and metadata.
+fn open_state<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<(SafeTensors<'a>, HashMap<String, String>)> {
     let st = SafeTensors::deserialize(bytes).map_err(st_err(path))?;
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(st_err(path))?;
-    let md = header.metadata().clone().unwrap_or_default();
+    Ok((st, header.metadata().clone().unwrap_or_default()))
+}
+
+/// The training state and its settings from a state file's tensors and metadata.
+fn state_from(
+    st: &SafeTensors<'_>,
+    md: &HashMap<String, String>,
+    path: &Path,
+) -> Result<(TrainState, TrainConfig)> {
     let bad = |what: &str| Error::Parse(format!("{}: bad {what}", path.display()));
     let s: serde_json::Value = serde_json::from_str(md.get("state").ok_or_else(|| bad("state"))?)
         .map_err(|_| bad("state"))?;
