@@ -1692,6 +1692,7 @@ fn absurd_inputs_are_refused_in_one_line_before_allocating() {
             "extended-powell:9223372036854775808",
         ],
         vec!["minimize", "--problem", "extended-rosenbrock:2000000000"],
+        vec!["minimize", "--problem", "linear-full-rank:2:1000000000000"],
         vec!["minimize", "--expr", &deep],
         vec!["minimize", &minus],
         vec![

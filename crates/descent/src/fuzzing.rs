@@ -291,7 +291,7 @@ pub fn problem_spec(data: &[u8]) {
     // A gradient by forward differentiation costs n value passes of m residuals (dense
     // ones, such as Chebyquad's, each over all n variables): legitimate but slow work.
     let n = Objective::dim(&p);
-    if n * p.residual_count() <= 20_000 {
+    if n.saturating_mul(p.residual_count()) <= 20_000 {
         let x = p.x0();
         let mut g = vec![0.0; n];
         let _ = p.value_grad(&x, &mut g);

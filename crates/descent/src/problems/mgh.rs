@@ -504,6 +504,13 @@ impl MghProblem {
                     Some(req) if req == m_default => req,
                     Some(req) => return bad(format!("m is {m_default} for n = {n}, got {req}")),
                 };
+                // The residuals, their trial copy and a least-squares method's work vectors.
+                crate::resources::check_memory(
+                    &format!("problem {name} with m = {m} residuals"),
+                    m as u128,
+                    8,
+                    4,
+                )?;
                 match info.kind {
                     Kind::Watson if !(2..=31).contains(&n) => {
                         return bad(format!("n must be in 2..=31, got {n}"))
