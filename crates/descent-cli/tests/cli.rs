@@ -616,6 +616,8 @@ fn train_with_lbfgs_and_lm_from_the_command_line() {
         "mse",
         "--optimizer",
         "lm",
+        "--init",
+        "nguyen-widrow",
         "--epochs",
         "100",
         "--precision",

@@ -1,5 +1,5 @@
 //! Levenberg–Marquardt versus Adam on the lecture's small network: a 1-10-1 tanh network
-//! fit to sin on [−π, π] (100 points), same initial weights. Prints the iterations and
+//! fit to sin on [−π, π] (100 points), same Nguyen–Widrow initial weights. Prints the iterations and
 //! wall time each needs to reach MSE ≤ 1e-5 (Adam full batch at several learning rates),
 //! then times both with criterion. `cargo bench -p descent --bench lm_vs_adam`.
 
@@ -32,7 +32,7 @@ fn time_to_target(cfg: &TrainConfig) -> Option<(usize, f64)> {
         start: Instant::now(),
         hit: None,
     };
-    let p0 = net.init_params(Init::GlorotUniform, 1);
+    let p0 = net.init_params(Init::NguyenWidrow, 1);
     let _ = train::<f64>(&net, &data, None, cfg, TrainState::new(p0), &mut obs).unwrap();
     obs.hit
 }

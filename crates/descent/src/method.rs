@@ -1190,14 +1190,14 @@ pub static REGISTRY: &[MethodInfo] = &[
     MethodInfo {
         name: "lm",
         aliases: &["levenberg-marquardt"],
-        description: "Levenberg-Marquardt: Nielsen damping, MINPACK scaling, geodesic acceleration, a restart",
+        description: "Levenberg-Marquardt: Nielsen damping, MINPACK scaling, geodesic acceleration, a restart (networks: unscaled, as MATLAB's trainlm)",
         applies_to: LSQ_USE,
         needs: RESIDUALS,
         settings: &[
             SettingInfo {
                 name: "tau",
                 default: "1e-3",
-                help: "initial damping relative to the scaled JᵀJ (Madsen, Nielsen & Tingleff 2004)",
+                help: "initial damping relative to the largest diagonal of the scaled JᵀJ (Madsen, Nielsen & Tingleff 2004); 0.1 for networks",
                 kind: Kind::Positive,
             },
             SettingInfo {
@@ -1221,12 +1221,24 @@ pub static REGISTRY: &[MethodInfo] = &[
             SettingInfo {
                 name: "mu_max",
                 default: "1e100",
-                help: "damping ceiling: stop when μ (relative to the scaled JᵀJ) exceeds it; MATLAB's trainlm stops at 1e10",
+                help: "damping ceiling: stop when μ (relative to the scaled JᵀJ) exceeds it; MATLAB's trainlm stops at 1e10 (the default for networks)",
                 kind: Kind::Positive,
+            },
+            SettingInfo {
+                name: "scaling",
+                default: "minpack",
+                help: "column scaling D: minpack (running maximum of the column norms, Moré 1978), marquardt (current norms), none (D = I, Levenberg 1944 — MATLAB's trainlm, the default for networks)",
+                kind: Kind::Choice(&["minpack", "marquardt", "none"]),
+            },
+            SettingInfo {
+                name: "damping",
+                default: "nielsen",
+                help: "how μ follows the gain ratio: nielsen (Madsen, Nielsen & Tingleff 2004) or matlab (×0.1 after a success, ×10 after a failure: trainlm's mu_dec, mu_inc — the default for networks)",
+                kind: Kind::Choice(&["nielsen", "matlab"]),
             },
         ],
         default_gtol: 1e-15,
-        reference: "Madsen, Nielsen & Tingleff 2004, Alg. 3.16; Moré 1978 (MINPACK)",
+        reference: "Madsen, Nielsen & Tingleff 2004, Alg. 3.16; Moré 1978 (MINPACK); MATLAB trainlm for networks",
         least_squares: Some(|s, base| {
             Ok(LsqMethod::LevenbergMarquardt.build(&s.fit_options(base)))
         }),
@@ -1714,6 +1726,8 @@ impl MethodSpec {
                 .given_parsed("restart_after")
                 .unwrap_or(base.restart_after),
             mu_max: self.given_parsed("mu_max").unwrap_or(base.mu_max),
+            scaling: self.given_parsed("scaling").unwrap_or(base.scaling),
+            damping: self.given_parsed("damping").unwrap_or(base.damping),
             ..base.clone()
         }
     }

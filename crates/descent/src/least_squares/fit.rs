@@ -3,7 +3,7 @@
 
 use super::covariance::{absolute_covariance, covariance};
 use super::gauss_newton::GaussNewton;
-use super::levenberg_marquardt::{LevenbergMarquardt, LmConfig};
+use super::levenberg_marquardt::{DampingRule, LevenbergMarquardt, LmConfig};
 use super::restart::Restarted;
 use super::scaling::Scaling;
 use crate::bounds::Bounds;
@@ -62,7 +62,8 @@ impl LsqMethod {
                     gtol: opts.gtol,
                     tau: opts.tau,
                     geodesic: opts.geodesic,
-                    scaling: Scaling::RunningMax,
+                    scaling: opts.scaling,
+                    damping: opts.damping,
                     bounds: opts.bounds.clone(),
                     mu_max: opts.mu_max,
                 };
@@ -132,6 +133,11 @@ pub struct FitOptions {
     pub bounds: Option<Bounds>,
     /// Levenberg–Marquardt's damping ceiling ([`LmConfig::mu_max`]).
     pub mu_max: f64,
+    /// Levenberg–Marquardt's column scaling (default MINPACK's running maximum; a restart
+    /// uses Marquardt's).
+    pub scaling: Scaling,
+    /// Levenberg–Marquardt's damping rule (default Nielsen's).
+    pub damping: DampingRule,
 }
 
 impl Default for FitOptions {
@@ -151,6 +157,8 @@ impl Default for FitOptions {
             absolute_sigma: false,
             bounds: None,
             mu_max: crate::least_squares::levenberg_marquardt::MU_MAX,
+            scaling: Scaling::RunningMax,
+            damping: DampingRule::Nielsen,
         }
     }
 }

@@ -34,7 +34,7 @@ pub use fit::{
     FitSummary, LsqMethod,
 };
 pub use gauss_newton::GaussNewton;
-pub use levenberg_marquardt::{LevenbergMarquardt, LmConfig, NielsenDamping};
+pub use levenberg_marquardt::{Damping, DampingRule, LevenbergMarquardt, LmConfig};
 pub use restart::Restarted;
 pub use robust::{Robust, RobustLoss, Weighted, LOSS_NAMES};
 pub use scaling::{gradient_cosine, Scaling};
