@@ -8,11 +8,13 @@
 //!
 //! An expression compiles to a postfix program evaluated generically over
 //! [`crate::ad::Scalar`], so gradients and Hessians come from forward-mode automatic
-//! differentiation: exact to rounding, no finite differences.
+//! differentiation: exact to rounding, no finite differences. Beyond a few variables the
+//! gradient comes from reverse mode (one forward and one backward pass over the program).
 
 mod model;
 mod objective;
 mod parse;
+mod reverse;
 
 pub use model::ExprModel;
 pub use objective::ExprObjective;

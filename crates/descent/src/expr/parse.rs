@@ -4,7 +4,7 @@ use crate::ad::Scalar;
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Func {
+pub(super) enum Func {
     Exp,
     Ln,
     Sqrt,
@@ -31,7 +31,7 @@ impl Func {
             _ => return None,
         })
     }
-    fn apply<T: Scalar>(self, v: T) -> T {
+    pub(super) fn apply<T: Scalar>(self, v: T) -> T {
         match self {
             Func::Exp => v.exp(),
             Func::Ln => v.ln(),
@@ -47,7 +47,7 @@ impl Func {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Op {
+pub(super) enum Op {
     Num(f64),
     Var(usize),
     Add,
@@ -130,8 +130,8 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
 /// on the thread's stack: 20 000 nested parentheses overflowed it).
 const MAX_NESTING: usize = 500;
 
-/// Largest variable index of an `x1, x2, …` expression (its gradient costs a pass per
-/// variable).
+/// Largest variable index of an `x1, x2, …` expression (its Hessian costs a pass per pair
+/// of variables).
 pub const MAX_INDEXED_VARIABLE: usize = 100_000;
 
 struct Parser {
@@ -389,6 +389,11 @@ impl Expr {
     /// The source text.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The postfix program.
+    pub(super) fn program(&self) -> &[Op] {
+        &self.program
     }
 
     /// Evaluates at `vars` (one value per variable).
