@@ -104,14 +104,14 @@ mod tests {
             let mut g = vec![0.0; x.len()];
             let value = f.value_grad(&x, &mut g);
             assert!((value - f.value(&x)).abs() <= 1e-15 * value.abs().max(1.0));
-            for j in 0..x.len() {
+            for (j, gj) in g.iter().enumerate() {
                 let xd: Vec<Dual> = x
                     .iter()
                     .enumerate()
                     .map(|(i, v)| Dual::new(*v, if i == j { 1.0 } else { 0.0 }))
                     .collect();
                 let d = f.expr.eval(&xd).d;
-                assert!((g[j] - d).abs() <= 1e-14 * d.abs().max(1.0), "{src}: {j}");
+                assert!((gj - d).abs() <= 1e-14 * d.abs().max(1.0), "{src}: {j}");
             }
         }
     }
