@@ -734,10 +734,7 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
     let m = r.len();
     let one = c::<T>(1.0);
     match kind {
-        Kind::Rosenbrock => {
-            r[0] = c::<T>(10.0) * (x[1] - x[0].sq());
-            r[1] = one - x[0];
-        }
+        Kind::Rosenbrock => Rosenbrock::residuals(x, r),
         Kind::FreudensteinRoth => {
             r[0] = c::<T>(-13.0) + x[0] + ((c::<T>(5.0) - x[1]) * x[1] - c(2.0)) * x[1];
             r[1] = c::<T>(-29.0) + x[0] + ((x[1] + one) * x[1] - c(14.0)) * x[1];
@@ -812,12 +809,7 @@ fn residuals<T: Scalar>(kind: Kind, x: &[T], r: &mut [T]) {
                     - x[2] * c((-t).exp() - (-10.0 * t).exp());
             }
         }
-        Kind::PowellSingular => {
-            r[0] = x[0] + c::<T>(10.0) * x[1];
-            r[1] = c::<T>(5f64.sqrt()) * (x[2] - x[3]);
-            r[2] = (x[1] - c::<T>(2.0) * x[2]).sq();
-            r[3] = c::<T>(10f64.sqrt()) * (x[0] - x[3]).sq();
-        }
+        Kind::PowellSingular => PowellSingular::residuals(x, r),
         Kind::Wood => {
             r[0] = c::<T>(10.0) * (x[1] - x[0].sq());
             r[1] = one - x[0];
@@ -1101,7 +1093,7 @@ fn block_sum(
     x: &[f64],
     b: usize,
     g: &mut [f64],
-    block: &(dyn Fn(&[f64], &mut [f64]) -> f64 + Sync),
+    block: impl Fn(&[f64], &mut [f64]) -> f64 + Sync,
 ) -> f64 {
     use rayon::prelude::*;
     let chunk = b * BLOCKS_PER_CHUNK;
@@ -1132,6 +1124,73 @@ fn block_sum(
     partial.iter().sum()
 }
 
+/// The block of a block-separable problem: `B` variables, `RB` residuals, one code for
+/// every [`Scalar`] type, so that the whole sum compiles into one loop.
+trait Block {
+    const VARIABLES: usize;
+    const RESIDUALS: usize;
+    fn residuals<T: Scalar>(x: &[T], r: &mut [T]);
+}
+
+/// Rosenbrock's function, the block of Extended Rosenbrock.
+struct Rosenbrock;
+
+impl Block for Rosenbrock {
+    const VARIABLES: usize = 2;
+    const RESIDUALS: usize = 2;
+    #[inline(always)]
+    fn residuals<T: Scalar>(x: &[T], r: &mut [T]) {
+        r[0] = c::<T>(10.0) * (x[1] - x[0].sq());
+        r[1] = c::<T>(1.0) - x[0];
+    }
+}
+
+/// Powell's singular function, the block of Extended Powell.
+struct PowellSingular;
+
+impl Block for PowellSingular {
+    const VARIABLES: usize = 4;
+    const RESIDUALS: usize = 4;
+    #[inline(always)]
+    fn residuals<T: Scalar>(x: &[T], r: &mut [T]) {
+        r[0] = x[0] + c::<T>(10.0) * x[1];
+        r[1] = c::<T>(5f64.sqrt()) * (x[2] - x[3]);
+        r[2] = (x[1] - c::<T>(2.0) * x[2]).sq();
+        r[3] = c::<T>(10f64.sqrt()) * (x[0] - x[3]).sq();
+    }
+}
+
+/// Σ‖r(block)‖² over the blocks of `x`.
+fn separable_value<K: Block>(x: &[f64]) -> f64 {
+    block_sum(x, K::VARIABLES, &mut [], |xb, _| {
+        let mut r = [0.0; MAX_BLOCK];
+        K::residuals(xb, &mut r[..K::RESIDUALS]);
+        r[..K::RESIDUALS].iter().map(|v| v * v).sum()
+    })
+}
+
+/// The value and gradient, block by block on the stack, each block's gradient by forward
+/// mode (one dual evaluation per variable of the block).
+fn separable_value_grad<K: Block>(x: &[f64], g: &mut [f64]) -> f64 {
+    let (b, rb) = (K::VARIABLES, K::RESIDUALS);
+    block_sum(x, b, g, |xb, gb| {
+        let mut xd = [Dual::cst(0.0); MAX_BLOCK];
+        let mut rd = [Dual::cst(0.0); MAX_BLOCK];
+        for (d, v) in xd.iter_mut().zip(xb) {
+            *d = Dual::cst(*v);
+        }
+        let mut f = 0.0;
+        for local in 0..b {
+            xd[local].d = 1.0;
+            K::residuals(&xd[..b], &mut rd[..rb]);
+            xd[local].d = 0.0;
+            gb[local] = 2.0 * rd[..rb].iter().map(|r| r.v * r.d).sum::<f64>();
+            f = rd[..rb].iter().map(|r| r.v * r.v).sum::<f64>();
+        }
+        f
+    })
+}
+
 /// Evaluates one differentiation piece (the whole problem, or one block).
 fn residuals_piece<T: Scalar>(p: &MghProblem, kind: Kind, x: &[T], r: &mut [T]) {
     if p.blocks().is_some() {
@@ -1149,36 +1208,20 @@ impl Objective for MghProblem {
         Some(0.0)
     }
     fn value(&self, x: &[f64]) -> f64 {
-        if let Some((b, rb, base)) = self.blocks() {
-            return block_sum(x, b, &mut [], &|xb, _| {
-                let mut r = [0.0; MAX_BLOCK];
-                residuals(base, xb, &mut r[..rb]);
-                r[..rb].iter().map(|v| v * v).sum()
-            });
+        match self.kind {
+            Kind::ExtendedRosenbrock => return separable_value::<Rosenbrock>(x),
+            Kind::ExtendedPowell => return separable_value::<PowellSingular>(x),
+            _ => {}
         }
         let mut r = vec![0.0; self.m];
         self.eval(x, &mut r);
         r.iter().map(|v| v * v).sum()
     }
     fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
-        if let Some((b, rb, base)) = self.blocks() {
-            // Block by block on the stack, each block's gradient by forward mode.
-            return block_sum(x, b, g, &|xb, gb| {
-                let mut xd = [Dual::cst(0.0); MAX_BLOCK];
-                let mut rd = [Dual::cst(0.0); MAX_BLOCK];
-                for (d, v) in xd.iter_mut().zip(xb) {
-                    *d = Dual::cst(*v);
-                }
-                let mut f = 0.0;
-                for local in 0..b {
-                    xd[local].d = 1.0;
-                    residuals(base, &xd[..b], &mut rd[..rb]);
-                    xd[local].d = 0.0;
-                    gb[local] = 2.0 * rd[..rb].iter().map(|r| r.v * r.d).sum::<f64>();
-                    f = rd[..rb].iter().map(|r| r.v * r.v).sum::<f64>();
-                }
-                f
-            });
+        match self.kind {
+            Kind::ExtendedRosenbrock => return separable_value_grad::<Rosenbrock>(x, g),
+            Kind::ExtendedPowell => return separable_value_grad::<PowellSingular>(x, g),
+            _ => {}
         }
         let mut f = 0.0;
         for (vars, res, kind) in self.pieces() {
