@@ -11,12 +11,13 @@
 //! decides: a step with ρ > 0 is accepted, the damping — the strategy, as Ceres'
 //! `LevenbergMarquardtStrategy` — follows Nielsen's rule ([`Damping`]). D is
 //! MINPACK's running maximum of the Jacobian's column norms (Moré 1978), which makes the
-//! method invariant to the units of the parameters. Networks are damped as MATLAB's
-//! `trainlm` damps them (`nn::train`): D = I, μ₀ = 0.1·max diag(JᵀJ), μ ≤ 10¹⁰ — their
-//! weights share units, and there the column scaling costs trials (on MATLAB's SIN
-//! benchmark, a median of 15.5 against 3). trainlm's own rule for μ (×0.1 after a
-//! success, ×10 after a failure) is [`DampingRule::Matlab`]. Geodesic acceleration (Transtrum &
-//! Sethna 2012) adds the second-order correction `½a`, `(JsᵀJs + μI) a = −Js^T r''ᵥ`.
+//! method invariant to the units of the parameters. Networks are damped on the unscaled
+//! JᵀJ, as MATLAB's `trainlm` damps them (`nn::train`: D = I, μ₀ = 0.1·max diag(JᵀJ)
+//! where trainlm starts at 0.001, μ ≤ 10¹⁰ as trainlm's `mu_max`): their weights share
+//! units, and there the column scaling costs trials (on MATLAB's SIN benchmark, a median
+//! of 15.5 against 3). trainlm's own rule for μ (×0.1 after a success, ×10 after a
+//! failure) is [`DampingRule::Matlab`]. Geodesic acceleration (Transtrum & Sethna 2012)
+//! adds the second-order correction `½a`, `(JsᵀJs + μI) a = −Js^T r''ᵥ`.
 //!
 //! **Bounds** (`LmConfig::bounds`): a projected, active-set Levenberg–Marquardt
 //! (Kanzow, Yamashita & Fukushima, "Levenberg–Marquardt methods with strong local
