@@ -222,13 +222,20 @@ impl Default for LevenbergMarquardt {
     }
 }
 
+impl LmConfig {
+    /// The damping of these settings (rule and ceiling), starting at `mu`.
+    fn damping_from(&self, mu: f64) -> Damping {
+        Damping::new(mu)
+            .with_rule(self.damping)
+            .with_ceiling(self.mu_max)
+    }
+}
+
 impl LevenbergMarquardt {
     /// With `config`.
     pub fn new(config: LmConfig) -> Self {
         LevenbergMarquardt {
-            damping: Damping::new(config.tau)
-                .with_rule(config.damping)
-                .with_ceiling(config.mu_max),
+            damping: config.damping_from(config.tau),
             config,
             r: Vec::new(),
             j: DenseMatrix::zeros(0, 0),
@@ -329,9 +336,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
             .iter()
             .zip(&self.d)
             .fold(0.0f64, |a, (c, d)| a.max((c / d).powi(2)));
-        self.damping = Damping::new(self.config.tau * largest_diagonal)
-            .with_rule(self.config.damping)
-            .with_ceiling(self.config.mu_max);
+        self.damping = self.config.damping_from(self.config.tau * largest_diagonal);
         self.cosine = self.free_cosine(&j, &r, &it.x, &it.g);
         self.r = r;
         self.j = j;
