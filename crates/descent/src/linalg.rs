@@ -6,11 +6,71 @@
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 
-/// Dot product.
+/// Vectors at least this long are split across threads in [`CHUNK`]-sized pieces (2 MiB
+/// a pair of vectors: large enough that each piece pays for its hand-off to the pool).
+/// Shorter ones are summed in element order, so that every result below this length is
+/// bitwise that of the plain loop (the golden method matrix and the MGH counts rely on it).
+pub const PARALLEL_LEN: usize = 1 << 17;
+
+/// The pieces of a long vector: 64 KiB of f64, a few of them fit in the L2 cache.
+pub const CHUNK: usize = 1 << 13;
+
+/// Dot product: in element order below [`PARALLEL_LEN`]; above it, each chunk summed in
+/// eight lanes and the chunks' sums added in chunk order (the same value on any number of
+/// threads).
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
+    if a.len() >= PARALLEL_LEN {
+        return in_chunks(a.len(), |r| {
+            crate::simd::vectorized(|| lane_dot(&a[r.clone()], &b[r]))
+        });
+    }
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Sums `piece(range)` over the [`CHUNK`]-sized ranges of `0..n`, in parallel, adding the
+/// pieces' values in order.
+pub fn in_chunks(n: usize, piece: impl Fn(std::ops::Range<usize>) -> f64 + Sync) -> f64 {
+    use rayon::prelude::*;
+    let parts: Vec<f64> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| piece(c * CHUNK..((c + 1) * CHUNK).min(n)))
+        .collect();
+    parts.iter().sum()
+}
+
+crate::simd::kernel! {
+    /// `aᵀb` summed in sixteen lanes (four vector registers of additions in flight, so
+    /// that their latency does not bound the loop; a fixed order for a given length).
+    pub(crate) fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
+        const LANES: usize = 16;
+        let mut acc = [0.0f64; LANES];
+        let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let tail: f64 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+        for (x, y) in ac.zip(bc) {
+            for i in 0..LANES {
+                acc[i] += x[i] * y[i];
+            }
+        }
+        lane_total(&acc) + tail
+    }
+}
+
+/// The sum of sixteen lanes, pairwise.
+#[inline(always)]
+pub(crate) fn lane_total(acc: &[f64; 16]) -> f64 {
+    let mut half = [0.0; 8];
+    for i in 0..8 {
+        half[i] = acc[i] + acc[i + 8];
+    }
+    let quarter = [
+        half[0] + half[4],
+        half[1] + half[5],
+        half[2] + half[6],
+        half[3] + half[7],
+    ];
+    (quarter[0] + quarter[2]) + (quarter[1] + quarter[3])
 }
 
 /// Euclidean norm.
@@ -34,6 +94,11 @@ pub fn sign(v: f64) -> f64 {
 /// Max-norm ‖a‖∞.
 #[inline]
 pub fn norm_inf(a: &[f64]) -> f64 {
+    if a.len() >= PARALLEL_LEN {
+        // A maximum is exact in any order: the same value as the loop below.
+        use rayon::prelude::*;
+        return a.par_chunks(CHUNK).map(norm_inf).reduce(|| 0.0, f64::max);
+    }
     // Eight independent maxima, so that the loop vectorizes; a maximum is exact in any
     // order. NaN entries are skipped, as `f64::max` does.
     let mut m = [0.0f64; 8];
@@ -51,13 +116,34 @@ pub fn norm_inf(a: &[f64]) -> f64 {
 /// `y += a·x`.
 #[inline]
 pub fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    if y.len() >= PARALLEL_LEN {
+        use rayon::prelude::*;
+        y.par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
+            .for_each(|(yc, xc)| axpy(a, xc, yc));
+        return;
+    }
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += a * xi;
     }
 }
 
+/// `x *= a`.
+pub fn scale(a: f64, x: &mut [f64]) {
+    if x.len() >= PARALLEL_LEN {
+        use rayon::prelude::*;
+        x.par_chunks_mut(CHUNK).for_each(|c| scale(a, c));
+        return;
+    }
+    x.iter_mut().for_each(|v| *v *= a);
+}
+
 /// True when every entry is finite.
 pub fn all_finite(a: &[f64]) -> bool {
+    if a.len() >= PARALLEL_LEN {
+        use rayon::prelude::*;
+        return a.par_chunks(CHUNK).all(all_finite);
+    }
     // Blocks without early exit vectorize; the exit is per block.
     a.chunks(256)
         .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))

@@ -14,6 +14,7 @@
 mod cg;
 mod cgb;
 mod lbfgs;
+mod lbfgs_dots;
 mod newton;
 mod newton_cg;
 mod oss;
@@ -35,7 +36,7 @@ use crate::driver::{
     state_from_json, state_to_json, InverseHessian, Iterate, Minimizer, StepOutcome, Termination,
 };
 use crate::error::Result;
-use crate::linalg::{dot, norm};
+use crate::linalg::{dot, norm, CHUNK, PARALLEL_LEN};
 use crate::linesearch::{Line, LineSearch, StrongWolfe};
 use crate::problem::Objective;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,12 @@ pub trait Direction {
     ) -> std::result::Result<(), Termination>;
     /// Learns from an accepted step `s = x₊ − x`, `y = g₊ − g`; `it` is the new iterate.
     fn update(&mut self, s: &[f64], y: &[f64], it: &Iterate);
+    /// [`Direction::update`] with the pair handed over: a direction that stores pairs may
+    /// keep these vectors and leave others in their place (of any length; the caller
+    /// resizes them), saving a copy of each (L-BFGS at large n).
+    fn update_owned(&mut self, s: &mut Vec<f64>, y: &mut Vec<f64>, it: &Iterate) {
+        self.update(s, y, it);
+    }
     /// Forgets curvature information (called when `d` was not a descent direction).
     fn reset(&mut self);
     /// Whether `d` carries its own scale, so the natural first trial step is 1 (Newton,
@@ -100,10 +107,10 @@ pub struct LineSearchMethod<D, L> {
     bounded_first_step: bool,
     /// Watchdog (relaxed full steps) on, for self-scaled directions.
     watchdog: bool,
-    /// Scratch: the direction and the step's pair, rewritten every iteration.
+    /// Scratch: the direction and the step, rewritten every iteration (the step's gradient
+    /// change is written over the gradient it replaces).
     d: Vec<f64>,
     s: Vec<f64>,
-    y: Vec<f64>,
     /// Scratch: the point and gradient the last step replaced, reused by the next line
     /// search (no allocation per iteration at large n).
     spare: (Vec<f64>, Vec<f64>),
@@ -145,7 +152,6 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             watchdog: false,
             d: Vec::new(),
             s: Vec::new(),
-            y: Vec::new(),
             spare: (Vec::new(), Vec::new()),
             memory: Memory::default(),
         }
@@ -185,7 +191,6 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
     fn allocate(&mut self, n: usize) {
         self.d = vec![0.0; n];
         self.s = vec![0.0; n];
-        self.y = vec![0.0; n];
     }
 
     fn commit(
@@ -196,24 +201,20 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         f_new: f64,
         alpha: f64,
     ) -> StepOutcome {
-        for i in 0..it.x.len() {
-            self.s[i] = x_new[i] - it.x[i];
-            self.y[i] = g_new[i] - it.g[i];
-        }
-        self.secant
-            .correct(&self.s, &mut self.y, (it.f, f_new), (&it.g, &g_new));
+        // The step s = x₊ − x and the gradient change y = g₊ − g, written over the old
+        // gradient, with gᵀs and g₊ᵀs for the secant correction: one pass.
+        self.s.resize(it.x.len(), 0.0);
+        let mut y = std::mem::replace(&mut it.g, g_new);
+        let slopes = secant_pass(&mut self.s, &mut y, &x_new, &it.x, &it.g);
+        self.secant.correct_with(&mut y, (it.f, f_new), slopes);
         self.memory.f_prev = Some(it.f);
         self.memory.last_alpha = alpha;
-        self.spare = (
-            std::mem::replace(&mut it.x, x_new),
-            std::mem::replace(&mut it.g, g_new),
-        );
+        let x_old = std::mem::replace(&mut it.x, x_new);
         it.f = f_new;
-        self.direction.update(&self.s, &self.y, it);
-        StepOutcome::Accepted {
-            step_norm: norm(&self.s),
-            alpha,
-        }
+        let step_norm = norm(&self.s);
+        self.direction.update_owned(&mut self.s, &mut y, it);
+        self.spare = (x_old, y);
+        StepOutcome::Accepted { step_norm, alpha }
     }
 
     /// Evaluates the full step x + d.
@@ -264,6 +265,77 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
                     .map_or(unit_length, |bound| unit_length.min(bound))
             }
         }
+    }
+}
+
+/// Writes `s = x₊ − x` and turns `g` into `y = g₊ − g` in place, returning `(gᵀs, g₊ᵀs)`:
+/// one pass over the five vectors. Below [`PARALLEL_LEN`] the sums run in element order
+/// (bitwise two plain dot products); above it the vectors are split across threads and
+/// each chunk summed in lanes, as [`crate::linalg::dot`] sums long vectors.
+fn secant_pass(
+    s: &mut [f64],
+    g: &mut [f64],
+    x_new: &[f64],
+    x: &[f64],
+    g_new: &[f64],
+) -> (f64, f64) {
+    if s.len() < PARALLEL_LEN {
+        let (mut gs, mut gs_new) = (0.0, 0.0);
+        for i in 0..s.len() {
+            let si = x_new[i] - x[i];
+            s[i] = si;
+            gs += g[i] * si;
+            gs_new += g_new[i] * si;
+            g[i] = g_new[i] - g[i];
+        }
+        return (gs, gs_new);
+    }
+    use rayon::prelude::*;
+    let parts: Vec<(f64, f64)> = s
+        .par_chunks_mut(CHUNK)
+        .zip(g.par_chunks_mut(CHUNK))
+        .zip(x_new.par_chunks(CHUNK).zip(x.par_chunks(CHUNK)))
+        .zip(g_new.par_chunks(CHUNK))
+        .map(|(((s, g), (x_new, x)), g_new)| secant_lanes(s, g, x_new, x, g_new))
+        .collect();
+    parts
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (pa, pb)| (a + pa, b + pb))
+}
+
+crate::simd::kernel! {
+    /// [`secant_pass`] on one chunk, its sums in sixteen lanes.
+    fn secant_lanes(s: &mut [f64], g: &mut [f64], x_new: &[f64], x: &[f64], g_new: &[f64]) -> (f64, f64) {
+        const LANES: usize = 16;
+        let (mut gs, mut gs_new) = ([0.0f64; LANES], [0.0f64; LANES]);
+        let n = s.len();
+        let whole = n - n % LANES;
+        let (mut gs_tail, mut gs_new_tail) = (0.0, 0.0);
+        for (((sc, gc), (xnc, xc)), gnc) in s[..whole]
+            .chunks_exact_mut(LANES)
+            .zip(g[..whole].chunks_exact_mut(LANES))
+            .zip(x_new[..whole].chunks_exact(LANES).zip(x[..whole].chunks_exact(LANES)))
+            .zip(g_new[..whole].chunks_exact(LANES))
+        {
+            for i in 0..LANES {
+                let si = xnc[i] - xc[i];
+                sc[i] = si;
+                gs[i] += gc[i] * si;
+                gs_new[i] += gnc[i] * si;
+                gc[i] = gnc[i] - gc[i];
+            }
+        }
+        for i in whole..n {
+            let si = x_new[i] - x[i];
+            s[i] = si;
+            gs_tail += g[i] * si;
+            gs_new_tail += g_new[i] * si;
+            g[i] = g_new[i] - g[i];
+        }
+        (
+            crate::linalg::lane_total(&gs) + gs_tail,
+            crate::linalg::lane_total(&gs_new) + gs_new_tail,
+        )
     }
 }
 

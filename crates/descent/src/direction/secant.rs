@@ -62,12 +62,20 @@ impl SecantPair {
         if self == SecantPair::Standard {
             return;
         }
-        let (gs, gs_new) = (dot(g, s), dot(g_new, s));
+        self.correct_with(y, (f, f_new), (dot(g, s), dot(g_new, s)));
+    }
+
+    /// [`SecantPair::correct`] from the slopes `gᵀs` and `g₊ᵀs` along the step, computed
+    /// by the caller (in the pass that formed `s` and `y`).
+    pub fn correct_with(self, y: &mut [f64], (f, f_new): (f64, f64), (gs, gs_new): (f64, f64)) {
+        if self == SecantPair::Standard {
+            return;
+        }
         let sy = gs_new - gs;
         let theta = 6.0 * (f - f_new) + 3.0 * (gs + gs_new);
         let factor = 1.0 + theta / sy;
         if factor.is_finite() && (0.1..=10.0).contains(&factor) {
-            y.iter_mut().for_each(|v| *v *= factor);
+            crate::linalg::scale(factor, y);
         }
     }
 }

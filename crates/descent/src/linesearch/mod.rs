@@ -14,7 +14,7 @@ pub use exact::Exact;
 pub use wolfe::StrongWolfe;
 
 use crate::bounds::Bounds;
-use crate::linalg::dot;
+use crate::linalg::{dot, CHUNK, PARALLEL_LEN};
 use crate::problem::Objective;
 
 /// The restriction of an objective to the ray `x + α d`, with a cache of the last point
@@ -68,8 +68,14 @@ impl<'a> Line<'a> {
         self
     }
     fn set_trial(&mut self, alpha: f64) {
-        for ((t, xi), di) in self.trial.iter_mut().zip(self.x).zip(self.d) {
-            *t = xi + alpha * di;
+        if self.trial.len() >= PARALLEL_LEN {
+            use rayon::prelude::*;
+            self.trial
+                .par_chunks_mut(CHUNK)
+                .zip(self.x.par_chunks(CHUNK).zip(self.d.par_chunks(CHUNK)))
+                .for_each(|(t, (x, d))| along(t, x, alpha, d));
+        } else {
+            along(&mut self.trial, self.x, alpha, self.d);
         }
         if let Some(b) = self.bounds {
             b.project(&mut self.trial);
@@ -107,6 +113,15 @@ impl<'a> Line<'a> {
         }
         self.set_trial(alpha);
         (self.trial, self.cached_g, self.cached_f)
+    }
+}
+
+crate::simd::kernel! {
+    /// `t = x + α d`.
+    fn along(t: &mut [f64], x: &[f64], alpha: f64, d: &[f64]) {
+        for ((ti, xi), di) in t.iter_mut().zip(x).zip(d) {
+            *ti = xi + alpha * di;
+        }
     }
 }
 
