@@ -15,7 +15,6 @@ Needs numpy and scipy (pip install numpy scipy); builds descent with cargo.
 import argparse
 import re
 import os
-import resource
 import subprocess
 import time
 
@@ -50,14 +49,18 @@ def scipy_run(n, iters):
 def descent_run(binary, n, iters):
     cmd = [binary, "minimize", "--problem", f"extended-rosenbrock:{n}", "--method", "lbfgs",
            "--max-iter", str(iters), "--quiet"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    # This child's own peak resident memory (KiB), not the largest of all children.
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with status {status}")
+    peak_kib = usage.ru_maxrss
     # The text report (the JSON one would carry all n coordinates).
     field = lambda name: re.search(rf"^\s*{name}\s*=\s*(\S+)", out, re.M).group(1)
     f_evals = int(re.search(r"f: (\d+)", out).group(1))
     return float(field("time")), int(field("iterations")), f_evals, float(field(r"f\(x\)")), \
-        peak_kib, before
+        peak_kib
 
 
 def main():
@@ -73,7 +76,7 @@ def main():
     print(f"extended Rosenbrock, n = {a.n}, {a.iters} iterations, m = {MEMORY}")
     for rep in range(a.repeat):
         s_sec, s_it, s_fev, s_f = scipy_run(a.n, a.iters)
-        d_sec, d_it, d_fev, d_f, peak_kib, _ = descent_run(binary, a.n, a.iters)
+        d_sec, d_it, d_fev, d_f, peak_kib = descent_run(binary, a.n, a.iters)
         s_per, d_per = s_sec / s_it, d_sec / d_it
         print(f"run {rep + 1}: SciPy L-BFGS-B {s_per:.3f} s/iter ({s_it} iter, {s_fev} evals, "
               f"f {s_f:.6e}) | descent lbfgs {d_per:.3f} s/iter ({d_it} iter, {d_fev} evals, "

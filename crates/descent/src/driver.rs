@@ -314,6 +314,12 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
     fn keeps_best(&self) -> bool {
         true
     }
+    /// Whether every accepted step lowers `f` or leaves it (a line search with a
+    /// sufficient-decrease test): the iterate is then always the best point, and the driver
+    /// keeps no copy of it (two vectors less, and no copy per iteration, at large n).
+    fn descends(&self) -> bool {
+        false
+    }
     /// `‖∇f‖∞` of the iterate: the measure the gradient stop test and the reports use. A
     /// bounded method answers with the projected gradient (zero at a first-order point
     /// on the box's edge); a mini-batch method that has the norm already (computed with
@@ -373,6 +379,9 @@ impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
     }
     fn keeps_best(&self) -> bool {
         (**self).keeps_best()
+    }
+    fn descends(&self) -> bool {
+        (**self).descends()
     }
     fn grad_norm(&self, it: &Iterate) -> f64 {
         (**self).grad_norm(it)
@@ -697,7 +706,7 @@ pub fn run<K: ProblemKind>(
     let n = K::dim(problem);
     let clock = Instant::now();
     let name = method.name();
-    let (mut it, mut best, mut iterations, seconds_before) = match start {
+    let (mut it, best, mut iterations, seconds_before) = match start {
         Start::At(x0) => {
             check_start(x0, n, "x0")?;
             let it = method.init(problem, x0)?;
@@ -709,7 +718,7 @@ pub fn run<K: ProblemKind>(
                     "the gradient at x0 has NaN or infinite entries".into(),
                 ));
             }
-            (it.clone(), it, 0u64, 0.0)
+            (it, None, 0u64, 0.0)
         }
         Start::Resume(c) => {
             for (what, v) in [
@@ -733,13 +742,25 @@ pub fn run<K: ProblemKind>(
                 m: K::residual_count(problem),
                 samples: K::sample_count(problem),
             })?;
-            (c.iterate.clone(), c.best.clone(), c.iterations, c.seconds)
+            (
+                c.iterate.clone(),
+                Some(c.best.clone()),
+                c.iterations,
+                c.seconds,
+            )
         }
     };
     let elapsed = || seconds_before + clock.elapsed().as_secs_f64();
     obs.on_start(&name, n, it.f);
     let stochastic = method.stochastic();
-    let keeps_best = method.keeps_best();
+    // The best point seen, where it can differ from the iterate (`None`: the iterate is the
+    // best). Only a method on one fixed objective whose steps may raise f needs a copy.
+    let copies_best = !stochastic && method.keeps_best() && !method.descends();
+    let mut best = match best {
+        _ if !copies_best => None,
+        Some(b) => Some(b),
+        None => Some(it.clone()),
+    };
 
     let saved_stop = match start {
         Start::Resume(c) => c.termination.filter(|t| !t.resumable()),
@@ -786,8 +807,8 @@ pub fn run<K: ProblemKind>(
             if !it.f.is_finite() || !all_finite(&it.g) || !all_finite(&it.x) {
                 break Termination::NonFinite;
             }
-            if it.f <= best.f || !keeps_best {
-                best.clone_from(&it);
+            if let Some(b) = best.as_mut().filter(|b| it.f <= b.f) {
+                b.clone_from(&it);
             }
         }
         let grad_norm = if stochastic {
@@ -835,15 +856,12 @@ pub fn run<K: ProblemKind>(
             }
         }
         if std::mem::take(&mut checkpoint_wanted) {
-            let best = if stochastic { &it } else { &best };
+            let best = best.as_ref().unwrap_or(&it);
             let snapshot = checkpoint_of(method, iterations, counts(), elapsed(), None, &it, best)?;
             obs.on_checkpoint(&snapshot);
         }
     };
     let seconds = elapsed();
-    if stochastic {
-        best.clone_from(&it);
-    }
     let checkpoint = if opts.keep_checkpoint && all_finite(&it.x) && it.f.is_finite() {
         Some(checkpoint_of(
             method,
@@ -852,16 +870,15 @@ pub fn run<K: ProblemKind>(
             seconds,
             Some(termination),
             &it,
-            &best,
+            best.as_ref().unwrap_or(&it),
         )?)
     } else {
         None
     };
     // A non-monotone method may end above its best point; report the best one.
-    let fin = if best.f < it.f || !it.f.is_finite() {
-        best
-    } else {
-        it
+    let fin = match best {
+        Some(b) if b.f < it.f || !it.f.is_finite() => b,
+        _ => it,
     };
     // A method whose result is not its iterate ends at its point of record, evaluated
     // where the problem has one value (a batch estimate stays as it is otherwise).

@@ -446,6 +446,10 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
     fn inverse_hessian(&self) -> Option<InverseHessian> {
         self.direction.inverse_hessian()
     }
+    fn descends(&self) -> bool {
+        // The watchdog takes a full step that may raise f.
+        !self.watchdog && self.line_search.sufficient_decrease()
+    }
     fn extra(&self) -> Vec<(&'static str, f64)> {
         let mut e = self.direction.extra();
         e.push(("resets", self.memory.resets as f64));

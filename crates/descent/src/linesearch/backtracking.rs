@@ -33,6 +33,9 @@ impl LineSearch for Backtracking {
     fn name(&self) -> &'static str {
         "backtracking"
     }
+    fn sufficient_decrease(&self) -> bool {
+        true
+    }
     fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep> {
         let mut alpha = alpha0;
         let mut prev: Option<(f64, f64)> = None;

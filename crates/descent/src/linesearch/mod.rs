@@ -141,6 +141,10 @@ pub trait LineSearch {
     /// Searches from `alpha0` given `φ(0) = f0` and `φ'(0) = slope0 < 0`. `None` when no
     /// acceptable step was found (the caller then stops with `LineSearchFailed`).
     fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep>;
+    /// Whether every step it returns meets `φ(α) ≤ φ(0) + c₁αφ'(0)` (so never raises f).
+    fn sufficient_decrease(&self) -> bool {
+        false
+    }
 }
 
 /// Minimizer of the cubic interpolating (a, fa, da) and (b, fb, db), if it exists.

@@ -52,6 +52,9 @@ impl LineSearch for StrongWolfe {
     fn name(&self) -> &'static str {
         "wolfe"
     }
+    fn sufficient_decrease(&self) -> bool {
+        true
+    }
     fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep> {
         let armijo = |p: &Pt| p.f <= f0 + self.c1 * p.a * slope0;
         let curvature = |p: &Pt| p.s.abs() <= -self.c2 * slope0;
