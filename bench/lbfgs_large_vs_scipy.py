@@ -16,6 +16,7 @@ import argparse
 import re
 import os
 import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -49,13 +50,25 @@ def scipy_run(n, iters):
 def descent_run(binary, n, iters):
     cmd = [binary, "minimize", "--problem", f"extended-rosenbrock:{n}", "--method", "lbfgs",
            "--max-iter", str(iters), "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read()
-    # This child's own peak resident memory (KiB), not the largest of all children.
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed with status {status}")
-    peak_kib = usage.ru_maxrss
+    # Peak resident memory (KiB) as the kernel records it for the process's own address
+    # space (VmHWM, read while it runs). The rusage of a child would also count the pages
+    # it shared with this Python process between fork and exec.
+    with tempfile.TemporaryFile(mode="w+") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, text=True)
+        peak_kib = 0
+        while proc.poll() is None:
+            try:
+                with open(f"/proc/{proc.pid}/status") as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            peak_kib = max(peak_kib, int(line.split()[1]))
+            except OSError:
+                pass
+            time.sleep(0.02)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed with status {proc.returncode}")
+        sink.seek(0)
+        out = sink.read()
     # The text report (the JSON one would carry all n coordinates).
     field = lambda name: re.search(rf"^\s*{name}\s*=\s*(\S+)", out, re.M).group(1)
     f_evals = int(re.search(r"f: (\d+)", out).group(1))

@@ -767,6 +767,7 @@ pub fn run<K: ProblemKind>(
         Start::At(_) => None,
     };
     let mut checkpoint_wanted = false;
+    let mut gradient_tested = false;
     let termination = loop {
         if let Some(t) = saved_stop {
             // The saved run had already converged or failed: nothing to continue.
@@ -778,9 +779,11 @@ pub fn run<K: ProblemKind>(
         if opts.target.is_some_and(|t| it.f <= t) {
             break Termination::TargetCost;
         }
-        if !stochastic && method.grad_norm(&it) <= opts.gtol {
+        // After an accepted step the gradient test below has just been made on this point.
+        if !stochastic && !gradient_tested && method.grad_norm(&it) <= opts.gtol {
             break Termination::GradientTolerance;
         }
+        gradient_tested = false;
         if iterations >= opts.max_iter {
             break Termination::MaxIterations;
         }
@@ -842,6 +845,7 @@ pub fn run<K: ProblemKind>(
             if grad_norm <= opts.gtol {
                 break Termination::GradientTolerance;
             }
+            gradient_tested = true;
             if method.monotone() {
                 let scale = f_prev.abs().max(it.f.abs()).max(f64::MIN_POSITIVE);
                 if (f_prev - it.f).abs() <= opts.ftol * scale {

@@ -7,8 +7,8 @@
 //! over the pairs instead of 2m, split across threads. The pairs are kept in a ring: a new
 //! pair takes the place of the oldest one without a copy ([`Direction::update_owned`]).
 
-use super::lbfgs_dots::PairProducts;
-use super::Direction;
+use super::lbfgs_dots::PairTables;
+use super::{Direction, PairProducts};
 use crate::driver::{Iterate, Termination};
 use crate::linalg::{axpy, dot, norm, PARALLEL_LEN};
 use crate::problem::Objective;
@@ -24,7 +24,10 @@ pub struct Lbfgs {
     gamma: f64,
     /// Products among the pairs, for long vectors (rebuilt from the pairs on resume).
     #[serde(skip)]
-    products: PairProducts,
+    products: PairTables,
+    /// `dᵀg` of the last direction, when summed while writing it (long vectors).
+    #[serde(skip)]
+    slope: Option<f64>,
 }
 
 impl Lbfgs {
@@ -35,7 +38,8 @@ impl Lbfgs {
             pairs: VecDeque::new(),
             alpha: Vec::new(),
             gamma: 1.0,
-            products: PairProducts::default(),
+            products: PairTables::default(),
+            slope: None,
         }
     }
 
@@ -102,9 +106,10 @@ impl Direction for Lbfgs {
                 .iter()
                 .map(|(s, y, rho)| (&s[..], &y[..], *rho))
                 .collect();
-            self.products.direction(&pairs, self.gamma, &it.g, d);
+            self.slope = Some(self.products.direction(&pairs, self.gamma, &it.g, d));
             return Ok(());
         }
+        self.slope = None;
         d.copy_from_slice(&it.g);
         if self.alpha.len() < k {
             self.alpha.resize(k, 0.0);
@@ -140,9 +145,21 @@ impl Direction for Lbfgs {
         self.pairs.push_back(pair);
         self.gamma = sy / yy;
     }
-    fn update_owned(&mut self, s: &mut Vec<f64>, y: &mut Vec<f64>, _it: &Iterate) {
-        let (sy, yy) = (dot(s, y), dot(y, y));
-        if !Self::keeps(s, sy, yy) {
+    fn update_owned(
+        &mut self,
+        s: &mut Vec<f64>,
+        y: &mut Vec<f64>,
+        products: Option<PairProducts>,
+        _it: &Iterate,
+    ) {
+        let p = products.unwrap_or_else(|| PairProducts {
+            sy: dot(s, y),
+            yy: dot(y, y),
+            ss: dot(s, s),
+        });
+        let (sy, yy) = (p.sy, p.yy);
+        // Positive curvature only (always true under the Wolfe conditions).
+        if sy.is_nan() || sy <= 1e-10 * p.ss.sqrt() * yy.sqrt() {
             return;
         }
         // The step's vectors go into the ring; the oldest pair's (or none) come back.
@@ -163,6 +180,9 @@ impl Direction for Lbfgs {
         self.pairs.clear();
         self.products.clear();
         self.gamma = 1.0;
+    }
+    fn slope(&self) -> Option<f64> {
+        self.slope
     }
     fn unit_step(&self) -> bool {
         !self.pairs.is_empty()
@@ -230,7 +250,7 @@ mod tests {
                 .zip(wave(n, k + 50))
                 .map(|(a, b)| 2.0 * a + 0.3 * b)
                 .collect();
-            lbfgs.update_owned(&mut s, &mut y, &it);
+            lbfgs.update_owned(&mut s, &mut y, None, &it);
             lbfgs.direction(&unused, &it, &mut d).unwrap();
             let expected = two_loop(&lbfgs.pairs, lbfgs.gamma, &g);
             let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));

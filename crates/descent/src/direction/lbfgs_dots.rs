@@ -29,7 +29,7 @@ const GATHER_CHUNK: usize = 1 << 13;
 
 /// The products among the stored pairs, indexed as the pairs are (oldest first).
 #[derive(Clone, Debug, Default)]
-pub(super) struct PairProducts {
+pub(super) struct PairTables {
     /// Side of the square tables (the memory).
     side: usize,
     /// `sy[i·side + j] = s_iᵀy_j`.
@@ -40,7 +40,7 @@ pub(super) struct PairProducts {
     known: usize,
 }
 
-impl PairProducts {
+impl PairTables {
     /// Forgets every product (after a reset or a resume; they are recomputed from the
     /// vectors, with the same sums, so a resumed run goes on bitwise as before).
     pub(super) fn clear(&mut self) {
@@ -78,14 +78,15 @@ impl PairProducts {
     }
 
     /// Writes `d = −H g` for the pairs `(s_i, y_i, ρ_i)` (oldest first) and `H₀ = γI`,
-    /// taking the products it does not know yet in the same pass as `Sᵀg`, `Yᵀg`.
+    /// taking the products it does not know yet in the same pass as `Sᵀg`, `Yᵀg`;
+    /// returns the slope `dᵀg`.
     pub(super) fn direction(
         &mut self,
         pairs: &[(&[f64], &[f64], f64)],
         gamma: f64,
         g: &[f64],
         d: &mut [f64],
-    ) {
+    ) -> f64 {
         let k = pairs.len();
         if self.side < k {
             self.grow(k.max(2 * self.side));
@@ -122,13 +123,20 @@ impl PairProducts {
         // d = −γ g + Σ_j γ α_j y_j − Σ_j (α_j − β_j) s_j, a chunk at a time.
         let y_coef: Vec<f64> = alpha.iter().map(|a| gamma * a).collect();
         let s_coef: Vec<f64> = alpha.iter().zip(&beta).map(|(a, b)| b - a).collect();
-        d.par_chunks_mut(CHUNK).enumerate().for_each(|(c, dc)| {
-            let r = c * CHUNK..c * CHUNK + dc.len();
-            scaled(-gamma, &g[r.clone()], dc);
-            for (j, (sj, yj, _)) in pairs.iter().enumerate() {
-                add_two(dc, y_coef[j], &yj[r.clone()], s_coef[j], &sj[r.clone()]);
-            }
-        });
+        // The slope dᵀg is summed on each chunk while it is in cache.
+        let slopes: Vec<f64> = d
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, dc)| {
+                let r = c * CHUNK..c * CHUNK + dc.len();
+                scaled(-gamma, &g[r.clone()], dc);
+                for (j, (sj, yj, _)) in pairs.iter().enumerate() {
+                    add_two(dc, y_coef[j], &yj[r.clone()], s_coef[j], &sj[r.clone()]);
+                }
+                crate::linalg::lane_dot(dc, &g[r])
+            })
+            .collect();
+        slopes.iter().sum()
     }
 
     /// One pass over the vectors: `s_iᵀg`, `y_iᵀg` for every pair, then for each pair `j`

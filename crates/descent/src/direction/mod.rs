@@ -59,8 +59,23 @@ pub trait Direction {
     /// [`Direction::update`] with the pair handed over: a direction that stores pairs may
     /// keep these vectors and leave others in their place (of any length; the caller
     /// resizes them), saving a copy of each (L-BFGS at large n).
-    fn update_owned(&mut self, s: &mut Vec<f64>, y: &mut Vec<f64>, it: &Iterate) {
+    ///
+    /// `products`, when given, are the pair's `sᵀy`, `yᵀy`, `sᵀs`, summed by the caller in
+    /// the pass that formed the pair (long vectors), so that the direction need not read
+    /// the pair again for them.
+    fn update_owned(
+        &mut self,
+        s: &mut Vec<f64>,
+        y: &mut Vec<f64>,
+        _products: Option<PairProducts>,
+        it: &Iterate,
+    ) {
         self.update(s, y, it);
+    }
+    /// The slope `dᵀg` of the direction just written, when it was summed while writing
+    /// it (saves a pass over two long vectors); `None` has the caller compute it.
+    fn slope(&self) -> Option<f64> {
+        None
     }
     /// Forgets curvature information (called when `d` was not a descent direction).
     fn reset(&mut self);
@@ -91,6 +106,17 @@ pub trait Direction {
     fn check_restored(&self, _dims: crate::driver::Dims) -> Result<()> {
         Ok(())
     }
+}
+
+/// The inner products of a curvature pair `(s, y)`.
+#[derive(Clone, Copy, Debug)]
+pub struct PairProducts {
+    /// `sᵀy`.
+    pub sy: f64,
+    /// `yᵀy`.
+    pub yy: f64,
+    /// `sᵀs`.
+    pub ss: f64,
 }
 
 /// A direction combined with a line search — the classical descent method
@@ -205,14 +231,25 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         // gradient, with gᵀs and g₊ᵀs for the secant correction: one pass.
         self.s.resize(it.x.len(), 0.0);
         let mut y = std::mem::replace(&mut it.g, g_new);
-        let slopes = secant_pass(&mut self.s, &mut y, &x_new, &it.x, &it.g);
-        self.secant.correct_with(&mut y, (it.f, f_new), slopes);
+        let sums = secant_pass(&mut self.s, &mut y, &x_new, &it.x, &it.g);
+        let factor = self
+            .secant
+            .correct_with(&mut y, (it.f, f_new), (sums.gs, sums.gs_new));
         self.memory.f_prev = Some(it.f);
         self.memory.last_alpha = alpha;
         let x_old = std::mem::replace(&mut it.x, x_new);
         it.f = f_new;
-        let step_norm = norm(&self.s);
-        self.direction.update_owned(&mut self.s, &mut y, it);
+        // Long vectors: the pair's products from the sums of the pass (y scaled by the
+        // correction's factor), so that nothing reads the pair again. Short ones are
+        // summed afresh, in element order, as they always were.
+        let products = (self.s.len() >= PARALLEL_LEN).then(|| PairProducts {
+            sy: factor * (sums.gs_new - sums.gs),
+            yy: factor * factor * sums.yy,
+            ss: sums.ss,
+        });
+        let step_norm = products.map_or_else(|| norm(&self.s), |p| p.ss.sqrt());
+        self.direction
+            .update_owned(&mut self.s, &mut y, products, it);
         self.spare = (x_old, y);
         StepOutcome::Accepted { step_norm, alpha }
     }
@@ -268,17 +305,24 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
     }
 }
 
-/// Writes `s = x₊ − x` and turns `g` into `y = g₊ − g` in place, returning `(gᵀs, g₊ᵀs)`:
-/// one pass over the five vectors. Below [`PARALLEL_LEN`] the sums run in element order
-/// (bitwise two plain dot products); above it the vectors are split across threads and
-/// each chunk summed in lanes, as [`crate::linalg::dot`] sums long vectors.
-fn secant_pass(
-    s: &mut [f64],
-    g: &mut [f64],
-    x_new: &[f64],
-    x: &[f64],
-    g_new: &[f64],
-) -> (f64, f64) {
+/// What [`secant_pass`] sums along the way.
+#[derive(Clone, Copy, Default)]
+struct StepSums {
+    /// `gᵀs`.
+    gs: f64,
+    /// `g₊ᵀs`.
+    gs_new: f64,
+    /// `sᵀs`.
+    ss: f64,
+    /// `yᵀy` (the standard pair's).
+    yy: f64,
+}
+
+/// Writes `s = x₊ − x` and turns `g` into `y = g₊ − g` in place, summing `gᵀs`, `g₊ᵀs`
+/// and, for long vectors, `sᵀs`, `yᵀy`: one pass over the five vectors. Below
+/// [`PARALLEL_LEN`] the sums run in element order (bitwise plain dot products); above it
+/// the vectors are split across threads and each chunk summed in lanes.
+fn secant_pass(s: &mut [f64], g: &mut [f64], x_new: &[f64], x: &[f64], g_new: &[f64]) -> StepSums {
     if s.len() < PARALLEL_LEN {
         let (mut gs, mut gs_new) = (0.0, 0.0);
         for i in 0..s.len() {
@@ -288,29 +332,37 @@ fn secant_pass(
             gs_new += g_new[i] * si;
             g[i] = g_new[i] - g[i];
         }
-        return (gs, gs_new);
+        return StepSums {
+            gs,
+            gs_new,
+            ..StepSums::default()
+        };
     }
     use rayon::prelude::*;
-    let parts: Vec<(f64, f64)> = s
+    let parts: Vec<[f64; 4]> = s
         .par_chunks_mut(CHUNK)
         .zip(g.par_chunks_mut(CHUNK))
         .zip(x_new.par_chunks(CHUNK).zip(x.par_chunks(CHUNK)))
         .zip(g_new.par_chunks(CHUNK))
         .map(|(((s, g), (x_new, x)), g_new)| secant_lanes(s, g, x_new, x, g_new))
         .collect();
-    parts
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (pa, pb)| (a + pa, b + pb))
+    let mut total = [0.0; 4];
+    for part in &parts {
+        for (t, v) in total.iter_mut().zip(part) {
+            *t += v;
+        }
+    }
+    let [gs, gs_new, ss, yy] = total;
+    StepSums { gs, gs_new, ss, yy }
 }
 
 crate::simd::kernel! {
-    /// [`secant_pass`] on one chunk, its sums in sixteen lanes.
-    fn secant_lanes(s: &mut [f64], g: &mut [f64], x_new: &[f64], x: &[f64], g_new: &[f64]) -> (f64, f64) {
-        const LANES: usize = 16;
-        let (mut gs, mut gs_new) = ([0.0f64; LANES], [0.0f64; LANES]);
+    /// [`secant_pass`] on one chunk: `[gᵀs, g₊ᵀs, sᵀs, yᵀy]`, each in eight lanes.
+    fn secant_lanes(s: &mut [f64], g: &mut [f64], x_new: &[f64], x: &[f64], g_new: &[f64]) -> [f64; 4] {
+        const LANES: usize = 8;
+        let mut acc = [[0.0f64; LANES]; 4];
         let n = s.len();
         let whole = n - n % LANES;
-        let (mut gs_tail, mut gs_new_tail) = (0.0, 0.0);
         for (((sc, gc), (xnc, xc)), gnc) in s[..whole]
             .chunks_exact_mut(LANES)
             .zip(g[..whole].chunks_exact_mut(LANES))
@@ -319,23 +371,27 @@ crate::simd::kernel! {
         {
             for i in 0..LANES {
                 let si = xnc[i] - xc[i];
+                let yi = gnc[i] - gc[i];
                 sc[i] = si;
-                gs[i] += gc[i] * si;
-                gs_new[i] += gnc[i] * si;
-                gc[i] = gnc[i] - gc[i];
+                acc[0][i] += gc[i] * si;
+                acc[1][i] += gnc[i] * si;
+                acc[2][i] += si * si;
+                acc[3][i] += yi * yi;
+                gc[i] = yi;
             }
         }
+        let mut out = acc.map(|a| a.iter().sum::<f64>());
         for i in whole..n {
             let si = x_new[i] - x[i];
+            let yi = g_new[i] - g[i];
             s[i] = si;
-            gs_tail += g[i] * si;
-            gs_new_tail += g_new[i] * si;
-            g[i] = g_new[i] - g[i];
+            out[0] += g[i] * si;
+            out[1] += g_new[i] * si;
+            out[2] += si * si;
+            out[3] += yi * yi;
+            g[i] = yi;
         }
-        (
-            crate::linalg::lane_total(&gs) + gs_tail,
-            crate::linalg::lane_total(&gs_new) + gs_new_tail,
-        )
+        out
     }
 }
 
@@ -385,7 +441,10 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
         if let Err(t) = self.direction.direction(problem, it, &mut self.d) {
             return Ok(StepOutcome::Stop(t));
         }
-        let mut slope = dot(&self.d, &it.g);
+        let mut slope = self
+            .direction
+            .slope()
+            .unwrap_or_else(|| dot(&self.d, &it.g));
         let mut unit = self.direction.unit_step();
         if !slope.is_finite() || slope >= 0.0 {
             // Steepest descent carries no scale: guess the step as for gradient methods.

@@ -66,16 +66,25 @@ impl SecantPair {
     }
 
     /// [`SecantPair::correct`] from the slopes `gᵀs` and `g₊ᵀs` along the step, computed
-    /// by the caller (in the pass that formed `s` and `y`).
-    pub fn correct_with(self, y: &mut [f64], (f, f_new): (f64, f64), (gs, gs_new): (f64, f64)) {
+    /// by the caller (in the pass that formed `s` and `y`). Returns the factor `y` was
+    /// scaled by (1 when it was left as it is).
+    pub fn correct_with(
+        self,
+        y: &mut [f64],
+        (f, f_new): (f64, f64),
+        (gs, gs_new): (f64, f64),
+    ) -> f64 {
         if self == SecantPair::Standard {
-            return;
+            return 1.0;
         }
         let sy = gs_new - gs;
         let theta = 6.0 * (f - f_new) + 3.0 * (gs + gs_new);
         let factor = 1.0 + theta / sy;
         if factor.is_finite() && (0.1..=10.0).contains(&factor) {
             crate::linalg::scale(factor, y);
+            factor
+        } else {
+            1.0
         }
     }
 }
