@@ -242,7 +242,7 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         // Long vectors: the pair's products from the sums of the pass (y scaled by the
         // correction's factor), so that nothing reads the pair again. Short ones are
         // summed afresh, in element order, as they always were.
-        let products = (self.s.len() >= PARALLEL_LEN).then(|| PairProducts {
+        let products = (self.s.len() >= PARALLEL_LEN).then_some(PairProducts {
             sy: factor * (sums.gs_new - sums.gs),
             yy: factor * factor * sums.yy,
             ss: sums.ss,
