@@ -10,7 +10,7 @@
 use super::lbfgs_dots::PairTables;
 use super::{Direction, PairProducts};
 use crate::driver::{Iterate, Termination};
-use crate::linalg::{axpy, dot, norm, PARALLEL_LEN};
+use crate::linalg::{axpy, dot, PARALLEL_LEN};
 use crate::problem::Objective;
 use std::collections::VecDeque;
 
@@ -43,10 +43,10 @@ impl Lbfgs {
         }
     }
 
-    /// Whether the step `(s, y)` with `sᵀy`, `yᵀy` is kept: only pairs with positive
-    /// curvature (always true under the Wolfe conditions).
-    fn keeps(s: &[f64], sy: f64, yy: f64) -> bool {
-        !(sy.is_nan() || sy <= 1e-10 * norm(s) * yy.sqrt())
+    /// Whether a pair with these products is kept: only pairs with positive curvature
+    /// (always true under the Wolfe conditions).
+    fn keeps(p: PairProducts) -> bool {
+        !(p.sy.is_nan() || p.sy <= 1e-10 * p.ss.sqrt() * p.yy.sqrt())
     }
 
     /// Drops the oldest pair, returning its vectors for reuse.
@@ -88,6 +88,7 @@ impl Direction for Lbfgs {
     fn init(&mut self, _n: usize) {
         self.pairs.clear();
         self.products.clear();
+        self.slope = None;
         // Scratch for the pairs there are (it grows with them, up to the memory: a huge
         // memory setting allocates nothing it does not use).
         self.alpha.clear();
@@ -131,7 +132,11 @@ impl Direction for Lbfgs {
     }
     fn update(&mut self, s: &[f64], y: &[f64], _it: &Iterate) {
         let (sy, yy) = (dot(s, y), dot(y, y));
-        if !Self::keeps(s, sy, yy) {
+        if !Self::keeps(PairProducts {
+            sy,
+            yy,
+            ss: dot(s, s),
+        }) {
             return;
         }
         let pair = if self.pairs.len() == self.memory {
@@ -157,11 +162,10 @@ impl Direction for Lbfgs {
             yy: dot(y, y),
             ss: dot(s, s),
         });
-        let (sy, yy) = (p.sy, p.yy);
-        // Positive curvature only (always true under the Wolfe conditions).
-        if sy.is_nan() || sy <= 1e-10 * p.ss.sqrt() * yy.sqrt() {
+        if !Self::keeps(p) {
             return;
         }
+        let (sy, yy) = (p.sy, p.yy);
         // The step's vectors go into the ring; the oldest pair's (or none) come back.
         let (old_s, old_y) = if self.pairs.len() == self.memory {
             self.drop_oldest()
@@ -179,6 +183,7 @@ impl Direction for Lbfgs {
     fn reset(&mut self) {
         self.pairs.clear();
         self.products.clear();
+        self.slope = None;
         self.gamma = 1.0;
     }
     fn slope(&self) -> Option<f64> {
