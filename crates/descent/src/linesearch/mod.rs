@@ -24,6 +24,8 @@ pub struct Line<'a> {
     x: &'a [f64],
     d: &'a [f64],
     trial: Vec<f64>,
+    /// α the trial point holds (NaN before the first).
+    trial_alpha: f64,
     /// α of the cached gradient evaluation.
     cached_alpha: f64,
     cached_f: f64,
@@ -54,6 +56,7 @@ impl<'a> Line<'a> {
             x,
             d,
             trial,
+            trial_alpha: f64::NAN,
             cached_alpha: f64::NAN,
             cached_f: f64::NAN,
             cached_g,
@@ -68,6 +71,12 @@ impl<'a> Line<'a> {
         self
     }
     fn set_trial(&mut self, alpha: f64) {
+        // The accepted step is usually the last one evaluated: its point is already here.
+        #[allow(clippy::float_cmp)] // exact identity of an α, not a tolerance test
+        if alpha == self.trial_alpha {
+            return;
+        }
+        self.trial_alpha = alpha;
         if self.trial.len() >= PARALLEL_LEN {
             use rayon::prelude::*;
             self.trial
