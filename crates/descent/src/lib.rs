@@ -42,6 +42,7 @@
 pub mod ad;
 pub mod bounds;
 pub mod checkpoint;
+pub mod comm;
 pub mod compare;
 pub mod data;
 pub mod direction;

@@ -4,6 +4,8 @@
 //! Gauss–Newton and Levenberg–Marquardt — MATLAB's `trainlm`.
 
 use super::{Loss, Mlp, Real, Targets, Workspace};
+use crate::comm::tree::{leaf_count, TreeSum};
+use crate::comm::{share, Communicator, Local};
 use crate::linalg::DenseMatrix;
 use crate::problem::{LeastSquares, Objective};
 use faer::Par;
@@ -32,14 +34,23 @@ impl<T: Real> BatchData<T> {
 }
 
 /// (network, data, loss) as an objective in the parameters: the mean loss over the whole
-/// set. Evaluated in chunks so that memory stays bounded.
+/// set.
+///
+/// The rows are cut into leaves ([`leaf_count`]: a number that depends on the data alone),
+/// each evaluated in chunks so that memory stays bounded, and the leaves' values and
+/// gradients are added pairwise ([`TreeSum`]). Distributed ([`FullBatch::distributed`]),
+/// each worker evaluates a contiguous run of leaves and the runs are joined by
+/// [`Communicator::sum`] in one message per evaluation: with two (or four, …) workers the
+/// value and gradient are those of one process to the bit, and so is every iteration.
 pub struct FullBatch<'a, T: Real> {
     net: &'a Mlp,
     data: &'a BatchData<T>,
+    comm: &'a dyn Communicator,
     chunk: usize,
     par: Par,
     ws: RefCell<Workspace<T>>,
     grad: RefCell<(Vec<T>, Vec<T>)>,
+    tree: RefCell<TreeSum>,
 }
 
 impl<'a, T: Real> FullBatch<'a, T> {
@@ -49,6 +60,7 @@ impl<'a, T: Real> FullBatch<'a, T> {
         FullBatch {
             net,
             data,
+            comm: &Local,
             chunk,
             par,
             ws: RefCell::new(net.workspace(chunk)),
@@ -56,64 +68,108 @@ impl<'a, T: Real> FullBatch<'a, T> {
                 vec![T::zero(); net.num_params()],
                 vec![T::zero(); net.num_params()],
             )),
+            tree: RefCell::new(TreeSum::default()),
         }
+    }
+
+    /// The objective with the rows split across the workers of `comm`.
+    pub fn distributed(mut self, comm: &'a dyn Communicator) -> Self {
+        self.comm = comm;
+        self
+    }
+
+    /// The rows of each of this worker's leaves.
+    fn leaves(&self) -> impl Iterator<Item = std::ops::Range<usize>> {
+        let (n, size) = (self.data.n, self.comm.size());
+        let count = leaf_count(n, size);
+        share(count, self.comm.rank(), size).map(move |leaf| share(n, leaf, count))
+    }
+
+    /// Sums a leaf's entries over its rows in chunks: `each(lo, hi, gchunk)` evaluates
+    /// rows `lo..hi` (into `gchunk` when `with_grad`) and returns its weight and value; the
+    /// leaf's vector is `Σ weight·gchunk` (in `T`, then `f64`) when `with_grad`, followed by
+    /// `Σ weight·value` when `with_value`. Returns the sum over all leaves of all workers.
+    fn tree_sum(
+        &self,
+        with_grad: bool,
+        with_value: bool,
+        mut each: impl FnMut(usize, usize, &mut [T]) -> (f64, f64),
+    ) -> Vec<f64> {
+        let np = self.net.num_params();
+        let width = if with_grad { np } else { 0 } + usize::from(with_value);
+        let mut gbuf = self.grad.borrow_mut();
+        let (gsum, gchunk) = &mut *gbuf;
+        let mut tree = self.tree.borrow_mut();
+        for rows in self.leaves() {
+            gsum.iter_mut().for_each(|v| *v = T::zero());
+            let mut total = 0.0;
+            let mut lo = rows.start;
+            while lo < rows.end {
+                let hi = (lo + self.chunk).min(rows.end);
+                let (w, value) = each(lo, hi, gchunk);
+                total += w * value;
+                if with_grad {
+                    let wt = T::of(w);
+                    for (s, c) in gsum.iter_mut().zip(gchunk.iter()) {
+                        *s += wt * *c;
+                    }
+                }
+                lo = hi;
+            }
+            let mut leaf = tree.buffer(width);
+            if with_grad {
+                for (l, s) in leaf.iter_mut().zip(gsum.iter()) {
+                    *l = s.f64();
+                }
+            }
+            if with_value {
+                leaf[width - 1] = total;
+            }
+            tree.push(leaf);
+        }
+        let mut sum = tree.finish(width);
+        self.comm.sum(&mut sum);
+        sum
     }
 
     fn eval(&self, x: &[f64], g: Option<&mut [f64]>) -> f64 {
         let p: Vec<T> = x.iter().map(|v| T::of(*v)).collect();
         let (n, d, k) = (self.data.n, self.net.inputs(), self.net.outputs());
+        let np = self.net.num_params();
         let mut ws = self.ws.borrow_mut();
-        let mut gbuf = self.grad.borrow_mut();
-        let (gsum, gchunk) = &mut *gbuf;
-        gsum.iter_mut().for_each(|v| *v = T::zero());
-        let mut total = 0.0;
         let want_grad = g.is_some();
-        let mut lo = 0;
-        while lo < n {
-            let hi = (lo + self.chunk).min(n);
+        let sum = self.tree_sum(want_grad, true, |lo, hi, gchunk| {
             let b = hi - lo;
             let xs = &self.data.x[lo * d..hi * d];
             let z = self.net.forward(&p, xs, b, &mut ws, self.par);
             let t = self.data.targets(self.net.arch.loss, k, lo, hi);
             let w = b as f64 / n as f64;
-            if want_grad {
-                let l = self.net.backward(&p, xs, b, t, &mut ws, gchunk, self.par);
-                total += w * l;
-                let wt = T::of(w);
-                for (s, c) in gsum.iter_mut().zip(gchunk.iter()) {
-                    *s += wt * *c;
-                }
+            let value = if want_grad {
+                self.net.backward(&p, xs, b, t, &mut ws, gchunk, self.par)
             } else {
-                total += w * self.net.arch.loss.value_grad(z, k, t, None);
-            }
-            lo = hi;
-        }
+                self.net.arch.loss.value_grad(z, k, t, None)
+            };
+            (w, value)
+        });
         if let Some(g) = g {
-            for (gi, s) in g.iter_mut().zip(gsum.iter()) {
-                *gi = s.f64();
-            }
+            g.copy_from_slice(&sum[..np]);
         }
-        total
+        let value = sum[sum.len() - 1];
+        self.tree.borrow_mut().recycle(sum);
+        value
     }
-}
 
-impl<T: Real> FullBatch<'_, T> {
-    /// `Gv = JᵀHJv` summed over the chunks of the data set.
+    /// `Gv = JᵀHJv` summed over the leaves of the data set.
     fn ggn(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
         let p: Vec<T> = x.iter().map(|a| T::of(*a)).collect();
         let vt: Vec<T> = v.iter().map(|a| T::of(*a)).collect();
         let (n, d, k) = (self.data.n, self.net.inputs(), self.net.outputs());
         let mut ws = self.ws.borrow_mut();
-        let mut gbuf = self.grad.borrow_mut();
-        let (gsum, gchunk) = &mut *gbuf;
-        gsum.iter_mut().for_each(|a| *a = T::zero());
         let (mut jv, mut hjv) = (
             vec![T::zero(); self.chunk * k],
             vec![T::zero(); self.chunk * k],
         );
-        let mut lo = 0;
-        while lo < n {
-            let hi = (lo + self.chunk).min(n);
+        let sum = self.tree_sum(true, false, |lo, hi, gchunk| {
             let b = hi - lo;
             let xs = &self.data.x[lo * d..hi * d];
             let z = self.net.forward(&p, xs, b, &mut ws, self.par).to_vec();
@@ -123,14 +179,11 @@ impl<T: Real> FullBatch<'_, T> {
                 .loss
                 .hessian_vec(&z, k, n, &jv[..b * k], &mut hjv[..b * k]);
             self.net.vjp(&p, xs, b, &hjv, &mut ws, gchunk, self.par);
-            for (s, c) in gsum.iter_mut().zip(gchunk.iter()) {
-                *s += *c;
-            }
-            lo = hi;
-        }
-        for (o, s) in out.iter_mut().zip(gsum.iter()) {
-            *o = s.f64();
-        }
+            // The loss's Hessian already carries the 1/n of the mean.
+            (1.0, 0.0)
+        });
+        out.copy_from_slice(&sum);
+        self.tree.borrow_mut().recycle(sum);
     }
 }
 

@@ -7,13 +7,18 @@
 
 use super::auto::{choose_optimizer, AutoChoice};
 use super::io::{load_model, load_state, save_model, ModelMeta, SavedModel};
-use super::train::{batch_data, check_compatible, default_epochs, evaluate, train, EpochReport};
+use super::train::{
+    batch_data, check_compatible, default_epochs, evaluate, train_distributed, EpochReport,
+    Optimizer,
+};
 use super::{
     Activation, Init, Loss, Mlp, Real, TrainConfig, TrainObserver, TrainResult, TrainState,
 };
 use crate::data::{load_mnist, synthetic, Dataset, Standardizer, Table, TargetData, Task};
 use crate::error::{Error, Result};
+use crate::comm::{Communicator, Local};
 use faer::Par;
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 
 /// Default validation fraction, and the most samples it holds out by default: enough to
@@ -332,6 +337,8 @@ pub struct Experiment {
     pub init: Init,
     /// Where checkpoints are saved ([`ExperimentConfig::checkpoint_to`]).
     checkpoint_to: Option<PathBuf>,
+    /// The workers the run is shared with ([`Experiment::distribute`]).
+    comm: Arc<dyn Communicator>,
 }
 
 /// What a training loss is multiplied by to be in the target's units: the mean variance
@@ -536,7 +543,20 @@ impl Experiment {
             auto: choice,
             init: c.init,
             checkpoint_to: c.checkpoint_to.clone(),
+            comm: Arc::new(Local),
         })
+    }
+
+    /// Shares the run with the workers of `comm` ([`crate::nn::train_distributed`]): every
+    /// worker prepares the same experiment and calls [`Experiment::run`]; they end with the
+    /// same result, and only rank 0 saves.
+    pub fn distribute(&mut self, comm: Arc<dyn Communicator>) {
+        self.comm = comm;
+    }
+
+    /// The workers the run is shared with.
+    pub fn communicator(&self) -> &dyn Communicator {
+        &*self.comm
     }
 
     /// A loss in the original units of the target (regression with a standardized
@@ -611,9 +631,15 @@ impl Experiment {
         obs: &mut (dyn TrainObserver + Send),
     ) -> Result<TrainResult> {
         let val = (!self.val_set.is_empty()).then_some(&self.val_set);
+        let (net, data, comm) = (&self.net, &self.train_set, &*self.comm);
+        let optimizer = || cfg.method_spec().map(Optimizer::Method);
         match self.precision {
-            Precision::F64 => train::<f64>(&self.net, &self.train_set, val, cfg, state, obs),
-            Precision::F32 => train::<f32>(&self.net, &self.train_set, val, cfg, state, obs),
+            Precision::F64 => {
+                train_distributed::<f64>(net, data, val, cfg, optimizer()?, state, obs, comm)
+            }
+            Precision::F32 => {
+                train_distributed::<f32>(net, data, val, cfg, optimizer()?, state, obs, comm)
+            }
         }
     }
 
@@ -642,8 +668,12 @@ impl Experiment {
         self.save_state(path, &result.state)
     }
 
-    /// [`Experiment::save`] of a training state (a checkpoint during the run).
+    /// [`Experiment::save`] of a training state (a checkpoint during the run). Of a
+    /// distributed run, only rank 0 writes (every worker holds the same state).
     pub fn save_state(&self, path: &Path, state: &TrainState) -> Result<()> {
+        if !self.comm.is_root() {
+            return Ok(());
+        }
         let meta = ModelMeta {
             standardizer: self.standardizer.clone(),
             classes: match &self.train_set.targets {

@@ -4,6 +4,7 @@
 //! squared-error networks. Early stopping restores the best weights; reduce-on-plateau
 //! scales the learning rate; per-layer diagnostics show saturation.
 
+use crate::comm::{Communicator, DistributedBatches, Local};
 use super::adapters::{BatchData, FullBatch, NetLeastSquares};
 use super::sampled::NetBatches;
 use super::{Activation, Loss, Mlp, Real};
@@ -617,6 +618,27 @@ pub fn train_with<T: Real>(
     start: TrainState,
     obs: &mut dyn TrainObserver,
 ) -> Result<TrainResult> {
+    train_distributed::<T>(net, train, val, cfg, optimizer, start, obs, &Local)
+}
+
+/// [`train_with`] as one worker of `comm`: every worker calls it with the same data,
+/// settings and start, and takes its share of the work. Mini-batch rules evaluate their
+/// share of every global batch ([`DistributedBatches`]); full-batch methods their share
+/// of the rows ([`FullBatch::distributed`]). Every worker ends with the same result, to
+/// the bit; the observer of every worker sees every epoch (rank 0 is the one to print and
+/// save). Validation is evaluated whole on every worker. Levenberg–Marquardt,
+/// Gauss–Newton and Bayesian regularization are not distributed (an error says so).
+#[allow(clippy::too_many_arguments)]
+pub fn train_distributed<T: Real>(
+    net: &Mlp,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    cfg: &TrainConfig,
+    optimizer: Optimizer,
+    start: TrainState,
+    obs: &mut dyn TrainObserver,
+    comm: &dyn Communicator,
+) -> Result<TrainResult> {
     check_compatible(net, train, "training")?;
     train.validate("training data")?;
     if let Some(v) = val {
@@ -647,7 +669,7 @@ pub fn train_with<T: Real>(
     let full_batch = match method {
         Optimizer::StepRule(rule) => {
             let label = rule.name();
-            return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par);
+            return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par, comm);
         }
         Optimizer::Method(spec) if spec.info()?.applies(AppliesTo::Minibatch) => {
             let decay = if composes_weight_decay(spec.info()?) {
@@ -665,12 +687,12 @@ pub fn train_with<T: Real>(
                 spec.step_rule()?
             };
             let label = spec.to_string();
-            return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par);
+            return train_step_rule(net, &td, vd, cfg, rule, label, start, obs, par, comm);
         }
         Optimizer::Method(spec) => FullBatchMethod::Method(spec),
         Optimizer::FullBatch(m) => FullBatchMethod::Own(m),
     };
-    train_deterministic(net, &td, vd, cfg, full_batch, start, obs, par)
+    train_deterministic(net, &td, vd, cfg, full_batch, start, obs, par, comm)
 }
 
 /// A deterministic method for [`train_deterministic`].
@@ -693,8 +715,11 @@ fn train_step_rule<T: Real>(
     mut st: TrainState,
     obs: &mut dyn TrainObserver,
     par: Par,
+    comm: &dyn Communicator,
 ) -> Result<TrainResult> {
-    let problem = NetBatches::new(net, td, cfg.threads, cfg.batch_size);
+    let share = cfg.batch_size.div_ceil(comm.size());
+    let own = NetBatches::new(net, td, cfg.threads, share);
+    let problem = DistributedBatches::new(&own, comm);
     let scale = RateScale::new(st.lr_scale);
     let saved = st.method_checkpoint.take().filter(|c| c.method == label);
     rule.reset(net.num_params());
@@ -967,6 +992,7 @@ fn train_deterministic<T: Real>(
     mut st: TrainState,
     obs: &mut dyn TrainObserver,
     par: Par,
+    comm: &dyn Communicator,
 ) -> Result<TrainResult> {
     let t0 = Instant::now();
     let x0 = st.params.clone();
@@ -999,6 +1025,16 @@ fn train_deterministic<T: Real>(
     };
     let s = match method {
         FullBatchMethod::Method(spec) if spec.info()?.applies(AppliesTo::LeastSquares) => {
+            if comm.size() > 1 {
+                return Err(Error::NotApplicable {
+                    method: spec.name.clone(),
+                    why: format!(
+                        "least-squares training is not distributed yet (this run has {} workers); \
+                         run it in one process, or train with a full-batch method such as lbfgs",
+                        comm.size()
+                    ),
+                });
+            }
             let problem = NetLeastSquares::new(net, td).map_err(|_| Error::NotApplicable {
                 method: spec.name.clone(),
                 why: "it trains squared-error networks only (loss mse)".into(),
@@ -1047,7 +1083,7 @@ fn train_deterministic<T: Real>(
                 FullBatchMethod::Method(spec) => spec.build()?,
                 FullBatchMethod::Own(m) => m,
             };
-            let obj = FullBatch::new(net, td, par);
+            let obj = FullBatch::new(net, td, par).distributed(comm);
             let opts = Options {
                 max_iter,
                 gtol: cfg.min_grad.unwrap_or(1e-7),

@@ -1,0 +1,175 @@
+//! The reduction seam: how the workers of a distributed run add up what each computed.
+//!
+//! A [`Communicator`] knows its rank among `size` workers and can send, receive and
+//! broadcast a buffer of `f64`. Everything else is written once, here, over those three:
+//! [`Communicator::sum`] adds a buffer across the workers on a **fixed schedule** (a
+//! binomial tree to rank 0, then a broadcast), so that
+//!
+//! - every worker ends with the same bits (the methods take the same decisions on every
+//!   rank, or they would part ways and wait for each other forever), and
+//! - a run is reproducible for a given number of workers: the additions happen in the
+//!   same order every time, whatever the transport does underneath.
+//!
+//! The problem adapters take a communicator ([`crate::nn`]'s network objectives and
+//! mini-batches), so every method runs distributed without knowing it: the driver, the
+//! line searches and the step rules see one objective whose value and gradient are
+//! already summed over the workers.
+//!
+//! Implementations: [`Local`] (one worker; every operation is free), [`InProcess`]
+//! (workers as threads of one process, for tests and for trying a distributed run
+//! without MPI) and, with the `mpi` cargo feature, [`Mpi`] over the rsmpi bindings.
+//!
+//! A failure of the transport is not a value the adapters could hand back (an objective's
+//! value is a number): MPI's default error handler ends the job and the launcher stops the
+//! other ranks, and an [`InProcess`] worker whose peer is gone panics.
+
+mod batches;
+mod in_process;
+pub mod tree;
+#[cfg(feature = "mpi")]
+mod mpi_world;
+
+pub use batches::DistributedBatches;
+pub use in_process::InProcess;
+#[cfg(feature = "mpi")]
+pub use mpi_world::Mpi;
+
+/// Longest piece of a buffer sent in one message by [`Communicator::sum`]: the receiver
+/// adds one piece while the next is on its way, in a scratch buffer of this size.
+const PIECE: usize = 1 << 15;
+
+/// A group of workers that add up buffers (see the module documentation).
+pub trait Communicator: Send + Sync {
+    /// This worker's rank, `0..size`.
+    fn rank(&self) -> usize;
+    /// The number of workers.
+    fn size(&self) -> usize;
+    /// Sends `buf` to worker `to`, blocking until it may be reused.
+    fn send(&self, buf: &[f64], to: usize);
+    /// Receives from worker `from` into `buf` (which has the length sent).
+    fn receive(&self, buf: &mut [f64], from: usize);
+    /// `buf` of worker `root` into `buf` of every worker.
+    fn broadcast(&self, buf: &mut [f64], root: usize);
+
+    /// The element-wise sum of `buf` over the workers, into `buf` of every worker, added
+    /// in a fixed order: a binomial tree to rank 0 (at round `s`, rank `r` with
+    /// `r mod 2ˢ⁺¹ = 0` adds what rank `r + 2ˢ` holds to its own), then a broadcast. With
+    /// two workers it is `b₀ + b₁`; with four, `(b₀ + b₁) + (b₂ + b₃)`.
+    fn sum(&self, buf: &mut [f64]) {
+        let (rank, size) = (self.rank(), self.size());
+        if size <= 1 {
+            return;
+        }
+        let mut scratch = vec![0.0; PIECE.min(buf.len())];
+        let mut step = 1;
+        while step < size {
+            if rank % (2 * step) == step {
+                for piece in buf.chunks(PIECE) {
+                    self.send(piece, rank - step);
+                }
+                break;
+            }
+            if rank % (2 * step) == 0 && rank + step < size {
+                for piece in buf.chunks_mut(PIECE) {
+                    let theirs = &mut scratch[..piece.len()];
+                    self.receive(theirs, rank + step);
+                    piece.iter_mut().zip(theirs.iter()).for_each(|(a, b)| *a += b);
+                }
+            }
+            step *= 2;
+        }
+        self.broadcast(buf, 0);
+    }
+
+    /// Whether this worker is rank 0, the one that prints, logs and saves.
+    fn is_root(&self) -> bool {
+        self.rank() == 0
+    }
+}
+
+/// One worker: nothing to add up.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Local;
+
+impl Communicator for Local {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn send(&self, _buf: &[f64], _to: usize) {
+        unreachable!("a single worker has no one to send to")
+    }
+    fn receive(&self, _buf: &mut [f64], _from: usize) {
+        unreachable!("a single worker has no one to receive from")
+    }
+    fn broadcast(&self, _buf: &mut [f64], _root: usize) {}
+}
+
+/// The part `lo..hi` of `n` items that worker `rank` of `size` takes: contiguous, in rank
+/// order, the first `n mod size` workers one item more.
+pub fn share(n: usize, rank: usize, size: usize) -> std::ops::Range<usize> {
+    let size = size.max(1);
+    let (base, extra) = (n / size, n % size);
+    let lo = rank * base + rank.min(extra);
+    lo..lo + base + usize::from(rank < extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_cover_the_items_once_in_order() {
+        for n in [0, 1, 5, 128, 1001] {
+            for size in 1..=7 {
+                let mut next = 0;
+                for r in 0..size {
+                    let s = share(n, r, size);
+                    assert_eq!(s.start, next);
+                    assert!(s.len() + 1 >= n / size && s.len() <= n.div_ceil(size));
+                    next = s.end;
+                }
+                assert_eq!(next, n);
+            }
+        }
+    }
+
+    #[test]
+    fn the_tree_adds_in_its_fixed_order_on_every_worker() {
+        // Values whose sum depends on the order of the additions: the tree's order is
+        // ((b0 + b1) + (b2 + b3)) + b4 for five workers, and every worker gets its bits.
+        let parts = [1e16, 1.0, -1e16, 1.0, 0.5];
+        for size in 1..=parts.len() {
+            let expected = {
+                let mut level: Vec<f64> = parts[..size].to_vec();
+                while level.len() > 1 {
+                    level = level
+                        .chunks(2)
+                        .map(|c| c.iter().copied().reduce(|a, b| a + b).unwrap())
+                        .collect();
+                }
+                level[0]
+            };
+            let sums = InProcess::run(size, |comm| {
+                let mut buf = vec![parts[comm.rank()]; PIECE + 3];
+                comm.sum(&mut buf);
+                buf
+            });
+            for buf in sums {
+                assert!(buf.iter().all(|v| v.to_bits() == expected.to_bits()), "{size}");
+            }
+        }
+    }
+
+    #[test]
+    fn broadcast_copies_the_root() {
+        let got = InProcess::run(3, |comm| {
+            let mut buf = vec![comm.rank() as f64; 4];
+            comm.broadcast(&mut buf, 2);
+            buf
+        });
+        assert!(got.iter().all(|b| b == &vec![2.0; 4]));
+    }
+}

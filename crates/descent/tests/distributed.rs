@@ -1,0 +1,164 @@
+//! Distributed training through the reduction seam, with the workers as threads
+//! ([`InProcess`]): the same runs as one process, to the bit where the arithmetic is the
+//! same and to 1e-10 where only the order of the additions differs. The same runs over
+//! MPI are `tests/mpi/run.sh` (the `mpi` feature, under `mpirun`).
+
+use descent::comm::{Communicator, InProcess, Local};
+use descent::data::{synthetic, Dataset};
+use descent::nn::{
+    train_distributed, Activation, Init, Loss, Mlp, Optimizer, Silent, TrainConfig, TrainResult,
+    TrainState,
+};
+
+fn run<T: descent::nn::Real>(
+    net: &Mlp,
+    data: &Dataset,
+    val: Option<&Dataset>,
+    cfg: &TrainConfig,
+    start: TrainState,
+    comm: &dyn Communicator,
+) -> TrainResult {
+    let optimizer = Optimizer::Method(cfg.method_spec().unwrap());
+    train_distributed::<T>(net, data, val, cfg, optimizer, start, &mut Silent, comm).unwrap()
+}
+
+fn losses(r: &TrainResult) -> Vec<(f64, Option<f64>)> {
+    r.state
+        .history
+        .iter()
+        .map(|e| (e.train_loss, e.val_loss))
+        .collect()
+}
+
+fn assert_close(a: &[(f64, Option<f64>)], b: &[(f64, Option<f64>)], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: epochs");
+    for (x, y) in a.iter().zip(b) {
+        let rel = |p: f64, q: f64| (p - q).abs() / p.abs().max(1e-300);
+        assert!(rel(x.0, y.0) <= tol, "{what}: train {} vs {}", x.0, y.0);
+        if let (Some(p), Some(q)) = (x.1, y.1) {
+            assert!(rel(p, q) <= tol, "{what}: validation {p} vs {q}");
+        }
+    }
+}
+
+fn spirals() -> (Mlp, Dataset, Dataset) {
+    let data = synthetic("spirals:600", 3).unwrap();
+    let (train, val, _) = data.split(0.2, 0.0, 3);
+    let net = Mlp::new(&[2, 32, 32, 3], &[Activation::Tanh; 2], Loss::CrossEntropy).unwrap();
+    (net, train, val)
+}
+
+#[test]
+fn data_parallel_adam_is_one_process_with_its_batches_split_the_same_way() {
+    let (net, train, val) = spirals();
+    let p0 = net.init_params(Init::GlorotUniform, 7);
+    let cfg = |threads| TrainConfig {
+        optimizer: "adam".into(),
+        epochs: 4,
+        // 480 rows: five batches of 96, which two threads split 48 + 48.
+        batch_size: 96,
+        threads,
+        ..TrainConfig::default()
+    };
+    // One process whose two threads take the two halves of every batch ...
+    let one = run::<f64>(&net, &train, Some(&val), &cfg(2), TrainState::new(p0.clone()), &Local);
+    // ... is two workers of one thread each, to the bit (b₀/b·g₀ + b₁/b·g₁ either way).
+    let two = InProcess::run(2, |comm| {
+        run::<f64>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), comm)
+    });
+    for r in &two {
+        assert_eq!(r.state.params, one.state.params);
+        // The reported batch losses are means taken as (Σ l·bᵢ)/b and Σ (bᵢ/b)·l.
+        assert_close(&losses(r), &losses(&one), 1e-15, "2 workers against 2 threads");
+    }
+    // Against one thread (the whole batch at once) only the order of the additions
+    // differs; three workers split the batches unevenly.
+    let single = run::<f64>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), &Local);
+    assert_close(&losses(&two[0]), &losses(&single), 1e-10, "2 workers, f64");
+    let three = InProcess::run(3, |comm| {
+        run::<f64>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), comm)
+    });
+    assert!(three.iter().all(|r| r.state.params == three[0].state.params));
+    assert_close(&losses(&three[0]), &losses(&single), 1e-10, "3 workers, f64");
+    let single32 =
+        run::<f32>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), &Local);
+    let two32 = InProcess::run(2, |comm| {
+        run::<f32>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), comm)
+    });
+    assert_close(&losses(&two32[0]), &losses(&single32), 1e-5, "2 workers, f32");
+}
+
+#[test]
+fn a_run_saved_with_two_workers_resumes_with_one_or_three() {
+    let (net, train, val) = spirals();
+    let p0 = net.init_params(Init::GlorotUniform, 8);
+    let cfg = |epochs| TrainConfig {
+        optimizer: "adam".into(),
+        epochs,
+        batch_size: 50,
+        ..TrainConfig::default()
+    };
+    let straight = run::<f64>(&net, &train, Some(&val), &cfg(4), TrainState::new(p0.clone()), &Local);
+    let half = InProcess::run(2, |comm| {
+        run::<f64>(&net, &train, Some(&val), &cfg(2), TrainState::new(p0.clone()), comm)
+    })
+    .remove(0);
+    let on_one = run::<f64>(&net, &train, Some(&val), &cfg(4), half.state.clone(), &Local);
+    assert_close(&losses(&on_one), &losses(&straight), 1e-10, "resumed on 1");
+    let on_three = InProcess::run(3, |comm| {
+        run::<f64>(&net, &train, Some(&val), &cfg(4), half.state.clone(), comm)
+    });
+    assert_close(&losses(&on_three[0]), &losses(&straight), 1e-10, "resumed on 3");
+}
+
+#[test]
+fn full_batch_methods_take_the_same_iterations_on_their_share_of_the_rows() {
+    let (net, train, _) = spirals();
+    let p0 = net.init_params(Init::GlorotUniform, 9);
+    for method in ["lbfgs", "cg", "scg", "rprop", "newton-cg"] {
+        let cfg = TrainConfig {
+            optimizer: method.into(),
+            epochs: 30,
+            ..TrainConfig::default()
+        };
+        let one = run::<f64>(&net, &train, None, &cfg, TrainState::new(p0.clone()), &Local);
+        // 480 rows make four leaves: two or four workers take whole subtrees of the sum,
+        // and every iteration is the one process's, to the bit.
+        for k in [2, 4] {
+            let many = InProcess::run(k, |comm| {
+                run::<f64>(&net, &train, None, &cfg, TrainState::new(p0.clone()), comm)
+            });
+            for r in &many {
+                assert_eq!(r.state.params, one.state.params, "{method} on {k}");
+                assert_eq!(losses(r), losses(&one), "{method} on {k}");
+                assert_eq!(r.stop, one.stop, "{method} on {k}");
+            }
+        }
+        // Three workers split the leaves 2 + 1 + 1: the sums are associated otherwise,
+        // the same on every worker, and the run stays close to the one process's.
+        let three = InProcess::run(3, |comm| {
+            run::<f64>(&net, &train, None, &cfg, TrainState::new(p0.clone()), comm)
+        });
+        assert!(three.iter().all(|r| r.state.params == three[0].state.params));
+        assert_close(&losses(&three[0]), &losses(&one), 1e-4, method);
+    }
+}
+
+#[test]
+fn least_squares_training_says_it_is_not_distributed() {
+    let data = synthetic("sine:40", 0).unwrap();
+    let net = Mlp::new(&[1, 5, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let cfg = TrainConfig {
+        optimizer: "lm".into(),
+        epochs: 3,
+        ..TrainConfig::default()
+    };
+    let errors = InProcess::run(2, |comm| {
+        let opt = Optimizer::Method(cfg.method_spec().unwrap());
+        let start = TrainState::new(net.init_params(Init::GlorotUniform, 1));
+        train_distributed::<f64>(&net, &data, None, &cfg, opt, start, &mut Silent, comm)
+            .err()
+            .map(|e| e.to_string())
+    });
+    assert!(errors[0].as_deref().unwrap().contains("not distributed"));
+}
