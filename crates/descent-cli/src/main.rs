@@ -3,6 +3,7 @@
 
 mod checkpoints;
 mod compare;
+mod distributed;
 mod fit;
 mod goal;
 mod interrupt;

@@ -144,6 +144,8 @@ pub struct PredictArgs {
 struct Progress {
     bar: Option<ProgressBar>,
     epochs: usize,
+    /// Prints nothing (a worker other than rank 0).
+    quiet: bool,
     json: bool,
     /// Multiplies a training loss into the target's units (as the JSON reports it).
     loss_scale: f64,
@@ -164,6 +166,9 @@ impl TrainObserver for Progress {
         }
     }
     fn on_epoch(&mut self, r: &EpochReport) {
+        if self.quiet {
+            return;
+        }
         let line = format!(
             "epoch {:>4}  train loss {:.5}{}{}{}  {:.1} s",
             r.epoch,
@@ -208,13 +213,23 @@ pub fn parse_layers(s: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
-pub fn run_train(a: TrainArgs) -> Result<()> {
-    let prep = prepare(&a)?;
+pub fn run_train(mut a: TrainArgs) -> Result<()> {
+    let world = crate::distributed::world()?;
+    if world.is_some() && a.threads.is_none() {
+        a.threads = crate::distributed::default_threads();
+    }
+    let mut prep = prepare(&a)?;
+    // Of a distributed run, rank 0 prints and saves; the others train their share quietly.
+    let root = world.as_ref().is_none_or(|w| w.is_root());
+    if let Some(w) = world {
+        prep.distribute(w);
+    }
+    let prep = prep;
     let (net, cfg) = (&prep.net, &prep.cfg);
-    if let (Some(ch), false, false) = (&prep.auto, a.json, a.quiet) {
+    if let (Some(ch), false, false, true) = (&prep.auto, a.json, a.quiet, root) {
         eprintln!("optimizer auto: {} ({})", ch.optimizer, ch.reason);
     }
-    let show_bar = !a.quiet && !a.json && std::io::stderr().is_terminal();
+    let show_bar = root && !a.quiet && !a.json && std::io::stderr().is_terminal();
     let bar = show_bar.then(|| {
         let b = ProgressBar::new(0);
         b.set_style(
@@ -227,6 +242,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     let mut progress = Progress {
         bar,
         epochs: cfg.epochs,
+        quiet: !root,
         json: a.json,
         loss_scale: prep.unscale(1.0),
     };
@@ -246,6 +262,9 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         Some(e) => Some(Err(e)),
         None => a.save.as_ref().map(|path| prep.save(path, &result)),
     };
+    if !root {
+        return Ok(());
+    }
     if a.json {
         let epochs: Vec<_> = result
             .state
@@ -274,6 +293,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             "layers": net.arch.sizes,
             "precision": prep.precision.as_str(),
             "threads": prep.threads,
+            "workers": prep.communicator().size(),
             "epochs": epochs,
             "params": net.num_params(),
             "samples_per_second": result.samples_per_second,

@@ -61,31 +61,89 @@ fn data_parallel_adam_is_one_process_with_its_batches_split_the_same_way() {
         ..TrainConfig::default()
     };
     // One process whose two threads take the two halves of every batch ...
-    let one = run::<f64>(&net, &train, Some(&val), &cfg(2), TrainState::new(p0.clone()), &Local);
+    let one = run::<f64>(
+        &net,
+        &train,
+        Some(&val),
+        &cfg(2),
+        TrainState::new(p0.clone()),
+        &Local,
+    );
     // ... is two workers of one thread each, to the bit (b₀/b·g₀ + b₁/b·g₁ either way).
     let two = InProcess::run(2, |comm| {
-        run::<f64>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), comm)
+        run::<f64>(
+            &net,
+            &train,
+            Some(&val),
+            &cfg(1),
+            TrainState::new(p0.clone()),
+            comm,
+        )
     });
     for r in &two {
         assert_eq!(r.state.params, one.state.params);
         // The reported batch losses are means taken as (Σ l·bᵢ)/b and Σ (bᵢ/b)·l.
-        assert_close(&losses(r), &losses(&one), 1e-15, "2 workers against 2 threads");
+        assert_close(
+            &losses(r),
+            &losses(&one),
+            1e-15,
+            "2 workers against 2 threads",
+        );
     }
     // Against one thread (the whole batch at once) only the order of the additions
     // differs; three workers split the batches unevenly.
-    let single = run::<f64>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), &Local);
+    let single = run::<f64>(
+        &net,
+        &train,
+        Some(&val),
+        &cfg(1),
+        TrainState::new(p0.clone()),
+        &Local,
+    );
     assert_close(&losses(&two[0]), &losses(&single), 1e-10, "2 workers, f64");
     let three = InProcess::run(3, |comm| {
-        run::<f64>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), comm)
+        run::<f64>(
+            &net,
+            &train,
+            Some(&val),
+            &cfg(1),
+            TrainState::new(p0.clone()),
+            comm,
+        )
     });
-    assert!(three.iter().all(|r| r.state.params == three[0].state.params));
-    assert_close(&losses(&three[0]), &losses(&single), 1e-10, "3 workers, f64");
-    let single32 =
-        run::<f32>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), &Local);
+    assert!(three
+        .iter()
+        .all(|r| r.state.params == three[0].state.params));
+    assert_close(
+        &losses(&three[0]),
+        &losses(&single),
+        1e-10,
+        "3 workers, f64",
+    );
+    let single32 = run::<f32>(
+        &net,
+        &train,
+        Some(&val),
+        &cfg(1),
+        TrainState::new(p0.clone()),
+        &Local,
+    );
     let two32 = InProcess::run(2, |comm| {
-        run::<f32>(&net, &train, Some(&val), &cfg(1), TrainState::new(p0.clone()), comm)
+        run::<f32>(
+            &net,
+            &train,
+            Some(&val),
+            &cfg(1),
+            TrainState::new(p0.clone()),
+            comm,
+        )
     });
-    assert_close(&losses(&two32[0]), &losses(&single32), 1e-5, "2 workers, f32");
+    assert_close(
+        &losses(&two32[0]),
+        &losses(&single32),
+        1e-5,
+        "2 workers, f32",
+    );
 }
 
 #[test]
@@ -98,17 +156,43 @@ fn a_run_saved_with_two_workers_resumes_with_one_or_three() {
         batch_size: 50,
         ..TrainConfig::default()
     };
-    let straight = run::<f64>(&net, &train, Some(&val), &cfg(4), TrainState::new(p0.clone()), &Local);
+    let straight = run::<f64>(
+        &net,
+        &train,
+        Some(&val),
+        &cfg(4),
+        TrainState::new(p0.clone()),
+        &Local,
+    );
     let half = InProcess::run(2, |comm| {
-        run::<f64>(&net, &train, Some(&val), &cfg(2), TrainState::new(p0.clone()), comm)
+        run::<f64>(
+            &net,
+            &train,
+            Some(&val),
+            &cfg(2),
+            TrainState::new(p0.clone()),
+            comm,
+        )
     })
     .remove(0);
-    let on_one = run::<f64>(&net, &train, Some(&val), &cfg(4), half.state.clone(), &Local);
+    let on_one = run::<f64>(
+        &net,
+        &train,
+        Some(&val),
+        &cfg(4),
+        half.state.clone(),
+        &Local,
+    );
     assert_close(&losses(&on_one), &losses(&straight), 1e-10, "resumed on 1");
     let on_three = InProcess::run(3, |comm| {
         run::<f64>(&net, &train, Some(&val), &cfg(4), half.state.clone(), comm)
     });
-    assert_close(&losses(&on_three[0]), &losses(&straight), 1e-10, "resumed on 3");
+    assert_close(
+        &losses(&on_three[0]),
+        &losses(&straight),
+        1e-10,
+        "resumed on 3",
+    );
 }
 
 #[test]
@@ -121,7 +205,14 @@ fn full_batch_methods_take_the_same_iterations_on_their_share_of_the_rows() {
             epochs: 30,
             ..TrainConfig::default()
         };
-        let one = run::<f64>(&net, &train, None, &cfg, TrainState::new(p0.clone()), &Local);
+        let one = run::<f64>(
+            &net,
+            &train,
+            None,
+            &cfg,
+            TrainState::new(p0.clone()),
+            &Local,
+        );
         // 480 rows make four leaves: two or four workers take whole subtrees of the sum,
         // and every iteration is the one process's, to the bit.
         for k in [2, 4] {
@@ -139,7 +230,9 @@ fn full_batch_methods_take_the_same_iterations_on_their_share_of_the_rows() {
         let three = InProcess::run(3, |comm| {
             run::<f64>(&net, &train, None, &cfg, TrainState::new(p0.clone()), comm)
         });
-        assert!(three.iter().all(|r| r.state.params == three[0].state.params));
+        assert!(three
+            .iter()
+            .all(|r| r.state.params == three[0].state.params));
         assert_close(&losses(&three[0]), &losses(&one), 1e-4, method);
     }
 }

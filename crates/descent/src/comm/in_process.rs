@@ -22,8 +22,9 @@ impl InProcess {
         let size = size.max(1);
         // channels[i][j] carries messages from i to j.
         let mut senders: Vec<Vec<Option<Sender<Vec<f64>>>>> = vec![];
-        let mut receivers: Vec<Vec<Option<Receiver<Vec<f64>>>>> =
-            (0..size).map(|_| (0..size).map(|_| None).collect()).collect();
+        let mut receivers: Vec<Vec<Option<Receiver<Vec<f64>>>>> = (0..size)
+            .map(|_| (0..size).map(|_| None).collect())
+            .collect();
         for i in 0..size {
             let mut row = vec![];
             for receiver_row in receivers.iter_mut() {
@@ -78,7 +79,11 @@ impl Communicator for InProcess {
             .expect("in-process worker: a receiver panicked")
             .recv()
             .expect("in-process worker: the sending worker has ended");
-        assert_eq!(got.len(), buf.len(), "in-process worker: message of another length");
+        assert_eq!(
+            got.len(),
+            buf.len(),
+            "in-process worker: message of another length"
+        );
         buf.copy_from_slice(&got);
     }
     fn broadcast(&self, buf: &mut [f64], root: usize) {

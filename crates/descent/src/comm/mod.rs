@@ -25,9 +25,9 @@
 
 mod batches;
 mod in_process;
-pub mod tree;
 #[cfg(feature = "mpi")]
 mod mpi_world;
+pub mod tree;
 
 pub use batches::DistributedBatches;
 pub use in_process::InProcess;
@@ -73,7 +73,10 @@ pub trait Communicator: Send + Sync {
                 for piece in buf.chunks_mut(PIECE) {
                     let theirs = &mut scratch[..piece.len()];
                     self.receive(theirs, rank + step);
-                    piece.iter_mut().zip(theirs.iter()).for_each(|(a, b)| *a += b);
+                    piece
+                        .iter_mut()
+                        .zip(theirs.iter())
+                        .for_each(|(a, b)| *a += b);
                 }
             }
             step *= 2;
@@ -158,7 +161,10 @@ mod tests {
                 buf
             });
             for buf in sums {
-                assert!(buf.iter().all(|v| v.to_bits() == expected.to_bits()), "{size}");
+                assert!(
+                    buf.iter().all(|v| v.to_bits() == expected.to_bits()),
+                    "{size}"
+                );
             }
         }
     }

@@ -2,12 +2,13 @@
 //! one process takes, to the bit.
 //!
 //! A full-batch objective cuts its rows into a number of leaves that depends on the data
-//! alone ([`leaf_count`]). Whoever evaluates them — one process, or K workers each with
-//! a contiguous run of leaves — adds the leaves' vectors pairwise: `((l₀ + l₁) + (l₂ + l₃))
-//! + …`. When K is a power of two dividing the leaf count, each worker's leaves form whole
-//! subtrees, and [`super::Communicator::sum`]'s binomial tree joins them the way the one
-//! process joins the same subtrees. So the value and gradient do not depend on K, and
-//! neither does the run: every iteration of L-BFGS on two workers is the iteration on one.
+//! alone ([`leaf_count`]). Whoever evaluates them, one process or K workers each with a
+//! contiguous run of leaves, adds the leaves' vectors pairwise, `(l₀ + l₁) + (l₂ + l₃)`
+//! and so on up the tree. When K is a power of two dividing the leaf count, each worker's
+//! leaves form whole subtrees, and [`super::Communicator::sum`]'s binomial tree joins them
+//! the way the one process joins the same subtrees. So the value and gradient do not
+//! depend on K, and neither does the run: every iteration of L-BFGS on two workers is the
+//! iteration on one.
 
 /// Most leaves of a tree (more only when there are more workers than this).
 pub const MAX_LEAVES: usize = 16;
@@ -49,10 +50,7 @@ impl TreeSum {
             if left.0 != right.0 {
                 break;
             }
-            left.1
-                .iter_mut()
-                .zip(&right.1)
-                .for_each(|(a, b)| *a += b);
+            left.1.iter_mut().zip(&right.1).for_each(|(a, b)| *a += b);
             left.0 += right.0;
             self.spare.push(right.1);
             right = self.stack.pop().expect("the partial just read");
@@ -108,13 +106,19 @@ mod tests {
                 tree.push(b);
             }
             let total = tree.finish(1)[0];
-            assert_eq!(total.to_bits(), pairwise(&leaves[..count]).to_bits(), "{count}");
+            assert_eq!(
+                total.to_bits(),
+                pairwise(&leaves[..count]).to_bits(),
+                "{count}"
+            );
         }
     }
 
     #[test]
     fn halves_summed_then_joined_are_the_whole() {
-        let leaves: Vec<f64> = (0..16).map(|i| (i as f64 * 0.37).sin() * 10f64.powi(i % 7)).collect();
+        let leaves: Vec<f64> = (0..16)
+            .map(|i| (i as f64 * 0.37).sin() * 10f64.powi(i % 7))
+            .collect();
         let sum = |ls: &[f64]| {
             let mut tree = TreeSum::default();
             for l in ls {
@@ -124,7 +128,9 @@ mod tests {
         };
         for parts in [2, 4, 8] {
             let w = 16 / parts;
-            let mut level: Vec<f64> = (0..parts).map(|p| sum(&leaves[p * w..(p + 1) * w])).collect();
+            let mut level: Vec<f64> = (0..parts)
+                .map(|p| sum(&leaves[p * w..(p + 1) * w]))
+                .collect();
             while level.len() > 1 {
                 level = level.chunks(2).map(|c| c[0] + c[1]).collect();
             }

@@ -14,12 +14,12 @@ use super::train::{
 use super::{
     Activation, Init, Loss, Mlp, Real, TrainConfig, TrainObserver, TrainResult, TrainState,
 };
+use crate::comm::{Communicator, Local};
 use crate::data::{load_mnist, synthetic, Dataset, Standardizer, Table, TargetData, Task};
 use crate::error::{Error, Result};
-use crate::comm::{Communicator, Local};
 use faer::Par;
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Default validation fraction, and the most samples it holds out by default: enough to
 /// monitor, while the rest trains.

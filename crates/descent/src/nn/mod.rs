@@ -35,6 +35,6 @@ pub use real::Real;
 pub use sampled::NetBatches;
 pub use train::{
     batch_data, check_compatible, default_epochs, evaluate, train, train_distributed, train_with,
-    EpochReport,
-    LayerStats, Optimizer, Silent, TrainConfig, TrainObserver, TrainResult, TrainState, TrainStop,
+    EpochReport, LayerStats, Optimizer, Silent, TrainConfig, TrainObserver, TrainResult,
+    TrainState, TrainStop,
 };

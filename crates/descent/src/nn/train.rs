@@ -4,10 +4,10 @@
 //! squared-error networks. Early stopping restores the best weights; reduce-on-plateau
 //! scales the learning rate; per-layer diagnostics show saturation.
 
-use crate::comm::{Communicator, DistributedBatches, Local};
 use super::adapters::{BatchData, FullBatch, NetLeastSquares};
 use super::sampled::NetBatches;
 use super::{Activation, Loss, Mlp, Real};
+use crate::comm::{Communicator, DistributedBatches, Local};
 use crate::data::{Dataset, TargetData};
 use crate::driver::{Control, IterReport, Minimizer, Observer, Options, Start, Termination};
 use crate::error::{Error, Result};

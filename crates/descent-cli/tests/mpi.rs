@@ -1,0 +1,235 @@
+//! Distributed training under `mpirun` on loopback (the `mpi` feature; `.ci/run` installs
+//! OpenMPI and runs `cargo test -p descent-cli --features mpi --test mpi`). Each check is
+//! one of the bars, against one process run in the same test:
+//!
+//! - `-np 2` mini-batch training on MNIST gives the losses of one process per epoch (f64:
+//!   1e-10 relative; f32: 1e-5) and the same test accuracy;
+//! - full-batch L-BFGS takes the same iterations to the same loss;
+//! - a rank that is killed stops the job with a readable line within 60 s, and the last
+//!   checkpoint resumes (with another number of processes).
+#![cfg(feature = "mpi")]
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn mnist() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist");
+    assert!(
+        dir.join("train-images-idx3-ubyte.gz").exists()
+            || dir.join("train-images-idx3-ubyte").exists(),
+        "MNIST is not in {}",
+        dir.display()
+    );
+    dir
+}
+
+/// `mpirun -np K descent ARGS` (K = 1: the binary alone, a process on its own).
+fn launch(k: usize, args: &[String]) -> Command {
+    let bin = env!("CARGO_BIN_EXE_descent");
+    if k == 1 {
+        let mut c = Command::new(bin);
+        c.args(args);
+        return c;
+    }
+    let mut c = Command::new("timeout");
+    c.args([
+        "600",
+        "mpirun",
+        "--oversubscribe",
+        "--allow-run-as-root",
+        "--bind-to",
+        "none",
+    ])
+    .args(["-np", &k.to_string(), bin])
+    .args(args);
+    c
+}
+
+fn ok(out: Output, what: &str) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // One JSON object, from rank 0 only.
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('{')).collect();
+    assert_eq!(lines.len(), 1, "{what}: {text}");
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+fn train(k: usize, args: &[&str]) -> serde_json::Value {
+    let data = format!("mnist:{},n=6000", mnist().display());
+    let mut all = vec!["train".to_string(), "--data".into(), data];
+    all.extend(["--json", "--quiet", "--threads", "1"].map(String::from));
+    all.extend(args.iter().map(|s| s.to_string()));
+    ok(launch(k, &all).output().unwrap(), &all.join(" "))
+}
+
+fn series(v: &serde_json::Value, key: &str) -> Vec<f64> {
+    v["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[key].as_f64().unwrap())
+        .collect()
+}
+
+fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= tol * x.abs(), "{what}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn two_ranks_train_mnist_as_one_process() {
+    for (precision, tol) in [("f64", 1e-10), ("f32", 1e-5)] {
+        let args = [
+            "--layers",
+            "784,128,10",
+            "--optimizer",
+            "adam",
+            "--batch-size",
+            "128",
+            "--epochs",
+            "3",
+            "--precision",
+            precision,
+        ];
+        let one = train(1, &args);
+        let two = train(2, &args);
+        assert_eq!(two["workers"], 2);
+        for key in ["train_loss", "val_loss"] {
+            assert_close(&series(&two, key), &series(&one, key), tol, key);
+        }
+        assert_eq!(two["test_accuracy"], one["test_accuracy"], "{precision}");
+    }
+}
+
+#[test]
+fn two_ranks_take_the_iterations_of_one_process_full_batch() {
+    let args = [
+        "--layers",
+        "784,32,10",
+        "--optimizer",
+        "lbfgs",
+        "--epochs",
+        "25",
+        "--precision",
+        "f64",
+    ];
+    let one = train(1, &args);
+    let two = train(2, &args);
+    assert_eq!(series(&two, "train_loss"), series(&one, "train_loss"));
+    assert_eq!(two["stop"], one["stop"]);
+}
+
+#[test]
+fn a_killed_rank_stops_the_job_and_the_checkpoint_resumes() {
+    let dir = std::env::temp_dir().join(format!("descent-mpi-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let save = dir.join("run.safetensors");
+    let data = format!("mnist:{},n=6000", mnist().display());
+    let base = |epochs: &str| -> Vec<String> {
+        [
+            "train",
+            "--data",
+            &data,
+            "--layers",
+            "784,64,10",
+            "--optimizer",
+            "adam",
+            "--epochs",
+            epochs,
+            "--precision",
+            "f64",
+            "--threads",
+            "1",
+            "--json",
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut args = base("40");
+    args.extend(["--save".into(), save.display().to_string()]);
+    args.extend(["--checkpoint-every".into(), "1".into()]);
+    let job = launch(2, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for a checkpoint, then kill rank 1 (the process that is not the saver).
+    let t0 = Instant::now();
+    while !save.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no checkpoint written"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pids = String::from_utf8(
+        Command::new("pgrep")
+            .args([
+                "-f",
+                &format!(
+                    "^{} train .*{}",
+                    env!("CARGO_BIN_EXE_descent"),
+                    save.display()
+                ),
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let pids: Vec<u32> = pids.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(pids.len(), 2, "the two ranks: {pids:?}");
+    let victim = *pids.iter().max().unwrap();
+    let killed_at = Instant::now();
+    Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .unwrap();
+    let out = job.wait_with_output().unwrap();
+    let took = killed_at.elapsed();
+    assert!(!out.status.success());
+    assert!(
+        took < Duration::from_secs(60),
+        "the job took {took:?} to stop"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stopped by the MPI launcher"), "{err}");
+    // The checkpoint resumes, here on one process, to a total of 3 epochs.
+    let mut resume = base("3");
+    resume.extend(["--resume".into(), save.display().to_string()]);
+    let resumed = ok(launch(1, &resume).output().unwrap(), "resume");
+    assert!(resumed["epochs"].as_array().is_some());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn full_batch_least_squares_says_it_is_not_distributed() {
+    let out = launch(
+        2,
+        &[
+            "train",
+            "--data",
+            "synthetic:sine:50",
+            "--layers",
+            "1,4,1",
+            "--optimizer",
+            "lm",
+            "--quiet",
+        ]
+        .map(String::from),
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not distributed"));
+}
