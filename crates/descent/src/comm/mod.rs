@@ -51,43 +51,121 @@ pub trait Communicator: Send + Sync {
     /// `buf` of worker `root` into `buf` of every worker.
     fn broadcast(&self, buf: &mut [f64], root: usize);
 
+    /// Sends `send` to worker `partner` and receives what it sends into `recv`, at once
+    /// (both sides call it; neither waits for the other to finish first).
+    fn exchange(&self, send: &[f64], recv: &mut [f64], partner: usize);
+
     /// The element-wise sum of `buf` over the workers, into `buf` of every worker, added
-    /// in a fixed order: a binomial tree to rank 0 (at round `s`, rank `r` with
-    /// `r mod 2ˢ⁺¹ = 0` adds what rank `r + 2ˢ` holds to its own), then a broadcast. With
-    /// two workers it is `b₀ + b₁`; with four, `(b₀ + b₁) + (b₂ + b₃)`.
+    /// in a fixed order: that of a binomial tree, where at round `s` the partial sum of
+    /// ranks `r..r + 2ˢ` is added to that of ranks `r − 2ˢ..r` (the lower ranks' sum on the
+    /// left). With two workers it is `b₀ + b₁`; with four, `(b₀ + b₁) + (b₂ + b₃)`.
+    ///
+    /// With a power-of-two number of workers and a buffer of at least one entry each, the
+    /// sum is taken by recursive halving and doubling (Rabenseifner 2004; Thakur, Rabenseifner
+    /// & Gropp 2005): every worker sums `1/K` of the buffer and the pieces are exchanged,
+    /// `2(K − 1)/K · n` values sent by each worker instead of the tree's `2·log₂K · n`; the
+    /// order of the additions is the tree's. Otherwise the tree sums to rank 0, which
+    /// broadcasts.
     fn sum(&self, buf: &mut [f64]) {
-        let (rank, size) = (self.rank(), self.size());
+        let size = self.size();
         if size <= 1 {
             return;
         }
-        let mut scratch = vec![0.0; PIECE.min(buf.len())];
-        let mut step = 1;
-        while step < size {
-            if rank % (2 * step) == step {
-                for piece in buf.chunks(PIECE) {
-                    self.send(piece, rank - step);
-                }
-                break;
-            }
-            if rank % (2 * step) == 0 && rank + step < size {
-                for piece in buf.chunks_mut(PIECE) {
-                    let theirs = &mut scratch[..piece.len()];
-                    self.receive(theirs, rank + step);
-                    piece
-                        .iter_mut()
-                        .zip(theirs.iter())
-                        .for_each(|(a, b)| *a += b);
-                }
-            }
-            step *= 2;
+        if size.is_power_of_two() && buf.len() >= size {
+            halving_doubling_sum(self, buf);
+        } else {
+            tree_sum(self, buf);
         }
-        self.broadcast(buf, 0);
     }
 
     /// Whether this worker is rank 0, the one that prints, logs and saves.
     fn is_root(&self) -> bool {
         self.rank() == 0
     }
+}
+
+/// [`Communicator::sum`] by recursive halving (each worker ends with its `1/K` of the sum)
+/// then recursive doubling (the pieces gathered), for `K = 2ᵖ` workers.
+fn halving_doubling_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
+    let (rank, size) = (comm.rank(), comm.size());
+    let mut scratch = vec![0.0; buf.len().div_ceil(2)];
+    // The range this worker is responsible for, narrowed at each round.
+    let (mut lo, mut hi) = (0, buf.len());
+    let mut ranges = Vec::new();
+    let mut distance = 1;
+    while distance < size {
+        let partner = rank ^ distance;
+        let mid = lo + (hi - lo) / 2;
+        ranges.push((lo, hi));
+        let lower = rank & distance == 0;
+        // The lower rank keeps the first half, the upper the second.
+        let (keep, give) = if lower {
+            (lo..mid, mid..hi)
+        } else {
+            (mid..hi, lo..mid)
+        };
+        let theirs = &mut scratch[..keep.len()];
+        comm.exchange(&buf[give], theirs, partner);
+        let mine = &mut buf[keep.clone()];
+        if lower {
+            mine.iter_mut()
+                .zip(theirs.iter())
+                .for_each(|(a, b)| *a += b);
+        } else {
+            mine.iter_mut()
+                .zip(theirs.iter())
+                .for_each(|(a, b)| *a = b + *a);
+        }
+        (lo, hi) = (keep.start, keep.end);
+        distance *= 2;
+    }
+    // Gather: undo the rounds, each worker sending the range it holds summed and receiving
+    // its partner's.
+    while let Some((outer_lo, outer_hi)) = ranges.pop() {
+        distance /= 2;
+        let partner = rank ^ distance;
+        let (theirs_lo, theirs_hi) = if lo == outer_lo {
+            (hi, outer_hi)
+        } else {
+            (outer_lo, lo)
+        };
+        let (first, second) = buf.split_at_mut(lo.max(theirs_lo));
+        let (mine, theirs) = if lo < theirs_lo {
+            (&first[lo..hi], &mut second[..theirs_hi - theirs_lo])
+        } else {
+            (&second[..hi - lo], &mut first[theirs_lo..theirs_hi])
+        };
+        comm.exchange(mine, theirs, partner);
+        (lo, hi) = (outer_lo, outer_hi);
+    }
+}
+
+/// [`Communicator::sum`] as a binomial tree to rank 0 and a broadcast (any number of
+/// workers).
+fn tree_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
+    let (rank, size) = (comm.rank(), comm.size());
+    let mut scratch = vec![0.0; PIECE.min(buf.len())];
+    let mut step = 1;
+    while step < size {
+        if rank % (2 * step) == step {
+            for piece in buf.chunks(PIECE) {
+                comm.send(piece, rank - step);
+            }
+            break;
+        }
+        if rank % (2 * step) == 0 && rank + step < size {
+            for piece in buf.chunks_mut(PIECE) {
+                let theirs = &mut scratch[..piece.len()];
+                comm.receive(theirs, rank + step);
+                piece
+                    .iter_mut()
+                    .zip(theirs.iter())
+                    .for_each(|(a, b)| *a += b);
+            }
+        }
+        step *= 2;
+    }
+    comm.broadcast(buf, 0);
 }
 
 /// One worker: nothing to add up.
@@ -108,6 +186,9 @@ impl Communicator for Local {
         unreachable!("a single worker has no one to receive from")
     }
     fn broadcast(&self, _buf: &mut [f64], _root: usize) {}
+    fn exchange(&self, _send: &[f64], _recv: &mut [f64], _partner: usize) {
+        unreachable!("a single worker has no partner")
+    }
 }
 
 /// The part `lo..hi` of `n` items that worker `rank` of `size` takes: contiguous, in rank
@@ -163,6 +244,24 @@ mod tests {
             for buf in sums {
                 assert!(
                     buf.iter().all(|v| v.to_bits() == expected.to_bits()),
+                    "{size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_entry_is_summed_where_it_is() {
+        for size in [2, 3, 4, 8] {
+            let sums = InProcess::run(size, |comm| {
+                let mut buf: Vec<f64> = (0..37).map(|i| (i * (comm.rank() + 1)) as f64).collect();
+                comm.sum(&mut buf);
+                buf
+            });
+            let factor = (size * (size + 1) / 2) as f64;
+            for buf in sums {
+                assert!(
+                    buf.iter().enumerate().all(|(i, v)| *v == i as f64 * factor),
                     "{size}"
                 );
             }

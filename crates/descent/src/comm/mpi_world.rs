@@ -74,6 +74,10 @@ impl Communicator for Mpi {
     fn receive(&self, buf: &mut [f64], from: usize) {
         self.world.process_at_rank(from as i32).receive_into(buf);
     }
+    fn exchange(&self, send: &[f64], recv: &mut [f64], partner: usize) {
+        let process = self.world.process_at_rank(partner as i32);
+        mpi::point_to_point::send_receive_into(send, &process, recv, &process);
+    }
     fn broadcast(&self, buf: &mut [f64], root: usize) {
         self.world.process_at_rank(root as i32).broadcast_into(buf);
     }
