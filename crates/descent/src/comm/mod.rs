@@ -106,16 +106,12 @@ fn halving_doubling_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
         };
         let theirs = &mut scratch[..keep.len()];
         comm.exchange(&buf[give], theirs, partner);
-        let mine = &mut buf[keep.clone()];
-        if lower {
-            mine.iter_mut()
-                .zip(theirs.iter())
-                .for_each(|(a, b)| *a += b);
-        } else {
-            mine.iter_mut()
-                .zip(theirs.iter())
-                .for_each(|(a, b)| *a = b + *a);
-        }
+        // The lower ranks' partial sum and the upper ranks' are joined (a + b is b + a in
+        // IEEE arithmetic: only the grouping of the terms matters, and it is the tree's).
+        buf[keep.clone()]
+            .iter_mut()
+            .zip(theirs.iter())
+            .for_each(|(a, b)| *a += b);
         (lo, hi) = (keep.start, keep.end);
         distance *= 2;
     }
@@ -261,7 +257,9 @@ mod tests {
             let factor = (size * (size + 1) / 2) as f64;
             for buf in sums {
                 assert!(
-                    buf.iter().enumerate().all(|(i, v)| *v == i as f64 * factor),
+                    buf.iter()
+                        .enumerate()
+                        .all(|(i, v)| v.to_bits() == (i as f64 * factor).to_bits()),
                     "{size}"
                 );
             }
