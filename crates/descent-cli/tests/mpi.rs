@@ -5,6 +5,8 @@
 //! - `-np 2` mini-batch training on MNIST gives the losses of one process per epoch (f64:
 //!   1e-10 relative; f32: 1e-5) and the same test accuracy;
 //! - full-batch L-BFGS takes the same iterations to the same loss;
+//! - Levenberg–Marquardt on a squared-error network takes the same iterations to the same
+//!   loss;
 //! - a rank that is killed stops the job with a readable line within 60 s, and the last
 //!   checkpoint resumes (with another number of processes).
 #![cfg(feature = "mpi")]
@@ -213,7 +215,42 @@ fn a_killed_rank_stops_the_job_and_the_checkpoint_resumes() {
 }
 
 #[test]
-fn full_batch_least_squares_says_it_is_not_distributed() {
+fn levenberg_marquardt_on_two_ranks_takes_the_iterations_of_one_process() {
+    // MATLAB's trainlm setting: a squared-error 1-10-1 network on a noisy sine. The ranks
+    // sum the normal equations of their rows; the Jacobian is never gathered.
+    let run = |k| {
+        let args = [
+            "train",
+            "--data",
+            "synthetic:sine:400",
+            "--layers",
+            "1,10,1",
+            "--optimizer",
+            "lm",
+            "--epochs",
+            "40",
+            "--precision",
+            "f64",
+            "--threads",
+            "1",
+            "--json",
+            "--quiet",
+        ]
+        .map(String::from);
+        ok(launch(k, &args).output().unwrap(), "lm")
+    };
+    let (one, two) = (run(1), run(2));
+    assert_close(
+        &series(&two, "train_loss"),
+        &series(&one, "train_loss"),
+        1e-10,
+        "lm",
+    );
+    assert_eq!(two["stop"], one["stop"]);
+}
+
+#[test]
+fn bayesian_regularization_says_it_is_not_distributed() {
     let out = launch(
         2,
         &[
@@ -223,7 +260,7 @@ fn full_batch_least_squares_says_it_is_not_distributed() {
             "--layers",
             "1,4,1",
             "--optimizer",
-            "lm",
+            "br",
             "--quiet",
         ]
         .map(String::from),

@@ -376,6 +376,21 @@ impl Lu {
     }
 }
 
+/// The upper-triangular `R` with `RᵀR = A` (Cholesky), or `None` when `A` is not
+/// numerically positive definite.
+pub fn cholesky_factor(a: &DenseMatrix) -> Option<DenseMatrix> {
+    let llt = a.to_faer().llt(Side::Lower).ok()?;
+    let l = llt.L();
+    let n = a.rows;
+    let mut r = DenseMatrix::zeros(n, n);
+    for i in 0..n {
+        for j in 0..=i {
+            r.set(j, i, l[(i, j)]);
+        }
+    }
+    all_finite(&r.data).then_some(r)
+}
+
 /// Symmetric eigendecomposition `A = QΛQᵀ`: eigenvalues ascending and the eigenvectors
 /// as the columns of Q.
 pub fn symmetric_eigen(a: &DenseMatrix) -> Option<(Vec<f64>, DenseMatrix)> {

@@ -119,6 +119,14 @@ pub trait LeastSquares {
     fn has_exact_second_directional(&self) -> bool {
         false
     }
+    /// `JᵀJ` and `Jᵀr` at `x`, where the problem holds them more exactly than its
+    /// [`LeastSquares::jacobian`] would give them (a problem whose rows are split across
+    /// workers sums them, and its Jacobian is only a factor of the sum); `None`, the
+    /// default, when not. Asked at a point whose residuals and Jacobian were just
+    /// evaluated; not an evaluation of its own.
+    fn normal_equations(&self, _x: &[f64]) -> Option<(DenseMatrix, Vec<f64>)> {
+        None
+    }
 }
 
 /// A borrowed least-squares problem is one too (so adapters can own or borrow theirs).
@@ -140,6 +148,9 @@ impl<L: LeastSquares + ?Sized> LeastSquares for &L {
     }
     fn has_exact_second_directional(&self) -> bool {
         (**self).has_exact_second_directional()
+    }
+    fn normal_equations(&self, x: &[f64]) -> Option<(DenseMatrix, Vec<f64>)> {
+        (**self).normal_equations(x)
     }
 }
 
@@ -369,6 +380,9 @@ impl<P: LeastSquares + ?Sized> LeastSquares for Counted<'_, P> {
     }
     fn has_exact_second_directional(&self) -> bool {
         self.inner.has_exact_second_directional()
+    }
+    fn normal_equations(&self, x: &[f64]) -> Option<(DenseMatrix, Vec<f64>)> {
+        self.inner.normal_equations(x)
     }
 }
 

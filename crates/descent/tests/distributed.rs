@@ -238,11 +238,45 @@ fn full_batch_methods_take_the_same_iterations_on_their_share_of_the_rows() {
 }
 
 #[test]
-fn least_squares_training_says_it_is_not_distributed() {
+fn levenberg_marquardt_and_gauss_newton_run_on_the_summed_normal_equations() {
+    // A squared-error network (MATLAB's trainlm setting): the workers sum JᵀJ, Jᵀr and rᵀr
+    // of their rows, never the Jacobian; the iterations are the one process's.
+    let data = synthetic("sine:300", 0).unwrap();
+    let net = Mlp::new(&[1, 8, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let p0 = net.init_params(Init::NguyenWidrow, 1);
+    for method in ["lm", "gn"] {
+        let cfg = TrainConfig {
+            optimizer: method.into(),
+            epochs: 25,
+            ..TrainConfig::default()
+        };
+        let one = run::<f64>(&net, &data, None, &cfg, TrainState::new(p0.clone()), &Local);
+        // 300 samples make four leaves (one per 64 rows, a power of two): two workers
+        // take two each.
+        let many = InProcess::run(2, |comm| {
+            run::<f64>(&net, &data, None, &cfg, TrainState::new(p0.clone()), comm)
+        });
+        for r in &many {
+            assert_eq!(r.state.params, one.state.params, "{method}");
+            assert_eq!(losses(r), losses(&one), "{method}");
+        }
+        // Three workers group the sums otherwise: close, and the same on every worker.
+        let three = InProcess::run(3, |comm| {
+            run::<f64>(&net, &data, None, &cfg, TrainState::new(p0.clone()), comm)
+        });
+        assert!(three
+            .iter()
+            .all(|r| r.state.params == three[0].state.params));
+        assert_close(&losses(&three[0]), &losses(&one), 1e-4, method);
+    }
+}
+
+#[test]
+fn bayesian_regularization_says_it_is_not_distributed() {
     let data = synthetic("sine:40", 0).unwrap();
     let net = Mlp::new(&[1, 5, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
     let cfg = TrainConfig {
-        optimizer: "lm".into(),
+        optimizer: "br".into(),
         epochs: 3,
         ..TrainConfig::default()
     };

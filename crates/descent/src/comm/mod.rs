@@ -27,12 +27,14 @@ mod batches;
 mod in_process;
 #[cfg(feature = "mpi")]
 mod mpi_world;
+mod normal;
 pub mod tree;
 
 pub use batches::DistributedBatches;
 pub use in_process::InProcess;
 #[cfg(feature = "mpi")]
 pub use mpi_world::Mpi;
+pub use normal::NormalEquationsLeastSquares;
 
 /// Longest piece of a buffer sent in one message by [`Communicator::sum`]: the receiver
 /// adds one piece while the next is on its way, in a scratch buffer of this size.

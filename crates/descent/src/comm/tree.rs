@@ -10,6 +10,9 @@
 //! depend on K, and neither does the run: every iteration of L-BFGS on two workers is the
 //! iteration on one.
 
+use super::share;
+use std::ops::Range;
+
 /// Most leaves of a tree (more only when there are more workers than this).
 pub const MAX_LEAVES: usize = 16;
 
@@ -23,6 +26,22 @@ pub fn leaf_count(rows: usize, workers: usize) -> usize {
     let by_rows = (rows / MIN_LEAF_ROWS).clamp(1, MAX_LEAVES);
     let pow2 = 1 << by_rows.ilog2();
     pow2.max(workers)
+}
+
+/// This worker's leaves of `rows` rows: the rows they cover together, and each leaf's rows
+/// counted from the first of those.
+pub fn own_leaves(rows: usize, rank: usize, size: usize) -> (Range<usize>, Vec<Range<usize>>) {
+    let count = leaf_count(rows, size);
+    let leaves: Vec<Range<usize>> = share(count, rank, size)
+        .map(|leaf| share(rows, leaf, count))
+        .collect();
+    let start = leaves.first().map_or(0, |l| l.start);
+    let end = leaves.last().map_or(0, |l| l.end);
+    let local = leaves
+        .iter()
+        .map(|l| l.start - start..l.end - start)
+        .collect();
+    (start..end, local)
 }
 
 /// Pairwise sum of leaf vectors pushed in order (a binary counter: two partial sums of the

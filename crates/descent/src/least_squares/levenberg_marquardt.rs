@@ -366,7 +366,16 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
                 None => scale_columns(&self.j, &self.d),
                 Some(h) => without_columns(&scale_columns(&self.j, &self.d), h),
             };
-            let normal = (js.rows >= js.cols).then(|| NormalEquations::new(&js, &self.r));
+            // A problem that holds JᵀJ and Jᵀr more exactly than its Jacobian (summed across
+            // workers) gives them (without held columns, which would drop out of them).
+            let given = held
+                .is_none()
+                .then(|| problem.normal_equations(&it.x))
+                .flatten();
+            let normal = (js.rows >= js.cols).then(|| match given {
+                Some((jtj, jtr)) => NormalEquations::from_parts(jtj, &jtr, &self.d),
+                None => NormalEquations::new(&js, &self.r),
+            });
             self.system = Some((js, normal));
         }
         let Some((js, normal)) = &self.system else {

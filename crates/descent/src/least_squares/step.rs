@@ -114,6 +114,20 @@ impl NormalEquations {
         NormalEquations { a: gram(js), b }
     }
 
+    /// The normal equations from `JᵀJ` and `Jᵀr` formed elsewhere (summed across workers),
+    /// scaled by the columns' `d`: `JsᵀJs = D⁻¹JᵀJD⁻¹`, `Jsᵀr = D⁻¹Jᵀr`.
+    pub fn from_parts(jtj: DenseMatrix, jtr: &[f64], d: &[f64]) -> Self {
+        let n = jtr.len();
+        let mut a = jtj;
+        for i in 0..n {
+            for k in 0..n {
+                a.data[i * n + k] /= d[i] * d[k];
+            }
+        }
+        let b = jtr.iter().zip(d).map(|(v, di)| -v / di).collect();
+        NormalEquations { a, b }
+    }
+
     /// `z` with `(JsᵀJs + μI) z = −Jsᵀr` by Cholesky; `None` when the system's condition
     /// number is above 10¹⁰ (the caller then solves by QR).
     pub fn solve(&self, mu: f64) -> Option<Vec<f64>> {

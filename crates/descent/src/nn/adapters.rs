@@ -24,6 +24,30 @@ pub struct BatchData<T> {
 }
 
 impl<T: Real> BatchData<T> {
+    /// A copy of samples `rows` (a worker's share of the data).
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> BatchData<T> {
+        let d = if self.n == 0 {
+            0
+        } else {
+            self.x.len() / self.n
+        };
+        let k = if self.n == 0 {
+            0
+        } else {
+            self.values.len() / self.n
+        };
+        BatchData {
+            x: self.x[rows.start * d..rows.end * d].to_vec(),
+            labels: if self.labels.is_empty() {
+                vec![]
+            } else {
+                self.labels[rows.clone()].to_vec()
+            },
+            values: self.values[rows.start * k..rows.end * k].to_vec(),
+            n: rows.len(),
+        }
+    }
+
     /// The targets of samples `lo..hi`.
     pub fn targets(&self, loss: Loss, k: usize, lo: usize, hi: usize) -> Targets<'_, T> {
         match loss {

@@ -7,13 +7,15 @@
 use super::adapters::{BatchData, FullBatch, NetLeastSquares};
 use super::sampled::NetBatches;
 use super::{Activation, Loss, Mlp, Real};
-use crate::comm::{Communicator, DistributedBatches, Local};
+use crate::comm::tree::own_leaves;
+use crate::comm::{Communicator, DistributedBatches, Local, NormalEquationsLeastSquares};
 use crate::data::{Dataset, TargetData};
 use crate::driver::{Control, IterReport, Minimizer, Observer, Options, Start, Termination};
 use crate::error::{Error, Result};
 use crate::least_squares::{minimize_least_squares, FitOptions, Scaling};
 use crate::method::{AppliesTo, MethodSpec};
 use crate::minibatch::{batches_per_epoch, minimize_sampled, MiniBatch, RateScale};
+use crate::problem::LeastSquares;
 use crate::update::StepRule;
 use faer::Par;
 use serde::{Deserialize, Serialize};
@@ -1025,20 +1027,39 @@ fn train_deterministic<T: Real>(
     };
     let s = match method {
         FullBatchMethod::Method(spec) if spec.info()?.applies(AppliesTo::LeastSquares) => {
-            if comm.size() > 1 {
+            // Of a distributed run, each worker holds its share of the rows and the method
+            // sees their normal equations summed (the Jacobian is never gathered). Bayesian
+            // regularization counts the residuals, which that problem does not keep.
+            if comm.size() > 1 && spec.name == "br" {
                 return Err(Error::NotApplicable {
                     method: spec.name.clone(),
                     why: format!(
-                        "least-squares training is not distributed yet (this run has {} workers); \
-                         run it in one process, or train with a full-batch method such as lbfgs",
+                        "Bayesian regularization is not distributed yet (this run has {} \
+                         workers); run it in one process, or train with lm",
                         comm.size()
                     ),
                 });
             }
-            let problem = NetLeastSquares::new(net, td).map_err(|_| Error::NotApplicable {
-                method: spec.name.clone(),
-                why: "it trains squared-error networks only (loss mse)".into(),
-            })?;
+            // The method sees the network through JᵀJ, Jᵀr and rᵀr summed over leaves of the
+            // samples (a number set by the data alone) and over the workers, each of which
+            // holds only its leaves' rows: the same sums, to the bit, in one process and on
+            // 2, 4, … workers. One process keeps the Jacobian itself for Bayesian
+            // regularization (which counts the residuals) and where there are fewer
+            // residuals than weights (its m×m dual system is the smaller one).
+            let k = net.outputs();
+            let (rows, leaves) = own_leaves(td.n, comm.rank(), comm.size());
+            let summed = comm.size() > 1 || (td.n * k > net.num_params() && spec.name != "br");
+            let own_rows = (comm.size() > 1).then(|| td.rows(rows));
+            let problem =
+                NetLeastSquares::new(net, own_rows.as_ref().unwrap_or(td)).map_err(|_| {
+                    Error::NotApplicable {
+                        method: spec.name.clone(),
+                        why: "it trains squared-error networks only (loss mse)".into(),
+                    }
+                })?;
+            let residual_leaves = leaves.iter().map(|l| l.start * k..l.end * k).collect();
+            let normal = NormalEquationsLeastSquares::new(&problem, comm, residual_leaves);
+            let problem: &dyn LeastSquares = if summed { &normal } else { &problem };
             // Geodesic acceleration needs second directional derivatives (two extra
             // evaluations by differences for a network), and a restart from the initial
             // weights would replay epochs already reported: both off unless asked for.
@@ -1071,7 +1092,7 @@ fn train_deterministic<T: Real>(
                 opts.gtol = m * nk;
             }
             minimize_least_squares(
-                &problem,
+                problem,
                 method.as_mut(),
                 start,
                 &opts,

@@ -1,0 +1,218 @@
+//! Least squares split by rows across workers, without gathering the Jacobian.
+//!
+//! Levenberg–Marquardt and Gauss–Newton see a problem only through `JᵀJ`, `Jᵀr` and
+//! `rᵀr`: the damped step `(JᵀJ + μD²)h = −Jᵀr`, the predicted reduction
+//! `‖r + Jh‖² = rᵀr + 2hᵀJᵀr + hᵀJᵀJh`, the column norms and the gradient's cosines. So
+//! each worker forms the Gram matrix `G = [J r]ᵀ[J r]` of its own rows, the matrices are
+//! summed ([`Communicator::sum`]: (n + 1)² values, whatever the number of rows), and the
+//! method is handed a problem of n + 1 residuals with the same three quantities:
+//! `G = RᵀR` (Cholesky), `J̃ = R[:, ..n]`, `r̃ = R[:, n]`, so that `J̃ᵀJ̃ = JᵀJ`,
+//! `J̃ᵀr̃ = Jᵀr` and `r̃ᵀr̃ = rᵀr` (to rounding).
+//!
+//! Levenberg–Marquardt takes `JᵀJ` and `Jᵀr` from the summed `G` itself
+//! ([`LeastSquares::normal_equations`]), not from `J̃`, so that its damped systems are those
+//! of one process up to the order of the sums.
+//!
+//! Since `r̃` needs `J`, every residual evaluation evaluates the Jacobian too (at a trial
+//! point the method would have asked for residuals alone); the Jacobian the method asks
+//! for next at the same point is the one already formed. The evaluation counts report
+//! what the method asked for.
+
+use super::tree::TreeSum;
+use super::Communicator;
+use crate::least_squares::gram;
+use crate::linalg::{cholesky_factor, symmetric_eigen, DenseMatrix};
+use crate::problem::LeastSquares;
+use std::cell::RefCell;
+use std::ops::Range;
+
+/// `R` and the summed `G` of one point ((n + 1)² each).
+type Compressed = (DenseMatrix, DenseMatrix);
+
+/// A [`LeastSquares`] problem whose residuals are split across the workers of `comm`, as
+/// the equivalent problem of n + 1 residuals (see the module documentation).
+pub struct NormalEquationsLeastSquares<'a, L: ?Sized> {
+    /// This worker's rows.
+    local: &'a L,
+    comm: &'a dyn Communicator,
+    /// This worker's leaves, as ranges of its rows.
+    leaves: Vec<Range<usize>>,
+    /// The point of the last compression, with what was formed there.
+    last: RefCell<Option<(Vec<f64>, Compressed)>>,
+}
+
+impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
+    /// `local` holds this worker's rows of the residuals, cut into `leaves` (ranges of its
+    /// rows, in order: [`super::tree::own_leaves`]), whose Gram matrices are added pairwise
+    /// ([`TreeSum`]) before the workers' are summed. With the leaves of
+    /// [`super::tree::own_leaves`], `G` is the same to the bit for one worker and for 2, 4, …
+    pub fn new(local: &'a L, comm: &'a dyn Communicator, leaves: Vec<Range<usize>>) -> Self {
+        NormalEquationsLeastSquares {
+            local,
+            comm,
+            leaves,
+            last: RefCell::new(None),
+        }
+    }
+
+    /// `R` at `x`, formed once per point (with the summed `G`).
+    fn compressed(&self, x: &[f64]) -> std::cell::Ref<'_, Compressed> {
+        let fresh = matches!(&*self.last.borrow(), Some((at, _)) if at.as_slice() == x);
+        if !fresh {
+            let (m, n) = (self.local.residual_count(), self.local.dim());
+            let mut j = DenseMatrix::zeros(m, n);
+            let mut r = vec![0.0; m];
+            self.local.residuals(x, &mut r);
+            self.local.jacobian(x, &mut j);
+            // [J r] of each leaf, their Gram matrices added pairwise, then over the workers.
+            let mut tree = TreeSum::default();
+            for leaf in &self.leaves {
+                let mut augmented = DenseMatrix::zeros(leaf.len(), n + 1);
+                for (a, i) in leaf.clone().enumerate() {
+                    augmented.data[a * (n + 1)..a * (n + 1) + n].copy_from_slice(j.row(i));
+                    augmented.data[a * (n + 1) + n] = r[i];
+                }
+                tree.push(gram(&augmented).data);
+            }
+            let mut g = DenseMatrix::zeros(n + 1, n + 1);
+            g.data = tree.finish((n + 1) * (n + 1));
+            self.comm.sum(&mut g.data);
+            let r = square_root(&g);
+            *self.last.borrow_mut() = Some((x.to_vec(), (r, g)));
+        }
+        std::cell::Ref::map(self.last.borrow(), |l| &l.as_ref().expect("just formed").1)
+    }
+}
+
+/// `R` with `RᵀR = G` for a symmetric positive semi-definite `G`: its Cholesky factor
+/// (upper triangular, whose leading block is the factor of `JᵀJ`), or where rounding leaves
+/// `G` singular, `Λ^½Qᵀ` from its eigendecomposition (eigenvalues below zero count as
+/// zero). A `G` that is not finite gives a non-finite `R`, which the methods stop on.
+fn square_root(g: &DenseMatrix) -> DenseMatrix {
+    if let Some(r) = cholesky_factor(g) {
+        return r;
+    }
+    let k = g.rows;
+    let mut r = DenseMatrix::zeros(k, k);
+    match symmetric_eigen(g) {
+        Some((values, q)) => {
+            for (i, l) in values.iter().enumerate() {
+                let s = l.max(0.0).sqrt();
+                for j in 0..k {
+                    r.set(i, j, s * q.get(j, i));
+                }
+            }
+        }
+        None => r.data.iter_mut().for_each(|v| *v = f64::NAN),
+    }
+    r
+}
+
+impl<L: LeastSquares + ?Sized> LeastSquares for NormalEquationsLeastSquares<'_, L> {
+    fn dim(&self) -> usize {
+        self.local.dim()
+    }
+    fn residual_count(&self) -> usize {
+        self.local.dim() + 1
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        let n = self.local.dim();
+        let big = &self.compressed(x).0;
+        for (i, ri) in r.iter_mut().enumerate() {
+            *ri = big.data[i * (n + 1) + n];
+        }
+    }
+    fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
+        let n = self.local.dim();
+        let big = &self.compressed(x).0;
+        for i in 0..=n {
+            j.data[i * n..(i + 1) * n].copy_from_slice(&big.data[i * (n + 1)..i * (n + 1) + n]);
+        }
+    }
+    fn normal_equations(&self, x: &[f64]) -> Option<(DenseMatrix, Vec<f64>)> {
+        // The summed G itself: its leading block is JᵀJ and its last column Jᵀr.
+        let n = self.local.dim();
+        let g = &self.compressed(x).1;
+        let mut jtj = DenseMatrix::zeros(n, n);
+        for i in 0..n {
+            jtj.data[i * n..(i + 1) * n].copy_from_slice(&g.data[i * (n + 1)..i * (n + 1) + n]);
+        }
+        let jtr = (0..n).map(|i| g.data[i * (n + 1) + n]).collect();
+        Some((jtj, jtr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comm::tree::own_leaves;
+    use crate::comm::{InProcess, Local};
+
+    /// r_i(x) = exp(−x₀ tᵢ) + x₁ tᵢ² − yᵢ on 40 points.
+    struct Rows(std::ops::Range<usize>);
+    impl LeastSquares for Rows {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn residual_count(&self) -> usize {
+            self.0.len()
+        }
+        fn residuals(&self, x: &[f64], r: &mut [f64]) {
+            for (ri, i) in r.iter_mut().zip(self.0.clone()) {
+                let t = i as f64 / 10.0;
+                *ri = (-x[0] * t).exp() + x[1] * t * t - (1.0 + (i as f64).sin());
+            }
+        }
+        fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
+            for (row, i) in self.0.clone().enumerate() {
+                let t = i as f64 / 10.0;
+                j.set(row, 0, -t * (-x[0] * t).exp());
+                j.set(row, 1, t * t);
+            }
+        }
+    }
+
+    #[test]
+    fn the_compressed_problem_has_the_normal_equations_of_the_whole() {
+        let x = [0.3, -0.02];
+        let whole = Rows(0..40);
+        let (mut r, mut j) = (vec![0.0; 40], DenseMatrix::zeros(40, 2));
+        whole.residuals(&x, &mut r);
+        whole.jacobian(&x, &mut j);
+        let expected = gram(&j);
+        let mut jtr = vec![0.0; 2];
+        j.tr_mul_vec(&r, &mut jtr);
+        let rtr: f64 = r.iter().map(|v| v * v).sum();
+        let close = |a: f64, b: f64, scale: f64| (a - b).abs() <= 1e-12 * scale;
+        for workers in [1, 2, 3] {
+            let got = InProcess::run(workers, |comm| {
+                let (rows, leaves) = own_leaves(40, comm.rank(), comm.size());
+                let mine = Rows(rows);
+                let p = NormalEquationsLeastSquares::new(&mine, comm, leaves);
+                let (mut rt, mut jt) = (vec![0.0; 3], DenseMatrix::zeros(3, 2));
+                p.residuals(&x, &mut rt);
+                p.jacobian(&x, &mut jt);
+                (rt, jt)
+            });
+            let (rt, jt) = &got[0];
+            let g = gram(jt);
+            let scale = expected.frobenius();
+            for (a, b) in g.data.iter().zip(&expected.data) {
+                assert!(close(*a, *b, scale), "{workers}: JᵀJ {a} vs {b}");
+            }
+            let mut jtr_t = vec![0.0; 2];
+            jt.tr_mul_vec(rt, &mut jtr_t);
+            for (a, b) in jtr_t.iter().zip(&jtr) {
+                assert!(
+                    close(*a, *b, scale.sqrt() * rtr.sqrt()),
+                    "{workers}: Jᵀr {a} vs {b}"
+                );
+            }
+            let rtr_t: f64 = rt.iter().map(|v| v * v).sum();
+            assert!(close(rtr_t, rtr, rtr), "{workers}: rᵀr {rtr_t} vs {rtr}");
+        }
+        // One worker of its own needs no communicator of several.
+        let p = NormalEquationsLeastSquares::new(&whole, &Local, own_leaves(40, 0, 1).1);
+        assert_eq!(p.residual_count(), 3);
+    }
+}
