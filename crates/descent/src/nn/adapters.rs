@@ -26,16 +26,8 @@ pub struct BatchData<T> {
 impl<T: Real> BatchData<T> {
     /// A copy of samples `rows` (a worker's share of the data).
     pub fn rows(&self, rows: std::ops::Range<usize>) -> BatchData<T> {
-        let d = if self.n == 0 {
-            0
-        } else {
-            self.x.len() / self.n
-        };
-        let k = if self.n == 0 {
-            0
-        } else {
-            self.values.len() / self.n
-        };
+        let d = self.x.len().checked_div(self.n).unwrap_or(0);
+        let k = self.values.len().checked_div(self.n).unwrap_or(0);
         BatchData {
             x: self.x[rows.start * d..rows.end * d].to_vec(),
             labels: if self.labels.is_empty() {
