@@ -1900,3 +1900,27 @@ fn a_save_onto_a_full_disk_keeps_the_previous_files() {
     let _ = Command::new("umount").arg(&dir).status();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Under mpirun, a build without the `mpi` feature would train K copies alone: it refuses.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn a_build_without_mpi_refuses_to_run_as_one_of_several_ranks() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_descent"))
+        .args([
+            "train",
+            "--data",
+            "synthetic:xor",
+            "--epochs",
+            "1",
+            "--quiet",
+        ])
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("built without MPI") && err.lines().count() == 1,
+        "{err}"
+    );
+}

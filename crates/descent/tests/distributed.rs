@@ -289,3 +289,26 @@ fn bayesian_regularization_says_it_is_not_distributed() {
     });
     assert!(errors[0].as_deref().unwrap().contains("not distributed"));
 }
+
+#[test]
+fn workers_that_hold_different_data_refuse_to_start() {
+    let net = Mlp::new(&[2, 8, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let p0 = net.init_params(Init::GlorotUniform, 1);
+    let cfg = TrainConfig {
+        optimizer: "adam".into(),
+        epochs: 1,
+        ..TrainConfig::default()
+    };
+    let errors = InProcess::run(2, |comm| {
+        // Rank 1 loaded another file.
+        let data = synthetic("moons:100", comm.rank() as u64).unwrap();
+        let opt = Optimizer::Method(cfg.method_spec().unwrap());
+        let start = TrainState::new(p0.clone());
+        train_distributed::<f64>(&net, &data, None, &cfg, opt, start, &mut Silent, comm)
+            .err()
+            .map(|e| e.to_string())
+    });
+    for e in errors {
+        assert!(e.unwrap().contains("do not all hold the same data"));
+    }
+}

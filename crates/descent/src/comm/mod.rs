@@ -166,6 +166,66 @@ fn tree_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
     comm.broadcast(buf, 0);
 }
 
+/// Whether every worker holds the same `fingerprint` (of its data, settings and start):
+/// one sum of `(h, h²)` over the workers, which is `(K·h, K·h²)` exactly when all agree
+/// (Cauchy–Schwarz), and the same verdict on every worker. Workers that disagree would
+/// compute different steps, part ways and wait for each other forever.
+pub fn all_agree(comm: &dyn Communicator, fingerprint: u64) -> bool {
+    if comm.size() <= 1 {
+        return true;
+    }
+    // 20 bits, so that every sum of squares stays exact in f64 up to 2¹³ workers.
+    let h = (fingerprint >> 44) as f64;
+    let mut buf = [h, h * h];
+    comm.sum(&mut buf);
+    let k = comm.size() as f64;
+    buf[0].to_bits() == (k * h).to_bits() && buf[1].to_bits() == (k * h * h).to_bits()
+}
+
+/// FNV-1a over the bytes of `parts`: a fingerprint for [`all_agree`].
+pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    let mut h = Fingerprint::default();
+    for part in parts {
+        h.bytes(part);
+    }
+    h.0
+}
+
+/// A running FNV-1a hash (see [`fingerprint`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Fingerprint(pub u64);
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Fingerprint(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fingerprint {
+    /// Adds bytes, then a separator.
+    pub fn bytes(&mut self, part: &[u8]) -> &mut Self {
+        for b in part {
+            self.byte(*b);
+        }
+        self.byte(0xff);
+        self
+    }
+    /// Adds the bits of numbers (a word at a time: tens of millions take milliseconds),
+    /// then a separator.
+    pub fn numbers(&mut self, values: &[f64]) -> &mut Self {
+        for v in values {
+            self.0 ^= v.to_bits();
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+        }
+        self.byte(0xff);
+        self
+    }
+    fn byte(&mut self, b: u8) {
+        self.0 ^= u64::from(b);
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
 /// One worker: nothing to add up.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Local;
@@ -266,6 +326,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn workers_agree_only_on_the_same_fingerprint() {
+        let same = InProcess::run(3, |comm| all_agree(comm, fingerprint([&b"data"[..]])));
+        assert!(same.iter().all(|a| *a));
+        let one_differs = InProcess::run(3, |comm| {
+            let data: &[u8] = if comm.rank() == 2 { b"other" } else { b"data" };
+            all_agree(comm, fingerprint([data]))
+        });
+        assert!(one_differs.iter().all(|a| !*a));
     }
 
     #[test]

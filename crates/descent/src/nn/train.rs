@@ -8,7 +8,9 @@ use super::adapters::{BatchData, FullBatch, NetLeastSquares};
 use super::sampled::NetBatches;
 use super::{Activation, Loss, Mlp, Real};
 use crate::comm::tree::own_leaves;
-use crate::comm::{Communicator, DistributedBatches, Local, NormalEquationsLeastSquares};
+use crate::comm::{
+    all_agree, Communicator, DistributedBatches, Fingerprint, Local, NormalEquationsLeastSquares,
+};
 use crate::data::{Dataset, TargetData};
 use crate::driver::{Control, IterReport, Minimizer, Observer, Options, Start, Termination};
 use crate::error::{Error, Result};
@@ -665,6 +667,29 @@ pub fn train_distributed<T: Real>(
     } else {
         Par::Seq
     };
+    // Every worker must hold the same data, settings and start, or their steps part ways.
+    if comm.size() > 1 {
+        let settings = serde_json::to_vec(cfg).unwrap_or_default();
+        let layers: Vec<u8> = net
+            .arch
+            .sizes
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
+        let mut h = Fingerprint::default();
+        h.bytes(&settings)
+            .bytes(&layers)
+            .bytes(&train.len().to_le_bytes())
+            .numbers(&train.x)
+            .numbers(&start.params);
+        if !all_agree(comm, h.0) {
+            return Err(Error::config(
+                "distributed run",
+                "the workers do not all hold the same data, settings and starting weights \
+                 (each must load the same files with the same flags)",
+            ));
+        }
+    }
     let td = batch_data::<T>(train, net);
     let vd = val.map(|v| batch_data::<T>(v, net));
     let (vd, method) = (vd.as_ref(), optimizer);
