@@ -136,26 +136,13 @@ fn a_killed_rank_stops_the_job_and_the_checkpoint_resumes() {
     let save = dir.join("run.safetensors");
     let data = format!("mnist:{},n=6000", mnist().display());
     let base = |epochs: &str| -> Vec<String> {
-        [
-            "train",
-            "--data",
-            &data,
-            "--layers",
-            "784,64,10",
-            "--optimizer",
-            "adam",
-            "--epochs",
-            epochs,
-            "--precision",
-            "f64",
-            "--threads",
-            "1",
-            "--json",
-            "--quiet",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+        let flags =
+            "--layers 784,64,10 --optimizer adam --precision f64 --threads 1 --json --quiet";
+        ["train", "--data", &data, "--epochs", epochs]
+            .into_iter()
+            .chain(flags.split_whitespace())
+            .map(String::from)
+            .collect()
     };
     let mut args = base("40");
     args.extend(["--save".into(), save.display().to_string()]);
@@ -219,24 +206,11 @@ fn levenberg_marquardt_on_two_ranks_takes_the_iterations_of_one_process() {
     // MATLAB's trainlm setting: a squared-error 1-10-1 network on a noisy sine. The ranks
     // sum the normal equations of their rows; the Jacobian is never gathered.
     let run = |k| {
-        let args = [
-            "train",
-            "--data",
-            "synthetic:sine:400",
-            "--layers",
-            "1,10,1",
-            "--optimizer",
-            "lm",
-            "--epochs",
-            "40",
-            "--precision",
-            "f64",
-            "--threads",
-            "1",
-            "--json",
-            "--quiet",
-        ]
-        .map(String::from);
+        let args: Vec<String> = "train --data synthetic:sine:400 --layers 1,10,1 --optimizer lm \
+             --epochs 40 --precision f64 --threads 1 --json --quiet"
+            .split_whitespace()
+            .map(String::from)
+            .collect();
         ok(launch(k, &args).output().unwrap(), "lm")
     };
     let (one, two) = (run(1), run(2));

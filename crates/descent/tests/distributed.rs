@@ -60,18 +60,18 @@ fn data_parallel_adam_is_one_process_with_its_batches_split_the_same_way() {
         threads,
         ..TrainConfig::default()
     };
-    // One process whose two threads take the two halves of every batch ...
-    let one = run::<f64>(
-        &net,
-        &train,
-        Some(&val),
-        &cfg(2),
-        TrainState::new(p0.clone()),
-        &Local,
-    );
-    // ... is two workers of one thread each, to the bit (b₀/b·g₀ + b₁/b·g₁ either way).
-    let two = InProcess::run(2, |comm| {
+    let f64_run = |threads, comm: &dyn Communicator| {
         run::<f64>(
+            &net,
+            &train,
+            Some(&val),
+            &cfg(threads),
+            TrainState::new(p0.clone()),
+            comm,
+        )
+    };
+    let f32_run = |comm: &dyn Communicator| {
+        run::<f32>(
             &net,
             &train,
             Some(&val),
@@ -79,7 +79,11 @@ fn data_parallel_adam_is_one_process_with_its_batches_split_the_same_way() {
             TrainState::new(p0.clone()),
             comm,
         )
-    });
+    };
+    // One process whose two threads take the two halves of every batch ...
+    let one = f64_run(2, &Local);
+    // ... is two workers of one thread each, to the bit (b₀/b·g₀ + b₁/b·g₁ either way).
+    let two = InProcess::run(2, |comm| f64_run(1, comm));
     for r in &two {
         assert_eq!(r.state.params, one.state.params);
         // The reported batch losses are means taken as (Σ l·bᵢ)/b and Σ (bᵢ/b)·l.
@@ -92,25 +96,9 @@ fn data_parallel_adam_is_one_process_with_its_batches_split_the_same_way() {
     }
     // Against one thread (the whole batch at once) only the order of the additions
     // differs; three workers split the batches unevenly.
-    let single = run::<f64>(
-        &net,
-        &train,
-        Some(&val),
-        &cfg(1),
-        TrainState::new(p0.clone()),
-        &Local,
-    );
+    let single = f64_run(1, &Local);
     assert_close(&losses(&two[0]), &losses(&single), 1e-10, "2 workers, f64");
-    let three = InProcess::run(3, |comm| {
-        run::<f64>(
-            &net,
-            &train,
-            Some(&val),
-            &cfg(1),
-            TrainState::new(p0.clone()),
-            comm,
-        )
-    });
+    let three = InProcess::run(3, |comm| f64_run(1, comm));
     assert!(three
         .iter()
         .all(|r| r.state.params == three[0].state.params));
@@ -120,24 +108,8 @@ fn data_parallel_adam_is_one_process_with_its_batches_split_the_same_way() {
         1e-10,
         "3 workers, f64",
     );
-    let single32 = run::<f32>(
-        &net,
-        &train,
-        Some(&val),
-        &cfg(1),
-        TrainState::new(p0.clone()),
-        &Local,
-    );
-    let two32 = InProcess::run(2, |comm| {
-        run::<f32>(
-            &net,
-            &train,
-            Some(&val),
-            &cfg(1),
-            TrainState::new(p0.clone()),
-            comm,
-        )
-    });
+    let single32 = f32_run(&Local);
+    let two32 = InProcess::run(2, |comm| f32_run(comm));
     assert_close(
         &losses(&two32[0]),
         &losses(&single32),

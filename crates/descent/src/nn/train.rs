@@ -630,8 +630,10 @@ pub fn train_with<T: Real>(
 /// share of every global batch ([`DistributedBatches`]); full-batch methods their share
 /// of the rows ([`FullBatch::distributed`]). Every worker ends with the same result, to
 /// the bit; the observer of every worker sees every epoch (rank 0 is the one to print and
-/// save). Validation is evaluated whole on every worker. Levenberg–Marquardt,
-/// Gauss–Newton and Bayesian regularization are not distributed (an error says so).
+/// save). Validation is evaluated whole on every worker. Levenberg–Marquardt and
+/// Gauss–Newton see the normal equations of each worker's rows, summed
+/// ([`NormalEquationsLeastSquares`]); Bayesian regularization is not distributed (an error
+/// says so), and neither is a run whose workers hold different data, settings or starts.
 #[allow(clippy::too_many_arguments)]
 pub fn train_distributed<T: Real>(
     net: &Mlp,
