@@ -1076,6 +1076,16 @@ fn train_deterministic<T: Real>(
             let k = net.outputs();
             let (rows, leaves) = own_leaves(td.n, comm.rank(), comm.size());
             let summed = comm.size() > 1 || (td.n * k > net.num_params() && spec.name != "br");
+            if summed {
+                // G, its factor, and the method's damped copies: (n + 1)² values each.
+                let side = net.num_params() as u128 + 1;
+                crate::resources::check_memory(
+                    "the normal equations of this network (its weights squared)",
+                    side * side,
+                    8,
+                    4,
+                )?;
+            }
             let own_rows = (comm.size() > 1).then(|| td.rows(rows));
             let problem =
                 NetLeastSquares::new(net, own_rows.as_ref().unwrap_or(td)).map_err(|_| {
