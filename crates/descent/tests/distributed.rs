@@ -284,3 +284,34 @@ fn workers_that_hold_different_data_refuse_to_start() {
         assert!(e.unwrap().contains("do not all hold the same data"));
     }
 }
+
+#[test]
+fn normal_equations_too_large_for_memory_are_refused_before_allocation() {
+    // 40 801 weights: (n + 1)² values four times over is about 53 GB.
+    let data = synthetic("sine:40", 0).unwrap();
+    let net = Mlp::new(
+        &[1, 200, 200, 1],
+        &[Activation::Tanh; 2],
+        Loss::SquaredError,
+    )
+    .unwrap();
+    let cfg = TrainConfig {
+        optimizer: "lm".into(),
+        epochs: 1,
+        ..TrainConfig::default()
+    };
+    let errors = InProcess::run(2, |comm| {
+        let opt = Optimizer::Method(cfg.method_spec().unwrap());
+        let start = TrainState::new(net.init_params(Init::GlorotUniform, 1));
+        train_distributed::<f64>(&net, &data, None, &cfg, opt, start, &mut Silent, comm)
+            .err()
+            .map(|e| e.to_string())
+    });
+    for e in errors {
+        let e = e.unwrap();
+        assert!(
+            e.contains("normal equations") && e.contains("memory"),
+            "{e}"
+        );
+    }
+}
