@@ -22,6 +22,32 @@ fn run<T: descent::nn::Real>(
     train_distributed::<T>(net, data, val, cfg, optimizer, start, &mut Silent, comm).unwrap()
 }
 
+/// What each of `k` workers' runs fails with (`None` where it ran).
+fn errors(
+    k: usize,
+    net: &Mlp,
+    data: impl Fn(usize) -> Dataset + Sync,
+    cfg: &TrainConfig,
+    p0: &[f64],
+) -> Vec<Option<String>> {
+    InProcess::run(k, |comm| {
+        let opt = Optimizer::Method(cfg.method_spec().unwrap());
+        let start = TrainState::new(p0.to_vec());
+        train_distributed::<f64>(
+            net,
+            &data(comm.rank()),
+            None,
+            cfg,
+            opt,
+            start,
+            &mut Silent,
+            comm,
+        )
+        .err()
+        .map(|e| e.to_string())
+    })
+}
+
 fn losses(r: &TrainResult) -> Vec<(f64, Option<f64>)> {
     r.state
         .history
@@ -252,13 +278,8 @@ fn bayesian_regularization_says_it_is_not_distributed() {
         epochs: 3,
         ..TrainConfig::default()
     };
-    let errors = InProcess::run(2, |comm| {
-        let opt = Optimizer::Method(cfg.method_spec().unwrap());
-        let start = TrainState::new(net.init_params(Init::GlorotUniform, 1));
-        train_distributed::<f64>(&net, &data, None, &cfg, opt, start, &mut Silent, comm)
-            .err()
-            .map(|e| e.to_string())
-    });
+    let p0 = net.init_params(Init::GlorotUniform, 1);
+    let errors = errors(2, &net, |_| data.clone(), &cfg, &p0);
     assert!(errors[0].as_deref().unwrap().contains("not distributed"));
 }
 
@@ -271,15 +292,14 @@ fn workers_that_hold_different_data_refuse_to_start() {
         epochs: 1,
         ..TrainConfig::default()
     };
-    let errors = InProcess::run(2, |comm| {
-        // Rank 1 loaded another file.
-        let data = synthetic("moons:100", comm.rank() as u64).unwrap();
-        let opt = Optimizer::Method(cfg.method_spec().unwrap());
-        let start = TrainState::new(p0.clone());
-        train_distributed::<f64>(&net, &data, None, &cfg, opt, start, &mut Silent, comm)
-            .err()
-            .map(|e| e.to_string())
-    });
+    // Rank 1 loaded another file.
+    let errors = errors(
+        2,
+        &net,
+        |rank| synthetic("moons:100", rank as u64).unwrap(),
+        &cfg,
+        &p0,
+    );
     for e in errors {
         assert!(e.unwrap().contains("do not all hold the same data"));
     }
@@ -300,13 +320,8 @@ fn normal_equations_too_large_for_memory_are_refused_before_allocation() {
         epochs: 1,
         ..TrainConfig::default()
     };
-    let errors = InProcess::run(2, |comm| {
-        let opt = Optimizer::Method(cfg.method_spec().unwrap());
-        let start = TrainState::new(net.init_params(Init::GlorotUniform, 1));
-        train_distributed::<f64>(&net, &data, None, &cfg, opt, start, &mut Silent, comm)
-            .err()
-            .map(|e| e.to_string())
-    });
+    let p0 = net.init_params(Init::GlorotUniform, 1);
+    let errors = errors(2, &net, |_| data.clone(), &cfg, &p0);
     for e in errors {
         let e = e.unwrap();
         assert!(
