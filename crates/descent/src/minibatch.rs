@@ -18,7 +18,7 @@ use crate::driver::{
 };
 use crate::error::{Error, Result};
 use crate::problem::{Counted, SampledObjective};
-use crate::update::StepRule;
+use crate::update::{move_by, StepRule};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -98,6 +98,8 @@ pub struct MiniBatch<R> {
     /// ‖g‖∞ of the iterate (computed with the finiteness check).
     grad_norm: f64,
     delta: Vec<f64>,
+    /// Parameters of the run.
+    dim: usize,
     trial: Vec<f64>,
     g_trial: Vec<f64>,
 }
@@ -123,6 +125,7 @@ impl<R: StepRule> MiniBatch<R> {
             order: Vec::new(),
             grad_norm: f64::NAN,
             delta: Vec::new(),
+            dim: 0,
             trial: Vec::new(),
             g_trial: Vec::new(),
         })
@@ -169,7 +172,9 @@ impl<R: StepRule> MiniBatch<R> {
     }
 
     fn allocate(&mut self, n: usize) {
-        self.delta = vec![0.0; n];
+        // Δ only for a rule without a one-pass form, at its first step.
+        self.delta = Vec::new();
+        self.dim = n;
         self.trial = vec![0.0; n];
         self.g_trial = vec![0.0; n];
     }
@@ -208,11 +213,19 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
             self.shuffle(n);
         }
         let t = self.at.steps + 1;
-        self.rule.update(t, &it.x, &it.g, &mut self.delta);
         let s = self.scale.get();
-        let Some(step_sq) = candidate(&mut self.trial, &it.x, s, &self.delta) else {
-            return Ok(StepOutcome::Stop(Termination::NonFinite));
+        let moved = match self.rule.step_to(t, &it.x, &it.g, s, &mut self.trial) {
+            Some(moved) => moved,
+            None => {
+                // A rule without a one-pass form: Δ, then the move.
+                self.delta.resize(it.x.len(), 0.0);
+                self.rule.update(t, &it.x, &it.g, &mut self.delta);
+                move_by(&it.x, s, &self.delta, &mut self.trial)
+            }
         };
+        if !moved.finite {
+            return Ok(StepOutcome::Stop(Termination::NonFinite));
+        }
         self.at.steps = t;
         self.advance(n);
         let rows = &self.order[self.rows()];
@@ -225,7 +238,7 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
         std::mem::swap(&mut it.g, &mut self.g_trial);
         it.f = f;
         Ok(StepOutcome::Accepted {
-            step_norm: step_sq.sqrt(),
+            step_norm: moved.step_sq.sqrt(),
             alpha: s * self.rule.rate(t),
         })
     }
@@ -265,7 +278,7 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
             rate_scale: self.scale.get(),
             ..self.at.clone()
         };
-        state_to_json(&(at, self.delta.len()))
+        state_to_json(&(at, self.dim))
     }
 
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
@@ -303,11 +316,11 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
     }
 
     fn load_buffers(&mut self, buffers: &[(String, Vec<f64>)]) -> Result<()> {
-        crate::update::restore_state(&mut self.rule, self.delta.len(), buffers)
+        crate::update::restore_state(&mut self.rule, self.dim, buffers)
     }
 
     fn check_restored(&self, dims: Dims) -> Result<()> {
-        dims.length("parameters", self.delta.len(), dims.n)?;
+        dims.length("parameters", self.dim, dims.n)?;
         // The batch the iterate was evaluated on must be one of its epoch's.
         let batches = batches_per_epoch(dims.samples, self.at.batch_size) as u64;
         if self.at.batch_size == 0 || self.at.batch as u64 >= batches.max(1) {
@@ -321,54 +334,6 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
         }
         Ok(())
     }
-}
-
-/// Chunk length of the parallel candidate pass.
-const CHUNK: usize = 1 << 13;
-
-/// `trial = x + s·Δ` in one pass (chunks in parallel, vectorized): `‖s·Δ‖²`, or `None`
-/// when an entry is not finite. The partial sums are added in chunk order, so the
-/// result does not depend on the threads.
-fn candidate(trial: &mut [f64], x: &[f64], s: f64, delta: &[f64]) -> Option<f64> {
-    use rayon::prelude::*;
-    let parts: Vec<(f64, bool)> = trial
-        .par_chunks_mut(CHUNK)
-        .zip(x.par_chunks(CHUNK))
-        .zip(delta.par_chunks(CHUNK))
-        .map(|((c, x), d)| crate::simd::vectorized(|| candidate_chunk(c, x, s, d)))
-        .collect();
-    let ok = parts.iter().all(|p| p.1);
-    ok.then(|| s * s * parts.iter().map(|p| p.0).sum::<f64>())
-}
-
-/// One chunk of [`candidate`]: `(‖Δ‖², all finite)`.
-#[inline(always)]
-fn candidate_chunk(trial: &mut [f64], x: &[f64], s: f64, delta: &[f64]) -> (f64, bool) {
-    // Eight partial sums, so that the loop vectorizes instead of being one chain of
-    // additions.
-    const LANES: usize = 8;
-    let (mut sq, mut ok) = ([0.0; LANES], true);
-    let mut cs = trial.chunks_exact_mut(LANES);
-    let (mut xs, mut ds) = (x.chunks_exact(LANES), delta.chunks_exact(LANES));
-    for ((c, x), d) in (&mut cs).zip(&mut xs).zip(&mut ds) {
-        for i in 0..LANES {
-            c[i] = x[i] + s * d[i];
-            sq[i] += d[i] * d[i];
-            ok &= c[i].is_finite();
-        }
-    }
-    let mut tail = 0.0;
-    for ((c, x), d) in cs
-        .into_remainder()
-        .iter_mut()
-        .zip(xs.remainder())
-        .zip(ds.remainder())
-    {
-        *c = x + s * d;
-        tail += d * d;
-        ok &= c.is_finite();
-    }
-    (sq.iter().sum::<f64>() + tail, ok)
 }
 
 /// Runs `method` on the sampled objective `problem` (the driver's loop, counting every

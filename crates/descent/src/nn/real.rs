@@ -14,6 +14,10 @@ pub trait Real:
     fn f64(self) -> f64;
     /// Name ("f32" or "f64").
     const NAME: &'static str;
+    /// `x` itself, when this type is f64: the parameters and gradient need no conversion.
+    fn same(x: &[f64]) -> Option<&[Self]>;
+    /// `x` itself, when this type is f64 (mutable).
+    fn same_mut(x: &mut [f64]) -> Option<&mut [Self]>;
     /// `c = a·b` (or `c += a·b`), row-major slices, with optional transposes:
     /// `op(a)` is m×k, `op(b)` is k×n, `c` is m×n.
     #[allow(clippy::too_many_arguments)]
@@ -32,9 +36,17 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $name:literal) => {
+    ($t:ty, $name:literal, $same:ident) => {
         impl Real for $t {
             const NAME: &'static str = $name;
+            #[inline]
+            fn same(x: &[f64]) -> Option<&[Self]> {
+                $same!(x)
+            }
+            #[inline]
+            fn same_mut(x: &mut [f64]) -> Option<&mut [Self]> {
+                $same!(x)
+            }
             #[inline]
             fn of(v: f64) -> Self {
                 v as $t
@@ -108,8 +120,19 @@ unsafe fn zero_upper() {
     std::arch::x86_64::_mm256_zeroupper();
 }
 
-impl_real!(f32, "f32");
-impl_real!(f64, "f64");
+macro_rules! is_f64 {
+    ($x:ident) => {
+        Some($x)
+    };
+}
+macro_rules! not_f64 {
+    ($x:ident) => {{
+        let _ = $x;
+        None
+    }};
+}
+impl_real!(f32, "f32", not_f64);
+impl_real!(f64, "f64", is_f64);
 
 #[cfg(test)]
 mod tests {

@@ -47,6 +47,22 @@ impl<T: Real> Shard<T> {
     /// Gathers `rows` of the data, runs forward and backward; returns the mean loss, the
     /// mean gradient in `self.grad`.
     fn run(&mut self, net: &Mlp, params: &[T], td: &BatchData<T>, rows: &[usize], par: Par) -> f64 {
+        let mut grad = std::mem::take(&mut self.grad);
+        let loss = self.run_into(net, params, td, rows, par, &mut grad);
+        self.grad = grad;
+        loss
+    }
+
+    /// [`Shard::run`] with the gradient written into `grad`.
+    fn run_into(
+        &mut self,
+        net: &Mlp,
+        params: &[T],
+        td: &BatchData<T>,
+        rows: &[usize],
+        par: Par,
+        grad: &mut [T],
+    ) -> f64 {
         let (d, k, b) = (net.inputs(), net.outputs(), rows.len());
         self.rows = b;
         let classes = net.arch.loss == Loss::CrossEntropy;
@@ -65,7 +81,7 @@ impl<T: Real> Shard<T> {
         };
         let x = &self.x[..b * d];
         net.forward(params, x, b, &mut self.ws, par);
-        net.backward(params, x, b, targets, &mut self.ws, &mut self.grad, par)
+        net.backward(params, x, b, targets, &mut self.ws, grad, par)
     }
 }
 
@@ -135,16 +151,22 @@ impl<T: Real> SampledObjective for NetBatches<'_, T> {
             g.iter_mut().for_each(|v| *v = 0.0);
             return (0.0, Some(0.0));
         }
-        let mut params = self.params.borrow_mut();
-        params
-            .par_chunks_mut(CHUNK)
-            .zip(x.par_chunks(CHUNK))
-            .for_each(|(p, x)| {
-                crate::simd::vectorized(|| {
-                    p.iter_mut().zip(x).for_each(|(p, x)| *p = T::of(*x));
-                })
-            });
-        let params = &*params;
+        // An f64 network computes at `x` itself; an f32 one at its rounding.
+        let mut converted = self.params.borrow_mut();
+        let params: &[T] = match T::same(x) {
+            Some(same) => same,
+            None => {
+                converted
+                    .par_chunks_mut(CHUNK)
+                    .zip(x.par_chunks(CHUNK))
+                    .for_each(|(p, x)| {
+                        crate::simd::vectorized(|| {
+                            p.iter_mut().zip(x).for_each(|(p, x)| *p = T::of(*x));
+                        })
+                    });
+                &converted
+            }
+        };
         let mut workers = self.shards.borrow_mut();
         let shards = Self::shards_for(self.threads, b);
         let per = b.div_ceil(shards);
@@ -152,6 +174,16 @@ impl<T: Real> SampledObjective for NetBatches<'_, T> {
             *workers = (0..shards).map(|_| Shard::new(self.net, per)).collect();
         }
         let (net, td) = (self.net, self.data);
+        if shards == 1 {
+            if let Some(grad) = T::same_mut(g) {
+                // One slice of an f64 network: its gradient is the batch's, written in
+                // place (1·g is g).
+                let loss = workers[0].run_into(net, params, td, indices, self.par, grad);
+                // (As the general case below computes the mean, to the bit.)
+                let loss = loss * b as f64 / b as f64;
+                return (loss, crate::linalg::finite_norm_inf(g));
+            }
+        }
         let loss = if shards == 1 {
             workers[0].run(net, params, td, indices, self.par) * b as f64
         } else {

@@ -31,6 +31,7 @@ mod fixed_step;
 mod lion;
 mod muon;
 mod nadam;
+mod one_pass;
 mod radam;
 mod rprop;
 mod rules;
@@ -44,6 +45,8 @@ pub use fixed_step::FixedStep;
 pub use lion::Lion;
 pub use muon::Muon;
 pub use nadam::NAdam;
+pub use one_pass::Moved;
+pub(crate) use one_pass::{move_by, move_in_chunks, Coordinatewise};
 pub use radam::RAdam;
 pub use rprop::Rprop;
 pub use rules::{Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Sgd};
@@ -104,6 +107,19 @@ pub trait StepRule {
     /// Writes the update for step `t` (1-based), at point `x` with gradient `g`, into
     /// `delta`; the caller then does `x += delta`.
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]);
+    /// Step `t` in one pass ([`one_pass`]): the update of [`StepRule::update`] and
+    /// `next = x + scale·Δ` in the same loop, with the same arithmetic. `None` from rules
+    /// without that form; the caller then calls `update` and moves by Δ itself.
+    fn step_to(
+        &mut self,
+        _t: u64,
+        _x: &[f64],
+        _g: &[f64],
+        _scale: f64,
+        _next: &mut [f64],
+    ) -> Option<Moved> {
+        None
+    }
     /// The learning rate at step `t`.
     fn rate(&self, t: u64) -> f64;
     /// Where the parameters hold weight matrices (a network's layers), told after
@@ -138,6 +154,16 @@ impl<R: StepRule + ?Sized> StepRule for Box<R> {
     }
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
         (**self).update(t, x, g, delta)
+    }
+    fn step_to(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        scale: f64,
+        next: &mut [f64],
+    ) -> Option<Moved> {
+        (**self).step_to(t, x, g, scale, next)
     }
     fn rate(&self, t: u64) -> f64 {
         (**self).rate(t)

@@ -1,11 +1,7 @@
 //! The step rules. Defaults are those of the cited papers.
 
-use super::{restore, Schedule, StepRule};
-
-/// Parameter counts from which a step rule's loop runs in parallel chunks.
-const PARALLEL_MIN: usize = 1 << 15;
-/// Chunk length of the parallel loops.
-const PARALLEL_CHUNK: usize = 1 << 13;
+use super::one_pass::{CHUNK, PARALLEL_MIN};
+use super::{move_in_chunks, restore, Coordinatewise, Moved, Schedule, StepRule};
 
 /// Plain gradient descent: `Δ = −ρₖ g` (lecture eq. 1).
 #[derive(Clone, Debug)]
@@ -24,6 +20,10 @@ impl StepRule for Sgd {
         for (d, gi) in delta.iter_mut().zip(g) {
             *d = -r * gi;
         }
+    }
+    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        let rule = SgdAt(self.lr.at(t));
+        Some(move_in_chunks(&rule, [], x, g, s, next))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -102,6 +102,17 @@ impl StepRule for Momentum {
             }
         }
     }
+    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        // The heavy ball keeps the previous point and a flag: it goes through `update`.
+        if self.form == MomentumForm::HeavyBall {
+            return None;
+        }
+        let rule = VelocityAt {
+            r: self.lr.at(t),
+            mu: self.mu,
+        };
+        Some(move_in_chunks(&rule, [&mut self.memory[..]], x, g, s, next))
+    }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
     }
@@ -161,6 +172,13 @@ impl StepRule for Nesterov {
             self.v[i] = self.mu * self.v[i] - r * g[i];
             delta[i] = self.mu * self.v[i] - r * g[i];
         }
+    }
+    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        let rule = NesterovAt {
+            r: self.lr.at(t),
+            mu: self.mu,
+        };
+        Some(move_in_chunks(&rule, [&mut self.v[..]], x, g, s, next))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -230,6 +248,76 @@ impl Adam {
             ..Adam::new(lr)
         }
     }
+
+    fn constants(&self, t: u64) -> AdamConstants {
+        let r = self.lr.at(t);
+        let (b1, b2) = (self.beta1, self.beta2);
+        let (c1, c2) = if self.bias_correction {
+            (1.0 - b1.powf(t as f64), 1.0 - b2.powf(t as f64))
+        } else {
+            (1.0, 1.0)
+        };
+        AdamConstants {
+            b1,
+            b2,
+            rc1: r / c1,
+            inv_sc2: 1.0 / c2.sqrt(),
+            eps: self.eps,
+            decay: r * self.weight_decay,
+        }
+    }
+}
+
+/// Adam's coefficients at one step: (m/c1)/(√(v/c2)+ε) = (r/c1)·m / (√v/√c2 + ε), with
+/// the constants hoisted so that a coordinate costs one square root and one division and
+/// the loops vectorize.
+#[derive(Clone, Copy)]
+struct AdamConstants {
+    b1: f64,
+    b2: f64,
+    /// r/c1.
+    rc1: f64,
+    /// 1/√c2.
+    inv_sc2: f64,
+    eps: f64,
+    /// r·λ.
+    decay: f64,
+}
+
+impl AdamConstants {
+    /// Updates the moments at one coordinate and returns its Δ.
+    #[inline(always)]
+    fn delta(&self, m: &mut f64, v: &mut f64, x: f64, g: f64) -> f64 {
+        *m = self.b1 * *m + (1.0 - self.b1) * g;
+        *v = self.b2 * *v + (1.0 - self.b2) * g * g;
+        -(self.rc1 * *m / (v.sqrt() * self.inv_sc2 + self.eps) + self.decay * x)
+    }
+
+    /// The same with AMSGrad's running maximum of v.
+    #[inline(always)]
+    fn delta_amsgrad(&self, m: &mut f64, v: &mut f64, vmax: &mut f64, x: f64, g: f64) -> f64 {
+        *m = self.b1 * *m + (1.0 - self.b1) * g;
+        *v = self.b2 * *v + (1.0 - self.b2) * g * g;
+        *vmax = vmax.max(*v);
+        -(self.rc1 * *m / (vmax.sqrt() * self.inv_sc2 + self.eps) + self.decay * x)
+    }
+}
+
+impl Coordinatewise<2> for AdamConstants {
+    #[inline(always)]
+    fn delta(&self, [m, v]: &mut [f64; 2], x: f64, g: f64) -> f64 {
+        AdamConstants::delta(self, m, v, x, g)
+    }
+}
+
+/// Adam's coefficients with AMSGrad's maximum as a third state vector.
+struct AmsGrad(AdamConstants);
+
+impl Coordinatewise<3> for AmsGrad {
+    #[inline(always)]
+    fn delta(&self, [m, v, vmax]: &mut [f64; 3], x: f64, g: f64) -> f64 {
+        self.0.delta_amsgrad(m, v, vmax, x, g)
+    }
 }
 
 impl StepRule for Adam {
@@ -252,22 +340,13 @@ impl StepRule for Adam {
         };
     }
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
-        let r = self.lr.at(t);
-        let (b1, b2) = (self.beta1, self.beta2);
-        let (c1, c2) = if self.bias_correction {
-            (1.0 - b1.powf(t as f64), 1.0 - b2.powf(t as f64))
-        } else {
-            (1.0, 1.0)
-        };
-        let (eps, wd, ams) = (self.eps, self.weight_decay, self.amsgrad);
-        // (m/c1)/(√(v/c2)+ε) = (r/c1)·m / (√v/√c2 + ε): constants hoisted so that the
-        // loop is one sqrt and one division per coordinate and vectorizes.
-        let (rc1, inv_sc2) = (r / c1, 1.0 / c2.sqrt());
+        let k = self.constants(t);
+        if self.amsgrad && self.vmax.len() != g.len() {
+            self.vmax = vec![0.0; g.len()];
+        }
         let plain = |m: &mut [f64], v: &mut [f64], x: &[f64], g: &[f64], delta: &mut [f64]| {
             for ((((m, v), x), g), d) in m.iter_mut().zip(v.iter_mut()).zip(x).zip(g).zip(delta) {
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *d = -(rc1 * *m / (v.sqrt() * inv_sc2 + eps) + r * wd * x);
+                *d = k.delta(m, v, *x, *g);
             }
         };
         let amsgrad = |m: &mut [f64],
@@ -284,15 +363,10 @@ impl StepRule for Adam {
                 .zip(g)
                 .zip(delta)
             {
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *vm = vm.max(*v);
-                *d = -(rc1 * *m / (vm.sqrt() * inv_sc2 + eps) + r * wd * x);
+                *d = k.delta_amsgrad(m, v, vm, *x, *g);
             }
         };
-        if ams && self.vmax.len() != g.len() {
-            self.vmax = vec![0.0; g.len()];
-        }
+        let ams = self.amsgrad;
         if g.len() < PARALLEL_MIN {
             let (m, v, vmax) = (&mut self.m, &mut self.v, &mut self.vmax);
             crate::simd::vectorized(|| {
@@ -305,7 +379,7 @@ impl StepRule for Adam {
             return;
         }
         use rayon::prelude::*;
-        let c = PARALLEL_CHUNK;
+        let c = CHUNK;
         let mv = self.m.par_chunks_mut(c).zip(self.v.par_chunks_mut(c));
         let xgd = x
             .par_chunks(c)
@@ -321,6 +395,18 @@ impl StepRule for Adam {
             mv.zip(xgd)
                 .for_each(|((m, v), ((x, g), d))| crate::simd::vectorized(|| plain(m, v, x, g, d)));
         }
+    }
+    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        let k = self.constants(t);
+        if self.amsgrad {
+            if self.vmax.len() != g.len() {
+                self.vmax = vec![0.0; g.len()];
+            }
+            let state = [&mut self.m[..], &mut self.v[..], &mut self.vmax[..]];
+            return Some(move_in_chunks(&AmsGrad(k), state, x, g, s, next));
+        }
+        let state = [&mut self.m[..], &mut self.v[..]];
+        Some(move_in_chunks(&k, state, x, g, s, next))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -383,6 +469,14 @@ impl StepRule for RmsProp {
             delta[i] = -r * g[i] / (self.v[i].sqrt() + self.eps);
         }
     }
+    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        let rule = RmsPropAt {
+            r: self.lr.at(t),
+            decay: self.decay,
+            eps: self.eps,
+        };
+        Some(move_in_chunks(&rule, [&mut self.v[..]], x, g, s, next))
+    }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
     }
@@ -430,6 +524,13 @@ impl StepRule for Adagrad {
             delta[i] = -r * g[i] / (self.sum[i].sqrt() + self.eps);
         }
     }
+    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        let rule = AdagradAt {
+            r: self.lr.at(t),
+            eps: self.eps,
+        };
+        Some(move_in_chunks(&rule, [&mut self.sum[..]], x, g, s, next))
+    }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
     }
@@ -438,5 +539,75 @@ impl StepRule for Adagrad {
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
         restore(state, "sum", &mut self.sum);
+    }
+}
+
+// The rules' updates at one coordinate, with their constants at one step, for the
+// one-pass loops; the same expressions as their `update`.
+
+/// SGD at rate r: `Δ = −r g`.
+struct SgdAt(f64);
+
+impl Coordinatewise<0> for SgdAt {
+    #[inline(always)]
+    fn delta(&self, _: &mut [f64; 0], _x: f64, g: f64) -> f64 {
+        -self.0 * g
+    }
+}
+
+/// Momentum's velocity form: `Δ = v = μv − rg`.
+struct VelocityAt {
+    r: f64,
+    mu: f64,
+}
+
+impl Coordinatewise<1> for VelocityAt {
+    #[inline(always)]
+    fn delta(&self, [v]: &mut [f64; 1], _x: f64, g: f64) -> f64 {
+        *v = self.mu * *v - self.r * g;
+        *v
+    }
+}
+
+/// Nesterov in the look-ahead variable: `v = μv − rg`, `Δ = μv − rg`.
+struct NesterovAt {
+    r: f64,
+    mu: f64,
+}
+
+impl Coordinatewise<1> for NesterovAt {
+    #[inline(always)]
+    fn delta(&self, [v]: &mut [f64; 1], _x: f64, g: f64) -> f64 {
+        *v = self.mu * *v - self.r * g;
+        self.mu * *v - self.r * g
+    }
+}
+
+/// RMSprop: `v = βv + (1−β)g²`, `Δ = −r g/(√v + ε)`.
+struct RmsPropAt {
+    r: f64,
+    decay: f64,
+    eps: f64,
+}
+
+impl Coordinatewise<1> for RmsPropAt {
+    #[inline(always)]
+    fn delta(&self, [v]: &mut [f64; 1], _x: f64, g: f64) -> f64 {
+        *v = self.decay * *v + (1.0 - self.decay) * g * g;
+        -self.r * g / (v.sqrt() + self.eps)
+    }
+}
+
+/// Adagrad: `G += g²`, `Δ = −r g/(√G + ε)`.
+struct AdagradAt {
+    r: f64,
+    eps: f64,
+}
+
+impl Coordinatewise<1> for AdagradAt {
+    #[inline(always)]
+    fn delta(&self, [sum]: &mut [f64; 1], _x: f64, g: f64) -> f64 {
+        *sum += g * g;
+        -self.r * g / (sum.sqrt() + self.eps)
     }
 }

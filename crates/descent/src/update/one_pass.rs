@@ -1,0 +1,257 @@
+//! One pass per step: a rule's element-wise update and the move `x₊ = x + s·Δ` in the
+//! same loop, so that a step reads g, the state and x once and writes the state and x₊
+//! once, instead of writing Δ and reading it back.
+//!
+//! At 10⁵–10⁷ parameters a step rule does a few flops per value and is bound by memory
+//! traffic: for Adam the separate passes stream 10 vectors (g, m, v, x → m, v, Δ; then
+//! x, Δ → x₊), the one pass 7. The arithmetic is the same expression either way, and the
+//! step's squared length is added in the same grouping ([`CHUNK`]-long pieces of eight
+//! lanes, the pieces in order), so a rule gives the same bits whether or not it has a
+//! one-pass form, and whatever the threads.
+
+use rayon::prelude::*;
+
+/// Chunk length of the element-wise passes (the pieces the parallel loops split into).
+pub(crate) const CHUNK: usize = 1 << 13;
+
+/// Parameter counts from which the passes run their chunks in parallel.
+pub(crate) const PARALLEL_MIN: usize = 1 << 15;
+
+/// What a step did to the point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Moved {
+    /// `‖s·Δ‖²`.
+    pub step_sq: f64,
+    /// Whether every coordinate of `x₊` is finite.
+    pub finite: bool,
+}
+
+/// A rule's update at one coordinate, for the one-pass loops: given the rule's `S`
+/// state values there, x and g, updates the state and returns Δ.
+///
+/// A trait with an always-inlined method rather than a closure, so that the loop is
+/// compiled with the body inside it for the CPU's vector instructions (a closure may be
+/// left as a call, compiled for baseline x86-64).
+pub(crate) trait Coordinatewise<const S: usize>: Sync {
+    /// Δ at one coordinate; updates `state` there.
+    fn delta(&self, state: &mut [f64; S], x: f64, g: f64) -> f64;
+}
+
+/// Δ given (the rules without a one-pass form): the "gradient" passed is Δ itself.
+struct Given;
+
+impl Coordinatewise<0> for Given {
+    #[inline(always)]
+    fn delta(&self, _state: &mut [f64; 0], _x: f64, delta: f64) -> f64 {
+        delta
+    }
+}
+
+/// One chunk of a move for a rule with `S` state vectors: `next[i] = x[i] + s·Δᵢ`, the
+/// state updated; returns `(‖Δ‖², all finite)`. Implemented for the arrays of one to
+/// three state pieces (and none), so that each piece reaches the loop as its own slice
+/// argument: the compiler then knows they do not overlap and vectorizes the loop.
+pub(crate) trait MoveChunk<R> {
+    /// Runs the chunk, compiled for AVX2 when the CPU has it.
+    fn run(self, rule: &R, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> (f64, bool);
+}
+
+macro_rules! move_chunk_for {
+    ($($n:literal: [$($state:ident $k:literal),*];)*) => {$(
+        impl<R: Coordinatewise<$n>> MoveChunk<R> for [&mut [f64]; $n] {
+            fn run(self, rule: &R, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> (f64, bool) {
+                // The state pieces are separate arguments: that is what tells the compiler
+                // they do not overlap.
+                #[allow(clippy::too_many_arguments)]
+                #[inline(always)]
+                fn body<R: Coordinatewise<$n>>(
+                    rule: &R,
+                    $($state: &mut [f64],)*
+                    x: &[f64],
+                    g: &[f64],
+                    s: f64,
+                    next: &mut [f64],
+                ) -> (f64, bool) {
+                    // Eight partial sums, so that the loop vectorizes instead of being
+                    // one chain of additions.
+                    const LANES: usize = 8;
+                    // Δ goes through a block on the stack (in L1): one plain loop for Δ
+                    // and the state, one for the move and the sums, each of which the
+                    // compiler vectorizes (a single loop with both does not).
+                    const BLOCK: usize = 32 * LANES;
+                    let n = next.len();
+                    let (x, g) = (&x[..n], &g[..n]);
+                    $(let $state = &mut $state[..n];)*
+                    let (mut sq, mut ok, mut tail) = ([0.0; LANES], true, 0.0);
+                    let whole = n - n % LANES;
+                    let mut delta = [0.0; BLOCK];
+                    for lo in (0..n).step_by(BLOCK) {
+                        let hi = (lo + BLOCK).min(n);
+                        for (i, d) in (lo..hi).zip(delta.iter_mut()) {
+                            #[allow(unused_mut)]
+                            let mut here = [$($state[i]),*];
+                            *d = rule.delta(&mut here, x[i], g[i]);
+                            $($state[i] = here[$k];)*
+                        }
+                        let lanes = hi.min(whole);
+                        let mut cs = next[lo..lanes].chunks_exact_mut(LANES);
+                        let mut xs = x[lo..lanes].chunks_exact(LANES);
+                        let mut ds = delta[..lanes - lo].chunks_exact(LANES);
+                        for ((c, x), d) in (&mut cs).zip(&mut xs).zip(&mut ds) {
+                            for lane in 0..LANES {
+                                c[lane] = x[lane] + s * d[lane];
+                                sq[lane] += d[lane] * d[lane];
+                                ok &= c[lane].is_finite();
+                            }
+                        }
+                        for i in lanes..hi {
+                            let d = delta[i - lo];
+                            next[i] = x[i] + s * d;
+                            tail += d * d;
+                            ok &= next[i].is_finite();
+                        }
+                    }
+                    (sq.iter().sum::<f64>() + tail, ok)
+                }
+                let [$($state),*] = self;
+                #[cfg(target_arch = "x86_64")]
+                {
+                    #[allow(clippy::too_many_arguments)]
+                    #[target_feature(enable = "avx,avx2")]
+                    unsafe fn avx2<R: Coordinatewise<$n>>(
+                        rule: &R,
+                        $($state: &mut [f64],)*
+                        x: &[f64],
+                        g: &[f64],
+                        s: f64,
+                        next: &mut [f64],
+                    ) -> (f64, bool) {
+                        body(rule, $($state,)* x, g, s, next)
+                    }
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2 (checked just above).
+                        return unsafe { avx2(rule, $($state,)* x, g, s, next) };
+                    }
+                }
+                body(rule, $($state,)* x, g, s, next)
+            }
+        }
+    )*};
+}
+
+move_chunk_for! {
+    0: [];
+    1: [a 0];
+    2: [a 0, b 1];
+    3: [a 0, b 1, c 2];
+}
+
+/// Moves `next = x + s·Δ` with Δ from `rule` at every coordinate, its `S` state vectors
+/// updated, in [`CHUNK`]-long pieces (in parallel from [`PARALLEL_MIN`] values); the
+/// pieces' squared lengths are added in order.
+pub(crate) fn move_in_chunks<R: Coordinatewise<S>, const S: usize>(
+    rule: &R,
+    states: [&mut [f64]; S],
+    x: &[f64],
+    g: &[f64],
+    s: f64,
+    next: &mut [f64],
+) -> Moved
+where
+    for<'a> [&'a mut [f64]; S]: MoveChunk<R>,
+{
+    let n = next.len();
+    assert!(x.len() == n && g.len() == n && states.iter().all(|v| v.len() == n));
+    let mut pieces: [_; S] = states.map(|v| v.chunks_mut(CHUNK));
+    let work: Vec<_> = x
+        .chunks(CHUNK)
+        .zip(g.chunks(CHUNK))
+        .zip(next.chunks_mut(CHUNK))
+        .map(|((x, g), next)| {
+            let st = std::array::from_fn(|k| pieces[k].next().expect("same length as x"));
+            (st, x, g, next)
+        })
+        .collect();
+    let run = |(st, x, g, next): Piece<'_, S>| st.run(rule, x, g, s, next);
+    let parts: Vec<(f64, bool)> = if n >= PARALLEL_MIN {
+        work.into_par_iter().map(run).collect()
+    } else {
+        work.into_iter().map(run).collect()
+    };
+    Moved {
+        step_sq: s * s * parts.iter().map(|p| p.0).sum::<f64>(),
+        finite: parts.iter().all(|p| p.1),
+    }
+}
+
+/// One chunk's state pieces, x, g and x₊.
+type Piece<'a, const S: usize> = ([&'a mut [f64]; S], &'a [f64], &'a [f64], &'a mut [f64]);
+
+/// `next = x + s·Δ` for a Δ already computed (the rules without a one-pass form).
+pub(crate) fn move_by(x: &[f64], s: f64, delta: &[f64], next: &mut [f64]) -> Moved {
+    move_in_chunks(&Given, [], x, delta, s, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::update::{
+        Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Schedule, Sgd, StepRule,
+    };
+
+    /// Values in ±1 that differ at every coordinate and step.
+    fn wave(n: usize, phase: f64) -> Vec<f64> {
+        (0..n).map(|i| (i as f64 * 0.37 + phase).sin()).collect()
+    }
+
+    /// The one-pass step is the update followed by the move, to the bit: the point, the
+    /// state, the squared length and the finiteness, below and above the parallel size,
+    /// with a tail that is not a whole number of lanes.
+    #[test]
+    fn one_pass_equals_update_then_move() {
+        let lr = Schedule::Constant(1e-2);
+        let rules: [&dyn Fn() -> Box<dyn StepRule>; 8] = [
+            &|| Box::new(Sgd { lr: lr.clone() }),
+            &|| Box::new(Momentum::new(lr.clone(), 0.9, MomentumForm::Velocity)),
+            &|| Box::new(Nesterov::new(lr.clone(), 0.9)),
+            &|| Box::new(RmsProp::new(lr.clone())),
+            &|| Box::new(Adagrad::new(lr.clone())),
+            &|| Box::new(Adam::new(lr.clone())),
+            &|| Box::new(Adam::adamw(lr.clone(), 0.1)),
+            &|| Box::new(Adam::amsgrad(lr.clone())),
+        ];
+        for n in [1, 7, 8, CHUNK + 3, PARALLEL_MIN + 8 * CHUNK + 5] {
+            for make in rules {
+                let (mut fused, mut split) = (make(), make());
+                fused.reset(n);
+                split.reset(n);
+                let x = wave(n, 0.0);
+                let mut delta = vec![0.0; n];
+                for t in 1..=3 {
+                    let g = wave(n, t as f64);
+                    let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+                    let moved = fused.step_to(t, &x, &g, 0.5, &mut a).expect("one pass");
+                    split.update(t, &x, &g, &mut delta);
+                    let by = move_by(&x, 0.5, &delta, &mut b);
+                    assert_eq!(moved, by, "n = {n}, t = {t}");
+                    assert!(a.iter().zip(&b).all(|(a, b)| a.to_bits() == b.to_bits()));
+                    assert_eq!(fused.state(), split.state(), "{}", fused.name());
+                }
+            }
+        }
+    }
+
+    /// A step that leaves the finite numbers is reported, and the length is s²·Σ‖Δ‖².
+    #[test]
+    #[allow(clippy::float_cmp)] // small integers and halves: exact in binary
+    fn the_move_reports_length_and_overflow() {
+        let x = vec![1.0; 20];
+        let mut delta = vec![2.0; 20];
+        let mut next = vec![0.0; 20];
+        let moved = move_by(&x, 0.5, &delta, &mut next);
+        assert_eq!(moved.step_sq, 0.25 * 4.0 * 20.0);
+        assert!(moved.finite && next.iter().all(|v| *v == 2.0));
+        delta[19] = f64::MAX;
+        assert!(!move_by(&x, 4.0, &delta, &mut next).finite);
+    }
+}
