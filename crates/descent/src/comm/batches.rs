@@ -19,6 +19,8 @@ pub struct DistributedBatches<'a, S: ?Sized> {
     comm: &'a dyn Communicator,
     /// The gradient and the value, summed in one message.
     buf: RefCell<Vec<f64>>,
+    /// The sum's scratch, kept from step to step.
+    scratch: RefCell<Vec<f64>>,
 }
 
 impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
@@ -28,7 +30,28 @@ impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
             inner,
             comm,
             buf: RefCell::new(vec![0.0; inner.dim() + 1]),
+            scratch: RefCell::new(Vec::new()),
         }
+    }
+}
+
+impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
+    /// This worker's share of the batch, weighted by its part of the rows, and the value,
+    /// summed over the workers in one message; the mean value returned, the gradient in
+    /// `g`.
+    fn sum_shares(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
+        let b = indices.len();
+        let mine = &indices[share(b, self.comm.rank(), self.comm.size())];
+        let weight = mine.len() as f64 / b.max(1) as f64;
+        let mut buf = self.buf.borrow_mut();
+        let n = g.len();
+        buf.resize(n + 1, 0.0);
+        let f = self.inner.batch_value_grad(x, mine, &mut buf[..n]);
+        buf[..n].iter_mut().for_each(|s| *s *= weight);
+        buf[n] = weight * f;
+        self.comm.sum_with(&mut buf, &mut self.scratch.borrow_mut());
+        g.copy_from_slice(&buf[..n]);
+        buf[n]
     }
 }
 
@@ -48,27 +71,13 @@ impl<S: SampledObjective + ?Sized> SampledObjective for DistributedBatches<'_, S
         if self.comm.size() <= 1 {
             return self.inner.batch_value_grad_norm(x, indices, g);
         }
-        let f = self.batch_value_grad(x, indices, g);
+        let f = self.sum_shares(x, indices, g);
         (f, crate::linalg::finite_norm_inf(g))
     }
     fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
-        let b = indices.len();
-        let mine = &indices[share(b, self.comm.rank(), self.comm.size())];
-        let f = self.inner.batch_value_grad(x, mine, g);
         if self.comm.size() <= 1 {
-            return f;
+            return self.inner.batch_value_grad(x, indices, g);
         }
-        let weight = mine.len() as f64 / b.max(1) as f64;
-        let mut buf = self.buf.borrow_mut();
-        let n = g.len();
-        buf.resize(n + 1, 0.0);
-        buf[..n]
-            .iter_mut()
-            .zip(g.iter())
-            .for_each(|(s, gi)| *s = weight * gi);
-        buf[n] = weight * f;
-        self.comm.sum(&mut buf);
-        g.copy_from_slice(&buf[..n]);
-        buf[n]
+        self.sum_shares(x, indices, g)
     }
 }

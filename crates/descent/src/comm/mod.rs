@@ -69,14 +69,20 @@ pub trait Communicator: Send + Sync {
     /// order of the additions is the tree's. Otherwise the tree sums to rank 0, which
     /// broadcasts.
     fn sum(&self, buf: &mut [f64]) {
+        self.sum_with(buf, &mut Vec::new());
+    }
+
+    /// [`Communicator::sum`] with a scratch buffer kept by the caller (grown as needed),
+    /// so that a sum per step allocates nothing.
+    fn sum_with(&self, buf: &mut [f64], scratch: &mut Vec<f64>) {
         let size = self.size();
         if size <= 1 {
             return;
         }
         if size.is_power_of_two() && buf.len() >= size {
-            halving_doubling_sum(self, buf);
+            halving_doubling_sum(self, buf, scratch);
         } else {
-            tree_sum(self, buf);
+            tree_sum(self, buf, scratch);
         }
     }
 
@@ -88,9 +94,15 @@ pub trait Communicator: Send + Sync {
 
 /// [`Communicator::sum`] by recursive halving (each worker ends with its `1/K` of the sum)
 /// then recursive doubling (the pieces gathered), for `K = 2ᵖ` workers.
-fn halving_doubling_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
+fn halving_doubling_sum<C: Communicator + ?Sized>(
+    comm: &C,
+    buf: &mut [f64],
+    scratch: &mut Vec<f64>,
+) {
     let (rank, size) = (comm.rank(), comm.size());
-    let mut scratch = vec![0.0; buf.len().div_ceil(2)];
+    if scratch.len() < buf.len().div_ceil(2) {
+        scratch.resize(buf.len().div_ceil(2), 0.0);
+    }
     // The range this worker is responsible for, narrowed at each round.
     let (mut lo, mut hi) = (0, buf.len());
     let mut ranges = Vec::new();
@@ -140,9 +152,11 @@ fn halving_doubling_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
 
 /// [`Communicator::sum`] as a binomial tree to rank 0 and a broadcast (any number of
 /// workers).
-fn tree_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
+fn tree_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64], scratch: &mut Vec<f64>) {
     let (rank, size) = (comm.rank(), comm.size());
-    let mut scratch = vec![0.0; PIECE.min(buf.len())];
+    if scratch.len() < PIECE.min(buf.len()) {
+        scratch.resize(PIECE.min(buf.len()), 0.0);
+    }
     let mut step = 1;
     while step < size {
         if rank % (2 * step) == step {
