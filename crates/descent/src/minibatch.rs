@@ -97,9 +97,9 @@ pub struct MiniBatch<R> {
     order: Vec<usize>,
     /// ‖g‖∞ of the iterate (computed with the finiteness check).
     grad_norm: f64,
+    /// Δ, for a rule without a one-pass form (allocated at its first step).
     delta: Vec<f64>,
-    /// Parameters of the run.
-    dim: usize,
+    /// The candidate point: as long as the parameters once allocated.
     trial: Vec<f64>,
     g_trial: Vec<f64>,
 }
@@ -125,7 +125,6 @@ impl<R: StepRule> MiniBatch<R> {
             order: Vec::new(),
             grad_norm: f64::NAN,
             delta: Vec::new(),
-            dim: 0,
             trial: Vec::new(),
             g_trial: Vec::new(),
         })
@@ -172,9 +171,7 @@ impl<R: StepRule> MiniBatch<R> {
     }
 
     fn allocate(&mut self, n: usize) {
-        // Δ only for a rule without a one-pass form, at its first step.
         self.delta = Vec::new();
-        self.dim = n;
         self.trial = vec![0.0; n];
         self.g_trial = vec![0.0; n];
     }
@@ -278,7 +275,7 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
             rate_scale: self.scale.get(),
             ..self.at.clone()
         };
-        state_to_json(&(at, self.dim))
+        state_to_json(&(at, self.trial.len()))
     }
 
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
@@ -316,11 +313,11 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
     }
 
     fn load_buffers(&mut self, buffers: &[(String, Vec<f64>)]) -> Result<()> {
-        crate::update::restore_state(&mut self.rule, self.dim, buffers)
+        crate::update::restore_state(&mut self.rule, self.trial.len(), buffers)
     }
 
     fn check_restored(&self, dims: Dims) -> Result<()> {
-        dims.length("parameters", self.dim, dims.n)?;
+        dims.length("parameters", self.trial.len(), dims.n)?;
         // The batch the iterate was evaluated on must be one of its epoch's.
         let batches = batches_per_epoch(dims.samples, self.at.batch_size) as u64;
         if self.at.batch_size == 0 || self.at.batch as u64 >= batches.max(1) {
