@@ -29,6 +29,35 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// The dot product of every pair, bitwise what [`dot`] gives for each, in one pass over
+/// memory: above [`PARALLEL_LEN`] each chunk's vectors are read from memory once and the
+/// pairs' products taken while they are in cache (the chunks' sums then added in chunk
+/// order, as [`dot`] does). So k vectors paired in many ways are streamed once, not once
+/// a pair.
+pub fn dots(pairs: &[(&[f64], &[f64])]) -> Vec<f64> {
+    use rayon::prelude::*;
+    let n = pairs.first().map_or(0, |p| p.0.len());
+    debug_assert!(pairs.iter().all(|p| p.0.len() == n && p.1.len() == n));
+    if n < PARALLEL_LEN {
+        return pairs.iter().map(|(a, b)| dot(a, b)).collect();
+    }
+    let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let r = c * CHUNK..((c + 1) * CHUNK).min(n);
+            crate::simd::vectorized(|| {
+                pairs
+                    .iter()
+                    .map(|(a, b)| lane_dot(&a[r.clone()], &b[r.clone()]))
+                    .collect()
+            })
+        })
+        .collect();
+    (0..pairs.len())
+        .map(|i| parts.iter().map(|p| p[i]).sum())
+        .collect()
+}
+
 /// Sums `piece(range)` over the [`CHUNK`]-sized ranges of `0..n`, in parallel, adding the
 /// pieces' values in order.
 pub fn in_chunks(n: usize, piece: impl Fn(std::ops::Range<usize>) -> f64 + Sync) -> f64 {
@@ -416,6 +445,36 @@ pub fn symmetric_eigenvalues(a: &DenseMatrix) -> Option<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dots_of_many_pairs_are_each_pairs_dot_to_the_bit() {
+        for n in [
+            0,
+            1,
+            17,
+            PARALLEL_LEN - 1,
+            PARALLEL_LEN,
+            PARALLEL_LEN + 3 * CHUNK + 5,
+        ] {
+            let vecs: Vec<Vec<f64>> = (0..3)
+                .map(|v| {
+                    (0..n)
+                        .map(|i| ((i * (7 + v) + v) % 1013) as f64 / 97.0 - 5.0 + 1e-9 * i as f64)
+                        .collect()
+                })
+                .collect();
+            let pairs: Vec<(&[f64], &[f64])> = vec![
+                (&vecs[0], &vecs[1]),
+                (&vecs[1], &vecs[2]),
+                (&vecs[2], &vecs[2]),
+                (&vecs[0], &vecs[2]),
+            ];
+            let fused = dots(&pairs);
+            for (p, d) in pairs.iter().zip(&fused) {
+                assert_eq!(dot(p.0, p.1).to_bits(), d.to_bits(), "n = {n}");
+            }
+        }
+    }
 
     #[test]
     fn cholesky_solves_spd() {

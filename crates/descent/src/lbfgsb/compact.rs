@@ -9,7 +9,7 @@
 //! small (2k × 2k for k pairs) and indefinite: it is factorized by LU and `M v` is a solve,
 //! never an explicit inverse.
 
-use crate::linalg::{dot, DenseMatrix, Lu};
+use crate::linalg::{dot, dots, DenseMatrix, Lu};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -85,23 +85,32 @@ impl CompactLbfgs {
         } else {
             self.append(s.to_vec(), y.to_vec());
         }
-        self.theta = dot(y, y) / dot(s, y);
         self.factorize()
     }
 
+    /// Stores the pair with its new row and column of SᵀY and SᵀS, and θ = yᵀy/sᵀy. The
+    /// 3k + 3 products come from one pass over the 2k + 2 vectors ([`dots`]).
     fn append(&mut self, s: Vec<f64>, y: Vec<f64>) {
         // New row i = k of SᵀY and SᵀS, and new column j = k.
         let k = self.s.len();
+        let mut pairs: Vec<(&[f64], &[f64])> = Vec::with_capacity(3 * k + 3);
+        for j in 0..k {
+            pairs.extend([(&s[..], &self.y[j][..]), (&s, &self.s[j]), (&self.s[j], &y)]);
+        }
+        pairs.extend([(&s[..], &y[..]), (&s, &s), (&y, &y)]);
+        let products = dots(&pairs);
         let mut sy_row = VecDeque::with_capacity(k + 1);
         let mut ss_row = VecDeque::with_capacity(k + 1);
-        for j in 0..k {
-            sy_row.push_back(dot(&s, &self.y[j]));
-            ss_row.push_back(dot(&s, &self.s[j]));
-            self.sy[j].push_back(dot(&self.s[j], &y));
-            self.ss[j].push_back(ss_row[j]);
+        for (j, p) in products.chunks_exact(3).take(k).enumerate() {
+            sy_row.push_back(p[0]);
+            ss_row.push_back(p[1]);
+            self.sy[j].push_back(p[2]);
+            self.ss[j].push_back(p[1]);
         }
-        sy_row.push_back(dot(&s, &y));
-        ss_row.push_back(dot(&s, &s));
+        let (sy, ss, yy) = (products[3 * k], products[3 * k + 1], products[3 * k + 2]);
+        sy_row.push_back(sy);
+        ss_row.push_back(ss);
+        self.theta = yy / sy;
         self.sy.push_back(sy_row);
         self.ss.push_back(ss_row);
         self.s.push_back(s);
