@@ -157,6 +157,27 @@ pub fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     }
 }
 
+/// `y += a·x`, then `zᵀy` of the new `y`: bitwise [`axpy`] then [`dot`], but above
+/// [`PARALLEL_LEN`] in one pass over memory (each chunk of `y` is updated and multiplied
+/// while it is in cache), for recursions whose next product is with the vector just
+/// updated.
+pub fn axpy_dot(a: f64, x: &[f64], y: &mut [f64], z: &[f64]) -> f64 {
+    if y.len() < PARALLEL_LEN {
+        axpy(a, x, y);
+        return dot(z, y);
+    }
+    use rayon::prelude::*;
+    let parts: Vec<f64> = y
+        .par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK).zip(z.par_chunks(CHUNK)))
+        .map(|(yc, (xc, zc))| {
+            axpy(a, xc, yc);
+            crate::simd::vectorized(|| lane_dot(zc, yc))
+        })
+        .collect();
+    parts.iter().sum()
+}
+
 /// `x *= a`.
 pub fn scale(a: f64, x: &mut [f64]) {
     if x.len() >= PARALLEL_LEN {
@@ -445,6 +466,27 @@ pub fn symmetric_eigenvalues(a: &DenseMatrix) -> Option<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axpy_dot_is_axpy_then_dot_to_the_bit() {
+        for n in [0, 1, 17, PARALLEL_LEN - 1, PARALLEL_LEN + 3 * CHUNK + 5] {
+            let v = |k: usize| -> Vec<f64> {
+                (0..n)
+                    .map(|i| ((i * (7 + k) + k) % 1013) as f64 / 97.0 - 5.0)
+                    .collect()
+            };
+            let (x, z, y0) = (v(0), v(1), v(2));
+            let mut y = y0.clone();
+            let fused = axpy_dot(-0.37, &x, &mut y, &z);
+            let mut expected = y0;
+            axpy(-0.37, &x, &mut expected);
+            assert_eq!(dot(&z, &expected).to_bits(), fused.to_bits(), "n = {n}");
+            assert!(y
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
 
     #[test]
     fn dots_of_many_pairs_are_each_pairs_dot_to_the_bit() {

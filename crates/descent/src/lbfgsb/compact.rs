@@ -9,7 +9,7 @@
 //! small (2k × 2k for k pairs) and indefinite: it is factorized by LU and `M v` is a solve,
 //! never an explicit inverse.
 
-use crate::linalg::{dot, dots, DenseMatrix, Lu};
+use crate::linalg::{axpy, axpy_dot, dot, dots, DenseMatrix, Lu, CHUNK, PARALLEL_LEN};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -201,14 +201,32 @@ impl CompactLbfgs {
         let k = self.len();
         let mut q = v.to_vec();
         let mut alpha = vec![0.0; k];
+        // Each update of q and the next product with it share one pass (`axpy_dot`).
+        let mut sq = if k > 0 { dot(&self.s[k - 1], &q) } else { 0.0 };
         for i in (0..k).rev() {
-            alpha[i] = dot(&self.s[i], &q) / self.sy[i][i];
-            crate::linalg::axpy(-alpha[i], &self.y[i], &mut q);
+            alpha[i] = sq / self.sy[i][i];
+            if i > 0 {
+                sq = axpy_dot(-alpha[i], &self.y[i], &mut q, &self.s[i - 1]);
+            } else {
+                axpy(-alpha[i], &self.y[i], &mut q);
+            }
         }
-        q.iter_mut().for_each(|x| *x /= self.theta);
+        let theta = self.theta;
+        if q.len() >= PARALLEL_LEN {
+            use rayon::prelude::*;
+            q.par_chunks_mut(CHUNK)
+                .for_each(|c| c.iter_mut().for_each(|x| *x /= theta));
+        } else {
+            q.iter_mut().for_each(|x| *x /= theta);
+        }
+        let mut yq = if k > 0 { dot(&self.y[0], &q) } else { 0.0 };
         for (i, a) in alpha.iter().enumerate() {
-            let beta = dot(&self.y[i], &q) / self.sy[i][i];
-            crate::linalg::axpy(a - beta, &self.s[i], &mut q);
+            let beta = yq / self.sy[i][i];
+            if i + 1 < k {
+                yq = axpy_dot(a - beta, &self.s[i], &mut q, &self.y[i + 1]);
+            } else {
+                axpy(a - beta, &self.s[i], &mut q);
+            }
         }
         q
     }
