@@ -49,7 +49,8 @@ def samples_for(sizes, batch, seconds, guess_gflops=40.0):
 
 
 def descent_cell(binary, data_dir, sizes, batch, optimizer, lr, threads, rows):
-    n = rows + min(1000, rows // 19 + 1)  # the CLI holds out 5 % (at most 1000) for validation
+    # The CLI holds out 5 % (at most 1000) for validation; MNIST has 60 000 rows.
+    n = min(60000, rows + min(1000, rows // 19 + 1))
     out = subprocess.run(
         [binary, "train", "--data", f"mnist:{data_dir},n={n}", "--layers", ",".join(map(str, sizes)),
          "--activation", "relu", "--loss", "cross-entropy", "--optimizer", optimizer, "--lr", str(lr),
