@@ -10,21 +10,13 @@ count the training loop only (forward, backward, update), not data loading or ev
 Needs `torch` and `numpy` (pip install torch numpy); builds descent with cargo.
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
 import sys
 import time
 
-
-def read_idx(path):
-    import numpy as np
-    with (gzip.open(path) if path.endswith(".gz") else open(path, "rb")) as f:
-        data = f.read()
-    nd = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+from mnist_idx import read_mnist
 
 
 def torch_run(data_dir, epochs, threads, seed):
@@ -32,11 +24,10 @@ def torch_run(data_dir, epochs, threads, seed):
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    find = lambda stem: next(os.path.join(data_dir, s) for s in (stem + ".gz", stem) if os.path.exists(os.path.join(data_dir, s)))
-    xtr = read_idx(find("train-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255.0
-    ytr = read_idx(find("train-labels-idx1-ubyte")).astype(np.int64)
-    xte = read_idx(find("t10k-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255.0
-    yte = read_idx(find("t10k-labels-idx1-ubyte")).astype(np.int64)
+    xtr = read_mnist(data_dir, "train-images-idx3-ubyte").reshape(-1, 784).astype(np.float32) / 255.0
+    ytr = read_mnist(data_dir, "train-labels-idx1-ubyte").astype(np.int64)
+    xte = read_mnist(data_dir, "t10k-images-idx3-ubyte").reshape(-1, 784).astype(np.float32) / 255.0
+    yte = read_mnist(data_dir, "t10k-labels-idx1-ubyte").astype(np.int64)
     xtr = torch.from_numpy((xtr - 0.1307) / 0.3081)
     xte = torch.from_numpy((xte - 0.1307) / 0.3081)
     ytr, yte = torch.from_numpy(ytr), torch.from_numpy(yte)

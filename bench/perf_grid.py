@@ -17,7 +17,6 @@ the `machine_bounds` example's (`--fma`): independent FMA chains on the widest v
 CPU has. PyTorch is optional (`pip install torch numpy`); without it only descent runs.
 """
 import argparse
-import gzip
 import json
 import math
 import os
@@ -25,16 +24,9 @@ import subprocess
 import sys
 import time
 
+from mnist_idx import read_mnist
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def read_idx(path):
-    import numpy as np
-    with (gzip.open(path) if path.endswith(".gz") else open(path, "rb")) as f:
-        data = f.read()
-    nd = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
 def flops_per_sample(sizes):
@@ -67,11 +59,9 @@ class Torch:
         torch.set_num_threads(threads)
         torch.manual_seed(0)
         self.torch = torch
-        find = lambda stem: next(os.path.join(data_dir, s) for s in (stem + ".gz", stem)
-                                 if os.path.exists(os.path.join(data_dir, s)))
-        x = read_idx(find("train-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255.0
+        x = read_mnist(data_dir, "train-images-idx3-ubyte").reshape(-1, 784).astype(np.float32) / 255.0
         self.x = torch.from_numpy((x - 0.1307) / 0.3081)
-        self.y = torch.from_numpy(read_idx(find("train-labels-idx1-ubyte")).astype(np.int64))
+        self.y = torch.from_numpy(read_mnist(data_dir, "train-labels-idx1-ubyte").astype(np.int64))
 
     def cell(self, sizes, batch, optimizer, lr, rows):
         torch = self.torch
