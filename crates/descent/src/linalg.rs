@@ -188,6 +188,16 @@ pub fn scale(a: f64, x: &mut [f64]) {
     x.iter_mut().for_each(|v| *v *= a);
 }
 
+/// `x /= a` (a division, not a product with 1/a, so that the bits are the plain loop's).
+pub fn divide(x: &mut [f64], a: f64) {
+    if x.len() >= PARALLEL_LEN {
+        use rayon::prelude::*;
+        x.par_chunks_mut(CHUNK).for_each(|c| divide(c, a));
+        return;
+    }
+    x.iter_mut().for_each(|v| *v /= a);
+}
+
 /// True when every entry is finite.
 pub fn all_finite(a: &[f64]) -> bool {
     if a.len() >= PARALLEL_LEN {

@@ -9,7 +9,7 @@
 //! small (2k × 2k for k pairs) and indefinite: it is factorized by LU and `M v` is a solve,
 //! never an explicit inverse.
 
-use crate::linalg::{axpy, axpy_dot, dot, dots, DenseMatrix, Lu, CHUNK, PARALLEL_LEN};
+use crate::linalg::{axpy, axpy_dot, divide, dot, dots, DenseMatrix, Lu};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -211,14 +211,7 @@ impl CompactLbfgs {
                 axpy(-alpha[i], &self.y[i], &mut q);
             }
         }
-        let theta = self.theta;
-        if q.len() >= PARALLEL_LEN {
-            use rayon::prelude::*;
-            q.par_chunks_mut(CHUNK)
-                .for_each(|c| c.iter_mut().for_each(|x| *x /= theta));
-        } else {
-            q.iter_mut().for_each(|x| *x /= theta);
-        }
+        divide(&mut q, self.theta);
         let mut yq = if k > 0 { dot(&self.y[0], &q) } else { 0.0 };
         for (i, a) in alpha.iter().enumerate() {
             let beta = yq / self.sy[i][i];
