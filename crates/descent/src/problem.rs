@@ -102,6 +102,14 @@ pub trait LeastSquares {
     fn dim(&self) -> usize;
     /// Number of residuals m.
     fn residual_count(&self) -> usize;
+    /// Number of observations the residuals stand for: the degrees of freedom `m − n` of
+    /// the fit's statistics and Bayesian regularization's data count. The residual count
+    /// (the default), except for a problem that stands in for others, as the normal
+    /// equations of rows split across workers ([`crate::comm::NormalEquationsLeastSquares`])
+    /// stand for all the workers' rows with n + 1 residuals.
+    fn observation_count(&self) -> usize {
+        self.residual_count()
+    }
     /// `r(x)` into `r` (length m).
     fn residuals(&self, x: &[f64], r: &mut [f64]);
     /// The Jacobian `J(x)` (m×n, `Jᵢⱼ = ∂rᵢ/∂xⱼ`) into `j`.
@@ -136,6 +144,9 @@ impl<L: LeastSquares + ?Sized> LeastSquares for &L {
     }
     fn residual_count(&self) -> usize {
         (**self).residual_count()
+    }
+    fn observation_count(&self) -> usize {
+        (**self).observation_count()
     }
     fn residuals(&self, x: &[f64], r: &mut [f64]) {
         (**self).residuals(x, r)
@@ -360,6 +371,9 @@ impl<P: LeastSquares + ?Sized> LeastSquares for Counted<'_, P> {
     }
     fn residual_count(&self) -> usize {
         self.inner.residual_count()
+    }
+    fn observation_count(&self) -> usize {
+        self.inner.observation_count()
     }
     fn residuals(&self, x: &[f64], r: &mut [f64]) {
         bump(&self.f);

@@ -270,17 +270,29 @@ fn levenberg_marquardt_and_gauss_newton_run_on_the_summed_normal_equations() {
 }
 
 #[test]
-fn bayesian_regularization_says_it_is_not_distributed() {
-    let data = synthetic("sine:40", 0).unwrap();
-    let net = Mlp::new(&[1, 5, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+fn bayesian_regularization_runs_on_the_summed_normal_equations() {
+    // The workers sum JᵀJ, Jᵀr and rᵀr of their rows; α and β count every worker's
+    // residuals. One process works on the Jacobian itself (trainbr's way), so the runs
+    // agree to the rounding of the two routes, not to the bit.
+    let data = synthetic("sine:300", 0).unwrap();
+    let net = Mlp::new(&[1, 6, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let p0 = net.init_params(Init::NguyenWidrow, 2);
     let cfg = TrainConfig {
         optimizer: "br".into(),
-        epochs: 3,
+        epochs: 20,
         ..TrainConfig::default()
     };
-    let p0 = net.init_params(Init::GlorotUniform, 1);
-    let errors = errors(2, &net, |_| data.clone(), &cfg, &p0);
-    assert!(errors[0].as_deref().unwrap().contains("not distributed"));
+    let one = run::<f64>(&net, &data, None, &cfg, TrainState::new(p0.clone()), &Local);
+    for k in [2, 3] {
+        let many = InProcess::run(k, |comm| {
+            run::<f64>(&net, &data, None, &cfg, TrainState::new(p0.clone()), comm)
+        });
+        assert!(many.iter().all(|r| r.state.params == many[0].state.params));
+        assert_close(&losses(&many[0]), &losses(&one), 1e-6, "br");
+        // Had α and β counted the n + 1 residuals that stand for the rows, the
+        // regularization (and the loss) would be another.
+        assert_eq!(many[0].state.history.len(), one.state.history.len());
+    }
 }
 
 #[test]
@@ -328,5 +340,71 @@ fn normal_equations_too_large_for_memory_are_refused_before_allocation() {
             e.contains("normal equations") && e.contains("memory"),
             "{e}"
         );
+    }
+}
+
+/// NIST StRD fits with their rows split across workers: Levenberg–Marquardt (geodesic
+/// acceleration on, its default), the trust-region reflective method and Gauss–Newton see
+/// only the summed normal equations, and reach the certified values and the one
+/// process's parameters, standard errors and degrees of freedom.
+#[test]
+fn fits_split_by_rows_reach_the_certified_values() {
+    use descent::comm::tree::own_leaves;
+    use descent::comm::NormalEquationsLeastSquares;
+    use descent::least_squares::{fit_with, FitOptions};
+    use descent::problems::nist::{lre, NistProblem};
+    use descent::{LeastSquares, MethodSpec, NoObserver, Start};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/nist");
+    for name in [
+        "Misra1a", "Chwirut2", "Thurber", "Gauss1", "Lanczos3", "Rat43",
+    ] {
+        let p = NistProblem::read(&dir.join(format!("{name}.dat"))).unwrap();
+        let whole = p.least_squares().unwrap();
+        let m = whole.residual_count();
+        let x0 = &p.starts[1];
+        for method in ["lm", "trf", "gn"] {
+            let spec = MethodSpec::parse(method).unwrap();
+            let opts = spec.fit_options(&FitOptions::default());
+            let solve = |problem: &dyn LeastSquares| {
+                let mut built = spec.build_least_squares(&opts).unwrap();
+                fit_with(
+                    problem,
+                    built.as_mut(),
+                    Start::At(x0),
+                    &opts,
+                    &mut NoObserver,
+                )
+                .unwrap()
+            };
+            let one = solve(&whole);
+            for k in [2, 3] {
+                let many = InProcess::run(k, |comm| {
+                    let (rows, leaves) = own_leaves(m, comm.rank(), comm.size());
+                    let mine = whole.rows(rows).unwrap();
+                    solve(&NormalEquationsLeastSquares::new(&mine, comm, leaves))
+                });
+                let what = format!("{name} {method} on {k}");
+                for s in &many {
+                    assert_eq!(s.x, many[0].x, "{what}: every worker the same");
+                }
+                let s = &many[0];
+                assert_eq!(s.dof, one.dof, "{what}");
+                let digits =
+                    s.x.iter()
+                        .zip(&p.certified)
+                        .map(|(a, c)| lre(*a, *c))
+                        .fold(15.0, f64::min);
+                assert!(digits >= 6.0, "{what}: {digits:.1} certified digits");
+                assert!(lre(s.rss, p.certified_rss) >= 8.0, "{what}: rss {}", s.rss);
+                let se = s.std_errors.as_ref().unwrap();
+                let se_one = one.std_errors.as_ref().unwrap();
+                for ((a, b), c) in se.iter().zip(se_one).zip(&p.certified_sd) {
+                    assert!(
+                        lre(*a, *b) >= 5.0 && lre(*a, *c) >= 4.0,
+                        "{what}: σ {a} {b} {c}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -17,6 +17,14 @@
 //! point the method would have asked for residuals alone); the Jacobian the method asks
 //! for next at the same point is the one already formed. The evaluation counts report
 //! what the method asked for.
+//!
+//! Geodesic acceleration asks for the second directional derivative `r''ᵥ`, which it uses
+//! only as `Jᵀr''ᵥ` (the acceleration solves `(JᵀJ + μD²)a = −Jᵀr''ᵥ`). Each worker forms
+//! `Jᵀr''ᵥ` of its rows, the sums are summed like `G`, and the method is handed the
+//! `s̃` with `J̃ᵀs̃ = Jᵀr''ᵥ` (`R₁₁ᵀs̃ = Jᵀr''ᵥ` by forward substitution, `s̃ₙ = 0`).
+//!
+//! The fit's statistics count the workers' rows ([`LeastSquares::observation_count`]), not
+//! the n + 1 residuals that stand for them.
 
 use super::tree::TreeSum;
 use super::Communicator;
@@ -26,8 +34,13 @@ use crate::problem::LeastSquares;
 use std::cell::RefCell;
 use std::ops::Range;
 
-/// `R` and the summed `G` of one point ((n + 1)² each).
-type Compressed = (DenseMatrix, DenseMatrix);
+/// What is formed at one point: `R` and the summed `G` ((n + 1)² each), and this worker's
+/// own Jacobian (for `Jᵀr''ᵥ`).
+struct Compressed {
+    r: DenseMatrix,
+    g: DenseMatrix,
+    local_jacobian: DenseMatrix,
+}
 
 /// A [`LeastSquares`] problem whose residuals are split across the workers of `comm`, as
 /// the equivalent problem of n + 1 residuals (see the module documentation).
@@ -37,6 +50,8 @@ pub struct NormalEquationsLeastSquares<'a, L: ?Sized> {
     comm: &'a dyn Communicator,
     /// This worker's leaves, as ranges of its rows.
     leaves: Vec<Range<usize>>,
+    /// Rows of all the workers together.
+    observations: usize,
     /// The point of the last compression, with what was formed there.
     last: RefCell<Option<(Vec<f64>, Compressed)>>,
 }
@@ -46,13 +61,30 @@ impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
     /// rows, in order: [`super::tree::own_leaves`]), whose Gram matrices are added pairwise
     /// ([`TreeSum`]) before the workers' are summed. With the leaves of
     /// [`super::tree::own_leaves`], `G` is the same to the bit for one worker and for 2, 4, …
+    ///
+    /// Every worker calls it (it sums the workers' row counts).
     pub fn new(local: &'a L, comm: &'a dyn Communicator, leaves: Vec<Range<usize>>) -> Self {
+        let mut rows = [local.observation_count() as f64];
+        comm.sum(&mut rows);
         NormalEquationsLeastSquares {
             local,
             comm,
             leaves,
+            observations: rows[0] as usize,
             last: RefCell::new(None),
         }
+    }
+
+    /// The sum over this worker's leaves (pairwise) and then over the workers of
+    /// `contribution(leaf)`, a vector of `width` values.
+    fn summed(&self, width: usize, contribution: impl Fn(&Range<usize>) -> Vec<f64>) -> Vec<f64> {
+        let mut tree = TreeSum::default();
+        for leaf in &self.leaves {
+            tree.push(contribution(leaf));
+        }
+        let mut total = tree.finish(width);
+        self.comm.sum(&mut total);
+        total
     }
 
     /// `R` at `x`, formed once per point (with the summed `G`).
@@ -65,20 +97,22 @@ impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
             self.local.residuals(x, &mut r);
             self.local.jacobian(x, &mut j);
             // [J r] of each leaf, their Gram matrices added pairwise, then over the workers.
-            let mut tree = TreeSum::default();
-            for leaf in &self.leaves {
+            let mut g = DenseMatrix::zeros(n + 1, n + 1);
+            g.data = self.summed((n + 1) * (n + 1), |leaf| {
                 let mut augmented = DenseMatrix::zeros(leaf.len(), n + 1);
                 for (a, i) in leaf.clone().enumerate() {
                     augmented.data[a * (n + 1)..a * (n + 1) + n].copy_from_slice(j.row(i));
                     augmented.data[a * (n + 1) + n] = r[i];
                 }
-                tree.push(gram(&augmented).data);
-            }
-            let mut g = DenseMatrix::zeros(n + 1, n + 1);
-            g.data = tree.finish((n + 1) * (n + 1));
-            self.comm.sum(&mut g.data);
+                gram(&augmented).data
+            });
             let r = square_root(&g);
-            *self.last.borrow_mut() = Some((x.to_vec(), (r, g)));
+            let formed = Compressed {
+                r,
+                g,
+                local_jacobian: j,
+            };
+            *self.last.borrow_mut() = Some((x.to_vec(), formed));
         }
         std::cell::Ref::map(self.last.borrow(), |l| &l.as_ref().expect("just formed").1)
     }
@@ -115,24 +149,57 @@ impl<L: LeastSquares + ?Sized> LeastSquares for NormalEquationsLeastSquares<'_, 
     fn residual_count(&self) -> usize {
         self.local.dim() + 1
     }
+    fn observation_count(&self) -> usize {
+        self.observations
+    }
     fn residuals(&self, x: &[f64], r: &mut [f64]) {
         let n = self.local.dim();
-        let big = &self.compressed(x).0;
+        let big = &self.compressed(x).r;
         for (i, ri) in r.iter_mut().enumerate() {
             *ri = big.data[i * (n + 1) + n];
         }
     }
     fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
         let n = self.local.dim();
-        let big = &self.compressed(x).0;
+        let big = &self.compressed(x).r;
         for i in 0..=n {
             j.data[i * n..(i + 1) * n].copy_from_slice(&big.data[i * (n + 1)..i * (n + 1) + n]);
         }
     }
+    fn second_directional(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        let n = self.local.dim();
+        let mut rvv = vec![0.0; self.local.residual_count()];
+        self.local.second_directional(x, v, &mut rvv);
+        let formed = self.compressed(x);
+        // Jᵀr''ᵥ of the leaves, summed as G is.
+        let b = self.summed(n, |leaf| {
+            let mut part = vec![0.0; n];
+            for i in leaf.clone() {
+                crate::linalg::axpy(rvv[i], formed.local_jacobian.row(i), &mut part);
+            }
+            part
+        });
+        // R₁₁ᵀ s̃ = b, R₁₁ upper triangular: forward substitution. An R from the
+        // eigendecomposition (G singular) is not triangular: no acceleration (NaN).
+        let r = &formed.r;
+        let triangular = (0..=n).all(|i| (0..i).all(|k| r.get(i, k) == 0.0));
+        out.iter_mut().for_each(|o| *o = f64::NAN);
+        if !triangular || (0..n).any(|i| r.get(i, i) == 0.0) {
+            return;
+        }
+        for i in 0..n {
+            let known: f64 = (0..i).map(|k| r.get(k, i) * out[k]).sum();
+            out[i] = (b[i] - known) / r.get(i, i);
+        }
+        out[n] = 0.0;
+    }
+    fn has_exact_second_directional(&self) -> bool {
+        self.local.has_exact_second_directional()
+    }
     fn normal_equations(&self, x: &[f64]) -> Option<(DenseMatrix, Vec<f64>)> {
         // The summed G itself: its leading block is JᵀJ and its last column Jᵀr.
         let n = self.local.dim();
-        let g = &self.compressed(x).1;
+        let g = &self.compressed(x).g;
         let mut jtj = DenseMatrix::zeros(n, n);
         for i in 0..n {
             jtj.data[i * n..(i + 1) * n].copy_from_slice(&g.data[i * (n + 1)..i * (n + 1) + n]);
@@ -214,5 +281,38 @@ mod tests {
         // One worker of its own needs no communicator of several.
         let p = NormalEquationsLeastSquares::new(&whole, &Local, own_leaves(40, 0, 1).1);
         assert_eq!(p.residual_count(), 3);
+    }
+
+    /// Geodesic acceleration's `Jᵀr''ᵥ` is the whole problem's: `J̃ᵀs̃` of the compressed
+    /// second directional derivative, on any number of workers.
+    #[test]
+    fn the_second_directional_derivative_keeps_its_projection_on_the_jacobian() {
+        let (x, v) = ([0.3, -0.02], [0.7, -1.3]);
+        let whole = Rows(0..40);
+        let (mut rvv, mut j) = (vec![0.0; 40], DenseMatrix::zeros(40, 2));
+        whole.second_directional(&x, &v, &mut rvv);
+        whole.jacobian(&x, &mut j);
+        let mut expected = vec![0.0; 2];
+        j.tr_mul_vec(&rvv, &mut expected);
+        for workers in [1, 2, 3] {
+            let got = InProcess::run(workers, |comm| {
+                let (rows, leaves) = own_leaves(40, comm.rank(), comm.size());
+                let mine = Rows(rows);
+                let p = NormalEquationsLeastSquares::new(&mine, comm, leaves);
+                assert_eq!(p.observation_count(), 40);
+                let (mut s, mut jt) = (vec![0.0; 3], DenseMatrix::zeros(3, 2));
+                p.second_directional(&x, &v, &mut s);
+                p.jacobian(&x, &mut jt);
+                let mut projected = vec![0.0; 2];
+                jt.tr_mul_vec(&s, &mut projected);
+                projected
+            });
+            for (a, b) in got[0].iter().zip(&expected) {
+                assert!(
+                    (a - b).abs() <= 1e-10 * b.abs().max(1.0),
+                    "{workers}: {a} vs {b}"
+                );
+            }
+        }
     }
 }

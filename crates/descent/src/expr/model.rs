@@ -100,6 +100,21 @@ impl ExprModel {
         &self.params
     }
 
+    /// The same model on the observations `rows` alone (a worker's share of a fit whose
+    /// rows are split across workers). `None` when `rows` is empty or runs past the data.
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> Option<ExprModel> {
+        if rows.is_empty() || rows.end > self.y.len() {
+            return None;
+        }
+        Some(ExprModel {
+            expr: self.expr.clone(),
+            params: self.params.clone(),
+            inputs: self.inputs.clone(),
+            data: self.data.iter().map(|c| c[rows.clone()].to_vec()).collect(),
+            y: self.y[rows].to_vec(),
+        })
+    }
+
     /// The model's value at `b` for observation `i`.
     fn eval_at<T: Scalar>(&self, b: &[T], i: usize, vars: &mut Vec<T>) -> T {
         vars.clear();

@@ -6,8 +6,8 @@
 //!
 //! `γ = N − α·tr((βJᵀJ + αI)⁻¹)`, `α = γ/(2E_W)`, `β = (n − γ)/(2E_D)`
 //!
-//! (N parameters, n residuals; the trace from the eigenvalues of JᵀJ; β = 1 while
-//! γ ≥ n). It starts from α = 0, β = 1 (plain LM). Each step solves `(βJᵀJ + (α + μ)I) δ = −(βJᵀr + αw)` and
+//! (N parameters, n residuals — the observations a problem stands for, all the workers'
+//! rows of a distributed one; the trace from the eigenvalues of JᵀJ; β = 1 while γ ≥ n). It starts from α = 0, β = 1 (plain LM). Each step solves `(βJᵀJ + (α + μ)I) δ = −(βJᵀr + αw)` and
 //! raises μ by `mu_inc` until F decreases, then lowers it by `mu_dec`; MATLAB's defaults:
 //! μ = 0.005, `mu_dec` 0.1, `mu_inc` 10, `mu_max` 1e10 (above it the run stops).
 //!
@@ -37,6 +37,9 @@ pub struct BayesianRegularization {
     alpha: f64,
     beta: f64,
     gamma: f64,
+    /// The observations n (0 in a checkpoint saved before they were kept: the residuals').
+    #[serde(default)]
+    observations: usize,
     /// Residuals and Jacobian at the iterate.
     r: Vec<f64>,
     j: DenseMatrix,
@@ -53,6 +56,7 @@ impl Default for BayesianRegularization {
             alpha: 0.0,
             beta: 1.0,
             gamma: f64::NAN,
+            observations: 0,
             r: Vec::new(),
             j: DenseMatrix::default(),
         }
@@ -75,7 +79,12 @@ impl BayesianRegularization {
 
     /// Re-estimates γ, α, β at the iterate (MacKay's update, Foresee & Hagan's γ).
     fn reestimate(&mut self, x: &[f64]) {
-        let (n_params, n_res) = (x.len() as f64, self.r.len() as f64);
+        let n_res = if self.observations > 0 {
+            self.observations
+        } else {
+            self.r.len()
+        };
+        let (n_params, n_res) = (x.len() as f64, n_res as f64);
         let (ed, ew) = (dot(&self.r, &self.r), dot(x, x));
         let Some(eig) = symmetric_eigenvalues(&gram(&self.j)) else {
             return;
@@ -119,6 +128,7 @@ impl Minimizer<OnLeastSquares> for BayesianRegularization {
         self.alpha = 0.0;
         self.beta = 1.0;
         self.gamma = n as f64;
+        self.observations = problem.observation_count();
         self.r = vec![0.0; m];
         self.j = DenseMatrix::zeros(m, n);
         problem.residuals(x0, &mut self.r);

@@ -8,7 +8,14 @@ use faer::Mat;
 /// `s²(JᵀJ)⁻¹` with `s² = rss/(m − n)`. `None` when `J` is rank-deficient (the
 /// covariance does not exist) or `m ≤ n`.
 pub fn covariance(j: &DenseMatrix, rss: f64) -> Option<DenseMatrix> {
-    let (m, n) = (j.rows, j.cols);
+    covariance_of_observations(j, rss, j.rows)
+}
+
+/// [`covariance`] with `s² = rss/(m − n)` for `m` observations that `J` stands for (a
+/// Jacobian of fewer rows with the same `JᵀJ`: the normal equations of rows split across
+/// workers).
+pub fn covariance_of_observations(j: &DenseMatrix, rss: f64, m: usize) -> Option<DenseMatrix> {
+    let n = j.cols;
     if m <= n {
         return None;
     }

@@ -1,7 +1,7 @@
 //! Fitting: a least-squares method run by the one driver, then the statistics of the fit
 //! (covariance `s²(JᵀJ)⁻¹` by QR, standard errors, degrees of freedom).
 
-use super::covariance::{absolute_covariance, covariance};
+use super::covariance::{absolute_covariance, covariance_of_observations};
 use super::gauss_newton::GaussNewton;
 use super::levenberg_marquardt::{DampingRule, LevenbergMarquardt, LmConfig};
 use super::restart::Restarted;
@@ -301,6 +301,7 @@ pub fn fit_with(
     let s = minimize_least_squares(problem, method, start, &opts.driver_options(), obs)?;
     // The covariance needs J at the solution: one more Jacobian, counted.
     let (rows, n) = (problem.residual_count(), problem.dim());
+    let observations = problem.observation_count();
     let mut j = DenseMatrix::zeros(rows, n);
     problem.jacobian(&s.x, &mut j);
     // Parameters on a bound are held there: the covariance is that of the free ones
@@ -326,7 +327,7 @@ pub fn fit_with(
     let cov_free = if opts.absolute_sigma {
         absolute_covariance(&j_free)
     } else {
-        covariance(&j_free, s.f)
+        covariance_of_observations(&j_free, s.f, observations)
     };
     let cov = cov_free.map(|cf| {
         let mut c = DenseMatrix::zeros(n, n);
@@ -338,7 +339,7 @@ pub fn fit_with(
         }
         c
     });
-    let dof = rows as i64 - free.len() as i64;
+    let dof = observations as i64 - free.len() as i64;
     Ok(FitSummary {
         method: s.method,
         std_errors: cov

@@ -28,7 +28,7 @@ mod trust_region_reflective;
 mod view;
 
 pub use bayesian_regularization::BayesianRegularization;
-pub use covariance::{absolute_covariance, covariance};
+pub use covariance::{absolute_covariance, covariance, covariance_of_observations};
 pub use fit::{
     default_method, fit, fit_from, fit_with, minimize_least_squares, sum_of_squares, FitOptions,
     FitSummary, LsqMethod,

@@ -183,6 +183,9 @@ impl<L: LeastSquares> LeastSquares for Robust<L> {
     fn residual_count(&self) -> usize {
         self.inner.residual_count()
     }
+    fn observation_count(&self) -> usize {
+        self.inner.observation_count()
+    }
     fn residuals(&self, x: &[f64], r: &mut [f64]) {
         self.inner.residuals(x, r);
         let mut last = self.last.borrow_mut();
@@ -262,6 +265,9 @@ impl<L: LeastSquares> LeastSquares for Weighted<L> {
     }
     fn residual_count(&self) -> usize {
         self.inner.residual_count()
+    }
+    fn observation_count(&self) -> usize {
+        self.inner.observation_count()
     }
     fn residuals(&self, x: &[f64], r: &mut [f64]) {
         self.inner.residuals(x, r);

@@ -630,10 +630,11 @@ pub fn train_with<T: Real>(
 /// share of every global batch ([`DistributedBatches`]); full-batch methods their share
 /// of the rows ([`FullBatch::distributed`]). Every worker ends with the same result, to
 /// the bit; the observer of every worker sees every epoch (rank 0 is the one to print and
-/// save). Validation is evaluated whole on every worker. Levenberg–Marquardt and
-/// Gauss–Newton see the normal equations of each worker's rows, summed
-/// ([`NormalEquationsLeastSquares`]); Bayesian regularization is not distributed (an error
-/// says so), and neither is a run whose workers hold different data, settings or starts.
+/// save). Validation is evaluated whole on every worker. Levenberg–Marquardt,
+/// Gauss–Newton and Bayesian regularization see the normal equations of each worker's
+/// rows, summed ([`NormalEquationsLeastSquares`]; Bayesian regularization counts all the
+/// workers' residuals); a run whose workers hold different data, settings or starts is
+/// refused.
 #[allow(clippy::too_many_arguments)]
 pub fn train_distributed<T: Real>(
     net: &Mlp,
@@ -1054,25 +1055,13 @@ fn train_deterministic<T: Real>(
     };
     let s = match method {
         FullBatchMethod::Method(spec) if spec.info()?.applies(AppliesTo::LeastSquares) => {
-            // Of a distributed run, each worker holds its share of the rows and the method
-            // sees their normal equations summed (the Jacobian is never gathered). Bayesian
-            // regularization counts the residuals, which that problem does not keep.
-            if comm.size() > 1 && spec.name == "br" {
-                return Err(Error::NotApplicable {
-                    method: spec.name.clone(),
-                    why: format!(
-                        "Bayesian regularization is not distributed yet (this run has {} \
-                         workers); run it in one process, or train with lm",
-                        comm.size()
-                    ),
-                });
-            }
             // The method sees the network through JᵀJ, Jᵀr and rᵀr summed over leaves of the
             // samples (a number set by the data alone) and over the workers, each of which
             // holds only its leaves' rows: the same sums, to the bit, in one process and on
-            // 2, 4, … workers. One process keeps the Jacobian itself for Bayesian
-            // regularization (which counts the residuals) and where there are fewer
-            // residuals than weights (its m×m dual system is the smaller one).
+            // 2, 4, … workers (the Jacobian is never gathered). One process keeps the
+            // Jacobian itself for Bayesian regularization (MATLAB's trainbr works on it)
+            // and where there are fewer residuals than weights (its m×m dual system is the
+            // smaller one).
             let k = net.outputs();
             let (rows, leaves) = own_leaves(td.n, comm.rank(), comm.size());
             let summed = comm.size() > 1 || (td.n * k > net.num_params() && spec.name != "br");
