@@ -1,9 +1,10 @@
-//! `mpirun -np K descent train …`: the workers of the job, when there are several.
+//! `mpirun -np K descent train …` and `descent fit …`: the workers of the job, when there
+//! are several.
 //!
 //! Built with the `mpi` feature, a process started by an MPI launcher joins its job; rank 0
-//! alone prints and saves, and the others train their share in silence. Built without it,
-//! a process that finds itself in a job of several refuses to start, rather than train K
-//! times the same network alone.
+//! alone prints and saves, and the others work on their share in silence. Built without
+//! it, a process that finds itself in a job of several refuses to start, rather than do K
+//! times the same work alone.
 
 use anyhow::Result;
 use descent::comm::Communicator;
@@ -32,7 +33,7 @@ pub fn world() -> Result<Option<Arc<dyn Communicator>>> {
         match size {
             Some(k) if k > 1 => anyhow::bail!(
                 "this descent was built without MPI, so the {k} processes of this job would each \
-                 train alone; build it with `cargo build --release --features mpi`"
+                 work alone; build it with `cargo build --release --features mpi`"
             ),
             _ => Ok(None),
         }

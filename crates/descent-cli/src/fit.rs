@@ -2,6 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use descent::comm::tree::own_leaves;
+use descent::comm::{all_agree, Fingerprint, NormalEquationsLeastSquares};
 use descent::data::Table;
 use descent::expr::{Expr, ExprModel};
 use descent::least_squares::{
@@ -220,7 +222,30 @@ fn named(names: &[String], values: &[f64]) -> Value {
     Value::Object(m)
 }
 
+/// The problem's label, with its loss, weights and bounds: a checkpoint belongs to it.
+fn label_of(a: &FitArgs, job: &Job, loss: RobustLoss) -> String {
+    match (&a.sigma, loss, &a.bounds) {
+        (None, RobustLoss::Linear, None) => job.label.clone(),
+        _ => format!(
+            "{} (loss {} f_scale {}{}{})",
+            job.label,
+            loss.as_str(),
+            a.f_scale,
+            a.sigma
+                .as_ref()
+                .map_or(String::new(), |c| format!(" sigma {c}")),
+            a.bounds
+                .as_ref()
+                .map_or(String::new(), |c| format!(" bounds {c}"))
+        ),
+    }
+}
+
 pub fn run(a: FitArgs) -> Result<()> {
+    // `mpirun -np K descent fit …`: each rank fits on its share of the rows, and the
+    // method sees their normal equations summed; rank 0 alone prints and saves.
+    let world = crate::distributed::world()?;
+    let root = world.as_ref().is_none_or(|w| w.is_root());
     let method_name = a
         .method
         .clone()
@@ -268,40 +293,83 @@ pub fn run(a: FitArgs) -> Result<()> {
         bounds: bounds.clone(),
         ..FitOptions::default()
     });
+    // Of a distributed fit, this rank's rows: whole leaves of a tree whose shape the row
+    // count alone sets (`own_leaves`), so that the sums are grouped alike on 2, 4, … ranks.
+    let observations = job.problem.residual_count();
+    let own = match &world {
+        Some(w) => {
+            if observations < w.size() {
+                bail!(
+                    "the data have {observations} rows, fewer than the {} ranks of this job",
+                    w.size()
+                );
+            }
+            Some(own_leaves(observations, w.rank(), w.size()))
+        }
+        None => None,
+    };
+    let own_rows = own.as_ref().map(|(rows, _)| {
+        job.problem
+            .rows(rows.clone())
+            .expect("every rank's share holds a row")
+    });
+    let rows_problem = own_rows.as_ref().unwrap_or(&job.problem);
+    let own_sigma = match (&job.sigma, &own) {
+        (Some(sigma), Some((rows, _))) => Some(&sigma[rows.clone()]),
+        (sigma, _) => sigma.as_deref(),
+    };
     // The problem as fitted: residuals divided by σ, then seen through the loss.
-    let weighted = match &job.sigma {
+    let weighted = match own_sigma {
         Some(sigma) => {
-            Some(Weighted::new(&job.problem, sigma).map_err(|e| anyhow::anyhow!("--sigma: {e}"))?)
+            Some(Weighted::new(rows_problem, sigma).map_err(|e| anyhow::anyhow!("--sigma: {e}"))?)
         }
         None => None,
     };
     let plain: &dyn LeastSquares = match &weighted {
         Some(w) => w,
-        None => &job.problem,
+        None => rows_problem,
     };
     let robust =
         Robust::new(plain, loss, a.f_scale).map_err(|e| anyhow::anyhow!("--f-scale: {e}"))?;
-    let fitted: &dyn LeastSquares = if loss == RobustLoss::Linear {
+    let seen: &dyn LeastSquares = if loss == RobustLoss::Linear {
         plain
     } else {
         &robust
     };
-    // A checkpoint belongs to the problem with its loss and weights.
-    let label = match (&a.sigma, loss, &a.bounds) {
-        (None, RobustLoss::Linear, None) => job.label.clone(),
-        _ => format!(
-            "{} (loss {} f_scale {}{}{})",
-            job.label,
-            loss.as_str(),
-            a.f_scale,
-            a.sigma
-                .as_ref()
-                .map_or(String::new(), |c| format!(" sigma {c}")),
-            a.bounds
-                .as_ref()
-                .map_or(String::new(), |c| format!(" bounds {c}"))
-        ),
+    if let Some(w) = &world {
+        // Ranks that parsed other settings or data would take other steps and wait for
+        // each other forever.
+        let mut h = Fingerprint::default();
+        h.bytes(label_of(&a, &job, loss).as_bytes())
+            .bytes(spec.to_string().as_bytes())
+            .bytes(&(observations as u64).to_le_bytes())
+            .numbers(&x0)
+            .numbers(&[a.ftol, a.xtol, a.gtol, a.f_scale, a.max_iter as f64]);
+        if !all_agree(w.as_ref(), h.0) {
+            bail!(
+                "the ranks of this job read different data or settings; give every rank the same"
+            );
+        }
+    }
+    let normal = own
+        .as_ref()
+        .zip(world.as_ref())
+        .map(|((_, leaves), w)| NormalEquationsLeastSquares::new(seen, w.as_ref(), leaves.clone()));
+    let fitted: &dyn LeastSquares = match &normal {
+        Some(n) => n,
+        None => seen,
     };
+    // Σr² of the unweighted-loss residuals, summed over the ranks (a collective: every
+    // rank takes it).
+    let rss_of = |x: &[f64]| {
+        let mut rss = [sum_of_squares(plain, x)];
+        if let Some(w) = &world {
+            w.sum(&mut rss);
+        }
+        rss[0]
+    };
+    // A checkpoint belongs to the problem with its loss and weights.
+    let label = label_of(&a, &job, loss);
     let saved = match &a.resume {
         Some(path) => {
             let c = Checkpoint::load(path)?;
@@ -320,15 +388,17 @@ pub fn run(a: FitArgs) -> Result<()> {
     let mut method = spec
         .build_least_squares(&opts)
         .map_err(|e| anyhow::anyhow!("--method {method_name}: {e}"))?;
-    if !moved.is_empty() && a.resume.is_none() {
+    if !moved.is_empty() && a.resume.is_none() && root {
         let which: Vec<&str> = moved.iter().map(|&i| job.names[i].as_str()).collect();
         eprintln!(
             "note: the start was outside the bounds; moved {} onto the box",
             which.join(", ")
         );
     }
+    // Rank 0 alone saves (every rank holds the same state).
+    let save_path = if root { a.save.clone() } else { None };
     let saving = crate::checkpoints::Saving {
-        path: &a.save,
+        path: &save_path,
         every: a.checkpoint_every,
         method: spec.to_string(),
         problem: &label,
@@ -342,13 +412,17 @@ pub fn run(a: FitArgs) -> Result<()> {
     })?;
     // A failed checkpoint stopped the fit: its result is printed, then the error.
     saving.finish(s.checkpoint.as_ref(), &checkpoint_error)?;
+    let rss = rss_of(&s.x);
+    if !root {
+        return Ok(());
+    }
     if a.json {
         let mut out = json!({
             "method": info.name,
             "problem": job.label,
             "params": named(&job.names, &s.x),
             "std_errors": s.std_errors.as_ref().map(|se| named(&job.names, se)),
-            "rss": sum_of_squares(plain, &s.x),
+            "rss": rss,
             "cost": 0.5 * s.rss,
             "loss": loss.as_str(),
             "f_scale": a.f_scale,
@@ -361,6 +435,7 @@ pub fn run(a: FitArgs) -> Result<()> {
             "converged": s.converged,
             "termination": s.termination.as_str(),
             "seconds": s.seconds,
+            "workers": world.as_ref().map_or(1, |w| w.size()),
         });
         if let Some(b) = &bounds {
             let ranges: Vec<Value> = serde_json::to_value(b)?
@@ -408,11 +483,7 @@ pub fn run(a: FitArgs) -> Result<()> {
         if s.std_errors.is_none() {
             println!("  (no standard errors: the Jacobian is rank-deficient at the solution)");
         }
-        println!(
-            "  residual sum of squares = {:.12e}  (dof {})",
-            sum_of_squares(plain, &s.x),
-            s.dof
-        );
+        println!("  residual sum of squares = {:.12e}  (dof {})", rss, s.dof);
         if loss != RobustLoss::Linear {
             println!(
                 "  robust cost ½C²Σρ       = {:.12e}  (loss {}, f_scale {})",

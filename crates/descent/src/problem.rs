@@ -388,8 +388,14 @@ impl<P: LeastSquares + ?Sized> LeastSquares for Counted<'_, P> {
             bump(&self.h);
             self.inner.second_directional(x, v, out)
         } else {
-            // Through the counted residuals and Jacobian: the evaluations it costs.
-            finite_difference_second_directional(self, x, v, out)
+            // The problem's own approximation — the finite differences of the default,
+            // or a problem's that stands for others (the normal equations of rows split
+            // across workers take their rows' differences): counted as the two residual
+            // evaluations and the Jacobian the differences cost.
+            bump(&self.f);
+            bump(&self.f);
+            bump(&self.j);
+            self.inner.second_directional(x, v, out)
         }
     }
     fn has_exact_second_directional(&self) -> bool {
