@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::comm::tree::own_leaves;
-use descent::comm::{all_agree, Fingerprint, NormalEquationsLeastSquares};
+use descent::comm::{all_agree, Communicator, Fingerprint, NormalEquationsLeastSquares};
 use descent::data::Table;
 use descent::expr::{Expr, ExprModel};
 use descent::least_squares::{
@@ -127,6 +127,9 @@ struct Job {
     problem: ExprModel,
     nist: Option<NistProblem>,
     sigma: Option<Vec<f64>>,
+    /// Of a distributed fit whose rank read only its rows: all the ranks' row count, and
+    /// the rows `problem` (and `sigma`) hold.
+    part: Option<(usize, std::ops::Range<usize>)>,
 }
 
 fn nist_job(path: &std::path::Path, start: u8) -> Result<Job> {
@@ -143,17 +146,29 @@ fn nist_job(path: &std::path::Path, start: u8) -> Result<Job> {
         problem,
         nist: Some(p),
         sigma: None,
+        part: None,
     })
 }
 
-fn model_job(a: &FitArgs, model: &str) -> Result<Job> {
+fn model_job(a: &FitArgs, model: &str, world: Option<&dyn Communicator>) -> Result<Job> {
     let data = a.data.as_ref().context("--model needs --data FILE.csv")?;
     let init = parse_init(
         a.init
             .as_deref()
             .context("--model needs --init NAME=VALUE,...")?,
     )?;
-    let table = Table::read(data)?;
+    // A rank of a distributed fit reads its rows alone.
+    let (table, part) = match world {
+        Some(w) => {
+            let mut held = 0..0;
+            let (table, total) = Table::read_part(data, |total| {
+                held = own_leaves(total, w.rank(), w.size()).0;
+                held.clone()
+            })?;
+            (table, Some((total, held)))
+        }
+        None => (Table::read(data)?, None),
+    };
     let expr = Expr::parse(model).map_err(|e| anyhow::anyhow!("--model: {e}"))?;
     let names: Vec<String> = init.iter().map(|(n, _)| n.clone()).collect();
     // Every model variable that is not a parameter is a data column (x via --x).
@@ -211,6 +226,7 @@ fn model_job(a: &FitArgs, model: &str) -> Result<Job> {
         problem,
         nist: None,
         sigma,
+        part,
     })
 }
 
@@ -264,7 +280,7 @@ pub fn run(a: FitArgs) -> Result<()> {
     }
     let job = match (&a.nist, &a.model) {
         (Some(path), _) => nist_job(path, a.start)?,
-        (None, Some(model)) => model_job(&a, model)?,
+        (None, Some(model)) => model_job(&a, model, world.as_deref())?,
         (None, None) => bail!("give --nist FILE.dat, or --model EXPR --data FILE.csv --init ..."),
     };
     for (name, v) in [("--ftol", a.ftol), ("--xtol", a.xtol), ("--gtol", a.gtol)] {
@@ -295,7 +311,10 @@ pub fn run(a: FitArgs) -> Result<()> {
     });
     // Of a distributed fit, this rank's rows: whole leaves of a tree whose shape the row
     // count alone sets (`own_leaves`), so that the sums are grouped alike on 2, 4, … ranks.
-    let observations = job.problem.residual_count();
+    let observations = job
+        .part
+        .as_ref()
+        .map_or(job.problem.residual_count(), |p| p.0);
     let own = match &world {
         Some(w) => {
             if observations < w.size() {
@@ -308,15 +327,19 @@ pub fn run(a: FitArgs) -> Result<()> {
         }
         None => None,
     };
-    let own_rows = own.as_ref().map(|(rows, _)| {
-        job.problem
-            .rows(rows.clone())
-            .expect("every rank's share holds a row")
-    });
+    // A rank that read the whole file (a NIST one) keeps its rows of it.
+    let own_rows = match (&own, &job.part) {
+        (Some((rows, _)), None) => Some(
+            job.problem
+                .rows(rows.clone())
+                .expect("every rank's share holds a row"),
+        ),
+        _ => None,
+    };
     let rows_problem = own_rows.as_ref().unwrap_or(&job.problem);
-    let own_sigma = match (&job.sigma, &own) {
-        (Some(sigma), Some((rows, _))) => Some(&sigma[rows.clone()]),
-        (sigma, _) => sigma.as_deref(),
+    let own_sigma = match (&job.sigma, &own, &job.part) {
+        (Some(sigma), Some((rows, _)), None) => Some(&sigma[rows.clone()]),
+        (sigma, _, _) => sigma.as_deref(),
     };
     // The problem as fitted: residuals divided by σ, then seen through the loss.
     let weighted = match own_sigma {

@@ -87,7 +87,44 @@ impl Table {
                 has: crate::resources::human(crate::resources::memory_bytes()),
             });
         }
-        // The header's width, counted on the raw bytes before the parser holds it.
+        Self::from_reader(Self::open(file, &source)?, &source)
+    }
+
+    /// The rows `part(total)` of `path` alone, `total` being the file's count of data
+    /// rows, and that count: a worker's share of a file too large for one machine reads
+    /// the file twice (the count, then its rows) and holds only its own rows. Every row's
+    /// width is checked, the others' as well.
+    pub fn read_part(
+        path: &Path,
+        part: impl FnOnce(usize) -> std::ops::Range<usize>,
+    ) -> Result<(Self, usize)> {
+        let source = path.display().to_string();
+        let open = || {
+            std::fs::File::open(path)
+                .map_err(|e| Error::Parse(format!("cannot open {source}: {e}")))
+                .and_then(|f| Self::open(f, &source))
+        };
+        let (_, total) = Self::read_rows(open()?, &source, Some(0..0))?;
+        if total == 0 {
+            return Err(Error::Parse(format!("{source}: no data rows")));
+        }
+        let rows = part(total);
+        if rows.is_empty() || rows.end > total {
+            return Err(Error::config(
+                "data",
+                format!(
+                    "{source} has {total} data rows; this worker's part {rows:?} is empty or \
+                     past them (more workers than rows?)"
+                ),
+            ));
+        }
+        let (table, _) = Self::read_rows(open()?, &source, Some(rows))?;
+        Ok((table, total))
+    }
+
+    /// The file as a reader, its header's width checked on the raw bytes before the CSV
+    /// parser holds them.
+    fn open(file: std::fs::File, source: &str) -> Result<impl std::io::Read> {
         let mut reader = std::io::BufReader::new(file);
         let (columns, header) = header_columns(&mut reader)
             .map_err(|e| Error::Parse(format!("cannot read {source}: {e}")))?;
@@ -97,19 +134,38 @@ impl Table {
             )));
         }
         use std::io::Read;
-        Self::from_reader(std::io::Cursor::new(header).chain(reader), &source)
+        Ok(std::io::Cursor::new(header).chain(reader))
     }
 
     /// Reads CSV text from any reader; `source` names it in messages.
     pub fn from_reader<R: std::io::Read>(reader: R, source: &str) -> Result<Self> {
+        let (table, _) = Self::read_rows(reader, source, None)?;
+        if table.lines.is_empty() {
+            return Err(Error::Parse(format!("{source}: no data rows")));
+        }
+        Ok(table)
+    }
+
+    /// Reads CSV text, keeping the data rows `keep` (all with `None`), and counts the data
+    /// rows (all of them with `None` or a part that runs to the end; otherwise those up to
+    /// the part's end).
+    fn read_rows<R: std::io::Read>(
+        reader: R,
+        source: &str,
+        keep: Option<std::ops::Range<usize>>,
+    ) -> Result<(Self, usize)> {
         // The table, and the data set made from it (8 bytes a value), must fit: the
         // bytes that arrive are counted, and a stream longer than that is refused as it
-        // passes the limit.
+        // passes the limit (a part is limited by the rows it keeps alone).
         let budget = table_budget();
         let counted = Counted {
             inner: reader,
             read: 0,
-            limit: u64::try_from(budget).unwrap_or(u64::MAX),
+            limit: if keep.is_some() {
+                u64::MAX
+            } else {
+                u64::try_from(budget).unwrap_or(u64::MAX)
+            },
         };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -154,7 +210,14 @@ impl Table {
             lines: Vec::new(),
         };
         let mut rec = csv::StringRecord::new();
+        let mut rows = 0;
         loop {
+            if keep
+                .as_ref()
+                .is_some_and(|k| !k.is_empty() && rows >= k.end)
+            {
+                break;
+            }
             match rdr.read_record(&mut rec) {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -175,6 +238,10 @@ impl Table {
                     rec.len()
                 )));
             }
+            rows += 1;
+            if keep.as_ref().is_some_and(|k| !k.contains(&(rows - 1))) {
+                continue;
+            }
             for field in rec.iter() {
                 table.text.push_str(field);
                 table.ends.push(table.text.len());
@@ -186,12 +253,9 @@ impl Table {
                 return Err(too_large(rdr.get_ref().read));
             }
         }
-        if table.lines.is_empty() {
-            return Err(Error::Parse(format!("{source}: no data rows")));
-        }
         table.text.shrink_to_fit();
         table.ends.shrink_to_fit();
-        Ok(table)
+        Ok((table, rows))
     }
 
     /// Number of data rows.
@@ -294,5 +358,26 @@ mod tests {
         assert!(e.contains("'z'"), "{e}");
         let t = Table::from_reader("x,y\n1,NaN\n".as_bytes(), "t.csv").unwrap();
         assert!(t.numeric_column("y").is_err());
+    }
+
+    /// A part holds its rows alone (their lines kept), the count is the file's, and a
+    /// malformed row outside the part is still found.
+    #[test]
+    fn a_part_reads_its_rows_and_counts_them_all() {
+        let dir = std::env::temp_dir().join(format!("descent-part-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.csv");
+        std::fs::write(&path, "x,y\n1,2\n\n3,4\n5,6\n7,8\n").unwrap();
+        let (t, total) = Table::read_part(&path, |n| n / 2..n).unwrap();
+        assert_eq!(total, 4);
+        assert_eq!(t.numeric_column("x").unwrap(), vec![5.0, 7.0]);
+        assert_eq!((t.line(0), t.line(1)), (5, 6));
+        let (t, _) = Table::read_part(&path, |_| 0..1).unwrap();
+        assert_eq!(t.numeric_column("y").unwrap(), vec![2.0]);
+        assert!(Table::read_part(&path, |n| 0..n + 1).is_err());
+        std::fs::write(&path, "x,y\n1,2\n3,4\n5\n").unwrap();
+        let e = Table::read_part(&path, |_| 0..1).unwrap_err().to_string();
+        assert!(e.contains("t.csv:4"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
