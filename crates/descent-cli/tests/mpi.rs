@@ -216,25 +216,29 @@ fn a_killed_rank_stops_the_job_and_the_checkpoint_resumes() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `descent train` of a squared-error network on 400 noisy sine rows with `optimizer`
+/// (f64, one thread), on one process and on two ranks.
+fn sine_on_one_and_two(optimizer: &str, layers: &str, epochs: u32) -> [serde_json::Value; 2] {
+    let run = |k| {
+        let args: Vec<String> = format!(
+            "train --data synthetic:sine:400 --layers {layers} --optimizer {optimizer} \
+             --epochs {epochs} --precision f64 --threads 1 --json --quiet"
+        )
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+        ok(launch(k, &args).output().unwrap(), optimizer)
+    };
+    [run(1), run(2)]
+}
+
 #[test]
 fn levenberg_marquardt_on_two_ranks_takes_the_iterations_of_one_process() {
-    // MATLAB's trainlm setting: a squared-error 1-10-1 network on a noisy sine. The ranks
-    // sum the normal equations of their rows; the Jacobian is never gathered.
-    let run = |k| {
-        let args: Vec<String> = "train --data synthetic:sine:400 --layers 1,10,1 --optimizer lm \
-             --epochs 40 --precision f64 --threads 1 --json --quiet"
-            .split_whitespace()
-            .map(String::from)
-            .collect();
-        ok(launch(k, &args).output().unwrap(), "lm")
-    };
-    let (one, two) = (run(1), run(2));
-    assert_close(
-        &series(&two, "train_loss"),
-        &series(&one, "train_loss"),
-        1e-10,
-        "lm",
-    );
+    // MATLAB's trainlm setting: a 1-10-1 network. The ranks sum the normal equations of
+    // their rows; the Jacobian is never gathered.
+    let [one, two] = sine_on_one_and_two("lm", "1,10,1", 40);
+    let (a, b) = (series(&two, "train_loss"), series(&one, "train_loss"));
+    assert_close(&a, &b, 1e-10, "lm");
     assert_eq!(two["stop"], one["stop"]);
 }
 
@@ -242,21 +246,9 @@ fn levenberg_marquardt_on_two_ranks_takes_the_iterations_of_one_process() {
 fn bayesian_regularization_runs_on_two_ranks() {
     // α and β count both ranks' residuals; one process works on the Jacobian itself, so
     // the losses agree to the rounding of the two routes.
-    let run = |k| {
-        let args: Vec<String> = "train --data synthetic:sine:400 --layers 1,6,1 --optimizer br \
-             --epochs 20 --precision f64 --threads 1 --json --quiet"
-            .split_whitespace()
-            .map(String::from)
-            .collect();
-        ok(launch(k, &args).output().unwrap(), "br")
-    };
-    let (one, two) = (run(1), run(2));
-    assert_close(
-        &series(&two, "train_loss"),
-        &series(&one, "train_loss"),
-        1e-6,
-        "br",
-    );
+    let [one, two] = sine_on_one_and_two("br", "1,6,1", 20);
+    let (a, b) = (series(&two, "train_loss"), series(&one, "train_loss"));
+    assert_close(&a, &b, 1e-6, "br");
 }
 
 #[test]
