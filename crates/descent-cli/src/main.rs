@@ -35,7 +35,8 @@ enum Command {
     Minimize(Box<minimize::MinimizeArgs>),
     /// Run several methods on the same problem and compare them.
     Compare(Box<compare::CompareArgs>),
-    /// Fit a nonlinear model by least squares (NIST StRD file, or a typed model and CSV).
+    /// Fit a nonlinear model by least squares (NIST StRD file, or a typed model and CSV;
+    /// under `mpirun -np K` with the `mpi` build, the rows are split across the ranks).
     Fit(Box<fit::FitArgs>),
     /// Run the lecture's experiments and write a markdown report with its figures.
     Report(Box<report::ReportArgs>),

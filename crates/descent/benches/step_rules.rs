@@ -8,7 +8,7 @@
 //! `cargo bench -p descent --bench step_rules`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use descent::update::{Adam, Schedule, Sgd, StepRule};
+use descent::update::{Adam, Schedule, Sgd, StatePrecision, StepRule};
 use std::hint::black_box;
 
 /// Values in ±1, different at every coordinate.
@@ -61,6 +61,14 @@ fn step_rules(c: &mut Criterion) {
     rule(c, "sgd", sgd, 3, 2);
     let adam = || -> Box<dyn StepRule> { Box::new(Adam::new(Schedule::Constant(1e-3))) };
     rule(c, "adam", adam, 7, 7);
+    // An f32 network's Adam keeps its moments in f32: the four moment streams take half
+    // the bytes (five f64 vectors' worth a step; the update alone six).
+    let adam_f32 = || -> Box<dyn StepRule> {
+        let mut adam = Adam::new(Schedule::Constant(1e-3));
+        adam.state_precision(StatePrecision::F32);
+        Box::new(adam)
+    };
+    rule(c, "adam (f32 state)", adam_f32, 5, 5);
 }
 
 criterion_group!(benches, step_rules);

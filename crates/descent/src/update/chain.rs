@@ -42,6 +42,9 @@ impl<R: StepRule> StepRule for Chained<R> {
     fn reset(&mut self, n: usize) {
         self.rule.reset(n);
     }
+    fn state_precision(&mut self, precision: crate::update::StatePrecision) {
+        self.rule.state_precision(precision);
+    }
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
         let norm = crate::linalg::norm(g);
         match self.clip_norm {

@@ -47,6 +47,16 @@ pub use muon::Muon;
 pub use nadam::NAdam;
 pub use one_pass::Moved;
 pub(crate) use one_pass::{move_by, move_in_chunks, Coordinatewise};
+
+/// The precision a step rule keeps its state in ([`StepRule::state_precision`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StatePrecision {
+    /// f64 (the default).
+    #[default]
+    F64,
+    /// f32: the precision of an f32 network's parameters, half the bytes a step streams.
+    F32,
+}
 pub use radam::RAdam;
 pub use rprop::Rprop;
 pub use rules::{Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Sgd};
@@ -120,6 +130,10 @@ pub trait StepRule {
     ) -> Option<Moved> {
         None
     }
+    /// The precision to keep the state in, told before [`StepRule::reset`] (f32 for the
+    /// rules of an f32 network). Rules that keep f32 state when told: [`Adam`] (and AdamW,
+    /// AMSGrad); the others keep f64.
+    fn state_precision(&mut self, _precision: StatePrecision) {}
     /// The learning rate at step `t`.
     fn rate(&self, t: u64) -> f64;
     /// Where the parameters hold weight matrices (a network's layers), told after
@@ -164,6 +178,9 @@ impl<R: StepRule + ?Sized> StepRule for Box<R> {
         next: &mut [f64],
     ) -> Option<Moved> {
         (**self).step_to(t, x, g, scale, next)
+    }
+    fn state_precision(&mut self, precision: StatePrecision) {
+        (**self).state_precision(precision)
     }
     fn rate(&self, t: u64) -> f64 {
         (**self).rate(t)

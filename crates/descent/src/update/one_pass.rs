@@ -47,6 +47,38 @@ impl Coordinatewise<0> for Given {
     }
 }
 
+/// How a state vector's values are stored: f64, or f32 for the rules of f32 networks
+/// (half the bytes a step streams). The arithmetic is f64 either way; an f32 state is
+/// rounded once a step, where it is stored.
+pub(crate) trait StateValue: Copy + Send + Sync {
+    /// The value, for the arithmetic.
+    fn load(self) -> f64;
+    /// The value to store.
+    fn store(v: f64) -> Self;
+}
+
+impl StateValue for f64 {
+    #[inline(always)]
+    fn load(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn store(v: f64) -> Self {
+        v
+    }
+}
+
+impl StateValue for f32 {
+    #[inline(always)]
+    fn load(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn store(v: f64) -> Self {
+        v as f32
+    }
+}
+
 /// One chunk of a move for a rule with `S` state vectors: `next[i] = x[i] + s·Δᵢ`, the
 /// state updated; returns `(‖Δ‖², all finite)`. Implemented for the arrays of one to
 /// three state pieces (and none), so that each piece reaches the loop as its own slice
@@ -58,15 +90,15 @@ pub(crate) trait MoveChunk<R> {
 
 macro_rules! move_chunk_for {
     ($($n:literal: [$($state:ident $k:literal),*];)*) => {$(
-        impl<R: Coordinatewise<$n>> MoveChunk<R> for [&mut [f64]; $n] {
+        impl<R: Coordinatewise<$n>, E: StateValue> MoveChunk<R> for [&mut [E]; $n] {
             fn run(self, rule: &R, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> (f64, bool) {
                 // The state pieces are separate arguments: that is what tells the compiler
                 // they do not overlap.
                 #[allow(clippy::too_many_arguments)]
                 #[inline(always)]
-                fn body<R: Coordinatewise<$n>>(
+                fn body<R: Coordinatewise<$n>, E: StateValue>(
                     rule: &R,
-                    $($state: &mut [f64],)*
+                    $($state: &mut [E],)*
                     x: &[f64],
                     g: &[f64],
                     s: f64,
@@ -89,9 +121,9 @@ macro_rules! move_chunk_for {
                         let hi = (lo + BLOCK).min(n);
                         for (i, d) in (lo..hi).zip(delta.iter_mut()) {
                             #[allow(unused_mut)]
-                            let mut here = [$($state[i]),*];
+                            let mut here = [$($state[i].load()),*];
                             *d = rule.delta(&mut here, x[i], g[i]);
-                            $($state[i] = here[$k];)*
+                            $($state[i] = E::store(here[$k]);)*
                         }
                         let lanes = hi.min(whole);
                         let mut cs = next[lo..lanes].chunks_exact_mut(LANES);
@@ -118,22 +150,22 @@ macro_rules! move_chunk_for {
                 {
                     #[allow(clippy::too_many_arguments)]
                     #[target_feature(enable = "avx,avx2")]
-                    unsafe fn avx2<R: Coordinatewise<$n>>(
+                    unsafe fn avx2<R: Coordinatewise<$n>, E: StateValue>(
                         rule: &R,
-                        $($state: &mut [f64],)*
+                        $($state: &mut [E],)*
                         x: &[f64],
                         g: &[f64],
                         s: f64,
                         next: &mut [f64],
                     ) -> (f64, bool) {
-                        body(rule, $($state,)* x, g, s, next)
+                        body::<R, E>(rule, $($state,)* x, g, s, next)
                     }
                     if std::arch::is_x86_feature_detected!("avx2") {
                         // SAFETY: the CPU has AVX2 (checked just above).
-                        return unsafe { avx2(rule, $($state,)* x, g, s, next) };
+                        return unsafe { avx2::<R, E>(rule, $($state,)* x, g, s, next) };
                     }
                 }
-                body(rule, $($state,)* x, g, s, next)
+                body::<R, E>(rule, $($state,)* x, g, s, next)
             }
         }
     )*};
@@ -149,16 +181,16 @@ move_chunk_for! {
 /// Moves `next = x + s·Δ` with Δ from `rule` at every coordinate, its `S` state vectors
 /// updated, in [`CHUNK`]-long pieces (in parallel from [`PARALLEL_MIN`] values); the
 /// pieces' squared lengths are added in order.
-pub(crate) fn move_in_chunks<R: Coordinatewise<S>, const S: usize>(
+pub(crate) fn move_in_chunks<R: Coordinatewise<S>, E: StateValue, const S: usize>(
     rule: &R,
-    states: [&mut [f64]; S],
+    states: [&mut [E]; S],
     x: &[f64],
     g: &[f64],
     s: f64,
     next: &mut [f64],
 ) -> Moved
 where
-    for<'a> [&'a mut [f64]; S]: MoveChunk<R>,
+    for<'a> [&'a mut [E]; S]: MoveChunk<R>,
 {
     let n = next.len();
     assert!(x.len() == n && g.len() == n && states.iter().all(|v| v.len() == n));
@@ -172,7 +204,7 @@ where
             (st, x, g, next)
         })
         .collect();
-    let run = |(st, x, g, next): Piece<'_, S>| st.run(rule, x, g, s, next);
+    let run = |(st, x, g, next): Piece<'_, E, S>| st.run(rule, x, g, s, next);
     let parts: Vec<(f64, bool)> = if n >= PARALLEL_MIN {
         work.into_par_iter().map(run).collect()
     } else {
@@ -185,11 +217,11 @@ where
 }
 
 /// One chunk's state pieces, x, g and x₊.
-type Piece<'a, const S: usize> = ([&'a mut [f64]; S], &'a [f64], &'a [f64], &'a mut [f64]);
+type Piece<'a, E, const S: usize> = ([&'a mut [E]; S], &'a [f64], &'a [f64], &'a mut [f64]);
 
 /// `next = x + s·Δ` for a Δ already computed (the rules without a one-pass form).
 pub(crate) fn move_by(x: &[f64], s: f64, delta: &[f64], next: &mut [f64]) -> Moved {
-    move_in_chunks(&Given, [], x, delta, s, next)
+    move_in_chunks::<Given, f64, 0>(&Given, [], x, delta, s, next)
 }
 
 #[cfg(test)]
@@ -210,7 +242,11 @@ mod tests {
     #[test]
     fn one_pass_equals_update_then_move() {
         let lr = Schedule::Constant(1e-2);
-        let rules: [&dyn Fn() -> Box<dyn StepRule>; 8] = [
+        let in_f32 = |mut rule: Box<dyn StepRule>| {
+            rule.state_precision(crate::update::StatePrecision::F32);
+            rule
+        };
+        let rules: [&dyn Fn() -> Box<dyn StepRule>; 10] = [
             &|| Box::new(Sgd { lr: lr.clone() }),
             &|| Box::new(Momentum::new(lr.clone(), 0.9, MomentumForm::Velocity)),
             &|| Box::new(Nesterov::new(lr.clone(), 0.9)),
@@ -219,6 +255,8 @@ mod tests {
             &|| Box::new(Adam::new(lr.clone())),
             &|| Box::new(Adam::adamw(lr.clone(), 0.1)),
             &|| Box::new(Adam::amsgrad(lr.clone())),
+            &|| in_f32(Box::new(Adam::adamw(lr.clone(), 0.1))),
+            &|| in_f32(Box::new(Adam::amsgrad(lr.clone()))),
         ];
         for n in [1, 7, 8, CHUNK + 3, PARALLEL_MIN + 8 * CHUNK + 5] {
             for make in rules {
@@ -253,5 +291,42 @@ mod tests {
         assert!(moved.finite && next.iter().all(|v| *v == 2.0));
         delta[19] = f64::MAX;
         assert!(!move_by(&x, 4.0, &delta, &mut next).finite);
+    }
+
+    /// Adam with f32 moments: the same f64 arithmetic, the moments rounded to f32 where
+    /// they are stored: after one step from zero they are the f64 moments rounded, the
+    /// checkpoint holds those values exactly, and a restored rule takes the same next step.
+    #[test]
+    fn adam_keeps_f32_moments_when_told() {
+        let n = CHUNK + 5;
+        let lr = Schedule::Constant(1e-2);
+        let (mut wide, mut narrow) = (Adam::new(lr.clone()), Adam::new(lr.clone()));
+        narrow.state_precision(crate::update::StatePrecision::F32);
+        wide.reset(n);
+        narrow.reset(n);
+        let (x, g) = (wave(n, 0.0), wave(n, 1.0));
+        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+        wide.step_to(1, &x, &g, 1.0, &mut a).unwrap();
+        narrow.step_to(1, &x, &g, 1.0, &mut b).unwrap();
+        // The first step is computed before any rounding of the state: the same point.
+        assert_eq!(a, b);
+        for ((k, w), (_, f)) in wide.state().iter().zip(narrow.state()) {
+            let rounded: Vec<f64> = w.iter().map(|v| f64::from(*v as f32)).collect();
+            assert_eq!(rounded, f, "{k}");
+        }
+        let saved: Vec<(String, Vec<f64>)> = narrow
+            .state()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let g2 = wave(n, 2.0);
+        narrow.step_to(2, &b, &g2, 1.0, &mut a).unwrap();
+        let mut c = vec![0.0; n];
+        let mut again = Adam::new(lr);
+        again.state_precision(crate::update::StatePrecision::F32);
+        crate::update::restore_state(&mut again, n, &saved).unwrap();
+        again.step_to(2, &b, &g2, 1.0, &mut c).unwrap();
+        assert_eq!(a, c);
+        assert_ne!(narrow.state(), wide.state());
     }
 }

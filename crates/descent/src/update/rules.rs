@@ -1,7 +1,7 @@
 //! The step rules. Defaults are those of the cited papers.
 
-use super::one_pass::{CHUNK, PARALLEL_MIN};
-use super::{move_in_chunks, restore, Coordinatewise, Moved, Schedule, StepRule};
+use super::one_pass::{StateValue, CHUNK, PARALLEL_MIN};
+use super::{move_in_chunks, restore, Coordinatewise, Moved, Schedule, StatePrecision, StepRule};
 
 /// Plain gradient descent: `Δ = −ρₖ g` (lecture eq. 1).
 #[derive(Clone, Debug)]
@@ -23,7 +23,7 @@ impl StepRule for Sgd {
     }
     fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
         let rule = SgdAt(self.lr.at(t));
-        Some(move_in_chunks(&rule, [], x, g, s, next))
+        Some(move_in_chunks::<_, f64, 0>(&rule, [], x, g, s, next))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -197,6 +197,10 @@ impl StepRule for Nesterov {
 ///
 /// `m = β₁m + (1−β₁)g`, `v = β₂v + (1−β₂)g²`, `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`,
 /// `Δ = −ρ m̂/(√v̂ + ε)`. Defaults α = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8 (the paper's).
+///
+/// For an f32 network the moments are kept in f32 ([`StatePrecision::F32`], as
+/// `torch.optim.Adam` keeps them in the parameters' dtype): a step then streams 16 bytes a
+/// parameter less; the arithmetic stays f64, rounded once where the moments are stored.
 #[derive(Clone, Debug)]
 pub struct Adam {
     /// Learning rate schedule α.
@@ -213,9 +217,134 @@ pub struct Adam {
     pub amsgrad: bool,
     /// Whether to apply bias correction (on by default; off only to show why it exists).
     pub bias_correction: bool,
-    m: Vec<f64>,
-    v: Vec<f64>,
-    vmax: Vec<f64>,
+    precision: StatePrecision,
+    /// The moments in f64 (empty when kept in f32).
+    wide: Moments<f64>,
+    /// The moments in f32 (empty when kept in f64).
+    narrow: Moments<f32>,
+}
+
+/// Adam's moments (AMSGrad's running maximum of v empty without AMSGrad).
+#[derive(Clone, Debug, Default)]
+struct Moments<E> {
+    m: Vec<E>,
+    v: Vec<E>,
+    vmax: Vec<E>,
+}
+
+impl<E: StateValue + Default> Moments<E> {
+    fn zeros(n: usize, amsgrad: bool) -> Self {
+        Moments {
+            m: vec![E::default(); n],
+            v: vec![E::default(); n],
+            vmax: if amsgrad {
+                vec![E::default(); n]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Δ of step `k` into `delta` (the update alone), the moments updated.
+    fn update(&mut self, k: AdamConstants, amsgrad: bool, x: &[f64], g: &[f64], delta: &mut [f64]) {
+        if amsgrad && self.vmax.len() != g.len() {
+            self.vmax = vec![E::default(); g.len()];
+        }
+        let plain = |m: &mut [E], v: &mut [E], x: &[f64], g: &[f64], delta: &mut [f64]| {
+            for ((((m, v), x), g), d) in m.iter_mut().zip(v.iter_mut()).zip(x).zip(g).zip(delta) {
+                let (mut mi, mut vi) = (m.load(), v.load());
+                *d = k.delta(&mut mi, &mut vi, *x, *g);
+                (*m, *v) = (E::store(mi), E::store(vi));
+            }
+        };
+        let with_max =
+            |m: &mut [E], v: &mut [E], vmax: &mut [E], x: &[f64], g: &[f64], delta: &mut [f64]| {
+                for (((((m, v), vm), x), g), d) in m
+                    .iter_mut()
+                    .zip(v.iter_mut())
+                    .zip(vmax.iter_mut())
+                    .zip(x)
+                    .zip(g)
+                    .zip(delta)
+                {
+                    let (mut mi, mut vi, mut vmi) = (m.load(), v.load(), vm.load());
+                    *d = k.delta_amsgrad(&mut mi, &mut vi, &mut vmi, *x, *g);
+                    (*m, *v, *vm) = (E::store(mi), E::store(vi), E::store(vmi));
+                }
+            };
+        if g.len() < PARALLEL_MIN {
+            let (m, v, vmax) = (&mut self.m, &mut self.v, &mut self.vmax);
+            crate::simd::vectorized(|| {
+                if amsgrad {
+                    with_max(m, v, vmax, x, g, delta);
+                } else {
+                    plain(m, v, x, g, delta);
+                }
+            });
+            return;
+        }
+        use rayon::prelude::*;
+        let c = CHUNK;
+        let mv = self.m.par_chunks_mut(c).zip(self.v.par_chunks_mut(c));
+        let xgd = x
+            .par_chunks(c)
+            .zip(g.par_chunks(c))
+            .zip(delta.par_chunks_mut(c));
+        if amsgrad {
+            mv.zip(self.vmax.par_chunks_mut(c))
+                .zip(xgd)
+                .for_each(|(((m, v), vm), ((x, g), d))| {
+                    crate::simd::vectorized(|| with_max(m, v, vm, x, g, d))
+                });
+        } else {
+            mv.zip(xgd)
+                .for_each(|((m, v), ((x, g), d))| crate::simd::vectorized(|| plain(m, v, x, g, d)));
+        }
+    }
+
+    /// Step `k` in one pass: the moments updated and `next = x + s·Δ`.
+    fn step_to(
+        &mut self,
+        k: AdamConstants,
+        amsgrad: bool,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+    ) -> Moved {
+        if amsgrad {
+            if self.vmax.len() != g.len() {
+                self.vmax = vec![E::default(); g.len()];
+            }
+            let state = [&mut self.m[..], &mut self.v[..], &mut self.vmax[..]];
+            return move_in_chunks(&AmsGrad(k), state, x, g, s, next);
+        }
+        let state = [&mut self.m[..], &mut self.v[..]];
+        move_in_chunks(&k, state, x, g, s, next)
+    }
+
+    /// The moments as f64, for checkpoints.
+    fn saved(&self) -> Vec<(&'static str, Vec<f64>)> {
+        let wide = |v: &[E]| v.iter().map(|e| e.load()).collect();
+        vec![
+            ("m", wide(&self.m)),
+            ("v", wide(&self.v)),
+            ("vmax", wide(&self.vmax)),
+        ]
+    }
+
+    /// Restores saved moments.
+    fn restore(&mut self, state: &[(String, Vec<f64>)]) {
+        for (key, saved) in state {
+            let into = match key.as_str() {
+                "m" => &mut self.m,
+                "v" => &mut self.v,
+                "vmax" => &mut self.vmax,
+                _ => continue,
+            };
+            *into = saved.iter().map(|v| E::store(*v)).collect();
+        }
+    }
 }
 
 impl Adam {
@@ -229,9 +358,9 @@ impl Adam {
             weight_decay: 0.0,
             amsgrad: false,
             bias_correction: true,
-            m: Vec::new(),
-            v: Vec::new(),
-            vmax: Vec::new(),
+            precision: StatePrecision::F64,
+            wide: Moments::default(),
+            narrow: Moments::default(),
         }
     }
     /// AdamW: Adam with decoupled weight decay λ (default 1e-2, as in PyTorch).
@@ -331,101 +460,41 @@ impl StepRule for Adam {
         }
     }
     fn reset(&mut self, n: usize) {
-        self.m = vec![0.0; n];
-        self.v = vec![0.0; n];
-        self.vmax = if self.amsgrad {
-            vec![0.0; n]
-        } else {
-            Vec::new()
+        (self.wide, self.narrow) = match self.precision {
+            StatePrecision::F64 => (Moments::zeros(n, self.amsgrad), Moments::default()),
+            StatePrecision::F32 => (Moments::default(), Moments::zeros(n, self.amsgrad)),
         };
     }
+    fn state_precision(&mut self, precision: StatePrecision) {
+        self.precision = precision;
+    }
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
-        let k = self.constants(t);
-        if self.amsgrad && self.vmax.len() != g.len() {
-            self.vmax = vec![0.0; g.len()];
-        }
-        let plain = |m: &mut [f64], v: &mut [f64], x: &[f64], g: &[f64], delta: &mut [f64]| {
-            for ((((m, v), x), g), d) in m.iter_mut().zip(v.iter_mut()).zip(x).zip(g).zip(delta) {
-                *d = k.delta(m, v, *x, *g);
-            }
-        };
-        let amsgrad = |m: &mut [f64],
-                       v: &mut [f64],
-                       vmax: &mut [f64],
-                       x: &[f64],
-                       g: &[f64],
-                       delta: &mut [f64]| {
-            for (((((m, v), vm), x), g), d) in m
-                .iter_mut()
-                .zip(v.iter_mut())
-                .zip(vmax.iter_mut())
-                .zip(x)
-                .zip(g)
-                .zip(delta)
-            {
-                *d = k.delta_amsgrad(m, v, vm, *x, *g);
-            }
-        };
-        let ams = self.amsgrad;
-        if g.len() < PARALLEL_MIN {
-            let (m, v, vmax) = (&mut self.m, &mut self.v, &mut self.vmax);
-            crate::simd::vectorized(|| {
-                if ams {
-                    amsgrad(m, v, vmax, x, g, delta);
-                } else {
-                    plain(m, v, x, g, delta);
-                }
-            });
-            return;
-        }
-        use rayon::prelude::*;
-        let c = CHUNK;
-        let mv = self.m.par_chunks_mut(c).zip(self.v.par_chunks_mut(c));
-        let xgd = x
-            .par_chunks(c)
-            .zip(g.par_chunks(c))
-            .zip(delta.par_chunks_mut(c));
-        if ams {
-            mv.zip(self.vmax.par_chunks_mut(c))
-                .zip(xgd)
-                .for_each(|(((m, v), vm), ((x, g), d))| {
-                    crate::simd::vectorized(|| amsgrad(m, v, vm, x, g, d))
-                });
-        } else {
-            mv.zip(xgd)
-                .for_each(|((m, v), ((x, g), d))| crate::simd::vectorized(|| plain(m, v, x, g, d)));
+        let (k, ams) = (self.constants(t), self.amsgrad);
+        match self.precision {
+            StatePrecision::F64 => self.wide.update(k, ams, x, g, delta),
+            StatePrecision::F32 => self.narrow.update(k, ams, x, g, delta),
         }
     }
     fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
-        let k = self.constants(t);
-        if self.amsgrad {
-            if self.vmax.len() != g.len() {
-                self.vmax = vec![0.0; g.len()];
-            }
-            let state = [&mut self.m[..], &mut self.v[..], &mut self.vmax[..]];
-            return Some(move_in_chunks(&AmsGrad(k), state, x, g, s, next));
-        }
-        let state = [&mut self.m[..], &mut self.v[..]];
-        Some(move_in_chunks(&k, state, x, g, s, next))
+        let (k, ams) = (self.constants(t), self.amsgrad);
+        Some(match self.precision {
+            StatePrecision::F64 => self.wide.step_to(k, ams, x, g, s, next),
+            StatePrecision::F32 => self.narrow.step_to(k, ams, x, g, s, next),
+        })
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
     }
     fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
-        vec![
-            ("m", self.m.clone()),
-            ("v", self.v.clone()),
-            ("vmax", self.vmax.clone()),
-        ]
+        match self.precision {
+            StatePrecision::F64 => self.wide.saved(),
+            StatePrecision::F32 => self.narrow.saved(),
+        }
     }
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
-        for (k, v) in state {
-            match k.as_str() {
-                "m" => self.m.clone_from(v),
-                "v" => self.v.clone_from(v),
-                "vmax" => self.vmax.clone_from(v),
-                _ => {}
-            }
+        match self.precision {
+            StatePrecision::F64 => self.wide.restore(state),
+            StatePrecision::F32 => self.narrow.restore(state),
         }
     }
 }
