@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(os.path.dirname(ROOT), "shared", "data", "mnist")
@@ -43,37 +42,16 @@ def descent_step_seconds(optimizer, args):
     return args.batch / json.loads(line)["samples_per_second"]
 
 
-def torch_step_seconds(optimizer, args):
-    import numpy as np
-    import torch
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from mnist_idx import read_mnist
-    torch.set_num_threads(2)
-    x = read_mnist(MNIST, "train-images-idx3-ubyte")[: args.rows]
-    y = read_mnist(MNIST, "train-labels-idx1-ubyte")[: args.rows]
-    x = torch.tensor(x.reshape(len(x), -1) / 255.0, dtype=torch.float32)
-    y = torch.tensor(y.astype(np.int64))
+def torch_step_seconds(optimizer, args, peer=[]):
+    # perf_grid.py's PyTorch side (its MLP, its warm-up), loaded once.
+    if not peer:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from perf_grid import Torch
+        peer.append(Torch(MNIST, 2))
     sizes = [int(s) for s in args.layers.split(",")]
-    mods = []
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        mods.append(torch.nn.Linear(a, b))
-        if i + 2 < len(sizes):
-            mods.append(torch.nn.Tanh())
-    net = torch.nn.Sequential(*mods)
-    opt = (torch.optim.Adam(net.parameters(), lr=1e-3, foreach=True) if optimizer == "adam"
-           else torch.optim.SGD(net.parameters(), lr=1e-2))
-    loss = torch.nn.CrossEntropyLoss()
-    steps = 0
-    t0 = time.perf_counter()
-    for _ in range(args.epochs):
-        order = torch.randperm(args.rows)
-        for lo in range(0, args.rows, args.batch):
-            rows = order[lo:lo + args.batch]
-            opt.zero_grad(set_to_none=True)
-            loss(net(x[rows]), y[rows]).backward()
-            opt.step()
-            steps += 1
-    return (time.perf_counter() - t0) / steps
+    lr = 1e-3 if optimizer == "adam" else 1e-2
+    rows = args.epochs * args.rows
+    return args.batch / peer[0].cell(sizes, args.batch, optimizer, lr, rows)
 
 
 def copy_bandwidth():
