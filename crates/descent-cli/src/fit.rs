@@ -11,7 +11,7 @@ use descent::least_squares::{
 };
 use descent::problems::nist::{lre, NistProblem};
 use descent::LeastSquares;
-use descent::{Bounds, Checkpoint, MethodSpec, NoObserver, Start};
+use descent::{Bounds, Checkpoint, Control, IterReport, MethodSpec, NoObserver, Observer, Start};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -238,6 +238,55 @@ fn named(names: &[String], values: &[f64]) -> Value {
     Value::Object(m)
 }
 
+/// `step`'s result, agreed by every rank of a distributed fit: a rank that failed where
+/// the others did not (its own rows, its copy of a checkpoint) stops them all, with its
+/// message, instead of leaving them waiting for it in the next sum.
+fn on_every_rank<T>(world: Option<&dyn Communicator>, step: Result<T>) -> Result<T> {
+    if let Some(w) = world {
+        let mut failed = [f64::from(u8::from(step.is_err()))];
+        w.sum(&mut failed);
+        if failed[0] > 0.0 && step.is_ok() {
+            bail!(
+                "another rank of this job failed (its own message says why), so this one stops too"
+            );
+        }
+    }
+    step
+}
+
+/// Of a distributed fit, every rank stops when one does (rank 0's checkpoint failed,
+/// Ctrl-C reached one rank first): a flag summed at every iteration, so that the ranks
+/// never part ways between two sums.
+struct StopTogether<'a> {
+    inner: &'a mut dyn Observer,
+    world: &'a dyn Communicator,
+}
+
+impl Observer for StopTogether<'_> {
+    fn on_start(&mut self, method: &str, n: usize, f0: f64) {
+        self.inner.on_start(method, n, f0)
+    }
+    fn on_iter(&mut self, r: &IterReport) -> Control {
+        let control = self.inner.on_iter(r);
+        let mut stop = [f64::from(u8::from(matches!(control, Control::Stop)))];
+        self.world.sum(&mut stop);
+        if stop[0] > 0.0 {
+            Control::Stop
+        } else {
+            control
+        }
+    }
+    fn on_point(&mut self, x: &[f64]) {
+        self.inner.on_point(x)
+    }
+    fn on_checkpoint(&mut self, c: &Checkpoint) {
+        self.inner.on_checkpoint(c)
+    }
+    fn on_finish(&mut self, s: &descent::Summary) {
+        self.inner.on_finish(s)
+    }
+}
+
 /// The problem's label, with its loss, weights and bounds: a checkpoint belongs to it.
 fn label_of(a: &FitArgs, job: &Job, loss: RobustLoss) -> String {
     match (&a.sigma, loss, &a.bounds) {
@@ -279,10 +328,14 @@ pub fn run(a: FitArgs) -> Result<()> {
         bail!("--sigma needs --model and --data (a NIST file has no σ column)");
     }
     let job = match (&a.nist, &a.model) {
-        (Some(path), _) => nist_job(path, a.start)?,
-        (None, Some(model)) => model_job(&a, model, world.as_deref())?,
-        (None, None) => bail!("give --nist FILE.dat, or --model EXPR --data FILE.csv --init ..."),
+        (Some(path), _) => nist_job(path, a.start),
+        (None, Some(model)) => model_job(&a, model, world.as_deref()),
+        (None, None) => Err(anyhow::anyhow!(
+            "give --nist FILE.dat, or --model EXPR --data FILE.csv --init ..."
+        )),
     };
+    // Each rank read its own rows: a rank that found a bad one stops them all.
+    let job = on_every_rank(world.as_deref(), job)?;
     for (name, v) in [("--ftol", a.ftol), ("--xtol", a.xtol), ("--gtol", a.gtol)] {
         if !(v >= 0.0 && v.is_finite()) {
             bail!("{name} must be a finite non-negative number, got {v}");
@@ -343,11 +396,12 @@ pub fn run(a: FitArgs) -> Result<()> {
     };
     // The problem as fitted: residuals divided by σ, then seen through the loss.
     let weighted = match own_sigma {
-        Some(sigma) => {
-            Some(Weighted::new(rows_problem, sigma).map_err(|e| anyhow::anyhow!("--sigma: {e}"))?)
-        }
-        None => None,
+        Some(sigma) => Weighted::new(rows_problem, sigma)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("--sigma: {e}")),
+        None => Ok(None),
     };
+    let weighted = on_every_rank(world.as_deref(), weighted)?;
     let plain: &dyn LeastSquares = match &weighted {
         Some(w) => w,
         None => rows_problem,
@@ -359,15 +413,32 @@ pub fn run(a: FitArgs) -> Result<()> {
     } else {
         &robust
     };
+    // A checkpoint belongs to the problem with its loss and weights. (Every rank of a
+    // distributed fit reads it: a shared file, or a copy on every node.)
+    let label = label_of(&a, &job, loss);
+    let saved = match &a.resume {
+        Some(path) => Checkpoint::load(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|c| {
+                c.check_matches(&spec.to_string(), &label)
+                    .map_err(|e| anyhow::anyhow!("--resume {}: {e}", path.display()))?;
+                Ok(Some(c))
+            }),
+        None => Ok(None),
+    };
+    let saved = on_every_rank(world.as_deref(), saved)?;
     if let Some(w) = &world {
-        // Ranks that parsed other settings or data would take other steps and wait for
-        // each other forever.
+        // Ranks that parsed other settings or data, or resume from other checkpoints,
+        // would take other steps and wait for each other forever.
         let mut h = Fingerprint::default();
-        h.bytes(label_of(&a, &job, loss).as_bytes())
+        h.bytes(label.as_bytes())
             .bytes(spec.to_string().as_bytes())
             .bytes(&(observations as u64).to_le_bytes())
             .numbers(&x0)
             .numbers(&[a.ftol, a.xtol, a.gtol, a.f_scale, a.max_iter as f64]);
+        if let Some(c) = &saved {
+            h.bytes(&c.iterations.to_le_bytes()).numbers(&c.iterate.x);
+        }
         if !all_agree(w.as_ref(), h.0) {
             bail!(
                 "the ranks of this job read different data or settings; give every rank the same"
@@ -390,17 +461,6 @@ pub fn run(a: FitArgs) -> Result<()> {
             w.sum(&mut rss);
         }
         rss[0]
-    };
-    // A checkpoint belongs to the problem with its loss and weights.
-    let label = label_of(&a, &job, loss);
-    let saved = match &a.resume {
-        Some(path) => {
-            let c = Checkpoint::load(path)?;
-            c.check_matches(&spec.to_string(), &label)
-                .map_err(|e| anyhow::anyhow!("--resume {}: {e}", path.display()))?;
-            Some(c)
-        }
-        None => None,
     };
     let start = match &saved {
         Some(c) => Start::Resume(c),
@@ -426,16 +486,24 @@ pub fn run(a: FitArgs) -> Result<()> {
         method: spec.to_string(),
         problem: &label,
     };
-    let (s, checkpoint_error) = saving.run(&mut watch, |obs| {
-        fit_with(fitted, method.as_mut(), start, &opts, obs)
+    let (s, checkpoint_error) = saving.run(&mut watch, |obs| match &world {
+        Some(w) => {
+            let mut together = StopTogether {
+                inner: obs,
+                world: w.as_ref(),
+            };
+            fit_with(fitted, method.as_mut(), start, &opts, &mut together)
+        }
+        None => fit_with(fitted, method.as_mut(), start, &opts, obs),
     });
     let s: FitSummary = s.map_err(|e| match e {
         descent::Error::NonFiniteStart(m) => anyhow::anyhow!("{m}; choose other starting values"),
         other => other.into(),
     })?;
+    // (A sum every rank takes, before rank 0's final save, which may fail.)
+    let rss = rss_of(&s.x);
     // A failed checkpoint stopped the fit: its result is printed, then the error.
     saving.finish(s.checkpoint.as_ref(), &checkpoint_error)?;
-    let rss = rss_of(&s.x);
     if !root {
         return Ok(());
     }

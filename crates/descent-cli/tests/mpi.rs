@@ -314,3 +314,37 @@ fn a_fit_on_two_ranks_finds_the_one_process_parameters() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_bad_row_in_one_ranks_share_stops_every_rank() {
+    // Each rank reads only its rows; the bad one is in rank 1's. Every rank stops with a
+    // line saying why, none waits for the others.
+    let dir = std::env::temp_dir().join(format!("descent-mpi-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("rows.csv");
+    let mut text = String::from("x,y\n");
+    for i in 0..200 {
+        let y = if i == 150 {
+            "abc".into()
+        } else {
+            (2 * i + 1).to_string()
+        };
+        text += &format!("{i},{y}\n");
+    }
+    std::fs::write(&csv, text).unwrap();
+    let args: Vec<String> = ["fit", "--model", "a*x+b", "--data"]
+        .map(String::from)
+        .into_iter()
+        .chain([csv.display().to_string(), "--init".into(), "a=1,b=0".into()])
+        .collect();
+    let started = Instant::now();
+    let out = launch(2, &args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(60), "{stderr}");
+    assert!(
+        stderr.contains(":152: column 'y': 'abc' is not a number"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -62,7 +62,7 @@ fn step_rules(c: &mut Criterion) {
     let adam = || -> Box<dyn StepRule> { Box::new(Adam::new(Schedule::Constant(1e-3))) };
     rule(c, "adam", adam, 7, 7);
     // An f32 network's Adam keeps its moments in f32: the four moment streams take half
-    // the bytes (five f64 vectors' worth a step; the update alone six).
+    // the bytes (five f64 vectors' worth a step, and the update alone).
     let adam_f32 = || -> Box<dyn StepRule> {
         let mut adam = Adam::new(Schedule::Constant(1e-3));
         adam.state_precision(StatePrecision::F32);

@@ -50,10 +50,12 @@ pub struct NormalEquationsLeastSquares<'a, L: ?Sized> {
     comm: &'a dyn Communicator,
     /// This worker's leaves, as ranges of its rows.
     leaves: Vec<Range<usize>>,
-    /// Rows of all the workers together.
+    /// Residuals of all the workers' rows together.
     observations: usize,
-    /// The point of the last compression, with what was formed there.
-    last: RefCell<Option<(Vec<f64>, Compressed)>>,
+    /// The points of the last two compressions, with what was formed there, the latest
+    /// last: the iterate and a trial point, so that the second directional derivative at
+    /// the iterate after a rejected trial finds the iterate's still formed.
+    last: RefCell<Vec<(Vec<f64>, Compressed)>>,
 }
 
 impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
@@ -71,7 +73,7 @@ impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
             comm,
             leaves,
             observations: rows[0] as usize,
-            last: RefCell::new(None),
+            last: RefCell::new(Vec::new()),
         }
     }
 
@@ -89,8 +91,8 @@ impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
 
     /// `R` at `x`, formed once per point (with the summed `G`).
     fn compressed(&self, x: &[f64]) -> std::cell::Ref<'_, Compressed> {
-        let fresh = matches!(&*self.last.borrow(), Some((at, _)) if at.as_slice() == x);
-        if !fresh {
+        let held = |last: &[(Vec<f64>, Compressed)]| last.iter().position(|(at, _)| at == x);
+        if held(&self.last.borrow()).is_none() {
             let (m, n) = (self.local.residual_count(), self.local.dim());
             let mut j = DenseMatrix::zeros(m, n);
             let mut r = vec![0.0; m];
@@ -112,9 +114,13 @@ impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
                 g,
                 local_jacobian: j,
             };
-            *self.last.borrow_mut() = Some((x.to_vec(), formed));
+            let mut last = self.last.borrow_mut();
+            if last.len() == 2 {
+                last.remove(0);
+            }
+            last.push((x.to_vec(), formed));
         }
-        std::cell::Ref::map(self.last.borrow(), |l| &l.as_ref().expect("just formed").1)
+        std::cell::Ref::map(self.last.borrow(), |l| &l[held(l).expect("just formed")].1)
     }
 }
 

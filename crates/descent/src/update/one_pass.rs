@@ -328,5 +328,19 @@ mod tests {
         again.step_to(2, &b, &g2, 1.0, &mut c).unwrap();
         assert_eq!(a, c);
         assert_ne!(narrow.state(), wide.state());
+        // Told after a reset, a rule moves the moments it holds.
+        let mut late = Adam::new(Schedule::Constant(1e-2));
+        late.reset(n);
+        late.step_to(1, &x, &g, 1.0, &mut c).unwrap();
+        late.state_precision(crate::update::StatePrecision::F32);
+        assert_eq!(
+            late.state(),
+            saved
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect::<Vec<_>>()
+        );
+        late.step_to(2, &b, &g2, 1.0, &mut c).unwrap();
+        assert_eq!(a, c);
     }
 }

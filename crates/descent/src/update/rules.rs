@@ -466,7 +466,18 @@ impl StepRule for Adam {
         };
     }
     fn state_precision(&mut self, precision: StatePrecision) {
+        if precision == self.precision {
+            return;
+        }
+        // Moments already there (told after a reset) move to the new storage.
+        let held: Vec<(String, Vec<f64>)> = self
+            .state()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        (self.wide, self.narrow) = (Moments::default(), Moments::default());
         self.precision = precision;
+        self.set_state(&held);
     }
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
         let (k, ams) = (self.constants(t), self.amsgrad);
