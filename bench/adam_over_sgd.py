@@ -12,7 +12,7 @@ parameter at the machine's measured copy bandwidth (the `machine_bounds` example
 own extra traffic over SGD is its two moments read and written: 16 bytes a parameter in
 f32 (descent's for f32 networks, as PyTorch's), 32 in f64.
 
-    python3 bench/adam_over_sgd.py [--rounds 8] [--rows 3840] [--layers 784,2048,2048,10]
+    python3 bench/adam_over_sgd.py [--rounds 8] [--rows 15360] [--epochs 1] [--binary PATH]
 
 Prints each round and the median; `--torch` also measures PyTorch's extra time the same
 way when torch is installed.
@@ -34,7 +34,7 @@ def params_of(layers):
 
 
 def descent_step_seconds(optimizer, args):
-    cmd = [BIN, "train", "--data", f"mnist:{MNIST},n={args.rows}", "--layers", args.layers,
+    cmd = [args.binary, "train", "--data", f"mnist:{MNIST},n={args.rows}", "--layers", args.layers,
            "--optimizer", optimizer, "--epochs", str(args.epochs), "--batch-size",
            str(args.batch), "--threads", "2", "--precision", "f32", "--val-frac", "0",
            "--json", "--quiet"]
@@ -79,14 +79,20 @@ def paired(measure, args, who):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=8)
-    ap.add_argument("--rows", type=int, default=3840)
-    ap.add_argument("--epochs", type=int, default=2)
+    # 120 steps an epoch: what a run does once an epoch (the rule's state kept for a
+    # save) weighs on a step as little as it does in training.
+    ap.add_argument("--rows", type=int, default=15360)
+    ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--layers", default="784,2048,2048,10")
     ap.add_argument("--torch", action="store_true")
+    ap.add_argument("--binary", help="a descent binary to measure (another build, to "
+                    "compare); default: this tree's, built first")
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "descent-cli"], cwd=ROOT,
-                   check=True)
+    if args.binary is None:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "descent-cli"], cwd=ROOT,
+                       check=True)
+        args.binary = BIN
     n = params_of([int(s) for s in args.layers.split(",")])
     bandwidth = copy_bandwidth()
     bound = 1.5 * 28 * n / bandwidth
