@@ -79,8 +79,8 @@ def paired(measure, args, who):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=8)
-    # 120 steps an epoch: what a run does once an epoch (the rule's state kept for a
-    # save) weighs on a step as little as it does in training.
+    # One epoch of 120 steps: what a run does once, at its end (the rule's state copied
+    # into its checkpoint), weighs on a step a quarter of what it does over 30.
     ap.add_argument("--rows", type=int, default=15360)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128)
