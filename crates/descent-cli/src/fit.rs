@@ -3,7 +3,9 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use descent::comm::tree::own_leaves;
-use descent::comm::{all_agree, Communicator, Fingerprint, NormalEquationsLeastSquares};
+use descent::comm::{
+    all_agree, any_worker, Communicator, Fingerprint, NormalEquationsLeastSquares,
+};
 use descent::data::Table;
 use descent::expr::{Expr, ExprModel};
 use descent::least_squares::{
@@ -243,9 +245,7 @@ fn named(names: &[String], values: &[f64]) -> Value {
 /// message, instead of leaving them waiting for it in the next sum.
 fn on_every_rank<T>(world: Option<&dyn Communicator>, step: Result<T>) -> Result<T> {
     if let Some(w) = world {
-        let mut failed = [f64::from(u8::from(step.is_err()))];
-        w.sum(&mut failed);
-        if failed[0] > 0.0 && step.is_ok() {
+        if any_worker(w, step.is_err()) && step.is_ok() {
             bail!(
                 "another rank of this job failed (its own message says why), so this one stops too"
             );
@@ -268,9 +268,7 @@ impl Observer for StopTogether<'_> {
     }
     fn on_iter(&mut self, r: &IterReport) -> Control {
         let control = self.inner.on_iter(r);
-        let mut stop = [f64::from(u8::from(matches!(control, Control::Stop)))];
-        self.world.sum(&mut stop);
-        if stop[0] > 0.0 {
+        if any_worker(self.world, matches!(control, Control::Stop)) {
             Control::Stop
         } else {
             control

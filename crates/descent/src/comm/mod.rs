@@ -196,6 +196,15 @@ pub fn all_agree(comm: &dyn Communicator, fingerprint: u64) -> bool {
     buf[0].to_bits() == (k * h).to_bits() && buf[1].to_bits() == (k * h * h).to_bits()
 }
 
+/// Whether `flag` holds on any worker: one sum of 0/1 over the workers, the same verdict
+/// on every worker (a worker that failed, or stopped, alone makes the others fail or stop
+/// with it instead of waiting for it in the next sum).
+pub fn any_worker(comm: &dyn Communicator, flag: bool) -> bool {
+    let mut count = [f64::from(u8::from(flag))];
+    comm.sum(&mut count);
+    count[0] > 0.0
+}
+
 /// FNV-1a over the bytes of `parts`: a fingerprint for [`all_agree`].
 pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
     let mut h = Fingerprint::default();
@@ -289,6 +298,16 @@ mod tests {
                 }
                 assert_eq!(next, n);
             }
+        }
+    }
+
+    #[test]
+    fn one_worker_s_flag_is_every_worker_s_verdict() {
+        for size in 1..=4 {
+            let none = InProcess::run(size, |comm| any_worker(comm, false));
+            assert!(none.iter().all(|v| !v));
+            let last = InProcess::run(size, |comm| any_worker(comm, comm.rank() == size - 1));
+            assert!(last.iter().all(|v| *v));
         }
     }
 

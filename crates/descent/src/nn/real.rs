@@ -14,6 +14,8 @@ pub trait Real:
     fn f64(self) -> f64;
     /// Name ("f32" or "f64").
     const NAME: &'static str;
+    /// The precision a step rule keeps its state in for a network of this type.
+    const STATE: crate::update::StatePrecision;
     /// `x` itself, when this type is f64: the parameters and gradient need no conversion.
     fn same(x: &[f64]) -> Option<&[Self]>;
     /// `x` itself, when this type is f64 (mutable).
@@ -36,9 +38,10 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $name:literal, $same:ident) => {
+    ($t:ty, $name:literal, $state:ident, $same:ident) => {
         impl Real for $t {
             const NAME: &'static str = $name;
+            const STATE: crate::update::StatePrecision = crate::update::StatePrecision::$state;
             #[inline]
             fn same(x: &[f64]) -> Option<&[Self]> {
                 $same!(x)
@@ -131,8 +134,8 @@ macro_rules! not_f64 {
         None
     }};
 }
-impl_real!(f32, "f32", not_f64);
-impl_real!(f64, "f64", is_f64);
+impl_real!(f32, "f32", F32, not_f64);
+impl_real!(f64, "f64", F64, is_f64);
 
 #[cfg(test)]
 mod tests {

@@ -754,9 +754,7 @@ fn train_step_rule<T: Real>(
     let saved = st.method_checkpoint.take().filter(|c| c.method == label);
     // The rule of an f32 network keeps its state in f32 where it can (Adam's moments:
     // 16 bytes a parameter less to stream each step).
-    if T::NAME == "f32" {
-        rule.state_precision(crate::update::StatePrecision::F32);
-    }
+    rule.state_precision(T::STATE);
     rule.reset(net.num_params());
     rule.weight_matrices(&net.weight_matrices());
     let mut method = match &saved {
