@@ -338,6 +338,11 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
     fn point_of_record(&self) -> Option<&[f64]> {
         None
     }
+    /// Makes the iterate and the method's state whole before a checkpoint is taken or the
+    /// run ends. A method whose workers share its step ([`crate::SharedStep`]) holds only
+    /// its part of the gradient and of its state between steps; the driver calls this on
+    /// every worker at the same iteration.
+    fn complete(&mut self, _problem: &K::Problem<'_>, _it: &mut Iterate) {}
 }
 
 impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
@@ -391,6 +396,9 @@ impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
     }
     fn point_of_record(&self) -> Option<&[f64]> {
         (**self).point_of_record()
+    }
+    fn complete(&mut self, problem: &K::Problem<'_>, it: &mut Iterate) {
+        (**self).complete(problem, it)
     }
 }
 
@@ -860,11 +868,13 @@ pub fn run<K: ProblemKind>(
             }
         }
         if std::mem::take(&mut checkpoint_wanted) {
+            method.complete(problem, &mut it);
             let best = best.as_ref().unwrap_or(&it);
             let snapshot = checkpoint_of(method, iterations, counts(), elapsed(), None, &it, best)?;
             obs.on_checkpoint(&snapshot);
         }
     };
+    method.complete(problem, &mut it);
     let seconds = elapsed();
     let checkpoint = if opts.keep_checkpoint && all_finite(&it.x) && it.f.is_finite() {
         Some(checkpoint_of(

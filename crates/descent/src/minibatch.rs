@@ -17,8 +17,10 @@ use crate::driver::{
     Options, ProblemKind, Start, StepOutcome, Summary, Termination,
 };
 use crate::error::{Error, Result};
+#[allow(unused_imports)] // for the documentation's links
+use crate::problem::SharedStep;
 use crate::problem::{Counted, SampledObjective};
-use crate::update::{move_by, StepRule};
+use crate::update::{move_by, Moved, StepRule};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -102,6 +104,20 @@ pub struct MiniBatch<R> {
     /// The candidate point: as long as the parameters once allocated.
     trial: Vec<f64>,
     g_trial: Vec<f64>,
+    /// Whether the workers of a distributed problem share the step ([`SharedStep`]).
+    sharing: Sharing,
+}
+
+/// Whether a [`MiniBatch`]'s workers share its step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sharing {
+    /// Not tried yet: the first step tries (the rule may not be coordinate-wise).
+    Untried,
+    /// Each worker steps its part: the gradient between steps, and the rule's state, are
+    /// whole only on that part.
+    Shared,
+    /// Every worker steps every coordinate.
+    Whole,
 }
 
 impl<R: StepRule> MiniBatch<R> {
@@ -127,6 +143,7 @@ impl<R: StepRule> MiniBatch<R> {
             delta: Vec::new(),
             trial: Vec::new(),
             g_trial: Vec::new(),
+            sharing: Sharing::Untried,
         })
     }
 
@@ -174,6 +191,46 @@ impl<R: StepRule> MiniBatch<R> {
         self.delta = Vec::new();
         self.trial = vec![0.0; n];
         self.g_trial = vec![0.0; n];
+        self.sharing = Sharing::Untried;
+    }
+
+    /// Step `t` from `it` into `self.trial`. Workers that can share the step take their
+    /// part of it and join the parts; the first step finds out whether the rule can (its
+    /// gradient is whole), and from then on the problem sums gradients on the part only.
+    fn move_to_trial(
+        &mut self,
+        problem: &dyn SampledObjective,
+        t: u64,
+        s: f64,
+        it: &Iterate,
+    ) -> Moved {
+        if self.sharing != Sharing::Whole {
+            if let Some(shared) = problem.step_sharing() {
+                let part = shared.part();
+                if let Some(moved) = self
+                    .rule
+                    .step_part(t, &it.x, &it.g, s, &mut self.trial, part)
+                {
+                    if self.sharing == Sharing::Untried {
+                        shared.share(true);
+                        self.sharing = Sharing::Shared;
+                    }
+                    return shared.join_step(&mut self.trial, moved);
+                }
+                // (A problem left sharing by an earlier run sums whole gradients again.)
+                shared.share(false);
+            }
+            self.sharing = Sharing::Whole;
+        }
+        match self.rule.step_to(t, &it.x, &it.g, s, &mut self.trial) {
+            Some(moved) => moved,
+            None => {
+                // A rule without a one-pass form: Δ, then the move.
+                self.delta.resize(it.x.len(), 0.0);
+                self.rule.update(t, &it.x, &it.g, &mut self.delta);
+                move_by(&it.x, s, &self.delta, &mut self.trial)
+            }
+        }
     }
 }
 
@@ -211,15 +268,7 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
         }
         let t = self.at.steps + 1;
         let s = self.scale.get();
-        let moved = match self.rule.step_to(t, &it.x, &it.g, s, &mut self.trial) {
-            Some(moved) => moved,
-            None => {
-                // A rule without a one-pass form: Δ, then the move.
-                self.delta.resize(it.x.len(), 0.0);
-                self.rule.update(t, &it.x, &it.g, &mut self.delta);
-                move_by(&it.x, s, &self.delta, &mut self.trial)
-            }
-        };
+        let moved = self.move_to_trial(problem, t, s, it);
         if !moved.finite {
             return Ok(StepOutcome::Stop(Termination::NonFinite));
         }
@@ -314,6 +363,29 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
 
     fn load_buffers(&mut self, buffers: &[(String, Vec<f64>)]) -> Result<()> {
         crate::update::restore_state(&mut self.rule, self.trial.len(), buffers)
+    }
+
+    fn complete(&mut self, problem: &dyn SampledObjective, it: &mut Iterate) {
+        let Some(shared) = problem
+            .step_sharing()
+            .filter(|_| self.sharing == Sharing::Shared)
+        else {
+            return;
+        };
+        // The gradient and the rule's coordinate-wise vectors, each worker's part joined
+        // (every worker does this at the same iteration, so every one ends whole).
+        shared.join(&mut it.g);
+        let n = it.x.len();
+        let mut state: Vec<(String, Vec<f64>)> = self
+            .rule
+            .state()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        for (_, v) in state.iter_mut().filter(|(_, v)| v.len() == n) {
+            shared.join(v);
+        }
+        self.rule.set_state(&state);
     }
 
     fn check_restored(&self, dims: Dims) -> Result<()> {

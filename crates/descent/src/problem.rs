@@ -250,6 +250,32 @@ pub trait SampledObjective {
         let f = self.batch_value_grad(x, indices, g);
         (f, crate::linalg::finite_norm_inf(g))
     }
+    /// How the workers of a distributed problem share each step, when they can (see
+    /// [`SharedStep`]); `None` (the default): every worker steps every coordinate.
+    fn step_sharing(&self) -> Option<&dyn SharedStep> {
+        None
+    }
+}
+
+/// Workers that share the step of a mini-batch method (ZeRO stage 1: Rajbhandari et al.
+/// 2020): instead of every worker summing the whole gradient and taking the whole step,
+/// each sums the gradient on its own part of the coordinates only, steps that part (with
+/// its part of a coordinate-wise rule's state), and the parts of the new point are
+/// joined. The messages are those of one sum; the step's work is divided by the
+/// workers. A coordinate's arithmetic is the same, so the run is the same to the bit.
+pub trait SharedStep {
+    /// The coordinates this worker steps.
+    fn part(&self) -> std::ops::Range<usize>;
+    /// With `true`, from now on the problem's batch gradients are summed over the
+    /// workers on [`SharedStep::part`] only (the rest of `g` holds what is not to be
+    /// read; the value and `‖g‖∞` stay those of the whole batch gradient); with `false`,
+    /// whole again.
+    fn share(&self, on: bool);
+    /// Joins the workers' parts of `next` (each stepped its own) into every worker's
+    /// `next`, and sums what the steps did.
+    fn join_step(&self, next: &mut [f64], moved: crate::update::Moved) -> crate::update::Moved;
+    /// Joins the workers' parts of `v` (a gradient, a rule's state) into every worker's.
+    fn join(&self, v: &mut [f64]);
 }
 
 /// Evaluation counters: what was computed, the same meaning for every method.
@@ -329,6 +355,9 @@ impl<P: SampledObjective + ?Sized> SampledObjective for Counted<'_, P> {
         bump(&self.f);
         bump(&self.g);
         self.inner.batch_value_grad_norm(x, indices, g)
+    }
+    fn step_sharing(&self) -> Option<&dyn SharedStep> {
+        self.inner.step_sharing()
     }
 }
 

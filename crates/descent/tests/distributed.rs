@@ -408,3 +408,157 @@ fn fits_split_by_rows_reach_the_certified_values() {
         }
     }
 }
+
+/// A finite sum of squares `fᵢ(x) = ½(aᵢ·x − bᵢ)²`, rows drawn from a seed.
+struct Rows {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    dim: usize,
+}
+
+impl Rows {
+    fn new(samples: usize, dim: usize) -> Self {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let a = (0..samples * dim).map(|_| next()).collect();
+        let b = (0..samples).map(|_| next()).collect();
+        Rows { a, b, dim }
+    }
+}
+
+impl descent::SampledObjective for Rows {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn sample_count(&self) -> usize {
+        self.b.len()
+    }
+    fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
+        g.iter_mut().for_each(|v| *v = 0.0);
+        let mut f = 0.0;
+        for &i in indices {
+            let row = &self.a[i * self.dim..(i + 1) * self.dim];
+            let r: f64 = row.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() - self.b[i];
+            f += 0.5 * r * r;
+            g.iter_mut().zip(row).for_each(|(g, a)| *g += r * a);
+        }
+        let k = indices.len().max(1) as f64;
+        g.iter_mut().for_each(|v| *v /= k);
+        f / k
+    }
+}
+
+/// A step rule that counts the parts it is asked to step, or refuses them (then every
+/// worker steps every coordinate).
+struct Probe {
+    inner: descent::update::Adam,
+    parts: std::sync::atomic::AtomicUsize,
+    refuse_parts: bool,
+}
+
+impl descent::update::StepRule for Probe {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn reset(&mut self, n: usize) {
+        self.inner.reset(n)
+    }
+    fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
+        self.inner.update(t, x, g, delta)
+    }
+    fn step_to(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+    ) -> Option<descent::update::Moved> {
+        self.inner.step_to(t, x, g, s, next)
+    }
+    fn step_part(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+        part: std::ops::Range<usize>,
+    ) -> Option<descent::update::Moved> {
+        if self.refuse_parts {
+            return None;
+        }
+        self.parts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.step_part(t, x, g, s, next, part)
+    }
+    fn rate(&self, t: u64) -> f64 {
+        self.inner.rate(t)
+    }
+    fn state(&self) -> Vec<(&'static str, Vec<f64>)> {
+        self.inner.state()
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) {
+        self.inner.set_state(state)
+    }
+}
+
+#[test]
+fn workers_that_share_the_step_take_the_whole_step_s_path_to_the_bit() {
+    use descent::driver::{NoObserver, Options, Start};
+    use descent::minibatch::{minimize_sampled, MiniBatch};
+    // 37 coordinates: parts of 9 and 10 on four workers, 18 and 19 on two.
+    let rows = Rows::new(240, 37);
+    let x0 = vec![0.1; 37];
+    let opts = Options {
+        max_iter: 60,
+        keep_checkpoint: true,
+        ..Options::default()
+    };
+    // (point, gradient and rule state at the end, parts stepped) of one worker's run.
+    let run = |comm: &dyn Communicator, refuse_parts: bool, start: Start<'_>, max_iter| {
+        let problem = descent::comm::DistributedBatches::new(&rows, comm);
+        let rule = Probe {
+            inner: descent::update::Adam::new(descent::update::Schedule::Constant(0.05)),
+            parts: 0.into(),
+            refuse_parts,
+        };
+        let mut method = MiniBatch::new(rule, 24, 5).unwrap();
+        let opts = Options { max_iter, ..opts };
+        let s = minimize_sampled(&problem, &mut method, start, &opts, &mut NoObserver).unwrap();
+        let checkpoint = s.checkpoint.unwrap();
+        (
+            s.x,
+            checkpoint.iterate.g.clone(),
+            checkpoint.buffers.clone(),
+            method.rule.parts.into_inner(),
+            checkpoint,
+        )
+    };
+    for k in [2, 3, 4] {
+        let shared = InProcess::run(k, |comm| run(comm, false, Start::At(&x0), 60));
+        let whole = InProcess::run(k, |comm| run(comm, true, Start::At(&x0), 60));
+        for (s, w) in shared.iter().zip(&whole) {
+            // Every worker ends with the whole point, gradient and moments: those of the
+            // run in which every worker steps every coordinate, to the bit.
+            assert_eq!(s.0, w.0, "{k} workers: point");
+            assert_eq!(s.1, w.1, "{k} workers: gradient");
+            assert_eq!(s.2, w.2, "{k} workers: rule state");
+            // Shared only where the halving applies (a power of two of workers).
+            assert_eq!(s.3 > 0, k != 3, "{k} workers: parts stepped");
+            assert_eq!(w.3, 0);
+        }
+    }
+    // The checkpoint of a shared run is whole: resumed (shared again, or by one
+    // process), it goes on as the run that did not stop.
+    let straight = InProcess::run(2, |comm| run(comm, false, Start::At(&x0), 120));
+    let half = InProcess::run(2, |comm| run(comm, false, Start::At(&x0), 60)).remove(0);
+    let resumed = InProcess::run(2, |comm| run(comm, false, Start::Resume(&half.4), 120));
+    assert_eq!(resumed[0].0, straight[0].0, "resumed shared");
+    assert_eq!(resumed[1].2, straight[1].2, "resumed shared: rule state");
+}

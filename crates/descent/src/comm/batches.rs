@@ -1,9 +1,10 @@
 //! Data-parallel mini-batches: every worker takes its share of each global batch, and the
 //! shares' gradients are summed across the workers.
 
-use super::{share, Communicator};
-use crate::problem::SampledObjective;
-use std::cell::RefCell;
+use super::{can_share, join_parts, part, share, sum_part, Communicator};
+use crate::problem::{SampledObjective, SharedStep};
+use crate::update::Moved;
+use std::cell::{Cell, RefCell};
 
 /// A [`SampledObjective`] whose batches are split across the workers of `comm`.
 ///
@@ -14,6 +15,11 @@ use std::cell::RefCell;
 /// what one process computes with its batch split the same way across its threads, so
 /// nothing about the run (the batches, the steps, a checkpoint) depends on K: a run saved
 /// with K workers resumes with any other number.
+///
+/// With a power of two of workers the step is shared ([`SharedStep`]): once the method
+/// asks for it, a batch gradient is summed on this worker's [`part`] of the coordinates
+/// only (the first half of the sum), and the method's new point is joined from the
+/// workers' parts (its second half).
 pub struct DistributedBatches<'a, S: ?Sized> {
     inner: &'a S,
     comm: &'a dyn Communicator,
@@ -21,6 +27,8 @@ pub struct DistributedBatches<'a, S: ?Sized> {
     buf: RefCell<Vec<f64>>,
     /// The sum's scratch, kept from step to step.
     scratch: RefCell<Vec<f64>>,
+    /// Whether gradients are summed on this worker's part only ([`SharedStep`]).
+    shared: Cell<bool>,
 }
 
 impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
@@ -31,6 +39,7 @@ impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
             comm,
             buf: RefCell::new(vec![0.0; inner.dim() + 1]),
             scratch: RefCell::new(Vec::new()),
+            shared: Cell::new(false),
         }
     }
 }
@@ -53,6 +62,57 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         g.copy_from_slice(&buf[..n]);
         buf[n]
     }
+
+    /// [`DistributedBatches::sum_shares`] for a shared step: the gradient summed on this
+    /// worker's part of `g` only, in place; the value and `‖g‖∞` (`None` if an entry is
+    /// not finite) of the whole batch, from one more message of `1 + K` numbers.
+    fn sum_part_of_shares(
+        &self,
+        x: &[f64],
+        indices: &[usize],
+        g: &mut [f64],
+    ) -> (f64, Option<f64>) {
+        let (b, rank, size) = (indices.len(), self.comm.rank(), self.comm.size());
+        let mine = &indices[share(b, rank, size)];
+        let weight = mine.len() as f64 / b.max(1) as f64;
+        let f = self.inner.batch_value_grad(x, mine, g);
+        g.iter_mut().for_each(|s| *s *= weight);
+        let mut scratch = self.scratch.borrow_mut();
+        let own = sum_part(self.comm, g, &mut scratch);
+        // The value in slot 0 (added in the tree's order, as in the whole sum); each
+        // worker's ‖g‖∞ of its part in a slot of its own (a sum of zeros and one number
+        // is that number), infinite for a part that is not finite.
+        let mut scalars = self.buf.borrow_mut();
+        scalars.clear();
+        scalars.resize(1 + size, 0.0);
+        scalars[0] = weight * f;
+        scalars[1 + rank] = crate::linalg::finite_norm_inf(&g[own]).unwrap_or(f64::INFINITY);
+        self.comm.sum_with(&mut scalars, &mut scratch);
+        let norm = scalars[1..].iter().fold(0.0_f64, |m, v| m.max(*v));
+        (scalars[0], norm.is_finite().then_some(norm))
+    }
+}
+
+impl<S: SampledObjective + ?Sized> SharedStep for DistributedBatches<'_, S> {
+    fn part(&self) -> std::ops::Range<usize> {
+        part(self.inner.dim(), self.comm.rank(), self.comm.size())
+    }
+    fn share(&self, on: bool) {
+        self.shared.set(on);
+    }
+    fn join_step(&self, next: &mut [f64], moved: Moved) -> Moved {
+        join_parts(self.comm, next);
+        let mut sums = [moved.step_sq, f64::from(u8::from(!moved.finite))];
+        self.comm
+            .sum_with(&mut sums, &mut self.scratch.borrow_mut());
+        Moved {
+            step_sq: sums[0],
+            finite: sums[1] == 0.0,
+        }
+    }
+    fn join(&self, v: &mut [f64]) {
+        join_parts(self.comm, v);
+    }
 }
 
 impl<S: SampledObjective + ?Sized> SampledObjective for DistributedBatches<'_, S> {
@@ -71,6 +131,9 @@ impl<S: SampledObjective + ?Sized> SampledObjective for DistributedBatches<'_, S
         if self.comm.size() <= 1 {
             return self.inner.batch_value_grad_norm(x, indices, g);
         }
+        if self.shared.get() {
+            return self.sum_part_of_shares(x, indices, g);
+        }
         let f = self.sum_shares(x, indices, g);
         (f, crate::linalg::finite_norm_inf(g))
     }
@@ -78,6 +141,12 @@ impl<S: SampledObjective + ?Sized> SampledObjective for DistributedBatches<'_, S
         if self.comm.size() <= 1 {
             return self.inner.batch_value_grad(x, indices, g);
         }
+        if self.shared.get() {
+            return self.sum_part_of_shares(x, indices, g).0;
+        }
         self.sum_shares(x, indices, g)
+    }
+    fn step_sharing(&self) -> Option<&dyn SharedStep> {
+        can_share(self.comm, self.inner.dim()).then_some(self as &dyn SharedStep)
     }
 }

@@ -99,54 +99,99 @@ fn halving_doubling_sum<C: Communicator + ?Sized>(
     buf: &mut [f64],
     scratch: &mut Vec<f64>,
 ) {
-    let (rank, size) = (comm.rank(), comm.size());
-    if scratch.len() < buf.len().div_ceil(2) {
-        scratch.resize(buf.len().div_ceil(2), 0.0);
-    }
-    // The range this worker is responsible for, narrowed at each round.
-    let (mut lo, mut hi) = (0, buf.len());
-    let mut ranges = Vec::new();
-    let mut distance = 1;
-    while distance < size {
-        let partner = rank ^ distance;
+    sum_part(comm, buf, scratch);
+    join_parts(comm, buf);
+}
+
+/// Whether the workers of `comm` can share out `n` values by recursive halving
+/// ([`sum_part`], [`join_parts`]): a power of two of them, two or more, each with a value.
+pub fn can_share(comm: &(impl Communicator + ?Sized), n: usize) -> bool {
+    let size = comm.size();
+    size > 1 && size.is_power_of_two() && n >= size
+}
+
+/// The range of `n` values worker `rank` holds after `rounds` rounds of recursive
+/// halving: at round `s` the range is cut in two and the rank whose bit `s` is clear
+/// keeps the first half.
+fn held_after(n: usize, rank: usize, rounds: u32) -> std::ops::Range<usize> {
+    let (mut lo, mut hi) = (0, n);
+    for s in 0..rounds {
         let mid = lo + (hi - lo) / 2;
-        ranges.push((lo, hi));
-        let lower = rank & distance == 0;
-        // The lower rank keeps the first half, the upper the second.
-        let (keep, give) = if lower {
-            (lo..mid, mid..hi)
+        if rank & (1 << s) == 0 {
+            hi = mid;
         } else {
-            (mid..hi, lo..mid)
+            lo = mid;
+        }
+    }
+    lo..hi
+}
+
+/// The part of `n` values that worker `rank` of `size` (a power of two) sums in
+/// [`sum_part`] and contributes in [`join_parts`]: the parts of the workers cover `0..n`
+/// once, each `⌊n/size⌋` or `⌈n/size⌉` long.
+pub fn part(n: usize, rank: usize, size: usize) -> std::ops::Range<usize> {
+    held_after(n, rank, size.max(1).trailing_zeros())
+}
+
+/// The first half of [`Communicator::sum`] (a reduce-scatter): recursive halving, after
+/// which this worker's [`part`] of `buf` holds the sum over the workers, added in the
+/// tree's order (the same bits as [`Communicator::sum`] there); the rest of `buf` holds
+/// partial sums, not to be read. Each worker sends `(K − 1)/K` of the buffer. For
+/// [`can_share`] communicators; returns the part.
+pub fn sum_part<C: Communicator + ?Sized>(
+    comm: &C,
+    buf: &mut [f64],
+    scratch: &mut Vec<f64>,
+) -> std::ops::Range<usize> {
+    let (rank, size, n) = (comm.rank(), comm.size(), buf.len());
+    debug_assert!(size.is_power_of_two() && n >= size);
+    if scratch.len() < n.div_ceil(2) {
+        scratch.resize(n.div_ceil(2), 0.0);
+    }
+    let rounds = size.trailing_zeros();
+    for s in 0..rounds {
+        let partner = rank ^ (1 << s);
+        let (held, keep) = (held_after(n, rank, s), held_after(n, rank, s + 1));
+        let give = if keep.start == held.start {
+            keep.end..held.end
+        } else {
+            held.start..keep.start
         };
         let theirs = &mut scratch[..keep.len()];
         comm.exchange(&buf[give], theirs, partner);
         // The lower ranks' partial sum and the upper ranks' are joined (a + b is b + a in
         // IEEE arithmetic: only the grouping of the terms matters, and it is the tree's).
-        buf[keep.clone()]
+        buf[keep]
             .iter_mut()
             .zip(theirs.iter())
             .for_each(|(a, b)| *a += b);
-        (lo, hi) = (keep.start, keep.end);
-        distance *= 2;
     }
-    // Gather: undo the rounds, each worker sending the range it holds summed and receiving
-    // its partner's.
-    while let Some((outer_lo, outer_hi)) = ranges.pop() {
-        distance /= 2;
-        let partner = rank ^ distance;
-        let (theirs_lo, theirs_hi) = if lo == outer_lo {
-            (hi, outer_hi)
+    held_after(n, rank, rounds)
+}
+
+/// The second half of [`Communicator::sum`] (an all-gather): recursive doubling, after
+/// which every worker's `buf` holds every worker's [`part`] of its own `buf`. For
+/// [`can_share`] communicators.
+pub fn join_parts<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
+    let (rank, size, n) = (comm.rank(), comm.size(), buf.len());
+    debug_assert!(size.is_power_of_two() && n >= size);
+    // Undo the rounds, each worker sending the range it holds and receiving its
+    // partner's.
+    for s in (0..size.trailing_zeros()).rev() {
+        let partner = rank ^ (1 << s);
+        let (outer, mine) = (held_after(n, rank, s), held_after(n, rank, s + 1));
+        let theirs = if mine.start == outer.start {
+            mine.end..outer.end
         } else {
-            (outer_lo, lo)
+            outer.start..mine.start
         };
-        let (first, second) = buf.split_at_mut(lo.max(theirs_lo));
-        let (mine, theirs) = if lo < theirs_lo {
-            (&first[lo..hi], &mut second[..theirs_hi - theirs_lo])
+        let (first, second) = buf.split_at_mut(mine.start.max(theirs.start));
+        let (mine, theirs) = if mine.start < theirs.start {
+            (&first[mine], &mut second[..theirs.len()])
         } else {
-            (&second[..hi - lo], &mut first[theirs_lo..theirs_hi])
+            (&second[..mine.len()], &mut first[theirs])
         };
         comm.exchange(mine, theirs, partner);
-        (lo, hi) = (outer_lo, outer_hi);
     }
 }
 
@@ -357,6 +402,44 @@ mod tests {
                         .all(|(i, v)| v.to_bits() == (i as f64 * factor).to_bits()),
                     "{size}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn the_sum_s_halves_share_out_the_parts_and_join_them() {
+        for size in [2, 4, 8] {
+            for n in [size, 37, 1000] {
+                // The parts cover 0..n once, each ⌊n/K⌋ or ⌈n/K⌉ long.
+                let mut covered = vec![0; n];
+                for r in 0..size {
+                    let p = part(n, r, size);
+                    assert!(p.len() == n / size || p.len() == n.div_ceil(size));
+                    p.for_each(|i| covered[i] += 1);
+                }
+                assert!(covered.iter().all(|c| *c == 1), "{size} {n}");
+                let got = InProcess::run(size, |comm| {
+                    let values = |r: usize| -> Vec<f64> {
+                        (0..n)
+                            .map(|i| ((i * 7 + r * 3) % 11) as f64 * 0.1)
+                            .collect()
+                    };
+                    let mut whole = values(comm.rank());
+                    comm.sum(&mut whole);
+                    // Half a sum: the part holds the whole sum's bits.
+                    let mut halved = values(comm.rank());
+                    let own = sum_part(comm, &mut halved, &mut Vec::new());
+                    assert_eq!(own, part(n, comm.rank(), size));
+                    assert_eq!(halved[own.clone()], whole[own.clone()]);
+                    // Each worker's part of its own vector, joined.
+                    let mut joined: Vec<f64> = vec![f64::NAN; n];
+                    joined[own.clone()].copy_from_slice(&whole[own]);
+                    join_parts(comm, &mut joined);
+                    (whole, joined)
+                });
+                for (whole, joined) in got {
+                    assert_eq!(whole, joined, "{size} {n}");
+                }
             }
         }
     }

@@ -785,6 +785,8 @@ fn train_step_rule<T: Real>(
         keep_checkpoint: true,
         ..Options::default()
     };
+    // The ranks start the clock together (one loaded its data later than another).
+    crate::comm::any_worker(comm, false);
     let t0 = Instant::now();
     let mut epochs = EpochWatch {
         net,

@@ -130,6 +130,22 @@ pub trait StepRule {
     ) -> Option<Moved> {
         None
     }
+    /// [`StepRule::step_to`] on the coordinates `part` only: their state, and `next` there
+    /// (the rest of `next` and of the state is left as it is), for workers that share a
+    /// step ([`crate::SharedStep`]). `None` from rules that are not coordinate-wise (a
+    /// step that needs the whole gradient, such as clipping by its norm); the caller then
+    /// steps every coordinate.
+    fn step_part(
+        &mut self,
+        _t: u64,
+        _x: &[f64],
+        _g: &[f64],
+        _scale: f64,
+        _next: &mut [f64],
+        _part: std::ops::Range<usize>,
+    ) -> Option<Moved> {
+        None
+    }
     /// The precision to keep the state in, told before [`StepRule::reset`] (f32 for the
     /// rules of an f32 network). Rules that keep f32 state when told: [`Adam`] (and AdamW,
     /// AMSGrad); the others keep f64.
@@ -178,6 +194,17 @@ impl<R: StepRule + ?Sized> StepRule for Box<R> {
         next: &mut [f64],
     ) -> Option<Moved> {
         (**self).step_to(t, x, g, scale, next)
+    }
+    fn step_part(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        scale: f64,
+        next: &mut [f64],
+        part: std::ops::Range<usize>,
+    ) -> Option<Moved> {
+        (**self).step_part(t, x, g, scale, next, part)
     }
     fn state_precision(&mut self, precision: StatePrecision) {
         (**self).state_precision(precision)

@@ -2,6 +2,18 @@
 
 use super::one_pass::{StateValue, CHUNK, PARALLEL_MIN};
 use super::{move_in_chunks, restore, Coordinatewise, Moved, Schedule, StatePrecision, StepRule};
+use std::ops::Range;
+
+/// `x`, `g` and `next` on the coordinates `part` (a step of part of them,
+/// [`StepRule::step_part`]).
+fn on_part<'a>(
+    x: &'a [f64],
+    g: &'a [f64],
+    next: &'a mut [f64],
+    part: &Range<usize>,
+) -> (&'a [f64], &'a [f64], &'a mut [f64]) {
+    (&x[part.clone()], &g[part.clone()], &mut next[part.clone()])
+}
 
 /// Plain gradient descent: `Δ = −ρₖ g` (lecture eq. 1).
 #[derive(Clone, Debug)]
@@ -22,6 +34,18 @@ impl StepRule for Sgd {
         }
     }
     fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        self.step_part(t, x, g, s, next, 0..x.len())
+    }
+    fn step_part(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+        part: Range<usize>,
+    ) -> Option<Moved> {
+        let (x, g, next) = on_part(x, g, next, &part);
         let rule = SgdAt(self.lr.at(t));
         Some(move_in_chunks::<_, f64, 0>(&rule, [], x, g, s, next))
     }
@@ -103,6 +127,18 @@ impl StepRule for Momentum {
         }
     }
     fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        self.step_part(t, x, g, s, next, 0..x.len())
+    }
+    fn step_part(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+        part: Range<usize>,
+    ) -> Option<Moved> {
+        let (x, g, next) = on_part(x, g, next, &part);
         // The heavy ball keeps the previous point and a flag: it goes through `update`.
         if self.form == MomentumForm::HeavyBall {
             return None;
@@ -111,7 +147,14 @@ impl StepRule for Momentum {
             r: self.lr.at(t),
             mu: self.mu,
         };
-        Some(move_in_chunks(&rule, [&mut self.memory[..]], x, g, s, next))
+        Some(move_in_chunks(
+            &rule,
+            [&mut self.memory[part]],
+            x,
+            g,
+            s,
+            next,
+        ))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -174,11 +217,23 @@ impl StepRule for Nesterov {
         }
     }
     fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        self.step_part(t, x, g, s, next, 0..x.len())
+    }
+    fn step_part(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+        part: Range<usize>,
+    ) -> Option<Moved> {
+        let (x, g, next) = on_part(x, g, next, &part);
         let rule = NesterovAt {
             r: self.lr.at(t),
             mu: self.mu,
         };
-        Some(move_in_chunks(&rule, [&mut self.v[..]], x, g, s, next))
+        Some(move_in_chunks(&rule, [&mut self.v[part]], x, g, s, next))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -302,7 +357,9 @@ impl<E: StateValue + Default> Moments<E> {
         }
     }
 
-    /// Step `k` in one pass: the moments updated and `next = x + s·Δ`.
+    /// Step `k` in one pass on the coordinates `part` of `x`, `g` and `next` (all of the
+    /// parameters' length): the moments there updated and `next = x + s·Δ`.
+    #[allow(clippy::too_many_arguments)]
     fn step_to(
         &mut self,
         k: AdamConstants,
@@ -311,16 +368,18 @@ impl<E: StateValue + Default> Moments<E> {
         g: &[f64],
         s: f64,
         next: &mut [f64],
+        part: Range<usize>,
     ) -> Moved {
+        if amsgrad && self.vmax.len() != g.len() {
+            self.vmax = vec![E::default(); g.len()];
+        }
+        let (x, g, next) = on_part(x, g, next, &part);
+        let (m, v) = (&mut self.m[part.clone()], &mut self.v[part.clone()]);
         if amsgrad {
-            if self.vmax.len() != g.len() {
-                self.vmax = vec![E::default(); g.len()];
-            }
-            let state = [&mut self.m[..], &mut self.v[..], &mut self.vmax[..]];
+            let state = [m, v, &mut self.vmax[part]];
             return move_in_chunks(&AmsGrad(k), state, x, g, s, next);
         }
-        let state = [&mut self.m[..], &mut self.v[..]];
-        move_in_chunks(&k, state, x, g, s, next)
+        move_in_chunks(&k, [m, v], x, g, s, next)
     }
 
     /// The moments as f64, for checkpoints.
@@ -487,10 +546,21 @@ impl StepRule for Adam {
         }
     }
     fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        self.step_part(t, x, g, s, next, 0..x.len())
+    }
+    fn step_part(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+        part: Range<usize>,
+    ) -> Option<Moved> {
         let (k, ams) = (self.constants(t), self.amsgrad);
         Some(match self.precision {
-            StatePrecision::F64 => self.wide.step_to(k, ams, x, g, s, next),
-            StatePrecision::F32 => self.narrow.step_to(k, ams, x, g, s, next),
+            StatePrecision::F64 => self.wide.step_to(k, ams, x, g, s, next, part),
+            StatePrecision::F32 => self.narrow.step_to(k, ams, x, g, s, next, part),
         })
     }
     fn rate(&self, t: u64) -> f64 {
@@ -550,12 +620,24 @@ impl StepRule for RmsProp {
         }
     }
     fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        self.step_part(t, x, g, s, next, 0..x.len())
+    }
+    fn step_part(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+        part: Range<usize>,
+    ) -> Option<Moved> {
+        let (x, g, next) = on_part(x, g, next, &part);
         let rule = RmsPropAt {
             r: self.lr.at(t),
             decay: self.decay,
             eps: self.eps,
         };
-        Some(move_in_chunks(&rule, [&mut self.v[..]], x, g, s, next))
+        Some(move_in_chunks(&rule, [&mut self.v[part]], x, g, s, next))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -605,11 +687,23 @@ impl StepRule for Adagrad {
         }
     }
     fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
+        self.step_part(t, x, g, s, next, 0..x.len())
+    }
+    fn step_part(
+        &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        s: f64,
+        next: &mut [f64],
+        part: Range<usize>,
+    ) -> Option<Moved> {
+        let (x, g, next) = on_part(x, g, next, &part);
         let rule = AdagradAt {
             r: self.lr.at(t),
             eps: self.eps,
         };
-        Some(move_in_chunks(&rule, [&mut self.sum[..]], x, g, s, next))
+        Some(move_in_chunks(&rule, [&mut self.sum[part]], x, g, s, next))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
