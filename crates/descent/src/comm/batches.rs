@@ -4,6 +4,7 @@
 use super::{can_share, join_parts, part, share, sum_part, Communicator};
 use crate::problem::{SampledObjective, SharedStep};
 use crate::update::Moved;
+use rayon::prelude::*;
 use std::cell::{Cell, RefCell};
 
 /// A [`SampledObjective`] whose batches are split across the workers of `comm`.
@@ -76,9 +77,28 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         let mine = &indices[share(b, rank, size)];
         let weight = mine.len() as f64 / b.max(1) as f64;
         let f = self.inner.batch_value_grad(x, mine, g);
-        g.iter_mut().for_each(|s| *s *= weight);
+        // When every worker has b/K rows, every weight is 1/K, a power of two: weighting
+        // the sum of the gradients is then weighting each of them, to the bit (outside
+        // the subnormal range), and it is done on the part only, in the pass that takes
+        // its norm.
+        let even = b % size == 0;
+        if !even {
+            g.iter_mut().for_each(|s| *s *= weight);
+        }
         let mut scratch = self.scratch.borrow_mut();
         let own = sum_part(self.comm, g, &mut scratch);
+        let parts: Vec<(f64, bool)> = g[own]
+            .par_chunks_mut(1 << 13)
+            .map(|c| {
+                crate::simd::vectorized(|| {
+                    if even {
+                        c.iter_mut().for_each(|s| *s *= weight);
+                    }
+                    crate::linalg::finite_norm_inf_chunk(c)
+                })
+            })
+            .collect();
+        let norm = parts.iter().fold(0.0_f64, |m, p| p.0.max(m));
         // The value in slot 0 (added in the tree's order, as in the whole sum); each
         // worker's ‖g‖∞ of its part in a slot of its own (a sum of zeros and one number
         // is that number), infinite for a part that is not finite.
@@ -86,7 +106,11 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         scalars.clear();
         scalars.resize(1 + size, 0.0);
         scalars[0] = weight * f;
-        scalars[1 + rank] = crate::linalg::finite_norm_inf(&g[own]).unwrap_or(f64::INFINITY);
+        scalars[1 + rank] = if parts.iter().all(|p| p.1) {
+            norm
+        } else {
+            f64::INFINITY
+        };
         self.comm.sum_with(&mut scalars, &mut scratch);
         let norm = scalars[1..].iter().fold(0.0_f64, |m, v| m.max(*v));
         (scalars[0], norm.is_finite().then_some(norm))
