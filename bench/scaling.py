@@ -18,8 +18,11 @@
      a power of two; Rabenseifner 2004): 2·log₂K·α + 2·(K−1)/K·nβ + (K−1)/K·n·γ;
    - ring (as NCCL and Horovod): 2·(K−1)·α + 2·(K−1)/K·nβ + (K−1)/K·n·γ;
 
-   with n the bytes of the gradient and γ the time to add one value. Writes a Markdown
-   table and `docs/scaling.svg`.
+   with n the bytes of the gradient and γ the time to add one value. Halving/doubling and
+   ring are a reduce-scatter then an all-gather, so the workers share the step between
+   them (descent does, ZeRO stage 1): the part of a step every worker repeats is divided
+   by K there; the tree sums whole buffers, and every worker takes the whole step. Writes
+   a Markdown table and `docs/scaling.svg`.
 
     python3 bench/scaling.py [--repeat 2]
 
@@ -128,12 +131,13 @@ def main():
     t128, t64 = 128 / s128, 64 / s64
     per_row = (t128 - t64) / 64
     fixed = t128 - 128 * per_row
-    measured_allreduce = 128 / s2 - (64 * per_row + fixed)
+    # At K = 2 the workers share the step: each repeats half of the fixed part.
+    measured_allreduce = 128 / s2 - (64 * per_row + fixed / 2)
     print("## MNIST 784-128-10, Adam, f64, batch 128, one thread per process\n")
     print(f"- one process: {s128:.0f} samples/s ({1e3 * t128:.2f} ms a step); at batch 64: {s64:.0f}")
     print(f"- mpirun -np 2: {s2:.0f} samples/s ({1e3 * 128 / s2:.2f} ms a step): **{s2 / s128:.2f}×**")
-    print(f"- a step: {1e6 * per_row:.2f} µs per row (the products) + {1e3 * fixed:.2f} ms every worker "
-          f"repeats (step rule, driver); the K = 2 step left {1e3 * measured_allreduce:.2f} ms for the allreduce "
+    print(f"- a step: {1e6 * per_row:.2f} µs per row (the products) + {1e3 * fixed:.2f} ms of step rule and "
+          f"driver (shared by the workers); the K = 2 step left {1e3 * measured_allreduce:.2f} ms for the allreduce "
           f"(model: {1e3 * allreduce_model('halving/doubling', 2, MNIST_PARAMS + 1, alpha, beta, gamma):.2f} ms)\n")
 
     nets = [("MNIST", MNIST_PARAMS), ("10⁷", 10_000_000)]
@@ -143,9 +147,10 @@ def main():
     table = {}
     for name, params in nets:
         scale = params / MNIST_PARAMS  # products and step-rule passes grow with the parameters
-        compute = 128 * per_row * scale + fixed * scale
         for kind in kinds:
-            times = [compute + allreduce_model(kind, k, params + 1, alpha, beta, gamma) for k in ks]
+            shared = kind != "tree"
+            times = [128 * per_row * scale + fixed * scale / (k if shared else 1)
+                     + allreduce_model(kind, k, params + 1, alpha, beta, gamma) for k in ks]
             effs = [times[0] / t for t in times]
             table[(name, kind)] = (times, effs)
             curves.append((f"{name}, {kind}", effs))

@@ -136,7 +136,7 @@ impl<T: Real> SampledObjective for NetBatches<'_, T> {
     }
 
     fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
-        self.batch_value_grad_norm(x, indices, g).0
+        self.value_grad(x, indices, g, false).0
     }
 
     fn batch_value_grad_norm(
@@ -144,6 +144,21 @@ impl<T: Real> SampledObjective for NetBatches<'_, T> {
         x: &[f64],
         indices: &[usize],
         g: &mut [f64],
+    ) -> (f64, Option<f64>) {
+        self.value_grad(x, indices, g, true)
+    }
+}
+
+impl<T: Real> NetBatches<'_, T> {
+    /// The batch's mean loss and gradient, and `‖g‖∞` when `norm` is asked for (taken
+    /// in the pass that writes `g` where there is one; a caller that sums the gradient
+    /// with other workers' takes the norm of the sum instead).
+    fn value_grad(
+        &self,
+        x: &[f64],
+        indices: &[usize],
+        g: &mut [f64],
+        norm: bool,
     ) -> (f64, Option<f64>) {
         use rayon::prelude::*;
         let b = indices.len();
@@ -181,7 +196,7 @@ impl<T: Real> SampledObjective for NetBatches<'_, T> {
                 let loss = workers[0].run_into(net, params, td, indices, self.par, grad);
                 // (As the general case below computes the mean, to the bit.)
                 let loss = loss * b as f64 / b as f64;
-                return (loss, crate::linalg::finite_norm_inf(g));
+                return (loss, norm.then(|| crate::linalg::finite_norm_inf(g)).flatten());
             }
         }
         let loss = if shards == 1 {
