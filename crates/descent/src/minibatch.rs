@@ -217,6 +217,12 @@ impl<R: StepRule> MiniBatch<R> {
                     }
                     return shared.join_step(&mut self.trial, moved);
                 }
+                // A rule answers the same at every step: one that stepped parts has
+                // left the gradient and its state whole only on its part.
+                debug_assert!(
+                    self.sharing == Sharing::Untried,
+                    "a rule stopped stepping parts"
+                );
                 // (A problem left sharing by an earlier run sums whole gradients again.)
                 shared.share(false);
             }
@@ -251,6 +257,11 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
         self.grad_norm = f64::NAN;
         self.allocate(x0.len());
         self.shuffle(n);
+        // The first gradient is whole (a problem left sharing by an earlier run is told):
+        // the first step finds out whether the rule can take a part.
+        if let Some(shared) = problem.step_sharing() {
+            shared.share(false);
+        }
         let mut g = vec![0.0; x0.len()];
         let f = problem.batch_value_grad(x0, &self.order[self.rows()], &mut g);
         Ok(Iterate {

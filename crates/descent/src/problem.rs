@@ -261,8 +261,10 @@ pub trait SampledObjective {
 /// 2020): instead of every worker summing the whole gradient and taking the whole step,
 /// each sums the gradient on its own part of the coordinates only, steps that part (with
 /// its part of a coordinate-wise rule's state), and the parts of the new point are
-/// joined. The messages are those of one sum; the step's work is divided by the
-/// workers. A coordinate's arithmetic is the same, so the run is the same to the bit.
+/// joined. The large messages are those of one sum (with two sums of a few numbers: the
+/// value and norms, the step's length); the step's work is divided by the workers. A
+/// coordinate's arithmetic is the same, so the run is the same to the bit (only the
+/// reported step length, added part by part, may differ in its last bits with K).
 pub trait SharedStep {
     /// The coordinates this worker steps.
     fn part(&self) -> std::ops::Range<usize>;

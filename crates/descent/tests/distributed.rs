@@ -562,3 +562,61 @@ fn workers_that_share_the_step_take_the_whole_step_s_path_to_the_bit() {
     assert_eq!(resumed[0].0, straight[0].0, "resumed shared");
     assert_eq!(resumed[1].2, straight[1].2, "resumed shared: rule state");
 }
+
+#[test]
+fn a_stop_on_one_worker_stops_every_worker_at_the_same_step() {
+    // Rank 0 alone wants to stop (as when it failed to save a checkpoint); the others
+    // must stop with it rather than wait for it in the next sum.
+    struct StopAfter(usize, usize);
+    impl descent::nn::TrainObserver for StopAfter {
+        fn on_batch(&mut self, _epoch: usize, _batch: usize, _batches: usize, _loss: f64) {
+            self.0 += 1;
+        }
+        fn on_epoch(&mut self, _report: &descent::nn::EpochReport) {
+            self.0 += 1;
+        }
+        fn should_stop(&self) -> bool {
+            self.0 >= self.1
+        }
+    }
+    let (net, train, val) = spirals();
+    let p0 = net.init_params(Init::GlorotUniform, 9);
+    let cfg = TrainConfig {
+        optimizer: "adam".into(),
+        epochs: 6,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
+    for (k, optimizer) in [(2, "adam"), (3, "adam"), (2, "lbfgs")] {
+        let cfg = TrainConfig {
+            optimizer: optimizer.into(),
+            ..cfg.clone()
+        };
+        let results = InProcess::run(k, |comm| {
+            let opt = Optimizer::Method(cfg.method_spec().unwrap());
+            // 20 mini-batches (within the second block of 16), or 3 full-batch epochs.
+            let at = if optimizer == "lbfgs" { 3 } else { 20 };
+            let limit = if comm.rank() == 0 { at } else { usize::MAX };
+            let mut obs = StopAfter(0, limit);
+            train_distributed::<f64>(
+                &net,
+                &train,
+                Some(&val),
+                &cfg,
+                opt,
+                TrainState::new(p0.clone()),
+                &mut obs,
+                comm,
+            )
+            .unwrap()
+        });
+        for r in &results {
+            assert_eq!(
+                r.stop,
+                descent::nn::TrainStop::Interrupted,
+                "{k} {optimizer}"
+            );
+            assert_eq!(r.state.params, results[0].state.params, "{k} {optimizer}");
+        }
+    }
+}

@@ -203,6 +203,13 @@ where
         Ok(())
     }
 
+    fn complete(&mut self, problem: &K::Problem<'_>, it: &mut Iterate) {
+        match self.phase {
+            Phase::First { .. } => self.first.complete(problem, it),
+            Phase::Second { .. } => self.second.complete(problem, it),
+        }
+    }
+
     fn check_restored(&self, dims: crate::driver::Dims) -> Result<()> {
         dims.vector("restart point", &self.x0)?;
         match self.phase {

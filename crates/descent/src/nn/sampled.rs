@@ -196,7 +196,10 @@ impl<T: Real> NetBatches<'_, T> {
                 let loss = workers[0].run_into(net, params, td, indices, self.par, grad);
                 // (As the general case below computes the mean, to the bit.)
                 let loss = loss * b as f64 / b as f64;
-                return (loss, norm.then(|| crate::linalg::finite_norm_inf(g)).flatten());
+                return (
+                    loss,
+                    norm.then(|| crate::linalg::finite_norm_inf(g)).flatten(),
+                );
             }
         }
         let loss = if shards == 1 {

@@ -556,7 +556,8 @@ pub trait TrainObserver {
     /// After each epoch.
     fn on_epoch(&mut self, _report: &EpochReport) {}
     /// Polled after every mini-batch and iteration: `true` ends training
-    /// ([`TrainStop::Interrupted`]).
+    /// ([`TrainStop::Interrupted`]). With several workers, mini-batch training asks every
+    /// 16 batches and at each epoch's end, and stops every worker when one wants to.
     fn should_stop(&self) -> bool {
         false
     }
@@ -805,6 +806,7 @@ fn train_step_rule<T: Real>(
         goal_reached: false,
         t0,
         par,
+        comm,
     };
     let s = minimize_sampled(&problem, &mut method, start, &opts, &mut epochs)?;
     let (samples, evaluating, early) = (epochs.samples, epochs.evaluating, epochs.early_stopped);
@@ -838,6 +840,19 @@ fn train_step_rule<T: Real>(
     })
 }
 
+/// Whether the run is to stop: the observer's wish on any worker (rank 0 failed to save a
+/// checkpoint, Ctrl-C reached one rank first), so that the workers stop at the same step
+/// instead of one waiting for the others in the next sum. Every worker asks at the same
+/// steps.
+fn stop_wanted(obs: &dyn TrainObserver, comm: &dyn Communicator) -> bool {
+    let here = obs.should_stop();
+    if comm.size() <= 1 {
+        here
+    } else {
+        crate::comm::any_worker(comm, here)
+    }
+}
+
 /// Turns the driver's mini-batch steps into epochs: sums the batch losses, and at each
 /// epoch's end validates, tracks the best weights, applies reduce-on-plateau to the
 /// shared rate scale and early stopping, and reports.
@@ -861,6 +876,7 @@ struct EpochWatch<'a, 'b, T: Real> {
     goal_reached: bool,
     t0: Instant,
     par: Par,
+    comm: &'a dyn Communicator,
 }
 
 impl<T: Real> Observer for EpochWatch<'_, '_, T> {
@@ -905,12 +921,15 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
                 self.early_stopped = true;
                 return Control::Stop;
             }
-            if !self.obs.should_stop() && checkpoint_due(self.cfg, epoch) {
-                return Control::Checkpoint;
-            }
         }
-        if self.obs.should_stop() {
+        // Every 16 batches, and at an epoch's end (where checkpoints are taken), when
+        // there are several workers.
+        let stop = (self.comm.size() <= 1 || self.st.batch.is_multiple_of(16))
+            && stop_wanted(&*self.obs, self.comm);
+        if stop {
             Control::Stop
+        } else if self.st.batch == 0 && checkpoint_due(self.cfg, epoch) {
+            Control::Checkpoint
         } else {
             Control::Continue
         }
@@ -981,6 +1000,7 @@ struct IterEpochs<'a, T: Real> {
     t0: Instant,
     par: Par,
     early_stopped: bool,
+    comm: &'a dyn Communicator,
 }
 
 impl<T: Real> IterEpochs<'_, T> {
@@ -1004,7 +1024,7 @@ impl<T: Real> IterEpochs<'_, T> {
             self.early_stopped = true;
             return Control::Stop;
         }
-        if self.obs.should_stop() {
+        if stop_wanted(&*self.obs, self.comm) {
             Control::Stop
         } else if checkpoint_due(self.cfg, self.st.epoch) {
             Control::Checkpoint
@@ -1057,6 +1077,7 @@ fn train_deterministic<T: Real>(
         t0,
         par,
         early_stopped: false,
+        comm,
     };
     let s = match method {
         FullBatchMethod::Method(spec) if spec.info()?.applies(AppliesTo::LeastSquares) => {

@@ -134,7 +134,8 @@ pub trait StepRule {
     /// (the rest of `next` and of the state is left as it is), for workers that share a
     /// step ([`crate::SharedStep`]). `None` from rules that are not coordinate-wise (a
     /// step that needs the whole gradient, such as clipping by its norm); the caller then
-    /// steps every coordinate.
+    /// steps every coordinate. A rule gives the same answer (`Some` or `None`) at every
+    /// step.
     fn step_part(
         &mut self,
         _t: u64,
