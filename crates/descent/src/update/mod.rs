@@ -119,16 +119,17 @@ pub trait StepRule {
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]);
     /// Step `t` in one pass ([`one_pass`]): the update of [`StepRule::update`] and
     /// `next = x + scale·Δ` in the same loop, with the same arithmetic. `None` from rules
-    /// without that form; the caller then calls `update` and moves by Δ itself.
+    /// without that form; the caller then calls `update` and moves by Δ itself. The
+    /// default is [`StepRule::step_part`] on every coordinate.
     fn step_to(
         &mut self,
-        _t: u64,
-        _x: &[f64],
-        _g: &[f64],
-        _scale: f64,
-        _next: &mut [f64],
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        scale: f64,
+        next: &mut [f64],
     ) -> Option<Moved> {
-        None
+        self.step_part(t, x, g, scale, next, 0..x.len())
     }
     /// [`StepRule::step_to`] on the coordinates `part` only: their state, and `next` there
     /// (the rest of `next` and of the state is left as it is), for workers that share a

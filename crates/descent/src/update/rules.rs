@@ -33,9 +33,6 @@ impl StepRule for Sgd {
             *d = -r * gi;
         }
     }
-    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
-        self.step_part(t, x, g, s, next, 0..x.len())
-    }
     fn step_part(
         &mut self,
         t: u64,
@@ -126,9 +123,6 @@ impl StepRule for Momentum {
             }
         }
     }
-    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
-        self.step_part(t, x, g, s, next, 0..x.len())
-    }
     fn step_part(
         &mut self,
         t: u64,
@@ -215,9 +209,6 @@ impl StepRule for Nesterov {
             self.v[i] = self.mu * self.v[i] - r * g[i];
             delta[i] = self.mu * self.v[i] - r * g[i];
         }
-    }
-    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
-        self.step_part(t, x, g, s, next, 0..x.len())
     }
     fn step_part(
         &mut self,
@@ -545,9 +536,6 @@ impl StepRule for Adam {
             StatePrecision::F32 => self.narrow.update(k, ams, x, g, delta),
         }
     }
-    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
-        self.step_part(t, x, g, s, next, 0..x.len())
-    }
     fn step_part(
         &mut self,
         t: u64,
@@ -619,9 +607,6 @@ impl StepRule for RmsProp {
             delta[i] = -r * g[i] / (self.v[i].sqrt() + self.eps);
         }
     }
-    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
-        self.step_part(t, x, g, s, next, 0..x.len())
-    }
     fn step_part(
         &mut self,
         t: u64,
@@ -685,9 +670,6 @@ impl StepRule for Adagrad {
             self.sum[i] += g[i] * g[i];
             delta[i] = -r * g[i] / (self.sum[i].sqrt() + self.eps);
         }
-    }
-    fn step_to(&mut self, t: u64, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> Option<Moved> {
-        self.step_part(t, x, g, s, next, 0..x.len())
     }
     fn step_part(
         &mut self,
