@@ -335,7 +335,8 @@ fn nist(name: &str) -> String {
 }
 
 fn misra_csv() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("descent-cli-test-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join("misra.csv");
     std::fs::write(
@@ -489,7 +490,8 @@ fn fit_bad_input_gives_one_line() {
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("descent-cli-train-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-cli-train-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
@@ -1294,7 +1296,8 @@ fn full_batch_training_resumes_exactly_from_the_command_line() {
 fn golden_fit_data(test: &str) -> (serde_json::Value, std::path::PathBuf, std::path::PathBuf) {
     let golden: serde_json::Value =
         serde_json::from_str(include_str!("golden/fit_vs_scipy.json")).unwrap();
-    let dir = std::env::temp_dir().join(format!("descent-{test}-golden-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-{test}-golden-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("expdecay.csv");
     let col = |k: &str| -> Vec<f64> {
@@ -1397,7 +1400,8 @@ fn robust_and_weighted_fits_match_scipy() {
 /// a model in `conc`), then a bound that cuts off the unconstrained K = 0.0641.
 #[test]
 fn a_bounded_fit_names_its_active_parameters() {
-    let dir = std::env::temp_dir().join(format!("descent-bounded-fit-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-bounded-fit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("puromycin.csv");
     std::fs::write(

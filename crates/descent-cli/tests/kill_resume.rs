@@ -36,7 +36,8 @@ fn killed_runs_resume_exactly(
     base: &[&str],
     key: fn(&serde_json::Value) -> serde_json::Value,
 ) -> usize {
-    let dir = std::env::temp_dir().join(format!("descent-kill-{name}-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-kill-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("run.save");
     let file_arg = file.to_str().unwrap();

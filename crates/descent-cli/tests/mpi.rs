@@ -146,7 +146,8 @@ fn two_ranks_take_the_iterations_of_one_process_full_batch() {
 
 #[test]
 fn a_killed_rank_stops_the_job_and_the_checkpoint_resumes() {
-    let dir = std::env::temp_dir().join(format!("descent-mpi-kill-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-mpi-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let save = dir.join("run.safetensors");
     let data = format!("mnist:{},n=6000", mnist().display());
@@ -256,7 +257,8 @@ fn a_fit_on_two_ranks_finds_the_one_process_parameters() {
     // 3 000 rows of y = a·exp(−b·x) + c·sin(d·x) with noise, split by rows; Levenberg–
     // Marquardt with geodesic acceleration, a robust loss with per-row σ, and the
     // trust-region reflective method with a bound, each against one process.
-    let dir = std::env::temp_dir().join(format!("descent-mpi-fit-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-mpi-fit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("rows.csv");
     let mut text = String::from("x,y,s\n");
@@ -319,7 +321,8 @@ fn a_fit_on_two_ranks_finds_the_one_process_parameters() {
 fn a_bad_row_in_one_ranks_share_stops_every_rank() {
     // Each rank reads only its rows; the bad one is in rank 1's. Every rank stops with a
     // line saying why, none waits for the others.
-    let dir = std::env::temp_dir().join(format!("descent-mpi-bad-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-mpi-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("rows.csv");
     let mut text = String::from("x,y\n");

@@ -58,8 +58,8 @@ fn resumes_exactly_and_refuses_another_problem(
 ) -> bool {
     let straight = run(Start::At(x0), 8).unwrap();
     let first = run(Start::At(x0), 3).unwrap();
-    let file =
-        std::env::temp_dir().join(format!("descent-resume-{name}-{}.json", std::process::id()));
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-resume-{name}-{}.json", std::process::id()));
     first.checkpoint.as_ref().unwrap().save(&file).unwrap();
     let saved = Checkpoint::load(&file).unwrap();
     let _ = std::fs::remove_file(&file);

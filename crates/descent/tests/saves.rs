@@ -50,7 +50,8 @@ fn child_saves_until_killed() {
 
 #[test]
 fn sigkill_during_saves_leaves_whole_files() {
-    let dir = std::env::temp_dir().join(format!("descent-sigkill-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-sigkill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
     save_version(&path, 0);

@@ -189,7 +189,8 @@ fn a_run_interrupted_mid_epoch_and_saved_resumes_exactly() {
     let val = synthetic("moons:60", 2).unwrap();
     let net = Mlp::new(&[2, 8, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
     let p0 = net.init_params(Init::GlorotUniform, 3);
-    let dir = std::env::temp_dir().join(format!("descent-midepoch-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-midepoch-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for opt in ["adam", "momentum", "rmsprop", "muon", "sf-adamw"] {
         let cfg = TrainConfig {
@@ -768,7 +769,8 @@ fn full_batch_training_stops_on_validation_checks_and_keeps_the_best_weights() {
 #[test]
 fn the_loss_is_inferred_from_the_target() {
     use descent::nn::infer_loss;
-    let dir = std::env::temp_dir().join(format!("descent-infer-loss-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("descent-infer-loss-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = |name: &str, rows: &[&str]| {
         let p = dir.join(name);
