@@ -220,6 +220,23 @@ pub fn finite_norm_inf(g: &[f64]) -> Option<f64> {
     ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
 }
 
+/// Scales `g` by `s` and returns the scaled `‖g‖∞` in the same pass (chunks in parallel),
+/// or `None` when an entry is not finite.
+pub fn scale_finite_norm_inf(g: &mut [f64], s: f64) -> Option<f64> {
+    use rayon::prelude::*;
+    let parts: Vec<(f64, bool)> = g
+        .par_chunks_mut(1 << 13)
+        .map(|c| {
+            crate::simd::vectorized(|| {
+                c.iter_mut().for_each(|v| *v *= s);
+                finite_norm_inf_chunk(c)
+            })
+        })
+        .collect();
+    let ok = parts.iter().all(|p| p.1);
+    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+}
+
 #[inline(always)]
 pub(crate) fn finite_norm_inf_chunk(g: &[f64]) -> (f64, bool) {
     const LANES: usize = 8;

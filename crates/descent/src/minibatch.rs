@@ -17,8 +17,6 @@ use crate::driver::{
     Options, ProblemKind, Start, StepOutcome, Summary, Termination,
 };
 use crate::error::{Error, Result};
-#[allow(unused_imports)] // for the documentation's links
-use crate::problem::SharedStep;
 use crate::problem::{Counted, SampledObjective};
 use crate::update::{move_by, Moved, StepRule};
 use serde::{Deserialize, Serialize};
@@ -104,7 +102,7 @@ pub struct MiniBatch<R> {
     /// The candidate point: as long as the parameters once allocated.
     trial: Vec<f64>,
     g_trial: Vec<f64>,
-    /// Whether the workers of a distributed problem share the step ([`SharedStep`]).
+    /// Whether the workers of a distributed problem share the step ([`SharedStep`](crate::SharedStep)).
     sharing: Sharing,
 }
 
@@ -387,12 +385,7 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
         // (every worker does this at the same iteration, so every one ends whole).
         shared.join(&mut it.g);
         let n = it.x.len();
-        let mut state: Vec<(String, Vec<f64>)> = self
-            .rule
-            .state()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+        let mut state = self.state_buffers();
         for (_, v) in state.iter_mut().filter(|(_, v)| v.len() == n) {
             shared.join(v);
         }

@@ -4,7 +4,6 @@
 use super::{can_share, join_parts, part, share, sum_part, Communicator};
 use crate::problem::{SampledObjective, SharedStep};
 use crate::update::Moved;
-use rayon::prelude::*;
 use std::cell::{Cell, RefCell};
 
 /// A [`SampledObjective`] whose batches are split across the workers of `comm`.
@@ -87,18 +86,11 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         }
         let mut scratch = self.scratch.borrow_mut();
         let own = sum_part(self.comm, g, &mut scratch);
-        let parts: Vec<(f64, bool)> = g[own]
-            .par_chunks_mut(1 << 13)
-            .map(|c| {
-                crate::simd::vectorized(|| {
-                    if even {
-                        c.iter_mut().for_each(|s| *s *= weight);
-                    }
-                    crate::linalg::finite_norm_inf_chunk(c)
-                })
-            })
-            .collect();
-        let norm = parts.iter().fold(0.0_f64, |m, p| p.0.max(m));
+        let norm = if even {
+            crate::linalg::scale_finite_norm_inf(&mut g[own], weight)
+        } else {
+            crate::linalg::finite_norm_inf(&g[own])
+        };
         // The value in slot 0 (added in the tree's order, as in the whole sum); each
         // worker's ‖g‖∞ of its part in a slot of its own (a sum of zeros and one number
         // is that number), infinite for a part that is not finite.
@@ -106,11 +98,7 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         scalars.clear();
         scalars.resize(1 + size, 0.0);
         scalars[0] = weight * f;
-        scalars[1 + rank] = if parts.iter().all(|p| p.1) {
-            norm
-        } else {
-            f64::INFINITY
-        };
+        scalars[1 + rank] = norm.unwrap_or(f64::INFINITY);
         self.comm.sum_with(&mut scalars, &mut scratch);
         let norm = scalars[1..].iter().fold(0.0_f64, |m, v| m.max(*v));
         (scalars[0], norm.is_finite().then_some(norm))

@@ -843,14 +843,9 @@ fn train_step_rule<T: Real>(
 /// Whether the run is to stop: the observer's wish on any worker (rank 0 failed to save a
 /// checkpoint, Ctrl-C reached one rank first), so that the workers stop at the same step
 /// instead of one waiting for the others in the next sum. Every worker asks at the same
-/// steps.
+/// steps (one worker's wish is its own, at no cost).
 fn stop_wanted(obs: &dyn TrainObserver, comm: &dyn Communicator) -> bool {
-    let here = obs.should_stop();
-    if comm.size() <= 1 {
-        here
-    } else {
-        crate::comm::any_worker(comm, here)
-    }
+    crate::comm::any_worker(comm, obs.should_stop())
 }
 
 /// Turns the driver's mini-batch steps into epochs: sums the batch losses, and at each
