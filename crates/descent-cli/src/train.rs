@@ -102,6 +102,11 @@ pub struct TrainArgs {
     /// Compute precision: f32 or f64.
     #[arg(long, default_value = "f32")]
     precision: String,
+    /// The weights a mini-batch step rule steps in an f32 network: f32 (the network's
+    /// own, as torch.optim) or f64 (master weights the network rounds at every step)
+    /// [default: f32].
+    #[arg(long)]
+    master_weights: Option<String>,
     /// Fraction of the training data held out for validation [default: 5%, at most
     /// 1000 samples — enough to monitor, while the rest trains].
     #[arg(long)]
@@ -398,6 +403,17 @@ impl TrainArgs {
         check_optimizer(&self.optimizer)?;
         let precision =
             Precision::parse(&self.precision).map_err(|e| anyhow::anyhow!("--precision: {e}"))?;
+        let master = self
+            .master_weights
+            .as_deref()
+            .map(Precision::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--master-weights: {e}"))?;
+        if precision == Precision::F64 && master == Some(Precision::F32) {
+            anyhow::bail!(
+                "--master-weights f32 needs --precision f32 (an f64 network's weights are f64)"
+            );
+        }
         let plateau = match &self.plateau {
             Some(s) => {
                 let (f, p) = s
@@ -448,6 +464,7 @@ impl TrainArgs {
             min_grad: self.min_grad,
             clip_norm: self.clip_norm,
             checkpoint_every: self.checkpoint_every.map(|n| n as usize),
+            f64_master_weights: master == Some(Precision::F64),
             ..TrainConfig::default()
         };
         Ok(c)

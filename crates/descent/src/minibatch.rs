@@ -17,8 +17,8 @@ use crate::driver::{
     Options, ProblemKind, Start, StepOutcome, Summary, Termination,
 };
 use crate::error::{Error, Result};
-use crate::problem::{Counted, SampledObjective};
-use crate::update::{move_by, Moved, StepRule};
+use crate::problem::{Counted, OwnWeights, SampledObjective};
+use crate::update::{move_by, Moved, StepPoint, StepRule};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -104,6 +104,23 @@ pub struct MiniBatch<R> {
     g_trial: Vec<f64>,
     /// Whether the workers of a distributed problem share the step ([`SharedStep`](crate::SharedStep)).
     sharing: Sharing,
+    /// Whether the steps are taken on the problem's own f32 weights ([`OwnWeights`]).
+    own: Own,
+}
+
+/// Whether a [`MiniBatch`] steps the problem's own weights ([`OwnWeights`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Own {
+    /// The problem has no weights of its own, or the rule does not step f32 points: the
+    /// iterate's f64 point is the weights.
+    No,
+    /// The next step tries (the first, or the first after a resume): the problem's
+    /// weights and gradient are loaded from the iterate.
+    Untried,
+    /// The steps go to the problem's weights; the iterate's point and gradient are
+    /// written out only when read (at an epoch's end, by [`Minimizer::complete`]):
+    /// `current` tells whether they are.
+    Stepping { current: bool },
 }
 
 /// Whether a [`MiniBatch`]'s workers share its step.
@@ -142,6 +159,7 @@ impl<R: StepRule> MiniBatch<R> {
             trial: Vec::new(),
             g_trial: Vec::new(),
             sharing: Sharing::Untried,
+            own: Own::Untried,
         })
     }
 
@@ -190,6 +208,45 @@ impl<R: StepRule> MiniBatch<R> {
         self.trial = vec![0.0; n];
         self.g_trial = vec![0.0; n];
         self.sharing = Sharing::Untried;
+        self.own = Own::Untried;
+    }
+
+    /// Step `t` on the problem's own weights, and the value and `‖g‖∞` of the next batch
+    /// there; `None` when the rule does not step f32 points (nothing was changed then).
+    fn own_step(
+        &mut self,
+        own: &dyn OwnWeights,
+        problem: &dyn SampledObjective,
+        t: u64,
+        s: f64,
+        it: &Iterate,
+    ) -> Option<Moved> {
+        if self.own == Own::Untried {
+            own.load(&it.x, &it.g);
+        }
+        let shared = problem
+            .step_sharing()
+            .filter(|_| self.sharing != Sharing::Whole);
+        let part = shared.map_or(0..it.x.len(), |s| s.part());
+        let rule = &mut self.rule;
+        let moved = own.step(part.clone(), &mut |x, g, next| {
+            rule.step_point(t, StepPoint::F32 { x, g, next }, s, part.clone())
+        })?;
+        if let Some(shared) = shared.filter(|_| self.sharing == Sharing::Untried) {
+            shared.share(true);
+            self.sharing = Sharing::Shared;
+        }
+        self.own = Own::Stepping { current: false };
+        Some(moved)
+    }
+
+    /// Writes the problem's own weights and last gradient into the iterate, when the
+    /// steps go there and the iterate is behind.
+    fn write_out(&mut self, problem: &dyn SampledObjective, it: &mut Iterate) {
+        if let (Own::Stepping { current: false }, Some(own)) = (self.own, problem.own_weights()) {
+            own.store(&mut it.x, &mut it.g);
+            self.own = Own::Stepping { current: true };
+        }
     }
 
     /// Step `t` from `it` into `self.trial`. Workers that can share the step take their
@@ -277,6 +334,30 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
         }
         let t = self.at.steps + 1;
         let s = self.scale.get();
+        if let Some(own) = problem.own_weights().filter(|_| self.own != Own::No) {
+            if let Some(moved) = self.own_step(own, problem, t, s, it) {
+                if !moved.finite {
+                    return Ok(StepOutcome::Stop(Termination::NonFinite));
+                }
+                self.at.steps = t;
+                self.advance(n);
+                let (f, grad_norm) = own.value_grad(&self.order[self.rows()], true);
+                let (true, Some(grad_norm)) = (f.is_finite(), grad_norm) else {
+                    return Ok(StepOutcome::Stop(Termination::NonFinite));
+                };
+                self.grad_norm = grad_norm;
+                it.f = f;
+                // An epoch's end is where its observers read the point.
+                if self.at.batch == 0 {
+                    self.write_out(problem, it);
+                }
+                return Ok(StepOutcome::Accepted {
+                    step_norm: moved.step_sq.sqrt(),
+                    alpha: s * self.rule.rate(t),
+                });
+            }
+            self.own = Own::No;
+        }
         let moved = self.move_to_trial(problem, t, s, it);
         if !moved.finite {
             return Ok(StepOutcome::Stop(Termination::NonFinite));
@@ -375,6 +456,7 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
     }
 
     fn complete(&mut self, problem: &dyn SampledObjective, it: &mut Iterate) {
+        self.write_out(problem, it);
         let Some(shared) = problem
             .step_sharing()
             .filter(|_| self.sharing == Sharing::Shared)

@@ -255,6 +255,48 @@ pub trait SampledObjective {
     fn step_sharing(&self) -> Option<&dyn SharedStep> {
         None
     }
+    /// The problem's own f32 weights, when it keeps them (an f32 network with f32 master
+    /// weights: see [`OwnWeights`]); `None` (the default): the method's f64 point is the
+    /// weights.
+    fn own_weights(&self) -> Option<&dyn OwnWeights> {
+        None
+    }
+}
+
+/// A step of [`OwnWeights::step`] on `(w, g, next)`: the step taken, or `None` when the
+/// rule declines.
+pub type WeightStep<'a> =
+    dyn FnMut(&[f32], &[f32], &mut [f32]) -> Option<crate::update::Moved> + 'a;
+
+/// A sampled objective that keeps its weights in f32 (an f32 network whose master
+/// weights are f32, as a `torch.optim` rule steps an f32 model's parameters): a mini-batch
+/// method steps them where they are, so that between steps neither the point nor the
+/// gradient goes through f64 (a step streams the weights, gradient and state in f32, not
+/// an f64 copy of each and the conversions between them). The f64 point is written out
+/// only when it is read: at epochs' ends, checkpoints and the run's end.
+pub trait OwnWeights {
+    /// Sets the weights to `x` and the last batch gradient to `g`, rounded to f32 (a
+    /// resumed run's; exact for values written by [`OwnWeights::store`]).
+    fn load(&self, x: &[f64], g: &[f64]);
+    /// The weights into `x`, and the last batch gradient into `g`.
+    fn store(&self, x: &mut [f64], g: &mut [f64]);
+    /// The mean value over the rows `indices` at the weights, and `‖g‖∞` (`None` if an
+    /// entry is not finite) when `norm` is asked for; the gradient is kept for the next
+    /// step.
+    fn value_grad(&self, indices: &[usize], norm: bool) -> (f64, Option<f64>);
+    /// `with(g)` on the last batch gradient (a distributed problem sums it in place).
+    fn gradient(&self, with: &mut dyn FnMut(&mut [f32]));
+    /// `with(w)` on the weights (a distributed problem joins its workers' parts).
+    fn weights(&self, with: &mut dyn FnMut(&mut [f32]));
+    /// One step: `step(w, g, next)` with the weights, the last gradient and the new
+    /// weights to write, on the coordinates `part` (every worker's part, when the workers
+    /// of a distributed problem share the step, is then joined into every worker's
+    /// weights). `None` when `step` declines (then nothing changed).
+    fn step(
+        &self,
+        part: std::ops::Range<usize>,
+        step: &mut WeightStep<'_>,
+    ) -> Option<crate::update::Moved>;
 }
 
 /// Workers that share the step of a mini-batch method (ZeRO stage 1: Rajbhandari et al.
@@ -360,6 +402,47 @@ impl<P: SampledObjective + ?Sized> SampledObjective for Counted<'_, P> {
     }
     fn step_sharing(&self) -> Option<&dyn SharedStep> {
         self.inner.step_sharing()
+    }
+    fn own_weights(&self) -> Option<&dyn OwnWeights> {
+        self.inner.own_weights().map(|_| self as &dyn OwnWeights)
+    }
+}
+
+/// A batch evaluation at the problem's own weights counts as one value and one gradient.
+impl<P: SampledObjective + ?Sized> OwnWeights for Counted<'_, P> {
+    fn load(&self, x: &[f64], g: &[f64]) {
+        self.own().load(x, g)
+    }
+    fn store(&self, x: &mut [f64], g: &mut [f64]) {
+        self.own().store(x, g)
+    }
+    fn value_grad(&self, indices: &[usize], norm: bool) -> (f64, Option<f64>) {
+        bump(&self.f);
+        bump(&self.g);
+        self.own().value_grad(indices, norm)
+    }
+    fn gradient(&self, with: &mut dyn FnMut(&mut [f32])) {
+        self.own().gradient(with)
+    }
+    fn weights(&self, with: &mut dyn FnMut(&mut [f32])) {
+        self.own().weights(with)
+    }
+    fn step(
+        &self,
+        part: std::ops::Range<usize>,
+        step: &mut WeightStep<'_>,
+    ) -> Option<crate::update::Moved> {
+        self.own().step(part, step)
+    }
+}
+
+impl<P: SampledObjective + ?Sized> Counted<'_, P> {
+    /// The inner problem's weights (asked for only through [`Counted::own_weights`],
+    /// which has them when the inner problem has).
+    fn own(&self) -> &dyn OwnWeights {
+        self.inner
+            .own_weights()
+            .expect("own weights are asked for only of a problem that has them")
     }
 }
 

@@ -2,7 +2,7 @@
 //! shares' gradients are summed across the workers.
 
 use super::{can_share, join_parts, part, share, sum_part, Communicator};
-use crate::problem::{SampledObjective, SharedStep};
+use crate::problem::{OwnWeights, SampledObjective, SharedStep, WeightStep};
 use crate::update::Moved;
 use std::cell::{Cell, RefCell};
 
@@ -76,20 +76,34 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         let mine = &indices[share(b, rank, size)];
         let weight = mine.len() as f64 / b.max(1) as f64;
         let f = self.inner.batch_value_grad(x, mine, g);
+        let (_, f, norm) = self.sum_on_part(f, weight, b % size == 0, g);
+        (f, norm)
+    }
+
+    /// The rest of [`DistributedBatches::sum_part_of_shares`] once this worker's share is
+    /// evaluated (its mean value `f` and gradient `g`, of weight `weight`): the part, and
+    /// the batch's value and `‖g‖∞`.
+    fn sum_on_part(
+        &self,
+        f: f64,
+        weight: f64,
+        even: bool,
+        g: &mut [f64],
+    ) -> (std::ops::Range<usize>, f64, Option<f64>) {
+        let (rank, size) = (self.comm.rank(), self.comm.size());
         // When every worker has b/K rows, every weight is 1/K, a power of two: weighting
         // the sum of the gradients is then weighting each of them, to the bit (outside
         // the subnormal range), and it is done on the part only, in the pass that takes
         // its norm.
-        let even = b % size == 0;
         if !even {
             g.iter_mut().for_each(|s| *s *= weight);
         }
         let mut scratch = self.scratch.borrow_mut();
         let own = sum_part(self.comm, g, &mut scratch);
         let norm = if even {
-            crate::linalg::scale_finite_norm_inf(&mut g[own], weight)
+            crate::linalg::scale_finite_norm_inf(&mut g[own.clone()], weight)
         } else {
-            crate::linalg::finite_norm_inf(&g[own])
+            crate::linalg::finite_norm_inf(&g[own.clone()])
         };
         // The value in slot 0 (added in the tree's order, as in the whole sum); each
         // worker's ‖g‖∞ of its part in a slot of its own (a sum of zeros and one number
@@ -101,7 +115,92 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         scalars[1 + rank] = norm.unwrap_or(f64::INFINITY);
         self.comm.sum_with(&mut scalars, &mut scratch);
         let norm = scalars[1..].iter().fold(0.0_f64, |m, v| m.max(*v));
-        (scalars[0], norm.is_finite().then_some(norm))
+        (own, scalars[0], norm.is_finite().then_some(norm))
+    }
+}
+
+/// The workers' own f32 weights: each evaluates its share of the batch at its copy of the
+/// weights; the shares' gradients are summed in f64, in the order of
+/// [`Communicator::sum`] (the same sum as [`SampledObjective::batch_value_grad`]'s), and
+/// rounded to f32 once. With a shared step each worker sums and steps its part, and the
+/// parts of the new weights are joined in f32.
+impl<S: SampledObjective + ?Sized> OwnWeights for DistributedBatches<'_, S> {
+    fn load(&self, x: &[f64], g: &[f64]) {
+        self.own().load(x, g)
+    }
+    fn store(&self, x: &mut [f64], g: &mut [f64]) {
+        self.own().store(x, g)
+    }
+    fn value_grad(&self, indices: &[usize], norm: bool) -> (f64, Option<f64>) {
+        let own = self.own();
+        let (b, rank, size) = (indices.len(), self.comm.rank(), self.comm.size());
+        if size <= 1 {
+            return own.value_grad(indices, norm);
+        }
+        let mine = &indices[share(b, rank, size)];
+        let weight = mine.len() as f64 / b.max(1) as f64;
+        let (f, _) = own.value_grad(mine, false);
+        let mut buf = self.buf.borrow_mut();
+        let n = self.inner.dim();
+        buf.resize(n + 1, 0.0);
+        own.gradient(&mut |g| {
+            buf[..n]
+                .iter_mut()
+                .zip(g.iter())
+                .for_each(|(s, v)| *s = f64::from(*v))
+        });
+        if self.shared.get() {
+            let mut wide = std::mem::take(&mut *buf);
+            drop(buf);
+            let (part, f, norm) = self.sum_on_part(f, weight, b % size == 0, &mut wide[..n]);
+            own.gradient(&mut |g| {
+                g[part.clone()]
+                    .iter_mut()
+                    .zip(&wide[part.clone()])
+                    .for_each(|(g, v)| *g = *v as f32)
+            });
+            *self.buf.borrow_mut() = wide;
+            return (f, norm);
+        }
+        buf[..n].iter_mut().for_each(|s| *s *= weight);
+        buf[n] = weight * f;
+        self.comm.sum_with(&mut buf, &mut self.scratch.borrow_mut());
+        own.gradient(&mut |g| {
+            g.iter_mut()
+                .zip(&buf[..n])
+                .for_each(|(g, v)| *g = *v as f32)
+        });
+        (buf[n], crate::linalg::finite_norm_inf(&buf[..n]))
+    }
+    fn gradient(&self, with: &mut dyn FnMut(&mut [f32])) {
+        self.own().gradient(with)
+    }
+    fn weights(&self, with: &mut dyn FnMut(&mut [f32])) {
+        self.own().weights(with)
+    }
+    fn step(&self, part: std::ops::Range<usize>, step: &mut WeightStep<'_>) -> Option<Moved> {
+        let own = self.own();
+        let moved = own.step(part.clone(), step)?;
+        if part == (0..self.inner.dim()) {
+            return Some(moved);
+        }
+        own.weights(&mut |w| join_parts(self.comm, w));
+        let mut sums = [moved.step_sq, f64::from(u8::from(!moved.finite))];
+        self.comm
+            .sum_with(&mut sums, &mut self.scratch.borrow_mut());
+        Some(Moved {
+            step_sq: sums[0],
+            finite: sums[1] == 0.0,
+        })
+    }
+}
+
+impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
+    /// The inner problem's weights (asked for only when it has them).
+    fn own(&self) -> &dyn OwnWeights {
+        self.inner
+            .own_weights()
+            .expect("own weights are asked for only of a problem that has them")
     }
 }
 
@@ -160,5 +259,8 @@ impl<S: SampledObjective + ?Sized> SampledObjective for DistributedBatches<'_, S
     }
     fn step_sharing(&self) -> Option<&dyn SharedStep> {
         can_share(self.comm, self.inner.dim()).then_some(self as &dyn SharedStep)
+    }
+    fn own_weights(&self) -> Option<&dyn OwnWeights> {
+        self.inner.own_weights().map(|_| self as &dyn OwnWeights)
     }
 }

@@ -57,6 +57,16 @@ pub trait Communicator: Send + Sync {
     /// (both sides call it; neither waits for the other to finish first).
     fn exchange(&self, send: &[f64], recv: &mut [f64], partner: usize);
 
+    /// [`Communicator::exchange`] of f32 values (an f32 network's own weights, joined in
+    /// their precision: half the bytes). The default goes through f64, which holds every
+    /// f32 exactly.
+    fn exchange_f32(&self, send: &[f32], recv: &mut [f32], partner: usize) {
+        let wide: Vec<f64> = send.iter().map(|v| f64::from(*v)).collect();
+        let mut back = vec![0.0; recv.len()];
+        self.exchange(&wide, &mut back, partner);
+        recv.iter_mut().zip(&back).for_each(|(r, v)| *r = *v as f32);
+    }
+
     /// The element-wise sum of `buf` over the workers, into `buf` of every worker, added
     /// in a fixed order: that of a binomial tree, where at round `s` the partial sum of
     /// ranks `r..r + 2ˢ` is added to that of ranks `r − 2ˢ..r` (the lower ranks' sum on the
@@ -172,7 +182,7 @@ pub fn sum_part<C: Communicator + ?Sized>(
 /// The second half of [`Communicator::sum`] (an all-gather): recursive doubling, after
 /// which every worker's `buf` holds every worker's [`part`] of its own `buf`. For
 /// [`can_share`] communicators.
-pub fn join_parts<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
+pub fn join_parts<C: Communicator + ?Sized, E: Wire>(comm: &C, buf: &mut [E]) {
     let (rank, size, n) = (comm.rank(), comm.size(), buf.len());
     debug_assert!(size.is_power_of_two() && n >= size);
     // Undo the rounds, each worker sending the range it holds and receiving its
@@ -191,7 +201,40 @@ pub fn join_parts<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64]) {
         } else {
             (&second[..mine.len()], &mut first[theirs])
         };
-        comm.exchange(mine, theirs, partner);
+        E::exchange(comm, mine, theirs, partner);
+    }
+}
+
+/// The values a [`Communicator`] exchanges: f64, and f32 weights.
+pub trait Wire: Copy {
+    /// [`Communicator::exchange`] in this type.
+    fn exchange<C: Communicator + ?Sized>(
+        comm: &C,
+        send: &[Self],
+        recv: &mut [Self],
+        partner: usize,
+    );
+}
+
+impl Wire for f64 {
+    fn exchange<C: Communicator + ?Sized>(
+        comm: &C,
+        send: &[f64],
+        recv: &mut [f64],
+        partner: usize,
+    ) {
+        comm.exchange(send, recv, partner)
+    }
+}
+
+impl Wire for f32 {
+    fn exchange<C: Communicator + ?Sized>(
+        comm: &C,
+        send: &[f32],
+        recv: &mut [f32],
+        partner: usize,
+    ) {
+        comm.exchange_f32(send, recv, partner)
     }
 }
 

@@ -78,6 +78,10 @@ impl Communicator for Mpi {
         let process = self.world.process_at_rank(partner as i32);
         mpi::point_to_point::send_receive_into(send, &process, recv, &process);
     }
+    fn exchange_f32(&self, send: &[f32], recv: &mut [f32], partner: usize) {
+        let process = self.world.process_at_rank(partner as i32);
+        mpi::point_to_point::send_receive_into(send, &process, recv, &process);
+    }
     fn broadcast(&self, buf: &mut [f64], root: usize) {
         self.world.process_at_rank(root as i32).broadcast_into(buf);
     }

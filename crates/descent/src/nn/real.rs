@@ -20,6 +20,8 @@ pub trait Real:
     fn same(x: &[f64]) -> Option<&[Self]>;
     /// `x` itself, when this type is f64 (mutable).
     fn same_mut(x: &mut [f64]) -> Option<&mut [Self]>;
+    /// `v` itself as f32, when this type is f32 (mutable).
+    fn as_f32_mut(v: &mut [Self]) -> Option<&mut [f32]>;
     /// `c = a·b` (or `c += a·b`), row-major slices, with optional transposes:
     /// `op(a)` is m×k, `op(b)` is k×n, `c` is m×n.
     #[allow(clippy::too_many_arguments)]
@@ -38,7 +40,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $name:literal, $state:ident, $same:ident) => {
+    ($t:ty, $name:literal, $state:ident, $same:ident, $narrow:ident) => {
         impl Real for $t {
             const NAME: &'static str = $name;
             const STATE: crate::update::StatePrecision = crate::update::StatePrecision::$state;
@@ -49,6 +51,10 @@ macro_rules! impl_real {
             #[inline]
             fn same_mut(x: &mut [f64]) -> Option<&mut [Self]> {
                 $same!(x)
+            }
+            #[inline]
+            fn as_f32_mut(v: &mut [Self]) -> Option<&mut [f32]> {
+                $narrow!(v)
             }
             #[inline]
             fn of(v: f64) -> Self {
@@ -123,19 +129,21 @@ unsafe fn zero_upper() {
     std::arch::x86_64::_mm256_zeroupper();
 }
 
-macro_rules! is_f64 {
+/// `Some(x)`: the type is the one asked for (f64 for `same`, f32 for `as_f32_mut`).
+macro_rules! itself {
     ($x:ident) => {
         Some($x)
     };
 }
-macro_rules! not_f64 {
+/// `None`: the type is not the one asked for.
+macro_rules! not_itself {
     ($x:ident) => {{
         let _ = $x;
         None
     }};
 }
-impl_real!(f32, "f32", F32, not_f64);
-impl_real!(f64, "f64", F64, is_f64);
+impl_real!(f32, "f32", F32, not_itself, itself);
+impl_real!(f64, "f64", F64, itself, not_itself);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,8 @@
 
 use super::adapters::BatchData;
 use super::{Loss, Mlp, Real, Targets};
-use crate::problem::SampledObjective;
+use crate::problem::{OwnWeights, SampledObjective, WeightStep};
+use crate::update::Moved;
 use faer::Par;
 use std::cell::RefCell;
 
@@ -92,8 +93,14 @@ pub struct NetBatches<'a, T: Real> {
     threads: usize,
     par: Par,
     shards: RefCell<Vec<Shard<T>>>,
-    /// The parameters in the compute type.
+    /// The parameters in the compute type: the f64 point's rounding, or the network's own
+    /// weights ([`OwnWeights`]).
     params: RefCell<Vec<T>>,
+    /// With own weights: the next weights a step writes, and the last batch gradient.
+    next: RefCell<Vec<T>>,
+    grad: RefCell<Vec<T>>,
+    /// Whether an f32 network keeps its own weights (`--master-weights f32`).
+    own: bool,
 }
 
 impl<'a, T: Real> NetBatches<'a, T> {
@@ -118,7 +125,23 @@ impl<'a, T: Real> NetBatches<'a, T> {
                     .collect(),
             ),
             params: RefCell::new(vec![T::zero(); net.num_params()]),
+            next: RefCell::new(Vec::new()),
+            grad: RefCell::new(Vec::new()),
+            own: false,
         }
+    }
+
+    /// With `true`, an f32 network keeps its own f32 weights, which a mini-batch method
+    /// steps where they are ([`OwnWeights`]); an f64 network's weights are the method's
+    /// point either way.
+    pub fn with_own_weights(mut self, own: bool) -> Self {
+        self.own = own && T::as_f32_mut(&mut []).is_some();
+        if self.own {
+            let n = self.net.num_params();
+            self.next = RefCell::new(vec![T::zero(); n]);
+            self.grad = RefCell::new(vec![T::zero(); n]);
+        }
+        self
     }
 
     fn shards_for(threads: usize, rows: usize) -> usize {
@@ -147,6 +170,74 @@ impl<T: Real> SampledObjective for NetBatches<'_, T> {
     ) -> (f64, Option<f64>) {
         self.value_grad(x, indices, g, true)
     }
+
+    fn own_weights(&self) -> Option<&dyn OwnWeights> {
+        self.own.then_some(self as &dyn OwnWeights)
+    }
+}
+
+impl<T: Real> OwnWeights for NetBatches<'_, T> {
+    fn load(&self, x: &[f64], g: &[f64]) {
+        convert(x, &mut self.params.borrow_mut(), T::of);
+        convert(g, &mut self.grad.borrow_mut(), T::of);
+    }
+
+    fn store(&self, x: &mut [f64], g: &mut [f64]) {
+        convert(&self.params.borrow(), x, T::f64);
+        convert(&self.grad.borrow(), g, T::f64);
+    }
+
+    fn value_grad(&self, indices: &[usize], norm: bool) -> (f64, Option<f64>) {
+        let params = self.params.borrow();
+        let mut grad = self.grad.borrow_mut();
+        self.gradient_at(&params, indices, Gradient::Own(&mut grad), norm)
+    }
+
+    fn gradient(&self, with: &mut dyn FnMut(&mut [f32])) {
+        if let Some(g) = T::as_f32_mut(&mut self.grad.borrow_mut()) {
+            with(g)
+        }
+    }
+
+    fn weights(&self, with: &mut dyn FnMut(&mut [f32])) {
+        if let Some(w) = T::as_f32_mut(&mut self.params.borrow_mut()) {
+            with(w)
+        }
+    }
+
+    fn step(&self, part: std::ops::Range<usize>, step: &mut WeightStep<'_>) -> Option<Moved> {
+        let (mut params, mut next) = (self.params.borrow_mut(), self.next.borrow_mut());
+        let mut grad = self.grad.borrow_mut();
+        let (Some(w), Some(g)) = (T::as_f32_mut(&mut params), T::as_f32_mut(&mut grad)) else {
+            return None;
+        };
+        let (w, g) = (&*w, &*g);
+        // Outside the part, the weights stay (a worker that steps only its part is
+        // joined with the others' by its caller).
+        let next32 = T::as_f32_mut(&mut next)?;
+        next32[..part.start].copy_from_slice(&w[..part.start]);
+        next32[part.end..].copy_from_slice(&w[part.end..]);
+        let moved = step(w, g, next32)?;
+        std::mem::swap(&mut *params, &mut *next);
+        Some(moved)
+    }
+}
+
+/// `to[i] = f(from[i])` in parallel chunks.
+fn convert<A: Copy + Sync, B: Send>(from: &[A], to: &mut [B], f: impl Fn(A) -> B + Sync) {
+    use rayon::prelude::*;
+    to.par_chunks_mut(CHUNK)
+        .zip(from.par_chunks(CHUNK))
+        .for_each(|(t, a)| {
+            crate::simd::vectorized(|| t.iter_mut().zip(a).for_each(|(t, a)| *t = f(*a)))
+        });
+}
+
+/// Where a batch gradient goes: an f64 vector (the method's), or the network's own
+/// gradient in its compute type.
+enum Gradient<'g, T> {
+    F64(&'g mut [f64]),
+    Own(&'g mut [T]),
 }
 
 impl<T: Real> NetBatches<'_, T> {
@@ -160,28 +251,35 @@ impl<T: Real> NetBatches<'_, T> {
         g: &mut [f64],
         norm: bool,
     ) -> (f64, Option<f64>) {
-        use rayon::prelude::*;
-        let b = indices.len();
-        if b == 0 {
-            g.iter_mut().for_each(|v| *v = 0.0);
-            return (0.0, Some(0.0));
-        }
         // An f64 network computes at `x` itself; an f32 one at its rounding.
         let mut converted = self.params.borrow_mut();
         let params: &[T] = match T::same(x) {
             Some(same) => same,
             None => {
-                converted
-                    .par_chunks_mut(CHUNK)
-                    .zip(x.par_chunks(CHUNK))
-                    .for_each(|(p, x)| {
-                        crate::simd::vectorized(|| {
-                            p.iter_mut().zip(x).for_each(|(p, x)| *p = T::of(*x));
-                        })
-                    });
+                convert(x, &mut converted, T::of);
                 &converted
             }
         };
+        self.gradient_at(params, indices, Gradient::F64(g), norm)
+    }
+
+    /// The batch's mean loss at `params` and its gradient into `out`, with `‖g‖∞` when
+    /// `norm` is asked for.
+    fn gradient_at(
+        &self,
+        params: &[T],
+        indices: &[usize],
+        out: Gradient<'_, T>,
+        norm: bool,
+    ) -> (f64, Option<f64>) {
+        let b = indices.len();
+        if b == 0 {
+            match out {
+                Gradient::F64(g) => g.iter_mut().for_each(|v| *v = 0.0),
+                Gradient::Own(g) => g.iter_mut().for_each(|v| *v = T::zero()),
+            }
+            return (0.0, Some(0.0));
+        }
         let mut workers = self.shards.borrow_mut();
         let shards = Self::shards_for(self.threads, b);
         let per = b.div_ceil(shards);
@@ -190,18 +288,38 @@ impl<T: Real> NetBatches<'_, T> {
         }
         let (net, td) = (self.net, self.data);
         if shards == 1 {
-            if let Some(grad) = T::same_mut(g) {
-                // One slice of an f64 network: its gradient is the batch's, written in
-                // place (1·g is g).
-                let loss = workers[0].run_into(net, params, td, indices, self.par, grad);
-                // (As the general case below computes the mean, to the bit.)
-                let loss = loss * b as f64 / b as f64;
-                return (
-                    loss,
-                    norm.then(|| crate::linalg::finite_norm_inf(g)).flatten(),
-                );
-            }
+            // One slice: its gradient is the batch's, written in place (1·g is g) where
+            // it is in the compute type. (The loss as the general case below computes
+            // the mean, to the bit.)
+            let grad = match out {
+                Gradient::Own(g) => g,
+                Gradient::F64(g) if T::same(&[]).is_some() => {
+                    T::same_mut(g).expect("the compute type is f64")
+                }
+                other => return self.combined(&mut workers, 1, params, indices, other),
+            };
+            let loss = workers[0].run_into(net, params, td, indices, self.par, grad);
+            let loss = loss * b as f64 / b as f64;
+            return (loss, norm.then(|| finite_norm_inf_of(grad)).flatten());
         }
+        self.combined(&mut workers, shards, params, indices, out)
+    }
+
+    /// The batch split into `shards` slices of the workers, each run on its own thread;
+    /// the batch gradient `Σ (bᵢ/b)·(mean gradient of slice i)` is added in f64, in slice
+    /// order, and stored in `out`, with its `‖g‖∞` in the same pass.
+    fn combined(
+        &self,
+        workers: &mut [Shard<T>],
+        shards: usize,
+        params: &[T],
+        indices: &[usize],
+        out: Gradient<'_, T>,
+    ) -> (f64, Option<f64>) {
+        use rayon::prelude::*;
+        let b = indices.len();
+        let per = b.div_ceil(shards);
+        let (net, td) = (self.net, self.data);
         let loss = if shards == 1 {
             workers[0].run(net, params, td, indices, self.par) * b as f64
         } else {
@@ -211,30 +329,78 @@ impl<T: Real> NetBatches<'_, T> {
                 .map(|(w, rows)| w.run(net, params, td, rows, Par::Seq) * rows.len() as f64)
                 .sum::<f64>()
         } / b as f64;
-        // Batch gradient = Σ (bᵢ/b)·(mean gradient of slice i), into f64.
         let used = &workers[..b.div_ceil(per)];
+        // Batch gradient = Σ (bᵢ/b)·(mean gradient of slice i), in f64.
+        let sum_into = |c: usize, g: &mut [f64]| {
+            let lo = c * CHUNK;
+            let hi = lo + g.len();
+            for (s, w) in used.iter().enumerate() {
+                let wt = w.rows as f64 / b as f64;
+                let part = &w.grad[lo..hi];
+                if s == 0 {
+                    g.iter_mut().zip(part).for_each(|(a, b)| *a = wt * b.f64());
+                } else {
+                    g.iter_mut().zip(part).for_each(|(a, b)| *a += wt * b.f64());
+                }
+            }
+        };
         // ‖g‖∞ and the finiteness check in the same pass, per chunk, in chunk order.
-        let parts: Vec<(f64, bool)> = g
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(c, g)| {
-                crate::simd::vectorized(|| {
-                    let lo = c * CHUNK;
-                    let hi = lo + g.len();
-                    for (s, w) in used.iter().enumerate() {
-                        let wt = w.rows as f64 / b as f64;
-                        let part = &w.grad[lo..hi];
-                        if s == 0 {
-                            g.iter_mut().zip(part).for_each(|(a, b)| *a = wt * b.f64());
-                        } else {
-                            g.iter_mut().zip(part).for_each(|(a, b)| *a += wt * b.f64());
-                        }
-                    }
-                    crate::linalg::finite_norm_inf_chunk(g)
+        let parts: Vec<(f64, bool)> = match out {
+            Gradient::F64(g) => g
+                .par_chunks_mut(CHUNK)
+                .enumerate()
+                .map(|(c, g)| {
+                    crate::simd::vectorized(|| {
+                        sum_into(c, g);
+                        crate::linalg::finite_norm_inf_chunk(g)
+                    })
                 })
-            })
-            .collect();
+                .collect(),
+            Gradient::Own(g) => g
+                .par_chunks_mut(CHUNK)
+                .enumerate()
+                .map(|(c, g)| {
+                    crate::simd::vectorized(|| {
+                        let mut wide = vec![0.0; g.len()];
+                        sum_into(c, &mut wide);
+                        g.iter_mut().zip(&wide).for_each(|(g, v)| *g = T::of(*v));
+                        finite_norm_inf_chunk_of(g)
+                    })
+                })
+                .collect(),
+        };
         let ok = parts.iter().all(|p| p.1);
         (loss, ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m))))
     }
+}
+
+/// `‖g‖∞` of a vector in the compute type, or `None` when an entry is not finite.
+fn finite_norm_inf_of<T: Real>(g: &[T]) -> Option<f64> {
+    use rayon::prelude::*;
+    let parts: Vec<(f64, bool)> = g
+        .par_chunks(CHUNK)
+        .map(|c| crate::simd::vectorized(|| finite_norm_inf_chunk_of(c)))
+        .collect();
+    let ok = parts.iter().all(|p| p.1);
+    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+}
+
+/// `(max |gᵢ|, all finite)` of one chunk, in eight lanes.
+#[inline(always)]
+fn finite_norm_inf_chunk_of<T: Real>(g: &[T]) -> (f64, bool) {
+    const LANES: usize = 8;
+    let (mut m, mut ok) = ([T::zero(); LANES], true);
+    let gs = g.chunks_exact(LANES);
+    let rest = gs.remainder();
+    for c in gs {
+        for i in 0..LANES {
+            m[i] = m[i].max(c[i].abs());
+            ok &= c[i].is_finite();
+        }
+    }
+    for v in rest {
+        m[0] = m[0].max(v.abs());
+        ok &= v.is_finite();
+    }
+    (m.iter().fold(0.0, |a, v| a.max(v.f64())), ok)
 }

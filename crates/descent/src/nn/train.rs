@@ -93,6 +93,14 @@ pub struct TrainConfig {
     /// run killed at any moment resumes from its last checkpoint exactly.
     #[serde(default)]
     pub checkpoint_every: Option<usize>,
+    /// Mini-batch step rules on an f32 network: keep f64 master weights
+    /// (`--master-weights f64`; the rule steps an f64 copy of the weights, which the
+    /// network rounds at every step). Default: the weights are the network's own f32
+    /// ones, stepped where they are, with an f32 gradient (as `torch.optim` steps an f32
+    /// model): 12–20 bytes a parameter a step fewer to stream. Rules that step only f64
+    /// points (Adadelta, the schedule-free ones, clipping by norm) keep f64 weights.
+    #[serde(default)]
+    pub f64_master_weights: bool,
 }
 
 impl Default for TrainConfig {
@@ -115,6 +123,7 @@ impl Default for TrainConfig {
             min_grad: None,
             clip_norm: None,
             checkpoint_every: None,
+            f64_master_weights: false,
         }
     }
 }
@@ -749,7 +758,8 @@ fn train_step_rule<T: Real>(
     comm: &dyn Communicator,
 ) -> Result<TrainResult> {
     let share = cfg.batch_size.div_ceil(comm.size());
-    let own = NetBatches::new(net, td, cfg.threads, share);
+    let own =
+        NetBatches::new(net, td, cfg.threads, share).with_own_weights(!cfg.f64_master_weights);
     let problem = DistributedBatches::new(&own, comm);
     let scale = RateScale::new(st.lr_scale);
     let saved = st.method_checkpoint.take().filter(|c| c.method == label);

@@ -45,8 +45,8 @@ pub use fixed_step::FixedStep;
 pub use lion::Lion;
 pub use muon::Muon;
 pub use nadam::NAdam;
-pub use one_pass::Moved;
-pub(crate) use one_pass::{move_by, move_in_chunks, Coordinatewise};
+pub(crate) use one_pass::{move_by, Coordinatewise};
+pub use one_pass::{Moved, StepPoint};
 
 /// The precision a step rule keeps its state in ([`StepRule::state_precision`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -139,11 +139,24 @@ pub trait StepRule {
     /// step.
     fn step_part(
         &mut self,
+        t: u64,
+        x: &[f64],
+        g: &[f64],
+        scale: f64,
+        next: &mut [f64],
+        part: std::ops::Range<usize>,
+    ) -> Option<Moved> {
+        self.step_point(t, StepPoint::F64 { x, g, next }, scale, part)
+    }
+    /// [`StepRule::step_part`] at a point of either precision: also at an f32 network's
+    /// own f32 weights, with an f32 gradient (the arithmetic is f64 and the new weights
+    /// are rounded once, where they are stored). `None` (the default) from rules that
+    /// step only f64 points, or not part by part; the caller then keeps f64 weights.
+    fn step_point(
+        &mut self,
         _t: u64,
-        _x: &[f64],
-        _g: &[f64],
+        _at: StepPoint<'_>,
         _scale: f64,
-        _next: &mut [f64],
         _part: std::ops::Range<usize>,
     ) -> Option<Moved> {
         None
@@ -207,6 +220,15 @@ impl<R: StepRule + ?Sized> StepRule for Box<R> {
         part: std::ops::Range<usize>,
     ) -> Option<Moved> {
         (**self).step_part(t, x, g, scale, next, part)
+    }
+    fn step_point(
+        &mut self,
+        t: u64,
+        at: StepPoint<'_>,
+        scale: f64,
+        part: std::ops::Range<usize>,
+    ) -> Option<Moved> {
+        (**self).step_point(t, at, scale, part)
     }
     fn state_precision(&mut self, precision: StatePrecision) {
         (**self).state_precision(precision)

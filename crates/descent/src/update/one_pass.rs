@@ -82,27 +82,30 @@ impl StateValue for f32 {
 /// One chunk of a move for a rule with `S` state vectors: `next[i] = x[i] + s·Δᵢ`, the
 /// state updated; returns `(‖Δ‖², all finite)`. Implemented for the arrays of one to
 /// three state pieces (and none), so that each piece reaches the loop as its own slice
-/// argument: the compiler then knows they do not overlap and vectorizes the loop.
-pub(crate) trait MoveChunk<R> {
+/// argument: the compiler then knows they do not overlap and vectorizes the loop. The
+/// point, gradient and next point are in the parameters' precision `P` (f64, or f32 for
+/// an f32 network's own weights); the arithmetic is f64 either way, and an f32 point is
+/// rounded once, where it is stored.
+pub(crate) trait MoveChunk<R, P> {
     /// Runs the chunk, compiled for AVX2 when the CPU has it.
-    fn run(self, rule: &R, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> (f64, bool);
+    fn run(self, rule: &R, x: &[P], g: &[P], s: f64, next: &mut [P]) -> (f64, bool);
 }
 
 macro_rules! move_chunk_for {
     ($($n:literal: [$($state:ident $k:literal),*];)*) => {$(
-        impl<R: Coordinatewise<$n>, E: StateValue> MoveChunk<R> for [&mut [E]; $n] {
-            fn run(self, rule: &R, x: &[f64], g: &[f64], s: f64, next: &mut [f64]) -> (f64, bool) {
+        impl<R: Coordinatewise<$n>, E: StateValue, P: StateValue> MoveChunk<R, P> for [&mut [E]; $n] {
+            fn run(self, rule: &R, x: &[P], g: &[P], s: f64, next: &mut [P]) -> (f64, bool) {
                 // The state pieces are separate arguments: that is what tells the compiler
                 // they do not overlap.
                 #[allow(clippy::too_many_arguments)]
                 #[inline(always)]
-                fn body<R: Coordinatewise<$n>, E: StateValue>(
+                fn body<R: Coordinatewise<$n>, E: StateValue, P: StateValue>(
                     rule: &R,
                     $($state: &mut [E],)*
-                    x: &[f64],
-                    g: &[f64],
+                    x: &[P],
+                    g: &[P],
                     s: f64,
-                    next: &mut [f64],
+                    next: &mut [P],
                 ) -> (f64, bool) {
                     // Eight partial sums, so that the loop vectorizes instead of being
                     // one chain of additions.
@@ -122,7 +125,7 @@ macro_rules! move_chunk_for {
                         for (i, d) in (lo..hi).zip(delta.iter_mut()) {
                             #[allow(unused_mut)]
                             let mut here = [$($state[i].load()),*];
-                            *d = rule.delta(&mut here, x[i], g[i]);
+                            *d = rule.delta(&mut here, x[i].load(), g[i].load());
                             $($state[i] = E::store(here[$k]);)*
                         }
                         let lanes = hi.min(whole);
@@ -131,16 +134,16 @@ macro_rules! move_chunk_for {
                         let mut ds = delta[..lanes - lo].chunks_exact(LANES);
                         for ((c, x), d) in (&mut cs).zip(&mut xs).zip(&mut ds) {
                             for lane in 0..LANES {
-                                c[lane] = x[lane] + s * d[lane];
+                                c[lane] = P::store(x[lane].load() + s * d[lane]);
                                 sq[lane] += d[lane] * d[lane];
-                                ok &= c[lane].is_finite();
+                                ok &= c[lane].load().is_finite();
                             }
                         }
                         for i in lanes..hi {
                             let d = delta[i - lo];
-                            next[i] = x[i] + s * d;
+                            next[i] = P::store(x[i].load() + s * d);
                             tail += d * d;
-                            ok &= next[i].is_finite();
+                            ok &= next[i].load().is_finite();
                         }
                     }
                     (sq.iter().sum::<f64>() + tail, ok)
@@ -150,22 +153,22 @@ macro_rules! move_chunk_for {
                 {
                     #[allow(clippy::too_many_arguments)]
                     #[target_feature(enable = "avx,avx2")]
-                    unsafe fn avx2<R: Coordinatewise<$n>, E: StateValue>(
+                    unsafe fn avx2<R: Coordinatewise<$n>, E: StateValue, P: StateValue>(
                         rule: &R,
                         $($state: &mut [E],)*
-                        x: &[f64],
-                        g: &[f64],
+                        x: &[P],
+                        g: &[P],
                         s: f64,
-                        next: &mut [f64],
+                        next: &mut [P],
                     ) -> (f64, bool) {
-                        body::<R, E>(rule, $($state,)* x, g, s, next)
+                        body::<R, E, P>(rule, $($state,)* x, g, s, next)
                     }
                     if std::arch::is_x86_feature_detected!("avx2") {
                         // SAFETY: the CPU has AVX2 (checked just above).
-                        return unsafe { avx2::<R, E>(rule, $($state,)* x, g, s, next) };
+                        return unsafe { avx2::<R, E, P>(rule, $($state,)* x, g, s, next) };
                     }
                 }
-                body::<R, E>(rule, $($state,)* x, g, s, next)
+                body::<R, E, P>(rule, $($state,)* x, g, s, next)
             }
         }
     )*};
@@ -181,16 +184,16 @@ move_chunk_for! {
 /// Moves `next = x + s·Δ` with Δ from `rule` at every coordinate, its `S` state vectors
 /// updated, in [`CHUNK`]-long pieces (in parallel from [`PARALLEL_MIN`] values); the
 /// pieces' squared lengths are added in order.
-pub(crate) fn move_in_chunks<R: Coordinatewise<S>, E: StateValue, const S: usize>(
+pub(crate) fn move_in_chunks<R: Coordinatewise<S>, E: StateValue, P: StateValue, const S: usize>(
     rule: &R,
     states: [&mut [E]; S],
-    x: &[f64],
-    g: &[f64],
+    x: &[P],
+    g: &[P],
     s: f64,
-    next: &mut [f64],
+    next: &mut [P],
 ) -> Moved
 where
-    for<'a> [&'a mut [E]; S]: MoveChunk<R>,
+    for<'a> [&'a mut [E]; S]: MoveChunk<R, P>,
 {
     let n = next.len();
     assert!(x.len() == n && g.len() == n && states.iter().all(|v| v.len() == n));
@@ -204,7 +207,7 @@ where
             (st, x, g, next)
         })
         .collect();
-    let run = |(st, x, g, next): Piece<'_, E, S>| st.run(rule, x, g, s, next);
+    let run = |(st, x, g, next): Piece<'_, E, P, S>| st.run(rule, x, g, s, next);
     let parts: Vec<(f64, bool)> = if n >= PARALLEL_MIN {
         work.into_par_iter().map(run).collect()
     } else {
@@ -216,12 +219,71 @@ where
     }
 }
 
+/// A step's point, gradient and next point, in the parameters' precision: the driver's f64
+/// point, or an f32 network's own f32 weights (its master weights in f32, as
+/// `torch.optim` steps an f32 model's parameters in place).
+pub enum StepPoint<'a> {
+    /// f64 parameters.
+    F64 {
+        /// The point.
+        x: &'a [f64],
+        /// The gradient there.
+        g: &'a [f64],
+        /// The next point (written).
+        next: &'a mut [f64],
+    },
+    /// f32 parameters.
+    F32 {
+        /// The point.
+        x: &'a [f32],
+        /// The gradient there.
+        g: &'a [f32],
+        /// The next point (written).
+        next: &'a mut [f32],
+    },
+}
+
+impl StepPoint<'_> {
+    /// The coordinates `part` of the point, the gradient and the next point.
+    pub(crate) fn on(self, part: std::ops::Range<usize>) -> Self {
+        match self {
+            StepPoint::F64 { x, g, next } => StepPoint::F64 {
+                x: &x[part.clone()],
+                g: &g[part.clone()],
+                next: &mut next[part],
+            },
+            StepPoint::F32 { x, g, next } => StepPoint::F32 {
+                x: &x[part.clone()],
+                g: &g[part.clone()],
+                next: &mut next[part],
+            },
+        }
+    }
+
+    /// `next = x + s·Δ` with Δ from `rule`, its state vectors updated
+    /// ([`move_in_chunks`] in the point's precision).
+    pub(crate) fn moved_by<R: Coordinatewise<S>, E: StateValue, const S: usize>(
+        self,
+        rule: &R,
+        states: [&mut [E]; S],
+        s: f64,
+    ) -> Moved
+    where
+        for<'a> [&'a mut [E]; S]: MoveChunk<R, f64> + MoveChunk<R, f32>,
+    {
+        match self {
+            StepPoint::F64 { x, g, next } => move_in_chunks(rule, states, x, g, s, next),
+            StepPoint::F32 { x, g, next } => move_in_chunks(rule, states, x, g, s, next),
+        }
+    }
+}
+
 /// One chunk's state pieces, x, g and x₊.
-type Piece<'a, E, const S: usize> = ([&'a mut [E]; S], &'a [f64], &'a [f64], &'a mut [f64]);
+type Piece<'a, E, P, const S: usize> = ([&'a mut [E]; S], &'a [P], &'a [P], &'a mut [P]);
 
 /// `next = x + s·Δ` for a Δ already computed (the rules without a one-pass form).
 pub(crate) fn move_by(x: &[f64], s: f64, delta: &[f64], next: &mut [f64]) -> Moved {
-    move_in_chunks::<Given, f64, 0>(&Given, [], x, delta, s, next)
+    move_in_chunks::<Given, f64, f64, 0>(&Given, [], x, delta, s, next)
 }
 
 #[cfg(test)]
@@ -277,6 +339,80 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// At f32 weights (an f32 network's own), a rule's step is its f64 step from the same
+    /// values, rounded once where it is stored: every coordinate of the next point, the
+    /// state, the squared length; on a part, only the part moves. Rules that step only
+    /// f64 points decline.
+    #[test]
+    fn a_step_at_f32_weights_is_the_f64_step_rounded() {
+        let lr = Schedule::Constant(1e-2);
+        let in_f32 = |mut rule: Box<dyn StepRule>| {
+            rule.state_precision(crate::update::StatePrecision::F32);
+            rule
+        };
+        let rules: [&dyn Fn() -> Box<dyn StepRule>; 7] = [
+            &|| Box::new(Sgd { lr: lr.clone() }),
+            &|| Box::new(Momentum::new(lr.clone(), 0.9, MomentumForm::Velocity)),
+            &|| Box::new(Nesterov::new(lr.clone(), 0.9)),
+            &|| Box::new(RmsProp::new(lr.clone())),
+            &|| Box::new(Adagrad::new(lr.clone())),
+            &|| in_f32(Box::new(Adam::new(lr.clone()))),
+            &|| in_f32(Box::new(Adam::amsgrad(lr.clone()))),
+        ];
+        let narrow = |v: Vec<f64>| -> Vec<f32> { v.iter().map(|v| *v as f32).collect() };
+        let wide = |v: &[f32]| -> Vec<f64> { v.iter().map(|v| f64::from(*v)).collect() };
+        for n in [7, CHUNK + 3, PARALLEL_MIN + CHUNK + 5] {
+            for make in rules {
+                let (mut at64, mut at32) = (make(), make());
+                at64.reset(n);
+                at32.reset(n);
+                let mut x32 = narrow(wave(n, 0.0));
+                for t in 1..=3 {
+                    let g32 = narrow(wave(n, t as f64));
+                    let part = if t == 2 { n / 3..n - 1 } else { 0..n };
+                    let mut next64 = vec![0.0; n];
+                    let mut next32 = x32.clone();
+                    let by64 = at64
+                        .step_part(t, &wide(&x32), &wide(&g32), 0.5, &mut next64, part.clone())
+                        .expect("a coordinate-wise rule");
+                    let at = StepPoint::F32 {
+                        x: &x32,
+                        g: &g32,
+                        next: &mut next32,
+                    };
+                    let by32 = at32
+                        .step_point(t, at, 0.5, part.clone())
+                        .expect("f32 weights");
+                    assert_eq!(by64, by32, "{} n = {n}, t = {t}", at32.name());
+                    for i in 0..n {
+                        let want = if part.contains(&i) {
+                            next64[i] as f32
+                        } else {
+                            x32[i]
+                        };
+                        assert_eq!(
+                            next32[i].to_bits(),
+                            want.to_bits(),
+                            "{} at {i}",
+                            at32.name()
+                        );
+                    }
+                    assert_eq!(at64.state(), at32.state(), "{}", at32.name());
+                    x32 = next32;
+                }
+            }
+        }
+        let mut heavy = Momentum::new(lr, 0.9, MomentumForm::HeavyBall);
+        heavy.reset(3);
+        let (x, g, mut next) = ([1.0f32; 3], [1.0f32; 3], [0.0f32; 3]);
+        let at = StepPoint::F32 {
+            x: &x,
+            g: &g,
+            next: &mut next,
+        };
+        assert!(heavy.step_point(1, at, 1.0, 0..3).is_none());
     }
 
     /// A step that leaves the finite numbers is reported, and the length is s²·Σ‖Δ‖².

@@ -1,19 +1,8 @@
 //! The step rules. Defaults are those of the cited papers.
 
 use super::one_pass::{StateValue, CHUNK, PARALLEL_MIN};
-use super::{move_in_chunks, restore, Coordinatewise, Moved, Schedule, StatePrecision, StepRule};
+use super::{restore, Coordinatewise, Moved, Schedule, StatePrecision, StepPoint, StepRule};
 use std::ops::Range;
-
-/// `x`, `g` and `next` on the coordinates `part` (a step of part of them,
-/// [`StepRule::step_part`]).
-fn on_part<'a>(
-    x: &'a [f64],
-    g: &'a [f64],
-    next: &'a mut [f64],
-    part: &Range<usize>,
-) -> (&'a [f64], &'a [f64], &'a mut [f64]) {
-    (&x[part.clone()], &g[part.clone()], &mut next[part.clone()])
-}
 
 /// Plain gradient descent: `Δ = −ρₖ g` (lecture eq. 1).
 #[derive(Clone, Debug)]
@@ -33,18 +22,15 @@ impl StepRule for Sgd {
             *d = -r * gi;
         }
     }
-    fn step_part(
+    fn step_point(
         &mut self,
         t: u64,
-        x: &[f64],
-        g: &[f64],
+        at: StepPoint<'_>,
         s: f64,
-        next: &mut [f64],
         part: Range<usize>,
     ) -> Option<Moved> {
-        let (x, g, next) = on_part(x, g, next, &part);
         let rule = SgdAt(self.lr.at(t));
-        Some(move_in_chunks::<_, f64, 0>(&rule, [], x, g, s, next))
+        Some(at.on(part).moved_by::<_, f64, 0>(&rule, [], s))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -123,16 +109,13 @@ impl StepRule for Momentum {
             }
         }
     }
-    fn step_part(
+    fn step_point(
         &mut self,
         t: u64,
-        x: &[f64],
-        g: &[f64],
+        at: StepPoint<'_>,
         s: f64,
-        next: &mut [f64],
         part: Range<usize>,
     ) -> Option<Moved> {
-        let (x, g, next) = on_part(x, g, next, &part);
         // The heavy ball keeps the previous point and a flag: it goes through `update`.
         if self.form == MomentumForm::HeavyBall {
             return None;
@@ -141,14 +124,10 @@ impl StepRule for Momentum {
             r: self.lr.at(t),
             mu: self.mu,
         };
-        Some(move_in_chunks(
-            &rule,
-            [&mut self.memory[part]],
-            x,
-            g,
-            s,
-            next,
-        ))
+        Some(
+            at.on(part.clone())
+                .moved_by(&rule, [&mut self.memory[part]], s),
+        )
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -210,21 +189,18 @@ impl StepRule for Nesterov {
             delta[i] = self.mu * self.v[i] - r * g[i];
         }
     }
-    fn step_part(
+    fn step_point(
         &mut self,
         t: u64,
-        x: &[f64],
-        g: &[f64],
+        at: StepPoint<'_>,
         s: f64,
-        next: &mut [f64],
         part: Range<usize>,
     ) -> Option<Moved> {
-        let (x, g, next) = on_part(x, g, next, &part);
         let rule = NesterovAt {
             r: self.lr.at(t),
             mu: self.mu,
         };
-        Some(move_in_chunks(&rule, [&mut self.v[part]], x, g, s, next))
+        Some(at.on(part.clone()).moved_by(&rule, [&mut self.v[part]], s))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -350,27 +326,24 @@ impl<E: StateValue + Default> Moments<E> {
 
     /// Step `k` in one pass on the coordinates `part` of `x`, `g` and `next` (all of the
     /// parameters' length): the moments there updated and `next = x + s·Δ`.
-    #[allow(clippy::too_many_arguments)]
     fn step_to(
         &mut self,
         k: AdamConstants,
         amsgrad: bool,
-        x: &[f64],
-        g: &[f64],
+        at: StepPoint<'_>,
         s: f64,
-        next: &mut [f64],
         part: Range<usize>,
     ) -> Moved {
-        if amsgrad && self.vmax.len() != g.len() {
-            self.vmax = vec![E::default(); g.len()];
+        if amsgrad && self.vmax.len() != self.m.len() {
+            self.vmax = vec![E::default(); self.m.len()];
         }
-        let (x, g, next) = on_part(x, g, next, &part);
+        let at = at.on(part.clone());
         let (m, v) = (&mut self.m[part.clone()], &mut self.v[part.clone()]);
         if amsgrad {
             let state = [m, v, &mut self.vmax[part]];
-            return move_in_chunks(&AmsGrad(k), state, x, g, s, next);
+            return at.moved_by(&AmsGrad(k), state, s);
         }
-        move_in_chunks(&k, [m, v], x, g, s, next)
+        at.moved_by(&k, [m, v], s)
     }
 
     /// The moments as f64, for checkpoints.
@@ -536,19 +509,17 @@ impl StepRule for Adam {
             StatePrecision::F32 => self.narrow.update(k, ams, x, g, delta),
         }
     }
-    fn step_part(
+    fn step_point(
         &mut self,
         t: u64,
-        x: &[f64],
-        g: &[f64],
+        at: StepPoint<'_>,
         s: f64,
-        next: &mut [f64],
         part: Range<usize>,
     ) -> Option<Moved> {
         let (k, ams) = (self.constants(t), self.amsgrad);
         Some(match self.precision {
-            StatePrecision::F64 => self.wide.step_to(k, ams, x, g, s, next, part),
-            StatePrecision::F32 => self.narrow.step_to(k, ams, x, g, s, next, part),
+            StatePrecision::F64 => self.wide.step_to(k, ams, at, s, part),
+            StatePrecision::F32 => self.narrow.step_to(k, ams, at, s, part),
         })
     }
     fn rate(&self, t: u64) -> f64 {
@@ -607,22 +578,19 @@ impl StepRule for RmsProp {
             delta[i] = -r * g[i] / (self.v[i].sqrt() + self.eps);
         }
     }
-    fn step_part(
+    fn step_point(
         &mut self,
         t: u64,
-        x: &[f64],
-        g: &[f64],
+        at: StepPoint<'_>,
         s: f64,
-        next: &mut [f64],
         part: Range<usize>,
     ) -> Option<Moved> {
-        let (x, g, next) = on_part(x, g, next, &part);
         let rule = RmsPropAt {
             r: self.lr.at(t),
             decay: self.decay,
             eps: self.eps,
         };
-        Some(move_in_chunks(&rule, [&mut self.v[part]], x, g, s, next))
+        Some(at.on(part.clone()).moved_by(&rule, [&mut self.v[part]], s))
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
@@ -671,21 +639,21 @@ impl StepRule for Adagrad {
             delta[i] = -r * g[i] / (self.sum[i].sqrt() + self.eps);
         }
     }
-    fn step_part(
+    fn step_point(
         &mut self,
         t: u64,
-        x: &[f64],
-        g: &[f64],
+        at: StepPoint<'_>,
         s: f64,
-        next: &mut [f64],
         part: Range<usize>,
     ) -> Option<Moved> {
-        let (x, g, next) = on_part(x, g, next, &part);
         let rule = AdagradAt {
             r: self.lr.at(t),
             eps: self.eps,
         };
-        Some(move_in_chunks(&rule, [&mut self.sum[part]], x, g, s, next))
+        Some(
+            at.on(part.clone())
+                .moved_by(&rule, [&mut self.sum[part]], s),
+        )
     }
     fn rate(&self, t: u64) -> f64 {
         self.lr.at(t)
