@@ -1928,3 +1928,82 @@ fn a_build_without_mpi_refuses_to_run_as_one_of_several_ranks() {
         "{err}"
     );
 }
+
+/// An f32 network's step rule steps its own f32 weights by default and f64 master weights
+/// with `--master-weights f64`: both learn, they are different runs (the rounding of every
+/// step differs), each resumes exactly, and f32 master weights on an f64 network are
+/// refused in one line.
+#[test]
+fn master_weights_are_the_network_s_own_or_f64_on_request() {
+    let csv = labelled_csv();
+    let data = format!("csv:{},target=kind", csv.display());
+    let run = |master: &str, epochs: &str, save: Option<&str>, resume: Option<&str>| {
+        let mut a = vec![
+            "train",
+            "--data",
+            &data,
+            "--layers",
+            "2,16,3",
+            "--lr",
+            "0.03",
+            "--batch-size",
+            "8",
+            "--seed",
+            "5",
+            "--epochs",
+            epochs,
+            "--master-weights",
+            master,
+            "--json",
+        ];
+        if let Some(s) = save {
+            a.extend(["--save", s]);
+        }
+        if let Some(r) = resume {
+            a.extend(["--resume", r]);
+        }
+        json(&a)
+    };
+    let own = run("f32", "6", None, None);
+    let master = run("f64", "6", None, None);
+    for v in [&own, &master] {
+        assert!(v["test_accuracy"].as_f64().unwrap() >= 0.9, "{v}");
+    }
+    assert_ne!(
+        own["epochs"][5]["train_loss"],
+        master["epochs"][5]["train_loss"]
+    );
+    for master_weights in ["f32", "f64"] {
+        let half = tmp(&format!("half-{master_weights}.safetensors"));
+        let half = half.to_str().unwrap();
+        run(master_weights, "3", Some(half), None);
+        let resumed = run(master_weights, "6", None, Some(half));
+        let straight = if master_weights == "f32" {
+            &own
+        } else {
+            &master
+        };
+        for key in ["train_loss", "val_loss"] {
+            let (a, b) = (&straight["epochs"][5][key], &resumed["epochs"][5][key]);
+            assert_eq!(a, b, "{master_weights} {key}");
+        }
+        assert_eq!(
+            straight["test_loss"], resumed["test_loss"],
+            "{master_weights}"
+        );
+    }
+    let (code, _, err) = descent(&[
+        "train",
+        "--data",
+        &data,
+        "--layers",
+        "2,4,3",
+        "--precision",
+        "f64",
+        "--master-weights",
+        "f32",
+    ]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("--master-weights"), "{err}");
+}
