@@ -209,8 +209,9 @@ pub fn all_finite(a: &[f64]) -> bool {
         .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
 }
 
-/// `‖g‖∞` in one pass (chunks in parallel), or `None` when an entry is not finite.
-pub fn finite_norm_inf(g: &[f64]) -> Option<f64> {
+/// `‖g‖∞` in one pass (chunks in parallel), or `None` when an entry is not finite (of f64
+/// values, or of an f32 network's gradient).
+pub fn finite_norm_inf<F: num_traits::Float + Into<f64> + Sync>(g: &[F]) -> Option<f64> {
     use rayon::prelude::*;
     let parts: Vec<(f64, bool)> = g
         .par_chunks(1 << 13)
@@ -237,10 +238,11 @@ pub fn scale_finite_norm_inf(g: &mut [f64], s: f64) -> Option<f64> {
     ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
 }
 
+/// `(max |gᵢ|, all finite)` of one chunk, in eight lanes.
 #[inline(always)]
-pub(crate) fn finite_norm_inf_chunk(g: &[f64]) -> (f64, bool) {
+pub(crate) fn finite_norm_inf_chunk<F: num_traits::Float + Into<f64>>(g: &[F]) -> (f64, bool) {
     const LANES: usize = 8;
-    let (mut m, mut ok) = ([0.0f64; LANES], true);
+    let (mut m, mut ok) = ([F::zero(); LANES], true);
     let gs = g.chunks_exact(LANES);
     let rest = gs.remainder();
     for c in gs {
@@ -249,12 +251,12 @@ pub(crate) fn finite_norm_inf_chunk(g: &[f64]) -> (f64, bool) {
             ok &= c[i].is_finite();
         }
     }
-    let mut top = m.iter().fold(0.0f64, |a, b| a.max(*b));
+    let mut top = m.iter().fold(F::zero(), |a, b| a.max(*b));
     for v in rest {
         top = top.max(v.abs());
         ok &= v.is_finite();
     }
-    (top, ok)
+    (top.into(), ok)
 }
 
 /// A dense row-major matrix.

@@ -6,7 +6,7 @@ use num_traits::Float;
 
 /// A floating-point type a network can compute in.
 pub trait Real:
-    Float + Default + Send + Sync + std::fmt::Debug + std::ops::AddAssign + 'static
+    Float + Default + Send + Sync + std::fmt::Debug + std::ops::AddAssign + Into<f64> + 'static
 {
     /// Conversion from f64.
     fn of(v: f64) -> Self;

@@ -300,7 +300,10 @@ impl<T: Real> NetBatches<'_, T> {
             };
             let loss = workers[0].run_into(net, params, td, indices, self.par, grad);
             let loss = loss * b as f64 / b as f64;
-            return (loss, norm.then(|| finite_norm_inf_of(grad)).flatten());
+            return (
+                loss,
+                norm.then(|| crate::linalg::finite_norm_inf(grad)).flatten(),
+            );
         }
         self.combined(&mut workers, shards, params, indices, out)
     }
@@ -364,7 +367,7 @@ impl<T: Real> NetBatches<'_, T> {
                         let mut wide = vec![0.0; g.len()];
                         sum_into(c, &mut wide);
                         g.iter_mut().zip(&wide).for_each(|(g, v)| *g = T::of(*v));
-                        finite_norm_inf_chunk_of(g)
+                        crate::linalg::finite_norm_inf_chunk(g)
                     })
                 })
                 .collect(),
@@ -372,35 +375,4 @@ impl<T: Real> NetBatches<'_, T> {
         let ok = parts.iter().all(|p| p.1);
         (loss, ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m))))
     }
-}
-
-/// `‖g‖∞` of a vector in the compute type, or `None` when an entry is not finite.
-fn finite_norm_inf_of<T: Real>(g: &[T]) -> Option<f64> {
-    use rayon::prelude::*;
-    let parts: Vec<(f64, bool)> = g
-        .par_chunks(CHUNK)
-        .map(|c| crate::simd::vectorized(|| finite_norm_inf_chunk_of(c)))
-        .collect();
-    let ok = parts.iter().all(|p| p.1);
-    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
-}
-
-/// `(max |gᵢ|, all finite)` of one chunk, in eight lanes.
-#[inline(always)]
-fn finite_norm_inf_chunk_of<T: Real>(g: &[T]) -> (f64, bool) {
-    const LANES: usize = 8;
-    let (mut m, mut ok) = ([T::zero(); LANES], true);
-    let gs = g.chunks_exact(LANES);
-    let rest = gs.remainder();
-    for c in gs {
-        for i in 0..LANES {
-            m[i] = m[i].max(c[i].abs());
-            ok &= c[i].is_finite();
-        }
-    }
-    for v in rest {
-        m[0] = m[0].max(v.abs());
-        ok &= v.is_finite();
-    }
-    (m.iter().fold(0.0, |a, v| a.max(v.f64())), ok)
 }
