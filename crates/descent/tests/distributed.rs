@@ -142,6 +142,40 @@ fn data_parallel_adam_is_one_process_with_its_batches_split_the_same_way() {
         1e-5,
         "2 workers, f32",
     );
+    // An f32 network's own weights (the default; each worker steps its part and the
+    // first round of each gradient sum goes in f32) and f64 master weights: two workers
+    // are one process of two threads, to the bit, either way.
+    for f64_master_weights in [false, true] {
+        let f32_run = |threads, comm: &dyn Communicator| {
+            let cfg = TrainConfig {
+                f64_master_weights,
+                ..cfg(threads)
+            };
+            run::<f32>(
+                &net,
+                &train,
+                Some(&val),
+                &cfg,
+                TrainState::new(p0.clone()),
+                comm,
+            )
+        };
+        let one = f32_run(2, &Local);
+        let two = InProcess::run(2, |comm| f32_run(1, comm));
+        for r in &two {
+            assert_eq!(r.state.params, one.state.params, "{f64_master_weights}");
+            assert_close(
+                &losses(r),
+                &losses(&one),
+                1e-7,
+                "2 workers against 2 threads, f32",
+            );
+        }
+        if !f64_master_weights {
+            // Own weights are f32 values.
+            assert!(one.state.params.iter().all(|w| f64::from(*w as f32) == *w));
+        }
+    }
 }
 
 #[test]

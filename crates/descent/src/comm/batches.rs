@@ -1,7 +1,7 @@
 //! Data-parallel mini-batches: every worker takes its share of each global batch, and the
 //! shares' gradients are summed across the workers.
 
-use super::{can_share, join_parts, part, share, sum_part, Communicator};
+use super::{can_share, join_parts, part, share, sum_part, sum_part_f32, Communicator};
 use crate::problem::{OwnWeights, SampledObjective, SharedStep, WeightStep};
 use crate::update::Moved;
 use std::cell::{Cell, RefCell};
@@ -29,6 +29,10 @@ pub struct DistributedBatches<'a, S: ?Sized> {
     scratch: RefCell<Vec<f64>>,
     /// Whether gradients are summed on this worker's part only ([`SharedStep`]).
     shared: Cell<bool>,
+    /// The value and norms of a shared step, summed in one message.
+    scalars: RefCell<Vec<f64>>,
+    /// The other worker's f32 half in the first round of an f32 sum ([`sum_part_f32`]).
+    theirs: RefCell<Vec<f32>>,
 }
 
 impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
@@ -40,6 +44,8 @@ impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
             buf: RefCell::new(vec![0.0; inner.dim() + 1]),
             scratch: RefCell::new(Vec::new()),
             shared: Cell::new(false),
+            scalars: RefCell::new(Vec::new()),
+            theirs: RefCell::new(Vec::new()),
         }
     }
 }
@@ -90,7 +96,6 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         even: bool,
         g: &mut [f64],
     ) -> (std::ops::Range<usize>, f64, Option<f64>) {
-        let (rank, size) = (self.comm.rank(), self.comm.size());
         // When every worker has b/K rows, every weight is 1/K, a power of two: weighting
         // the sum of the gradients is then weighting each of them, to the bit (outside
         // the subnormal range), and it is done on the part only, in the pass that takes
@@ -98,25 +103,77 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         if !even {
             g.iter_mut().for_each(|s| *s *= weight);
         }
-        let mut scratch = self.scratch.borrow_mut();
-        let own = sum_part(self.comm, g, &mut scratch);
+        let own = sum_part(self.comm, g, &mut self.scratch.borrow_mut());
         let norm = if even {
             crate::linalg::scale_finite_norm_inf(&mut g[own.clone()], weight)
         } else {
             crate::linalg::finite_norm_inf(&g[own.clone()])
         };
+        let (f, norm) = self.batch_value_and_norm(weight * f, norm);
+        (own, f, norm)
+    }
+
+    /// The batch's value and `‖g‖∞` from each worker's weighted value `weighted_f` and
+    /// `‖g‖∞` of its part (`None`: not finite), in one message of `1 + K` numbers.
+    fn batch_value_and_norm(&self, weighted_f: f64, norm: Option<f64>) -> (f64, Option<f64>) {
+        let (rank, size) = (self.comm.rank(), self.comm.size());
         // The value in slot 0 (added in the tree's order, as in the whole sum); each
         // worker's ‖g‖∞ of its part in a slot of its own (a sum of zeros and one number
         // is that number), infinite for a part that is not finite.
-        let mut scalars = self.buf.borrow_mut();
+        let mut scalars = self.scalars.borrow_mut();
         scalars.clear();
         scalars.resize(1 + size, 0.0);
-        scalars[0] = weight * f;
+        scalars[0] = weighted_f;
         scalars[1 + rank] = norm.unwrap_or(f64::INFINITY);
-        self.comm.sum_with(&mut scalars, &mut scratch);
+        self.comm
+            .sum_with(&mut scalars, &mut self.scratch.borrow_mut());
         let norm = scalars[1..].iter().fold(0.0_f64, |m, v| m.max(*v));
-        (own, scalars[0], norm.is_finite().then_some(norm))
+        (scalars[0], norm.is_finite().then_some(norm))
     }
+
+    /// [`OwnWeights::value_grad`] of a shared step whose workers have `b/K` rows each:
+    /// the f32 gradients summed on this worker's part ([`sum_part_f32`]: f32 halves in
+    /// the first round), weighted by `1/K` and rounded back to f32 in the pass that takes
+    /// the part's norm.
+    fn sum_own_part(&self, own: &dyn OwnWeights, f: f64, weight: f64) -> (f64, Option<f64>) {
+        let mut wide = self.buf.borrow_mut();
+        let mut part = 0..0;
+        own.gradient(&mut |g| {
+            part = sum_part_f32(
+                self.comm,
+                g,
+                &mut wide,
+                &mut self.theirs.borrow_mut(),
+                &mut self.scratch.borrow_mut(),
+            );
+        });
+        let mut norm = None;
+        own.gradient(&mut |g| {
+            norm = scale_round_norm(&mut wide[part.clone()], weight, &mut g[part.clone()]);
+        });
+        self.batch_value_and_norm(weight * f, norm)
+    }
+}
+
+/// `s·w` into `w` and, rounded to f32, into `g`; `‖s·w‖∞` from the same pass (chunks in
+/// parallel), or `None` when an entry is not finite.
+fn scale_round_norm(w: &mut [f64], s: f64, g: &mut [f32]) -> Option<f64> {
+    use rayon::prelude::*;
+    let parts: Vec<(f64, bool)> = w
+        .par_chunks_mut(1 << 13)
+        .zip(g.par_chunks_mut(1 << 13))
+        .map(|(w, g)| {
+            crate::simd::vectorized(|| {
+                w.iter_mut().zip(g.iter_mut()).for_each(|(w, g)| {
+                    *w *= s;
+                    *g = *w as f32;
+                });
+                crate::linalg::finite_norm_inf_chunk(w)
+            })
+        })
+        .collect();
+    let ok = parts.iter().all(|p| p.1);
+    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
 }
 
 /// The workers' own f32 weights: each evaluates its share of the batch at its copy of the
@@ -140,6 +197,9 @@ impl<S: SampledObjective + ?Sized> OwnWeights for DistributedBatches<'_, S> {
         let mine = &indices[share(b, rank, size)];
         let weight = mine.len() as f64 / b.max(1) as f64;
         let (f, _) = own.value_grad(mine, false);
+        if self.shared.get() && b % size == 0 {
+            return self.sum_own_part(own, f, weight);
+        }
         let mut buf = self.buf.borrow_mut();
         let n = self.inner.dim();
         buf.resize(n + 1, 0.0);
@@ -150,16 +210,13 @@ impl<S: SampledObjective + ?Sized> OwnWeights for DistributedBatches<'_, S> {
                 .for_each(|(s, v)| *s = f64::from(*v))
         });
         if self.shared.get() {
-            let mut wide = std::mem::take(&mut *buf);
-            drop(buf);
-            let (part, f, norm) = self.sum_on_part(f, weight, b % size == 0, &mut wide[..n]);
+            let (part, f, norm) = self.sum_on_part(f, weight, false, &mut buf[..n]);
             own.gradient(&mut |g| {
                 g[part.clone()]
                     .iter_mut()
-                    .zip(&wide[part.clone()])
+                    .zip(&buf[part.clone()])
                     .for_each(|(g, v)| *g = *v as f32)
             });
-            *self.buf.borrow_mut() = wide;
             return (f, norm);
         }
         buf[..n].iter_mut().for_each(|s| *s *= weight);

@@ -158,8 +158,55 @@ pub fn sum_part<C: Communicator + ?Sized>(
     if scratch.len() < n.div_ceil(2) {
         scratch.resize(n.div_ceil(2), 0.0);
     }
-    let rounds = size.trailing_zeros();
-    for s in 0..rounds {
+    halving_rounds(comm, buf, scratch, 0);
+    held_after(n, rank, size.trailing_zeros())
+}
+
+/// [`sum_part`] of f32 values (an f32 network's gradients) into `buf`, in f64: the first
+/// round sends f32 values (half the bytes) and adds the two halves in f64, the later rounds
+/// are [`sum_part`]'s on `buf`. The same bits as [`sum_part`] of the values widened to f64
+/// (f64 holds every f32, and the additions are the same); returns the part, which is all
+/// of `buf` that holds the sum.
+pub fn sum_part_f32<C: Communicator + ?Sized>(
+    comm: &C,
+    g: &[f32],
+    buf: &mut Vec<f64>,
+    theirs: &mut Vec<f32>,
+    scratch: &mut Vec<f64>,
+) -> std::ops::Range<usize> {
+    let (rank, size, n) = (comm.rank(), comm.size(), g.len());
+    debug_assert!(size.is_power_of_two() && n >= size && size > 1);
+    buf.resize(n, 0.0);
+    let keep = held_after(n, rank, 1);
+    let give = if keep.start == 0 {
+        keep.end..n
+    } else {
+        0..keep.start
+    };
+    theirs.resize(keep.len(), 0.0);
+    comm.exchange_f32(&g[give], theirs, rank ^ 1);
+    buf[keep.clone()]
+        .iter_mut()
+        .zip(&g[keep])
+        .zip(theirs.iter())
+        .for_each(|((s, a), b)| *s = f64::from(*a) + f64::from(*b));
+    if scratch.len() < n.div_ceil(2) {
+        scratch.resize(n.div_ceil(2), 0.0);
+    }
+    halving_rounds(comm, buf, scratch, 1);
+    held_after(n, rank, size.trailing_zeros())
+}
+
+/// The rounds `first..` of recursive halving ([`sum_part`]) on `buf`, whose range held
+/// after round `first` holds this worker's partial sum.
+fn halving_rounds<C: Communicator + ?Sized>(
+    comm: &C,
+    buf: &mut [f64],
+    scratch: &mut [f64],
+    first: u32,
+) {
+    let (rank, size, n) = (comm.rank(), comm.size(), buf.len());
+    for s in first..size.trailing_zeros() {
         let partner = rank ^ (1 << s);
         let (held, keep) = (held_after(n, rank, s), held_after(n, rank, s + 1));
         let give = if keep.start == held.start {
@@ -176,7 +223,6 @@ pub fn sum_part<C: Communicator + ?Sized>(
             .zip(theirs.iter())
             .for_each(|(a, b)| *a += b);
     }
-    held_after(n, rank, rounds)
 }
 
 /// The second half of [`Communicator::sum`] (an all-gather): recursive doubling, after
@@ -474,14 +520,36 @@ mod tests {
                     let own = sum_part(comm, &mut halved, &mut Vec::new());
                     assert_eq!(own, part(n, comm.rank(), size));
                     assert_eq!(halved[own.clone()], whole[own.clone()]);
-                    // Each worker's part of its own vector, joined.
+                    // f32 values: the first round in f32, the same bits as the sum of
+                    // the widened values.
+                    let narrow: Vec<f32> = (0..n)
+                        .map(|i| ((i * 5 + comm.rank() * 7) % 13) as f32 * 0.37 - 2.0)
+                        .collect();
+                    let mut widened: Vec<f64> = narrow.iter().map(|v| f64::from(*v)).collect();
+                    let wide_part = sum_part(comm, &mut widened, &mut Vec::new());
+                    let mut summed = Vec::new();
+                    let (mut theirs, mut scratch) = (Vec::new(), Vec::new());
+                    let from_f32 =
+                        sum_part_f32(comm, &narrow, &mut summed, &mut theirs, &mut scratch);
+                    assert_eq!(from_f32, wide_part);
+                    let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&summed[from_f32.clone()]), bits(&widened[wide_part]));
+                    // Each worker's part of its own vector, joined (f64, and f32 values).
                     let mut joined: Vec<f64> = vec![f64::NAN; n];
-                    joined[own.clone()].copy_from_slice(&whole[own]);
+                    joined[own.clone()].copy_from_slice(&whole[own.clone()]);
                     join_parts(comm, &mut joined);
-                    (whole, joined)
+                    let mut joined32: Vec<f32> = vec![f32::NAN; n];
+                    joined32[own.clone()]
+                        .iter_mut()
+                        .zip(&whole[own])
+                        .for_each(|(j, w)| *j = *w as f32);
+                    join_parts(comm, &mut joined32);
+                    (whole, joined, joined32)
                 });
-                for (whole, joined) in got {
+                for (whole, joined, joined32) in got {
                     assert_eq!(whole, joined, "{size} {n}");
+                    let rounded: Vec<f32> = whole.iter().map(|w| *w as f32).collect();
+                    assert_eq!(rounded, joined32, "{size} {n}");
                 }
             }
         }
