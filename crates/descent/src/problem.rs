@@ -289,9 +289,10 @@ pub trait OwnWeights {
     /// `with(w)` on the weights (a distributed problem joins its workers' parts).
     fn weights(&self, with: &mut dyn FnMut(&mut [f32]));
     /// One step: `step(w, g, next)` with the weights, the last gradient and the new
-    /// weights to write, on the coordinates `part` (every worker's part, when the workers
-    /// of a distributed problem share the step, is then joined into every worker's
-    /// weights). `None` when `step` declines (then nothing changed).
+    /// weights to write, on the coordinates `part`: all of them, or this worker's part of
+    /// a distributed problem whose workers share the step (then the parts are joined
+    /// into every worker's weights, which is what the rest of `next` is left for). `None`
+    /// when `step` declines (then nothing changed).
     fn step(
         &self,
         part: std::ops::Range<usize>,

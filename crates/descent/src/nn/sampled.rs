@@ -212,11 +212,8 @@ impl<T: Real> OwnWeights for NetBatches<'_, T> {
             return None;
         };
         let (w, g) = (&*w, &*g);
-        // Outside the part, the weights stay (a worker that steps only its part is
-        // joined with the others' by its caller).
+        // (Outside a worker's part, the caller joins the other workers' parts.)
         let next32 = T::as_f32_mut(&mut next)?;
-        next32[..part.start].copy_from_slice(&w[..part.start]);
-        next32[part.end..].copy_from_slice(&w[part.end..]);
         let moved = step(w, g, next32)?;
         std::mem::swap(&mut *params, &mut *next);
         Some(moved)
