@@ -9,8 +9,9 @@ squared-error networks, full-batch L-BFGS when the data fits one batch, Adam oth
 ``"lm"``, ``"scg"``, ``"rprop"``, ``"br"``, … (``descent.methods()``); training runs in
 Rust with the GIL released; ``save``/``load`` use the CLI's safetensors files and
 ``to_torch()`` gives the network as a ``torch.nn.Sequential``. Networks compute in f32
-with f64 master weights (``precision="f32"``, as ``descent train``); ``precision="f64"``
-computes in f64.
+(``precision="f32"``, as ``descent train``), and a mini-batch solver steps the network's
+own f32 weights (``master_weights=None`` or ``"f32"``; ``"f64"`` keeps f64 master
+weights, as ``--master-weights f64``); ``precision="f64"`` computes in f64.
 """
 
 import warnings
@@ -55,7 +56,7 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, precision="f32", threads=1):
+                 n_iter_no_change=10, precision="f32", threads=1, master_weights=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -77,6 +78,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.precision = precision
         self.threads = threads
+        self.master_weights = master_weights
 
     # --- settings -------------------------------------------------------------------
 
@@ -165,7 +167,8 @@ class _BaseMLP(BaseEstimator):
                              "full batch")
         seed = self._seed()
         kw = dict(lr=lr, momentum=mom, weight_decay=decay, batch_size=batch, epochs=epochs,
-                  seed=seed, state=state, precision=self.precision, threads=self.threads)
+                  seed=seed, state=state, precision=self.precision, threads=self.threads,
+                  master_weights=self.master_weights)
         kw.update(self._targets_kw(targets))
         if self.early_stopping and not partial:
             stratify = targets if self._loss == "cross-entropy" else None

@@ -105,7 +105,8 @@ impl TrainObserver for NoImprovement {
 #[pyo3(signature = (x, sizes, activation, loss, optimizer, *, labels=None, classes=0,
     values=None, val_x=None, val_labels=None, val_values=None, lr=None, momentum=None,
     weight_decay=None, batch_size=200, epochs=200, seed=0, init="glorot", state=None,
-    patience=None, tol=None, n_iter_no_change=10, precision="f64", threads=1))]
+    patience=None, tol=None, n_iter_no_change=10, precision="f64", threads=1,
+    master_weights=None))]
 #[allow(clippy::too_many_arguments)] // scikit-learn's hyper-parameters, one to one
 pub fn train_network<'py>(
     py: Python<'py>,
@@ -133,6 +134,7 @@ pub fn train_network<'py>(
     n_iter_no_change: usize,
     precision: &str,
     threads: usize,
+    master_weights: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let net = network(&sizes, activation, loss)?;
     let train_data = dataset(&x, labels.as_ref(), classes, values.as_ref())?;
@@ -157,6 +159,19 @@ pub fn train_network<'py>(
             "precision must be f32 or f64, got {precision:?}"
         )));
     }
+    let f64_master_weights =
+        match master_weights {
+            Some("f32") if precision == "f64" => return Err(PyValueError::new_err(
+                "master_weights=\"f32\" needs precision=\"f32\" (an f64 network's weights are f64)",
+            )),
+            None | Some("f32") => false,
+            Some("f64") => true,
+            Some(other) => {
+                return Err(PyValueError::new_err(format!(
+                    "master_weights must be f32 or f64, got {other:?}"
+                )))
+            }
+        };
     let cfg = TrainConfig {
         optimizer: optimizer.into(),
         lr,
@@ -167,6 +182,7 @@ pub fn train_network<'py>(
         seed,
         threads: threads.max(1),
         patience,
+        f64_master_weights,
         ..TrainConfig::default()
     };
     let f64_compute = precision == "f64";

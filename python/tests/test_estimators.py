@@ -106,6 +106,28 @@ def test_to_torch_gives_the_same_outputs(digits):
     np.testing.assert_allclose(p, clf.predict_proba(Xte), rtol=1e-6, atol=1e-9)
 
 
+def test_own_f32_weights_or_f64_master_weights(digits):
+    # As `descent train --master-weights`: the default steps the network's own f32
+    # weights, "f64" keeps f64 master weights; both learn, and they are different runs.
+    # (alpha=0: a composed L2 decay is stepped on f64 weights whatever the setting.)
+    Xtr, Xte, ytr, yte = digits
+    fits = {
+        mw: MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, random_state=0, alpha=0.0,
+                          master_weights=mw).fit(Xtr, ytr)
+        for mw in (None, "f64")
+    }
+    for mw, clf in fits.items():
+        assert clf.score(Xte, yte) > 0.8, mw
+    assert fits[None].loss_curve_ != fits["f64"].loss_curve_
+    # Own weights are f32 values.
+    for w in fits[None].coefs_:
+        np.testing.assert_array_equal(w, w.astype(np.float32).astype(np.float64))
+    with pytest.raises(ValueError, match="master_weights"):
+        MLPClassifier(precision="f64", master_weights="f32", max_iter=2).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="master_weights"):
+        MLPClassifier(master_weights="f16", max_iter=2).fit(Xtr, ytr)
+
+
 def test_bad_settings_are_clear_errors(digits):
     Xtr, _, ytr, _ = digits
     with pytest.raises(ValueError, match="not a descent method that trains networks"):
