@@ -205,7 +205,7 @@ impl<T: Real> OwnWeights for NetBatches<'_, T> {
         }
     }
 
-    fn step(&self, part: std::ops::Range<usize>, step: &mut WeightStep<'_>) -> Option<Moved> {
+    fn step(&self, _part: std::ops::Range<usize>, step: &mut WeightStep<'_>) -> Option<Moved> {
         let (mut params, mut next) = (self.params.borrow_mut(), self.next.borrow_mut());
         let mut grad = self.grad.borrow_mut();
         let (Some(w), Some(g)) = (T::as_f32_mut(&mut params), T::as_f32_mut(&mut grad)) else {
