@@ -25,6 +25,7 @@
 //! | [`Rprop`] | per-weight step sizes from gradient signs | Riedmiller & Braun 1993; Igel & Hüsken 2000; torch.optim.Rprop |
 
 mod adadelta;
+mod adam32;
 mod adamax;
 mod chain;
 mod fixed_step;

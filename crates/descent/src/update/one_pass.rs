@@ -343,8 +343,9 @@ mod tests {
 
     /// At f32 weights (an f32 network's own), a rule's step is its f64 step from the same
     /// values, rounded once where it is stored: every coordinate of the next point, the
-    /// state, the squared length; on a part, only the part moves. Rules that step only
-    /// f64 points decline.
+    /// state, the squared length; on a part, only the part moves. Adam with f32 moments
+    /// computes in f32 (as torch's): its step is the f64 one to f32's precision. Rules
+    /// that step only f64 points decline.
     #[test]
     fn a_step_at_f32_weights_is_the_f64_step_rounded() {
         let lr = Schedule::Constant(1e-2);
@@ -385,21 +386,40 @@ mod tests {
                     let by32 = at32
                         .step_point(t, at, 0.5, part.clone())
                         .expect("f32 weights");
-                    assert_eq!(by64, by32, "{} n = {n}, t = {t}", at32.name());
-                    for i in 0..n {
-                        let want = if part.contains(&i) {
-                            next64[i] as f32
-                        } else {
-                            x32[i]
-                        };
-                        assert_eq!(
-                            next32[i].to_bits(),
-                            want.to_bits(),
-                            "{} at {i}",
-                            at32.name()
-                        );
+                    let name = at32.name();
+                    if name == "Adam" {
+                        // f32 arithmetic: Δ to a few f32 ulps of its size (the step is
+                        // about 1e-2, the weights about 1).
+                        let rel = (by32.step_sq - by64.step_sq).abs() / by64.step_sq;
+                        assert!(rel < 1e-5, "{rel}");
+                        for i in part.clone() {
+                            let d = (f64::from(next32[i]) - next64[i]).abs();
+                            assert!(d < 1e-6, "Adam at {i}: {} vs {}", next32[i], next64[i]);
+                        }
+                        let states = at64.state().into_iter().zip(at32.state());
+                        for ((_, a), (_, b)) in states {
+                            for (a, b) in a.iter().zip(&b) {
+                                assert!((a - b).abs() <= 1e-5 * a.abs() + 1e-7, "{a} {b}");
+                            }
+                        }
+                        // The f64 rule goes on from the f32 rule's state.
+                        let saved: Vec<(String, Vec<f64>)> = at32
+                            .state()
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v))
+                            .collect();
+                        at64.set_state(&saved);
+                    } else {
+                        assert_eq!(by64, by32, "{name} n = {n}, t = {t}");
+                        assert_eq!(at64.state(), at32.state(), "{name}");
+                        for i in part.clone() {
+                            let want = next64[i] as f32;
+                            assert_eq!(next32[i].to_bits(), want.to_bits(), "{name} at {i}");
+                        }
                     }
-                    assert_eq!(at64.state(), at32.state(), "{}", at32.name());
+                    for i in (0..n).filter(|i| !part.contains(i)) {
+                        assert_eq!(next32[i].to_bits(), x32[i].to_bits(), "{name} at {i}");
+                    }
                     x32 = next32;
                 }
             }

@@ -437,6 +437,20 @@ struct AdamConstants {
 }
 
 impl AdamConstants {
+    /// The coefficients rounded to f32, for [`super::adam32`].
+    fn narrow(&self) -> super::adam32::AdamF32 {
+        super::adam32::AdamF32 {
+            b1: self.b1 as f32,
+            b2: self.b2 as f32,
+            one_b1: (1.0 - self.b1) as f32,
+            one_b2: (1.0 - self.b2) as f32,
+            rc1: self.rc1 as f32,
+            inv_sc2: self.inv_sc2 as f32,
+            eps: self.eps as f32,
+            decay: self.decay as f32,
+        }
+    }
+
     /// Updates the moments at one coordinate and returns its Δ.
     #[inline(always)]
     fn delta(&self, m: &mut f64, v: &mut f64, x: f64, g: f64) -> f64 {
@@ -517,9 +531,18 @@ impl StepRule for Adam {
         part: Range<usize>,
     ) -> Option<Moved> {
         let (k, ams) = (self.constants(t), self.amsgrad);
-        Some(match self.precision {
-            StatePrecision::F64 => self.wide.step_to(k, ams, at, s, part),
-            StatePrecision::F32 => self.narrow.step_to(k, ams, at, s, part),
+        Some(match (self.precision, at) {
+            (StatePrecision::F64, at) => self.wide.step_to(k, ams, at, s, part),
+            // An f32 network's own weights with f32 moments: f32 arithmetic, as torch's.
+            (StatePrecision::F32, StepPoint::F32 { x, g, next }) if !ams => {
+                let (m, v) = (
+                    &mut self.narrow.m[part.clone()],
+                    &mut self.narrow.v[part.clone()],
+                );
+                let (x, g, next) = (&x[part.clone()], &g[part.clone()], &mut next[part]);
+                super::adam32::step(&k.narrow(), m, v, x, g, s as f32, next)
+            }
+            (StatePrecision::F32, at) => self.narrow.step_to(k, ams, at, s, part),
         })
     }
     fn rate(&self, t: u64) -> f64 {
