@@ -10,6 +10,7 @@ layers; batch 32, 128, 512; SGD and Adam (48 cells), or the part named by the op
 
     python3 bench/perf_grid.py [--widths 512,2048] [--depths 1,3] [--batches 32,128,512]
                                [--optimizers sgd,adam] [--threads 2] [--seconds 2]
+                               [--binary PATH]
 
 FLOPs per sample: 2 per multiply-add of the forward products (Σ nᵢ·nₒ) and the backward
 ones (dW for every layer, dX for all but the first): 2·(3·Σ nᵢ·nₒ − n₀·n₁). The peak is
@@ -108,10 +109,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=2.0, help="training time per cell and tool, about")
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "mnist"))
+    ap.add_argument("--binary", help="a descent binary to measure (default: build this tree's)")
     a = ap.parse_args()
     data_dir = os.path.abspath(a.data)
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "descent-cli"], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", "release", "descent")
+    binary = a.binary
+    if binary is None:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "descent-cli"], cwd=ROOT, check=True)
+        binary = os.path.join(ROOT, "target", "release", "descent")
     peak, peak_line = fma_peak()
     try:
         torch = Torch(data_dir, a.threads)

@@ -815,11 +815,15 @@ fn train_step_rule<T: Real>(
         early_stopped: false,
         goal_reached: false,
         t0,
+        last_step: t0,
         par,
         comm,
     };
     let s = minimize_sampled(&problem, &mut method, start, &opts, &mut epochs)?;
     let (samples, evaluating, early) = (epochs.samples, epochs.evaluating, epochs.early_stopped);
+    // The training loop's time: to the end of its last step (not the run's packaging into
+    // its checkpoint and state), less validation.
+    let looped = epochs.last_step.duration_since(t0).as_secs_f64();
     let stop = match s.termination {
         _ if epochs.goal_reached => TrainStop::Goal,
         _ if early => TrainStop::EarlyStopped,
@@ -842,7 +846,7 @@ fn train_step_rule<T: Real>(
             st.params = best.clone();
         }
     }
-    let train_time = (t0.elapsed().as_secs_f64() - evaluating).max(1e-9);
+    let train_time = (looped - evaluating).max(1e-9);
     Ok(TrainResult {
         state: st,
         stop,
@@ -880,6 +884,8 @@ struct EpochWatch<'a, 'b, T: Real> {
     early_stopped: bool,
     goal_reached: bool,
     t0: Instant,
+    /// When the last step's report was done with (its epoch's validation included).
+    last_step: Instant,
     par: Par,
     comm: &'a dyn Communicator,
 }
@@ -918,6 +924,7 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
             self.obs.on_epoch(&report);
             self.st.history.push(report);
             self.evaluating += te.elapsed().as_secs_f64();
+            self.last_step = Instant::now();
             if self.cfg.goal.is_some_and(|g| train_loss <= g) {
                 self.goal_reached = true;
                 return Control::Stop;
@@ -931,6 +938,7 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
         // there are several workers.
         let stop = (self.comm.size() <= 1 || self.st.batch.is_multiple_of(16))
             && stop_wanted(&*self.obs, self.comm);
+        self.last_step = Instant::now();
         if stop {
             Control::Stop
         } else if self.st.batch == 0 && checkpoint_due(self.cfg, epoch) {
