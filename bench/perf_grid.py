@@ -35,7 +35,7 @@ def flops_per_sample(sizes):
     return 2 * (3 * sum(macs) - macs[0])
 
 
-def samples_for(sizes, batch, seconds, guess_gflops=40.0):
+def samples_for(sizes, batch, seconds, guess_gflops=100.0):
     """Rows to train on for about `seconds` at `guess_gflops`: whole batches, at least 12."""
     rows = seconds * guess_gflops * 1e9 / flops_per_sample(sizes)
     return int(min(60000, max(12 * batch, batch * math.ceil(rows / batch))))

@@ -4,7 +4,8 @@
 //! Data parallelism: each thread runs forward and backward on its own slice of the batch
 //! with sequential matrix products, and the slices' gradients are summed in a fixed order.
 //! On small networks this scales far better than splitting each matrix product across
-//! threads (whose barriers cost as much as the arithmetic at batch 128).
+//! threads (whose barriers cost as much as the arithmetic at batch 128); from a million
+//! parameters the products are split instead ([`SPLIT_PRODUCTS_FROM`]).
 
 use super::adapters::BatchData;
 use super::{Loss, Mlp, Real, Targets};
@@ -18,6 +19,15 @@ const CHUNK: usize = 1 << 13;
 
 /// Fewest samples per thread when a batch is split across threads.
 const MIN_SHARD: usize = 32;
+
+/// Parameters from which a batch is not split into slices across the threads, which
+/// split each matrix product instead: the slices' gradients cost a pass over all of them
+/// per step, which from here costs more than the products' synchronization. Measured on
+/// 2 threads, f32, alternating runs (784-512-10 at batch 512: slices 90–91k samples/s,
+/// products 75–77k; 784-2048-2048-2048-10 at batch 512: slices 2.1–2.2k, products
+/// 2.6–2.7k; 784-2048-2048-10 Adam at batch 128: 3.0–3.1k against 3.5–3.8k; 784-2048-10
+/// Adam at batch 128: 11–14k against 17.5–19k).
+const SPLIT_PRODUCTS_FROM: usize = 1 << 20;
 
 /// One thread's slice of a batch: its rows, buffers and gradient.
 struct Shard<T: Real> {
@@ -109,7 +119,7 @@ impl<'a, T: Real> NetBatches<'a, T> {
     pub fn new(net: &'a Mlp, data: &'a BatchData<T>, threads: usize, batch_size: usize) -> Self {
         let threads = threads.max(1);
         let bs = batch_size.clamp(1, data.n.max(1));
-        let shards = Self::shards_for(threads, bs);
+        let shards = Self::shards_for(net, threads, bs);
         NetBatches {
             net,
             data,
@@ -144,7 +154,10 @@ impl<'a, T: Real> NetBatches<'a, T> {
         self
     }
 
-    fn shards_for(threads: usize, rows: usize) -> usize {
+    fn shards_for(net: &Mlp, threads: usize, rows: usize) -> usize {
+        if net.num_params() >= SPLIT_PRODUCTS_FROM {
+            return 1;
+        }
         threads.min(rows / MIN_SHARD).max(1)
     }
 }
@@ -278,7 +291,7 @@ impl<T: Real> NetBatches<'_, T> {
             return (0.0, Some(0.0));
         }
         let mut workers = self.shards.borrow_mut();
-        let shards = Self::shards_for(self.threads, b);
+        let shards = Self::shards_for(self.net, self.threads, b);
         let per = b.div_ceil(shards);
         if workers.len() < shards || workers[0].capacity < per {
             *workers = (0..shards).map(|_| Shard::new(self.net, per)).collect();
