@@ -3,6 +3,7 @@
 //! shares (L-BFGS-B, the projected step rules, bounded least squares).
 
 use crate::error::{Error, Result};
+use crate::linalg::{CHUNK, PARALLEL_LEN};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize};
 
@@ -212,15 +213,35 @@ impl Bounds {
     /// point of the bounded problem (Byrd, Lu, Nocedal & Zhu 1995, eq. 6.1, SciPy's
     /// `projgr`).
     pub fn projected_gradient_norm(&self, x: &[f64], g: &[f64]) -> f64 {
-        let mut worst: f64 = 0.0;
-        for i in 0..x.len() {
-            let step = (x[i] - g[i]).clamp(self.lower[i], self.upper[i]) - x[i];
-            if step.is_nan() {
-                return f64::NAN;
+        let worst_in = |r: std::ops::Range<usize>| {
+            let mut worst: f64 = 0.0;
+            for i in r {
+                let step = (x[i] - g[i]).clamp(self.lower[i], self.upper[i]) - x[i];
+                if step.is_nan() {
+                    return f64::NAN;
+                }
+                worst = worst.max(step.abs());
             }
-            worst = worst.max(step.abs());
+            worst
+        };
+        if x.len() < PARALLEL_LEN {
+            return worst_in(0..x.len());
         }
-        worst
+        // The largest of the chunks' largest: the same value, split across threads.
+        use rayon::prelude::*;
+        (0..x.len().div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| worst_in(c * CHUNK..((c + 1) * CHUNK).min(x.len())))
+            .reduce(
+                || 0.0,
+                |a, b| {
+                    if a.is_nan() || b.is_nan() {
+                        f64::NAN
+                    } else {
+                        a.max(b)
+                    }
+                },
+            )
     }
 
     /// The indices of the variables within `rtol·max(1, |bound|)` of a bound (SciPy's

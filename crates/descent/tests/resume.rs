@@ -135,3 +135,23 @@ fn every_method_resumes_exactly_and_refuses_another_problems_checkpoint() {
         "only {refused} of {checked} refused"
     );
 }
+
+#[test]
+fn long_vector_quasi_newton_methods_resume_exactly() {
+    // From 2¹⁷ variables L-BFGS and L-BFGS-B take their steps from the pairs' dot
+    // products (rebuilt from the saved pairs on resume) and reuse their vectors from one
+    // iteration to the next: a resumed run still ends bitwise where the straight one does.
+    let long = MghProblem::parse("extended-rosenbrock:140000").unwrap();
+    let short = MghProblem::parse("extended-rosenbrock:6").unwrap();
+    for name in ["lbfgs", "lbfgsb"] {
+        let spec = MethodSpec::new(name);
+        let refused = resumes_exactly_and_refuses_another_problem(
+            name,
+            &long.x0(),
+            &*objective_runner(&spec, &long),
+            &short.x0(),
+            &*objective_runner(&spec, &short),
+        );
+        assert!(refused, "{name} took a checkpoint of another size");
+    }
+}

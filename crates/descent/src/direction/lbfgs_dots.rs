@@ -28,7 +28,7 @@ const GATHER_CHUNK: usize = 1 << 13;
 
 /// The products among the stored pairs, indexed as the pairs are (oldest first).
 #[derive(Clone, Debug, Default)]
-pub(super) struct PairTables {
+pub(crate) struct PairTables {
     /// Side of the square tables (the memory).
     side: usize,
     /// `sy[i·side + j] = s_iᵀy_j`.
@@ -42,12 +42,12 @@ pub(super) struct PairTables {
 impl PairTables {
     /// Forgets every product (after a reset or a resume; they are recomputed from the
     /// vectors, with the same sums, so a resumed run goes on bitwise as before).
-    pub(super) fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.known = 0;
     }
 
     /// The oldest pair was dropped: every index moves down by one.
-    pub(super) fn drop_oldest(&mut self) {
+    pub(crate) fn drop_oldest(&mut self) {
         let s = self.side;
         if self.known == 0 || s == 0 {
             return;
@@ -79,7 +79,7 @@ impl PairTables {
     /// Writes `d = −H g` for the pairs `(s_i, y_i, ρ_i)` (oldest first) and `H₀ = γI`,
     /// taking the products it does not know yet in the same pass as `Sᵀg`, `Yᵀg`;
     /// returns the slope `dᵀg`.
-    pub(super) fn direction(
+    pub(crate) fn direction(
         &mut self,
         pairs: &[(&[f64], &[f64], f64)],
         gamma: f64,

@@ -25,6 +25,7 @@ mod steepest;
 pub use cg::{CgBeta, NonlinearCg};
 pub use cgb::PowellBeale;
 pub use lbfgs::Lbfgs;
+pub(crate) use lbfgs_dots::PairTables;
 pub use newton::Newton;
 pub use newton_cg::NewtonCg;
 pub use oss::OneStepSecant;
@@ -307,22 +308,28 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
 
 /// What [`secant_pass`] sums along the way.
 #[derive(Clone, Copy, Default)]
-struct StepSums {
+pub(crate) struct StepSums {
     /// `gᵀs`.
-    gs: f64,
+    pub gs: f64,
     /// `g₊ᵀs`.
-    gs_new: f64,
+    pub gs_new: f64,
     /// `sᵀs`.
-    ss: f64,
+    pub ss: f64,
     /// `yᵀy` (the standard pair's).
-    yy: f64,
+    pub yy: f64,
 }
 
 /// Writes `s = x₊ − x` and turns `g` into `y = g₊ − g` in place, summing `gᵀs`, `g₊ᵀs`
 /// and, for long vectors, `sᵀs`, `yᵀy`: one pass over the five vectors. Below
 /// [`PARALLEL_LEN`] the sums run in element order (bitwise plain dot products); above it
 /// the vectors are split across threads and each chunk summed in lanes.
-fn secant_pass(s: &mut [f64], g: &mut [f64], x_new: &[f64], x: &[f64], g_new: &[f64]) -> StepSums {
+pub(crate) fn secant_pass(
+    s: &mut [f64],
+    g: &mut [f64],
+    x_new: &[f64],
+    x: &[f64],
+    g_new: &[f64],
+) -> StepSums {
     if s.len() < PARALLEL_LEN {
         let (mut gs, mut gs_new) = (0.0, 0.0);
         for i in 0..s.len() {

@@ -9,9 +9,13 @@
 //! small (2k × 2k for k pairs) and indefinite: it is factorized by LU and `M v` is a solve,
 //! never an explicit inverse.
 
-use crate::linalg::{axpy, axpy_dot, divide, dot, dots, DenseMatrix, Lu};
+use crate::direction::PairTables;
+use crate::linalg::{axpy, axpy_dot, divide, dot, dots, DenseMatrix, Lu, PARALLEL_LEN};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+
+/// A pair's vectors `(s, y)`.
+pub type PairVectors = (Vec<f64>, Vec<f64>);
 
 /// The stored pairs, their inner products and θ.
 #[derive(Serialize, Deserialize)]
@@ -26,6 +30,10 @@ pub struct CompactLbfgs {
     theta: f64,
     #[serde(skip)]
     lu: Option<Lu>,
+    /// Products among the pairs for the two-loop recursion from dot products (long
+    /// vectors, no bound; rebuilt from the pairs on resume).
+    #[serde(skip)]
+    products: PairTables,
 }
 
 impl CompactLbfgs {
@@ -39,6 +47,7 @@ impl CompactLbfgs {
             ss: VecDeque::new(),
             theta: 1.0,
             lu: None,
+            products: PairTables::default(),
         }
     }
 
@@ -68,24 +77,42 @@ impl CompactLbfgs {
     /// Adds the pair `(s, y)` (dropping the oldest when full) and refactorizes A. Returns
     /// `false`, with the memory reset, when A cannot be factorized.
     pub fn push(&mut self, s: &[f64], y: &[f64]) -> bool {
-        if self.s.len() == self.memory {
-            let (old_s, old_y) = (self.s.pop_front(), self.y.pop_front());
-            self.sy.pop_front();
-            self.ss.pop_front();
-            for row in self.sy.iter_mut().chain(self.ss.iter_mut()) {
-                row.pop_front();
+        // Reuse the dropped vectors' storage.
+        let (ps, py) = match self.drop_oldest_if_full() {
+            Some((mut ps, mut py)) => {
+                ps.clear();
+                ps.extend_from_slice(s);
+                py.clear();
+                py.extend_from_slice(y);
+                (ps, py)
             }
-            // Reuse the dropped vectors' storage.
-            let (mut ps, mut py) = (old_s.unwrap_or_default(), old_y.unwrap_or_default());
-            ps.clear();
-            ps.extend_from_slice(s);
-            py.clear();
-            py.extend_from_slice(y);
-            self.append(ps, py);
-        } else {
-            self.append(s.to_vec(), y.to_vec());
-        }
+            None => (s.to_vec(), y.to_vec()),
+        };
+        self.append(ps, py);
         self.factorize()
+    }
+
+    /// [`CompactLbfgs::push`] taking the vectors themselves, without a copy; returns the
+    /// dropped pair's vectors for reuse (so a long run allocates nothing per iteration).
+    pub fn push_owned(&mut self, s: Vec<f64>, y: Vec<f64>) -> (bool, Option<PairVectors>) {
+        let dropped = self.drop_oldest_if_full();
+        self.append(s, y);
+        (self.factorize(), dropped)
+    }
+
+    /// When the memory is full, forgets the oldest pair and returns its vectors.
+    fn drop_oldest_if_full(&mut self) -> Option<PairVectors> {
+        if self.s.len() < self.memory {
+            return None;
+        }
+        let (old_s, old_y) = (self.s.pop_front()?, self.y.pop_front()?);
+        self.sy.pop_front();
+        self.ss.pop_front();
+        for row in self.sy.iter_mut().chain(self.ss.iter_mut()) {
+            row.pop_front();
+        }
+        self.products.drop_oldest();
+        Some((old_s, old_y))
     }
 
     /// Stores the pair with its new row and column of SᵀY and SᵀS, and θ = yᵀy/sᵀy. The
@@ -198,30 +225,54 @@ impl CompactLbfgs {
     /// 2k × 2k solve and so more accurately on badly scaled pairs. Used when no bound
     /// holds any variable.
     pub fn inverse_times(&self, v: &[f64]) -> Vec<f64> {
+        let mut q = Vec::new();
+        self.inverse_times_into(v, &mut q);
+        q
+    }
+
+    /// [`CompactLbfgs::inverse_times`] into `q` (its storage reused).
+    fn inverse_times_into(&self, v: &[f64], q: &mut Vec<f64>) {
         let k = self.len();
-        let mut q = v.to_vec();
+        q.clear();
+        q.extend_from_slice(v);
         let mut alpha = vec![0.0; k];
         // Each update of q and the next product with it share one pass (`axpy_dot`).
-        let mut sq = if k > 0 { dot(&self.s[k - 1], &q) } else { 0.0 };
+        let mut sq = if k > 0 { dot(&self.s[k - 1], q) } else { 0.0 };
         for i in (0..k).rev() {
             alpha[i] = sq / self.sy[i][i];
             if i > 0 {
-                sq = axpy_dot(-alpha[i], &self.y[i], &mut q, &self.s[i - 1]);
+                sq = axpy_dot(-alpha[i], &self.y[i], q, &self.s[i - 1]);
             } else {
-                axpy(-alpha[i], &self.y[i], &mut q);
+                axpy(-alpha[i], &self.y[i], q);
             }
         }
-        divide(&mut q, self.theta);
-        let mut yq = if k > 0 { dot(&self.y[0], &q) } else { 0.0 };
+        divide(q, self.theta);
+        let mut yq = if k > 0 { dot(&self.y[0], q) } else { 0.0 };
         for (i, a) in alpha.iter().enumerate() {
             let beta = yq / self.sy[i][i];
             if i + 1 < k {
-                yq = axpy_dot(a - beta, &self.s[i], &mut q, &self.y[i + 1]);
+                yq = axpy_dot(a - beta, &self.s[i], q, &self.y[i + 1]);
             } else {
-                axpy(a - beta, &self.s[i], &mut q);
+                axpy(a - beta, &self.s[i], q);
             }
         }
-        q
+    }
+
+    /// The model's step `d = −B⁻¹g` into `d` (its storage reused), and the slope `dᵀg`:
+    /// the whole step when no variable has a bound. From [`PARALLEL_LEN`] entries it is
+    /// the two-loop recursion from dot products (`direction::lbfgs_dots`, as `lbfgs`
+    /// takes it): two passes over the pairs instead of 2k, split across threads.
+    pub fn descent_direction(&mut self, g: &[f64], d: &mut Vec<f64>) -> f64 {
+        if g.len() >= PARALLEL_LEN && !self.is_empty() {
+            d.resize(g.len(), 0.0);
+            let pairs: Vec<(&[f64], &[f64], f64)> = (0..self.len())
+                .map(|i| (&self.s[i][..], &self.y[i][..], 1.0 / self.sy[i][i]))
+                .collect();
+            return self.products.direction(&pairs, 1.0 / self.theta, g, d);
+        }
+        self.inverse_times_into(g, d);
+        d.iter_mut().for_each(|v| *v = -*v);
+        dot(d, g)
     }
 
     /// Checkpoints skip the factorization; this rebuilds it after loading.
@@ -311,6 +362,45 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn long_vectors_take_the_same_step_from_dot_products() {
+        // Above PARALLEL_LEN the step −B⁻¹g comes from the pairs' products: the two-loop
+        // recursion's vector to rounding, with the memory full and pairs dropped, and its
+        // slope dᵀg.
+        let n = PARALLEL_LEN + 3 * crate::linalg::CHUNK + 5;
+        let wave = |k: usize, i: usize| ((i * (7 + 2 * k) + k) % 1009) as f64 / 1009.0 - 0.5;
+        let mut c = CompactLbfgs::new(3);
+        for k in 0..5 {
+            let s: Vec<f64> = (0..n).map(|i| wave(k, i)).collect();
+            // y = A s for a diagonal A with entries in [1, 3]: positive curvature.
+            let y: Vec<f64> = s
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v * (1.0 + (i % 3) as f64))
+                .collect();
+            let (ok, dropped) = c.push_owned(s, y);
+            assert!(ok);
+            assert_eq!(dropped.is_some(), k >= 3, "pair {k}");
+            let g: Vec<f64> = (0..n).map(|i| wave(k + 11, i)).collect();
+            let mut d = Vec::new();
+            let slope = c.descent_direction(&g, &mut d);
+            let hg = c.inverse_times(&g);
+            let scale = hg.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            for (a, b) in d.iter().zip(&hg) {
+                assert!(
+                    (a + b).abs() <= 1e-12 * scale,
+                    "pair {k}: {a} against {}",
+                    -b
+                );
+            }
+            let exact = -dot(&hg, &g);
+            assert!(
+                (slope - exact).abs() <= 1e-12 * exact.abs(),
+                "{slope} against {exact}"
+            );
         }
     }
 }

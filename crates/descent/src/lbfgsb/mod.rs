@@ -32,10 +32,10 @@ pub use compact::CompactLbfgs;
 pub use subspace::subspace_minimum;
 
 use crate::bounds::Bounds;
-use crate::direction::SecantPair;
+use crate::direction::{secant_pass, SecantPair};
 use crate::driver::{state_from_json, state_to_json, Iterate, Minimizer, StepOutcome, Termination};
 use crate::error::Result;
-use crate::linalg::{dot, norm};
+use crate::linalg::{dot, norm, PARALLEL_LEN};
 use crate::linesearch::{Line, LineSearch, StrongWolfe};
 use crate::problem::Objective;
 use serde::{Deserialize, Serialize};
@@ -59,7 +59,22 @@ pub struct Lbfgsb {
     pub ftol: f64,
     bounds: Option<Bounds>,
     box_: Bounds,
+    /// Whether no variable has a finite bound (then the step is L-BFGS's).
+    unbounded: bool,
     state: State,
+    scratch: Scratch,
+}
+
+/// Vectors reused from one iteration to the next, so that a long run allocates nothing
+/// per iteration when no bound is held.
+#[derive(Default)]
+struct Scratch {
+    /// The direction `d`.
+    d: Vec<f64>,
+    /// The line search's trial point and gradient.
+    line: (Vec<f64>, Vec<f64>),
+    /// The next step `s`.
+    s: Vec<f64>,
 }
 
 /// What carries from one iteration to the next: all a checkpoint needs.
@@ -89,12 +104,14 @@ impl Lbfgsb {
             ftol: 1e-15,
             bounds,
             box_: Bounds::unbounded(0),
+            unbounded: true,
             state: State {
                 model: CompactLbfgs::new(memory),
                 accepted: 0,
                 resets: 0,
                 last_reduction: f64::INFINITY,
             },
+            scratch: Scratch::default(),
         }
     }
 
@@ -105,6 +122,7 @@ impl Lbfgsb {
 
     fn set_box(&mut self, n: usize) -> Result<()> {
         self.box_ = Bounds::for_dim(self.bounds.as_ref(), n)?;
+        self.unbounded = self.box_.is_unbounded();
         Ok(())
     }
 
@@ -112,17 +130,156 @@ impl Lbfgsb {
     /// failed.
     fn target(&self, it: &Iterate) -> Option<Vec<f64>> {
         let model = &self.state.model;
-        if self.box_.is_unbounded() && !model.is_empty() {
-            let n = it.x.len();
-            let cp = CauchyPoint {
-                x: it.x.clone(),
-                c: vec![0.0; 2 * model.len()],
-                free: vec![true; n],
-            };
-            return subspace_minimum(&it.x, &it.g, &self.box_, model, &cp);
-        }
         let cp = generalized_cauchy_point(&it.x, &it.g, &self.box_, model)?;
         subspace_minimum(&it.x, &it.g, &self.box_, model, &cp)
+    }
+
+    /// The direction `d` of steps 1–2 and its slope `dᵀg`. Without bounds the model's
+    /// minimizer is `x − B⁻¹g` (SciPy skips the Cauchy point then), so `d = −B⁻¹g`.
+    fn direction(&mut self, it: &Iterate, d: &mut Vec<f64>) -> Option<f64> {
+        if self.unbounded {
+            let model = &mut self.state.model;
+            let slope = model.descent_direction(&it.g, d);
+            if it.x.len() >= PARALLEL_LEN {
+                return Some(slope);
+            }
+            // Short vectors keep the rounding of the route through the points (the
+            // Cauchy point x − g from B = I, then z = x_cp + (x − B⁻¹g − x_cp)), so that
+            // their runs are bitwise what they were before this shortcut.
+            let through_cauchy = !model.is_empty();
+            for (d, x) in d.iter_mut().zip(&it.x) {
+                let z = if through_cauchy {
+                    x + ((x + *d) - x)
+                } else {
+                    x + *d
+                };
+                *d = z - x;
+            }
+            return Some(dot(d, &it.g));
+        }
+        let z = self.target(it)?;
+        d.clear();
+        d.extend(z.iter().zip(&it.x).map(|(z, x)| z - x));
+        Some(dot(d, &it.g))
+    }
+
+    /// Steps 1–4 with `d` for the direction's storage.
+    fn step_along(
+        &mut self,
+        problem: &dyn Objective,
+        it: &mut Iterate,
+        d: &mut Vec<f64>,
+    ) -> Result<StepOutcome> {
+        // Steps 1–2, once more from B = I when the memory fails us.
+        let mut slope = f64::NAN;
+        for _attempt in 0..2 {
+            if let Some(d_slope) = self.direction(it, d) {
+                slope = d_slope;
+                if slope < 0.0 {
+                    break;
+                }
+            }
+            if self.state.model.is_empty() {
+                break;
+            }
+            self.reset();
+        }
+        if slope.is_nan() || slope >= 0.0 {
+            return Ok(StepOutcome::Stop(Termination::NotDescentDirection));
+        }
+        // Step 3. SciPy's first step: α ≤ 1 into a box; 1/‖d‖ unless every variable is
+        // boxed; α = 1 once the model has curvature (then z is the model's minimizer).
+        let constrained = !self.unbounded;
+        let edge = if constrained {
+            self.box_.max_step(&it.x, d)
+        } else {
+            f64::INFINITY
+        };
+        let first = self.state.accepted == 0;
+        let d_norm = if first { norm(d) } else { f64::NAN };
+        // A first direction shorter than 1 (a flat start: ‖∇f‖ small against the scale
+        // of x) is tried at unit length, as far as the box allows; SciPy would take its
+        // tiny step and stop on the relative reduction (Hock–Schittkowski 25).
+        let short = first && d_norm < 1.0;
+        let alpha_max = if constrained && first && !short {
+            edge.min(1.0)
+        } else {
+            edge.min(1e10)
+        };
+        let mut alpha0 = if short || (first && !self.box_.is_boxed()) {
+            (1.0 / d_norm).min(alpha_max)
+        } else {
+            alpha_max.min(1.0)
+        };
+        if self.state.model.is_empty() && self.bounded_first_step {
+            if let Some(low) = problem.lower_bound() {
+                let cap = 2.0 * (it.f - low) / -slope;
+                if cap.is_finite() && cap > 0.0 {
+                    alpha0 = alpha0.min(cap);
+                }
+            }
+        }
+        let search = StrongWolfe {
+            alpha_max,
+            ..StrongWolfe::with_c2(0.9)
+        };
+        let scratch = std::mem::take(&mut self.scratch.line);
+        let mut line = Line::reusing(problem, &it.x, d, scratch);
+        if constrained {
+            line = line.within(&self.box_);
+        }
+        let Some(step) = search.search(&mut line, it.f, slope, alpha0) else {
+            drop(line);
+            if self.state.model.is_empty() {
+                return Ok(StepOutcome::Stop(Termination::LineSearchFailed));
+            }
+            // SciPy restarts from B = I after a failed line search.
+            self.reset();
+            return Ok(StepOutcome::Rejected);
+        };
+        let n = it.x.len();
+        let (x_new, g_new, f_new) = line.finish_owned(step.alpha);
+        // Step 4: the curvature pair. s = x₊ − x, and y = g₊ − g written over the old
+        // gradient, with gᵀs and g₊ᵀs for the correction, in one pass.
+        let mut s = std::mem::take(&mut self.scratch.s);
+        s.resize(n, 0.0);
+        let mut y = std::mem::replace(&mut it.g, g_new);
+        let sums = secant_pass(&mut s, &mut y, &x_new, &it.x, &it.g);
+        let factor = self
+            .secant
+            .correct_with(&mut y, (it.f, f_new), (sums.gs, sums.gs_new));
+        // Long vectors take sᵀy and ‖s‖ from the pass's sums; short ones sum them afresh,
+        // in element order, as they always were.
+        let long = n >= PARALLEL_LEN;
+        let sy = if long {
+            factor * (sums.gs_new - sums.gs)
+        } else {
+            dot(&s, &y)
+        };
+        let step_norm = if long { sums.ss.sqrt() } else { norm(&s) };
+        let descent = -sums.gs;
+        let (spare_s, spare_g) =
+            if sy.is_finite() && sy > f64::EPSILON * descent.max(0.0) && sy > 0.0 {
+                self.state.model.push_owned(s, y).1.unwrap_or_default()
+            } else {
+                (s, y)
+            };
+        let x_old = std::mem::replace(&mut it.x, x_new);
+        self.scratch.s = spare_s;
+        self.scratch.line = (x_old, spare_g);
+        self.state.accepted += 1;
+        if constrained && step.alpha < TINY_STEP && !self.state.model.is_empty() {
+            // The model's step was four orders too long: its curvature misleads (a flat
+            // region after a steep one, Hock–Schittkowski 25; Meyer's scaling). Start
+            // again from B = I, which SciPy does only after a failed search.
+            self.reset();
+        }
+        self.state.last_reduction = (it.f - f_new) / it.f.abs().max(f_new.abs()).max(1.0);
+        it.f = f_new;
+        Ok(StepOutcome::Accepted {
+            step_norm,
+            alpha: step.alpha,
+        })
     }
 
     fn reset(&mut self) {
@@ -150,101 +307,19 @@ impl Minimizer for Lbfgsb {
     }
 
     fn step(&mut self, problem: &dyn Objective, it: &mut Iterate) -> Result<StepOutcome> {
-        // Steps 1–2, once more from B = I when the memory fails us.
-        let mut d = vec![0.0; it.x.len()];
-        let mut slope = f64::NAN;
-        for _attempt in 0..2 {
-            if let Some(z) = self.target(it) {
-                for i in 0..d.len() {
-                    d[i] = z[i] - it.x[i];
-                }
-                slope = dot(&d, &it.g);
-                if slope < 0.0 {
-                    break;
-                }
-            }
-            if self.state.model.is_empty() {
-                break;
-            }
-            self.reset();
-        }
-        if slope.is_nan() || slope >= 0.0 {
-            return Ok(StepOutcome::Stop(Termination::NotDescentDirection));
-        }
-        // Step 3. SciPy's first step: α ≤ 1 into a box; 1/‖d‖ unless every variable is
-        // boxed; α = 1 once the model has curvature (then z is the model's minimizer).
-        let edge = self.box_.max_step(&it.x, &d);
-        let constrained = !self.box_.is_unbounded();
-        let first = self.state.accepted == 0;
-        // A first direction shorter than 1 (a flat start: ‖∇f‖ small against the scale
-        // of x) is tried at unit length, as far as the box allows; SciPy would take its
-        // tiny step and stop on the relative reduction (Hock–Schittkowski 25).
-        let short = first && norm(&d) < 1.0;
-        let alpha_max = if constrained && first && !short {
-            edge.min(1.0)
-        } else {
-            edge.min(1e10)
-        };
-        let mut alpha0 = if short || (first && !self.box_.is_boxed()) {
-            (1.0 / norm(&d)).min(alpha_max)
-        } else {
-            alpha_max.min(1.0)
-        };
-        if self.state.model.is_empty() && self.bounded_first_step {
-            if let Some(low) = problem.lower_bound() {
-                let cap = 2.0 * (it.f - low) / -slope;
-                if cap.is_finite() && cap > 0.0 {
-                    alpha0 = alpha0.min(cap);
-                }
-            }
-        }
-        let search = StrongWolfe {
-            alpha_max,
-            ..StrongWolfe::with_c2(0.9)
-        };
-        let mut line = Line::new(problem, &it.x, &d).within(&self.box_);
-        let Some(step) = search.search(&mut line, it.f, slope, alpha0) else {
-            drop(line);
-            if self.state.model.is_empty() {
-                return Ok(StepOutcome::Stop(Termination::LineSearchFailed));
-            }
-            // SciPy restarts from B = I after a failed line search.
-            self.reset();
-            return Ok(StepOutcome::Rejected);
-        };
-        let n = it.x.len();
-        let (mut x_new, mut g_new) = (vec![0.0; n], vec![0.0; n]);
-        let f_new = line.finish(step.alpha, &mut x_new, &mut g_new);
-        drop(line);
-        // Step 4: the curvature pair.
-        let s: Vec<f64> = x_new.iter().zip(&it.x).map(|(a, b)| a - b).collect();
-        let mut y: Vec<f64> = g_new.iter().zip(&it.g).map(|(a, b)| a - b).collect();
-        self.secant
-            .correct(&s, &mut y, (it.f, f_new), (&it.g, &g_new));
-        let sy = dot(&s, &y);
-        let descent = -dot(&it.g, &s);
-        if sy.is_finite() && sy > f64::EPSILON * descent.max(0.0) && sy > 0.0 {
-            self.state.model.push(&s, &y);
-        }
-        self.state.accepted += 1;
-        if constrained && step.alpha < TINY_STEP && !self.state.model.is_empty() {
-            // The model's step was four orders too long: its curvature misleads (a flat
-            // region after a steep one, Hock–Schittkowski 25; Meyer's scaling). Start
-            // again from B = I, which SciPy does only after a failed search.
-            self.reset();
-        }
-        self.state.last_reduction = (it.f - f_new) / it.f.abs().max(f_new.abs()).max(1.0);
-        it.x = x_new;
-        it.g = g_new;
-        it.f = f_new;
-        Ok(StepOutcome::Accepted {
-            step_norm: norm(&s),
-            alpha: step.alpha,
-        })
+        let mut d = std::mem::take(&mut self.scratch.d);
+        let outcome = self.step_along(problem, it, &mut d);
+        self.scratch.d = d;
+        outcome
     }
 
     fn grad_norm(&self, it: &Iterate) -> f64 {
         self.box_.projected_gradient_norm(&it.x, &it.g)
+    }
+
+    fn descends(&self) -> bool {
+        // Every accepted step passed the strong Wolfe search's sufficient decrease.
+        true
     }
 
     fn stop_test(&self, _it: &Iterate) -> Option<Termination> {
