@@ -4,11 +4,13 @@
 Both minimize the extended Rosenbrock function (Moré, Garbow & Hillstrom 1981, problem 21)
 from its standard start (−1.2, 1, −1.2, 1, …) for 20 iterations with memory m = 10.
 SciPy evaluates it with numpy (value and gradient in vectorized array expressions);
-descent runs `descent minimize --problem extended-rosenbrock:N --method lbfgs`. Prints
+descent runs `descent minimize --problem extended-rosenbrock:N --method lbfgs` (and
+`lbfgsb`, no bound given, with `--methods lbfgs,lbfgsb`). Prints
 seconds per iteration, the ratio, each side's evaluations, and descent's peak resident
 memory against the issue's budget 1.2·(2m + 4)·n·8 bytes.
 
     python3 bench/lbfgs_large_vs_scipy.py [--n 10000000] [--iters 20] [--repeat 2]
+        [--methods lbfgs,lbfgsb]
 
 Needs numpy and scipy (pip install numpy scipy); builds descent with cargo.
 """
@@ -47,8 +49,8 @@ def scipy_run(n, iters):
     return seconds, r.nit, r.nfev, r.fun
 
 
-def descent_run(binary, n, iters):
-    cmd = [binary, "minimize", "--problem", f"extended-rosenbrock:{n}", "--method", "lbfgs",
+def descent_run(binary, method, n, iters):
+    cmd = [binary, "minimize", "--problem", f"extended-rosenbrock:{n}", "--method", method,
            "--max-iter", str(iters), "--quiet"]
     # Peak resident memory (KiB) as the kernel records it for the process's own address
     # space (VmHWM, read while it runs). The rusage of a child would also count the pages
@@ -81,6 +83,7 @@ def main():
     ap.add_argument("--n", type=int, default=10_000_000)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--methods", default="lbfgs", help="descent methods, comma-separated")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "descent-cli"], cwd=ROOT,
                    check=True)
@@ -89,14 +92,16 @@ def main():
     print(f"extended Rosenbrock, n = {a.n}, {a.iters} iterations, m = {MEMORY}")
     for rep in range(a.repeat):
         s_sec, s_it, s_fev, s_f = scipy_run(a.n, a.iters)
-        d_sec, d_it, d_fev, d_f, peak_kib = descent_run(binary, a.n, a.iters)
-        s_per, d_per = s_sec / s_it, d_sec / d_it
-        print(f"run {rep + 1}: SciPy L-BFGS-B {s_per:.3f} s/iter ({s_it} iter, {s_fev} evals, "
-              f"f {s_f:.6e}) | descent lbfgs {d_per:.3f} s/iter ({d_it} iter, {d_fev} evals, "
-              f"f {d_f:.6e}) | ratio {s_per / d_per:.2f}x | descent peak RSS "
-              f"{peak_kib / 2**20:.2f} GiB = {peak_kib * 1024 / budget:.2f} of the budget "
-              f"1.2(2m+4)n·8 B")
-
+        line = f"run {rep + 1}: SciPy L-BFGS-B {s_sec / s_it:.3f} s/iter ({s_it} iter, {s_fev} " \
+            f"evals, f {s_f:.6e})"
+        for method in a.methods.split(","):
+            d_sec, d_it, d_fev, d_f, peak_kib = descent_run(binary, method, a.n, a.iters)
+            s_per, d_per = s_sec / s_it, d_sec / d_it
+            line += f" | descent {method} {d_per:.3f} s/iter ({d_it} iter, {d_fev} evals, " \
+                f"f {d_f:.6e}), ratio {s_per / d_per:.2f}x, peak RSS " \
+                f"{peak_kib / 2**20:.2f} GiB = {peak_kib * 1024 / budget:.2f} of the budget " \
+                f"1.2(2m+4)n·8 B"
+        print(line)
 
 if __name__ == "__main__":
     main()
