@@ -8,8 +8,8 @@
 use super::auto::{choose_optimizer, AutoChoice};
 use super::io::{load_model, load_state, save_model, ModelMeta, SavedModel};
 use super::train::{
-    batch_data, check_compatible, default_epochs, evaluate, train_distributed, EpochReport,
-    Optimizer,
+    batch_data, check_compatible, default_epochs, evaluate, evaluate_shared, train_distributed,
+    EpochReport, Optimizer,
 };
 use super::{
     Activation, Init, Loss, Mlp, Real, TrainConfig, TrainObserver, TrainResult, TrainState,
@@ -646,19 +646,26 @@ impl Experiment {
     /// Metrics of `params` on `data` (loss in training units), in the experiment's
     /// precision.
     fn metrics(&self, params: &[f64], data: &Dataset) -> Metrics {
-        fn on<T: Real>(net: &Mlp, params: &[f64], data: &Dataset, threads: usize) -> Metrics {
+        fn on<T: Real>(
+            net: &Mlp,
+            params: &[f64],
+            data: &Dataset,
+            threads: usize,
+            comm: &dyn Communicator,
+        ) -> Metrics {
             let p: Vec<T> = params.iter().map(|v| T::of(*v)).collect();
             let par = if threads > 1 {
                 Par::rayon(threads)
             } else {
                 Par::Seq
             };
-            let (loss, accuracy, r2) = evaluate(net, &p, &batch_data::<T>(data, net), par);
+            let (loss, accuracy, r2) =
+                evaluate_shared(net, &p, &batch_data::<T>(data, net), par, comm);
             Metrics { loss, accuracy, r2 }
         }
         match self.precision {
-            Precision::F64 => on::<f64>(&self.net, params, data, self.threads),
-            Precision::F32 => on::<f32>(&self.net, params, data, self.threads),
+            Precision::F64 => on::<f64>(&self.net, params, data, self.threads, &*self.comm),
+            Precision::F32 => on::<f32>(&self.net, params, data, self.threads, &*self.comm),
         }
     }
 

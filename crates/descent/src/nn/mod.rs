@@ -34,7 +34,7 @@ pub use mlp::{Architecture, Init, Mlp, Workspace};
 pub use real::Real;
 pub use sampled::NetBatches;
 pub use train::{
-    batch_data, check_compatible, default_epochs, evaluate, train, train_distributed, train_with,
-    EpochReport, LayerStats, Optimizer, Silent, TrainConfig, TrainObserver, TrainResult,
-    TrainState, TrainStop,
+    batch_data, check_compatible, default_epochs, evaluate, evaluate_shared, train,
+    train_distributed, train_with, EpochReport, LayerStats, Optimizer, Silent, TrainConfig,
+    TrainObserver, TrainResult, TrainState, TrainStop,
 };

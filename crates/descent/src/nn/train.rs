@@ -7,7 +7,7 @@
 use super::adapters::{BatchData, FullBatch, NetLeastSquares};
 use super::sampled::NetBatches;
 use super::{Activation, Loss, Mlp, Real};
-use crate::comm::tree::own_leaves;
+use crate::comm::tree::{own_leaves, TreeSum};
 use crate::comm::{
     all_agree, Communicator, DistributedBatches, Fingerprint, Local, NormalEquationsLeastSquares,
 };
@@ -21,6 +21,7 @@ use crate::problem::LeastSquares;
 use crate::update::StepRule;
 use faer::Par;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::time::Instant;
 
 /// Mini-batch steps that the default number of epochs aims at, and its bounds.
@@ -442,63 +443,124 @@ pub fn evaluate<T: Real>(
     data: &BatchData<T>,
     par: Par,
 ) -> (f64, Option<f64>, Option<f64>) {
-    let (d, k) = (net.inputs(), net.outputs());
-    let chunk = data.n.clamp(1, 2048);
+    evaluate_shared(net, params, data, par, &Local)
+}
+
+/// [`evaluate`] as one worker of `comm`, every worker calling it with the same data: the
+/// rows are cut into the leaves of a fixed tree ([`crate::comm::tree`]), each worker
+/// evaluates its own run of leaves and the sums are joined across the workers. So K
+/// workers share the work, and with K a power of two they report one process's figures
+/// to the bit.
+pub fn evaluate_shared<T: Real>(
+    net: &Mlp,
+    params: &[T],
+    data: &BatchData<T>,
+    par: Par,
+    comm: &dyn Communicator,
+) -> (f64, Option<f64>, Option<f64>) {
+    let k = net.outputs();
+    let (rows, local) = own_leaves(data.n, comm.rank(), comm.size());
+    let leaves: Vec<Range<usize>> = local
+        .iter()
+        .map(|l| rows.start + l.start..rows.start + l.end)
+        .collect();
+    let chunk = leaves
+        .iter()
+        .map(|l| l.len())
+        .max()
+        .unwrap_or(0)
+        .clamp(1, 2048);
     let mut ws = net.workspace::<T>(chunk);
-    let (mut loss, mut correct) = (0.0, 0usize);
-    let (mut sse, mut preds) = (0.0, Vec::new());
-    let mut lo = 0;
-    while lo < data.n {
-        let hi = (lo + chunk).min(data.n);
-        let b = hi - lo;
-        let z = net.forward(params, &data.x[lo * d..hi * d], b, &mut ws, par);
-        loss += b as f64
-            * net
-                .arch
-                .loss
-                .value_grad(z, k, data.targets(net.arch.loss, k, lo, hi), None);
-        match net.arch.loss {
-            Loss::CrossEntropy => {
-                for (i, row) in z.chunks(k).enumerate() {
-                    let arg = row
-                        .iter()
-                        .enumerate()
-                        .fold(0, |best, (c, v)| if *v > row[best] { c } else { best });
-                    correct += (arg as u32 == data.labels[lo + i]) as usize;
-                }
-            }
-            Loss::BinaryCrossEntropy if !data.labels.is_empty() => {
-                for (i, v) in z.iter().enumerate() {
-                    correct += ((v.f64() > 0.0) as u32 == data.labels[lo + i]) as usize;
-                }
-            }
-            Loss::SquaredError if !data.labels.is_empty() => {
-                for (i, row) in z.chunks(k).enumerate() {
-                    let arg = row
-                        .iter()
-                        .enumerate()
-                        .fold(0, |best, (c, v)| if *v > row[best] { c } else { best });
-                    correct += (arg as u32 == data.labels[lo + i]) as usize;
-                }
-            }
-            _ => {
-                for (i, v) in z.iter().enumerate() {
-                    let t = data.values[lo * k + i].f64();
-                    sse += (v.f64() - t).powi(2);
-                    preds.push(t);
-                }
+    // [loss × rows, correct predictions, squared error, Σ target] of the leaves.
+    let mut tree = TreeSum::default();
+    for leaf in &leaves {
+        let mut sums = tree.buffer(4);
+        sums.iter_mut().for_each(|v| *v = 0.0);
+        let mut lo = leaf.start;
+        while lo < leaf.end {
+            let hi = (lo + chunk).min(leaf.end);
+            rows_sums(net, params, data, lo..hi, &mut ws, par, &mut sums);
+            lo = hi;
+        }
+        tree.push(sums);
+    }
+    let mut total = tree.finish(4);
+    comm.sum(&mut total);
+    let n = data.n.max(1) as f64;
+    let [loss, correct, sse, target_sum] = [total[0], total[1], total[2], total[3]];
+    if !data.labels.is_empty() {
+        return (loss / n, Some(correct / n), None);
+    }
+    // R² = 1 − SSE/SST, SST about the mean of every target (a second sum over the leaves).
+    let mean = target_sum / (data.n * k).max(1) as f64;
+    let mut tree = TreeSum::default();
+    for leaf in &leaves {
+        let mut sums = tree.buffer(1);
+        sums[0] = data.values[leaf.start * k..leaf.end * k]
+            .iter()
+            .map(|t| (t.f64() - mean).powi(2))
+            .sum();
+        tree.push(sums);
+    }
+    let mut sst = tree.finish(1);
+    comm.sum(&mut sst);
+    let r2 = if sst[0] > 0.0 {
+        1.0 - sse / sst[0]
+    } else {
+        f64::NAN
+    };
+    (loss / n, None, Some(r2))
+}
+
+/// Adds the rows `r`'s loss × rows, correct predictions, and (value targets) squared
+/// error and target sum to `sums`.
+#[allow(clippy::too_many_arguments)]
+fn rows_sums<T: Real>(
+    net: &Mlp,
+    params: &[T],
+    data: &BatchData<T>,
+    r: Range<usize>,
+    ws: &mut super::mlp::Workspace<T>,
+    par: Par,
+    sums: &mut [f64],
+) {
+    let (d, k) = (net.inputs(), net.outputs());
+    let (lo, hi) = (r.start, r.end);
+    let b = hi - lo;
+    let z = net.forward(params, &data.x[lo * d..hi * d], b, ws, par);
+    sums[0] += b as f64
+        * net
+            .arch
+            .loss
+            .value_grad(z, k, data.targets(net.arch.loss, k, lo, hi), None);
+    let argmax = |row: &[T]| {
+        row.iter()
+            .enumerate()
+            .fold(0, |best, (c, v)| if *v > row[best] { c } else { best })
+    };
+    match net.arch.loss {
+        Loss::CrossEntropy => {
+            for (i, row) in z.chunks(k).enumerate() {
+                sums[1] += (argmax(row) as u32 == data.labels[lo + i]) as u32 as f64;
             }
         }
-        lo = hi;
-    }
-    let n = data.n.max(1) as f64;
-    if data.labels.is_empty() {
-        let mean = preds.iter().sum::<f64>() / preds.len().max(1) as f64;
-        let sst: f64 = preds.iter().map(|t| (t - mean).powi(2)).sum();
-        let r2 = if sst > 0.0 { 1.0 - sse / sst } else { f64::NAN };
-        (loss / n, None, Some(r2))
-    } else {
-        (loss / n, Some(correct as f64 / n), None)
+        Loss::BinaryCrossEntropy if !data.labels.is_empty() => {
+            for (i, v) in z.iter().enumerate() {
+                sums[1] += ((v.f64() > 0.0) as u32 == data.labels[lo + i]) as u32 as f64;
+            }
+        }
+        Loss::SquaredError if !data.labels.is_empty() => {
+            for (i, row) in z.chunks(k).enumerate() {
+                sums[1] += (argmax(row) as u32 == data.labels[lo + i]) as u32 as f64;
+            }
+        }
+        _ => {
+            for (i, v) in z.iter().enumerate() {
+                let t = data.values[lo * k + i].f64();
+                sums[2] += (v.f64() - t).powi(2);
+                sums[3] += t;
+            }
+        }
     }
 }
 
@@ -918,7 +980,7 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
             let train_loss = std::mem::take(&mut self.st.batch_loss_sum) / self.td.n as f64;
             let report = finish_epoch(
                 self.net, &params_t, self.td, self.vd, self.cfg, self.st, train_loss, self.t0,
-                self.par,
+                self.par, self.comm,
             );
             self.scale.set(self.st.lr_scale);
             self.obs.on_epoch(&report);
@@ -964,10 +1026,11 @@ fn finish_epoch<T: Real>(
     train_loss: f64,
     t0: Instant,
     par: Par,
+    comm: &dyn Communicator,
 ) -> EpochReport {
     let (val_loss, val_accuracy, val_r2) = match vd {
         Some(v) if v.n > 0 => {
-            let (l, a, r) = evaluate(net, params_t, v, par);
+            let (l, a, r) = evaluate_shared(net, params_t, v, par, comm);
             (Some(l), a, r)
         }
         _ => (None, None, None),
@@ -1025,6 +1088,7 @@ impl<T: Real> IterEpochs<'_, T> {
         let params_t: Vec<T> = self.st.params.iter().map(|v| T::of(*v)).collect();
         let mut rep = finish_epoch(
             self.net, &params_t, self.td, self.vd, self.cfg, self.st, loss, self.t0, self.par,
+            self.comm,
         );
         rep.effective_parameters = r.extra.iter().find(|(k, _)| *k == "gamma").map(|e| e.1);
         self.obs.on_epoch(&rep);
