@@ -99,7 +99,7 @@ pub struct TrainConfig {
     /// network rounds at every step). Default: the weights are the network's own f32
     /// ones, stepped where they are, with an f32 gradient (as `torch.optim` steps an f32
     /// model): 12–20 bytes a parameter a step fewer to stream. Rules that step only f64
-    /// points (Adadelta, the schedule-free ones, clipping by norm) keep f64 weights.
+    /// points (Adadelta, the schedule-free ones, heavy-ball momentum) keep f64 weights.
     #[serde(default)]
     pub f64_master_weights: bool,
 }
