@@ -35,6 +35,8 @@ pub(crate) struct PairTables {
     sy: Vec<f64>,
     /// `yy[i·side + j] = y_iᵀy_j`.
     yy: Vec<f64>,
+    /// `ss[i·side + j] = s_iᵀs_j` (for L-BFGS-B's compact form, which holds `SᵀS`).
+    ss: Vec<f64>,
     /// How many of the oldest pairs have all their products with each other in the tables.
     known: usize,
 }
@@ -52,7 +54,7 @@ impl PairTables {
         if self.known == 0 || s == 0 {
             return;
         }
-        for table in [&mut self.sy, &mut self.yy] {
+        for table in [&mut self.sy, &mut self.yy, &mut self.ss] {
             for i in 1..self.known {
                 for j in 1..self.known {
                     table[(i - 1) * s + (j - 1)] = table[i * s + j];
@@ -62,18 +64,28 @@ impl PairTables {
         self.known -= 1;
     }
 
+    /// `(s_iᵀy_j, s_iᵀs_j)`, for pairs whose products are known (after
+    /// [`PairTables::direction`] with them).
+    pub(crate) fn products(&self, i: usize, j: usize) -> (f64, f64) {
+        debug_assert!(i < self.known && j < self.known);
+        let s = self.side;
+        (self.sy[i * s + j], self.ss[i * s + j])
+    }
+
     /// Tables of side `side`, keeping the products known.
     fn grow(&mut self, side: usize) {
         let (old, known) = (self.side, self.known);
         let mut sy = vec![0.0; side * side];
         let mut yy = vec![0.0; side * side];
+        let mut ss = vec![0.0; side * side];
         for i in 0..known {
             for j in 0..known {
                 sy[i * side + j] = self.sy[i * old + j];
                 yy[i * side + j] = self.yy[i * old + j];
+                ss[i * side + j] = self.ss[i * old + j];
             }
         }
-        (self.side, self.sy, self.yy) = (side, sy, yy);
+        (self.side, self.sy, self.yy, self.ss) = (side, sy, yy, ss);
     }
 
     /// Writes `d = −H g` for the pairs `(s_i, y_i, ρ_i)` (oldest first) and `H₀ = γI`,
@@ -93,7 +105,7 @@ impl PairTables {
         let s = self.side;
         let new = self.known.min(k)..k;
         let sums = self.gather(pairs, g, new.clone());
-        // The first 2k sums are Sᵀg and Yᵀg; then, per new pair j, its products with
+        // The first 2k sums are Sᵀg and Yᵀg; then, per new pair j, its four products with
         // every pair i ≤ j.
         let (sg, rest) = sums.split_at(k);
         let (yg, mut rest) = rest.split_at(k);
@@ -103,7 +115,9 @@ impl PairTables {
                 self.sy[j * s + i] = rest[1];
                 self.yy[i * s + j] = rest[2];
                 self.yy[j * s + i] = rest[2];
-                rest = &rest[3..];
+                self.ss[i * s + j] = rest[3];
+                self.ss[j * s + i] = rest[3];
+                rest = &rest[4..];
             }
         }
         self.known = k;
@@ -139,14 +153,14 @@ impl PairTables {
     }
 
     /// One pass over the vectors: `s_iᵀg`, `y_iᵀg` for every pair, then for each pair `j`
-    /// in `new` and each `i ≤ j`: `s_iᵀy_j`, `s_jᵀy_i`, `y_iᵀy_j`.
+    /// in `new` and each `i ≤ j`: `s_iᵀy_j`, `s_jᵀy_i`, `y_iᵀy_j`, `s_iᵀs_j`.
     ///
-    /// The products of a new pair `j` are taken with [`five_products`] of `(s_i, y_i)`
+    /// The products of a new pair `j` are taken with [`six_products`] of `(s_i, y_i)`
     /// against `(g, s_j, y_j)`, whatever else is new: the tables then hold the same values
     /// whether the pairs arrived one by one or all at once (a resumed run).
     fn gather(&self, pairs: &[(&[f64], &[f64], f64)], g: &[f64], new: Range<usize>) -> Vec<f64> {
         let k = pairs.len();
-        let count = 2 * k + 3 * new.clone().map(|j| j + 1).sum::<usize>();
+        let count = 2 * k + 4 * new.clone().map(|j| j + 1).sum::<usize>();
         let n = g.len();
         let parts: Vec<Vec<f64>> = (0..n.div_ceil(GATHER_CHUNK))
             .into_par_iter()
@@ -155,7 +169,7 @@ impl PairTables {
                 let mut out = vec![0.0; count];
                 let (with_g, products) = out.split_at_mut(2 * k);
                 let (sg, yg) = with_g.split_at_mut(k);
-                let mut products = products.chunks_exact_mut(3);
+                let mut products = products.chunks_exact_mut(4);
                 if new.is_empty() {
                     for (i, (si, yi, _)) in pairs.iter().enumerate() {
                         [sg[i], yg[i]] =
@@ -166,12 +180,12 @@ impl PairTables {
                     let (sj, yj) = (&pairs[j].0[r.clone()], &pairs[j].1[r.clone()]);
                     for i in 0..=j {
                         let (si, yi) = (&pairs[i].0[r.clone()], &pairs[i].1[r.clone()]);
-                        let [s_g, y_g, s_yj, y_yj, sj_y] =
-                            five_products(si, yi, &g[r.clone()], sj, yj);
+                        let [s_g, y_g, s_yj, y_yj, sj_y, s_sj] =
+                            six_products(si, yi, &g[r.clone()], sj, yj);
                         // The last new pair is the newest: its sweep covers every i.
                         (sg[i], yg[i]) = (s_g, y_g);
-                        let slot = products.next().expect("three sums per product triple");
-                        slot.copy_from_slice(&[s_yj, sj_y, y_yj]);
+                        let slot = products.next().expect("four sums per pair of pairs");
+                        slot.copy_from_slice(&[s_yj, sj_y, y_yj, s_sj]);
                     }
                 }
                 out
@@ -220,10 +234,10 @@ crate::simd::kernel! {
 }
 
 crate::simd::kernel! {
-    /// `(sᵀg, yᵀg, sᵀy_j, yᵀy_j, s_jᵀy)` in one sweep: five products for five loads an
-    /// element, where separate dot products would take ten.
-    fn five_products(s: &[f64], y: &[f64], g: &[f64], s_j: &[f64], y_j: &[f64]) -> [f64; 5] {
-        let mut acc = [[0.0f64; LANES]; 5];
+    /// `(sᵀg, yᵀg, sᵀy_j, yᵀy_j, s_jᵀy, sᵀs_j)` in one sweep: six products for five loads
+    /// an element, where separate dot products would take twelve.
+    fn six_products(s: &[f64], y: &[f64], g: &[f64], s_j: &[f64], y_j: &[f64]) -> [f64; 6] {
+        let mut acc = [[0.0f64; LANES]; 6];
         let whole = s.len() - s.len() % LANES;
         for ((((sc, yc), gc), sjc), yjc) in s[..whole]
             .chunks_exact(LANES)
@@ -238,6 +252,7 @@ crate::simd::kernel! {
                 acc[2][l] += sc[l] * yjc[l];
                 acc[3][l] += yc[l] * yjc[l];
                 acc[4][l] += sjc[l] * yc[l];
+                acc[5][l] += sc[l] * sjc[l];
             }
         }
         let mut out = acc.map(|a| total(&a));
@@ -247,6 +262,7 @@ crate::simd::kernel! {
             out[2] += s[e] * y_j[e];
             out[3] += y[e] * y_j[e];
             out[4] += s_j[e] * y[e];
+            out[5] += s[e] * s_j[e];
         }
         out
     }

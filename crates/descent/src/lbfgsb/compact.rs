@@ -34,6 +34,15 @@ pub struct CompactLbfgs {
     /// vectors, no bound; rebuilt from the pairs on resume).
     #[serde(skip)]
     products: PairTables,
+    /// Long vectors and no bound: the step is `−B⁻¹g` from [`PairTables`], whose pass
+    /// also yields the products the compact form keeps, so a new pair's are taken there
+    /// (one pass over the pairs an iteration instead of two) and A is not factorized.
+    #[serde(skip)]
+    vector_free: bool,
+    /// How many of the newest pairs' products with the others are not in `sy` and `ss`
+    /// yet (vector-free: until the next step is taken).
+    #[serde(default)]
+    pending: usize,
 }
 
 impl CompactLbfgs {
@@ -48,6 +57,8 @@ impl CompactLbfgs {
             theta: 1.0,
             lu: None,
             products: PairTables::default(),
+            vector_free: false,
+            pending: 0,
         }
     }
 
@@ -70,8 +81,78 @@ impl CompactLbfgs {
 
     /// Forgets every pair (`B = I`).
     pub fn reset(&mut self) {
-        let memory = self.memory;
+        let (memory, vector_free) = (self.memory, self.vector_free);
         *self = CompactLbfgs::new(memory);
+        self.vector_free = vector_free;
+    }
+
+    /// Takes the step from dot products and defers the compact form's products (long
+    /// vectors, no bound; see the field). Turned off, the deferred products are taken and
+    /// A factorized; `false` when that fails (the memory is then reset).
+    pub fn set_vector_free(&mut self, on: bool) -> bool {
+        self.vector_free = on;
+        if on || self.pending == 0 {
+            return true;
+        }
+        self.complete_products();
+        self.factorize()
+    }
+
+    /// Whether the step comes from dot products, the products deferred.
+    pub fn is_vector_free(&self) -> bool {
+        self.vector_free
+    }
+
+    /// The products of every pair with every other, afresh ([`dots`]), and θ of the newest.
+    fn complete_products(&mut self) {
+        let k = self.len();
+        let mut pairs: Vec<(&[f64], &[f64])> = Vec::with_capacity(2 * k * k);
+        for i in 0..k {
+            for j in 0..k {
+                pairs.extend([
+                    (&self.s[i][..], &self.y[j][..]),
+                    (&self.s[i][..], &self.s[j][..]),
+                ]);
+            }
+        }
+        let products = dots(&pairs);
+        for i in 0..k {
+            for j in 0..k {
+                self.sy[i][j] = products[2 * (i * k + j)];
+                self.ss[i][j] = products[2 * (i * k + j) + 1];
+            }
+        }
+        self.pending = 0;
+    }
+
+    /// [`CompactLbfgs::push_owned`] for the vector-free form: the pair's own products
+    /// (from the pass that formed it: `sᵀy`, `sᵀs`, `yᵀy`) set θ and its curvature, its
+    /// products with the others wait for the next step's pass. Returns the dropped pair's
+    /// vectors.
+    pub fn push_deferred(
+        &mut self,
+        s: Vec<f64>,
+        y: Vec<f64>,
+        (sy, ss, yy): (f64, f64, f64),
+    ) -> Option<PairVectors> {
+        debug_assert!(self.vector_free);
+        let dropped = self.drop_oldest_if_full();
+        let k = self.s.len();
+        for row in self.sy.iter_mut().chain(self.ss.iter_mut()) {
+            row.push_back(0.0);
+        }
+        let mut sy_row: VecDeque<f64> = std::iter::repeat_n(0.0, k + 1).collect();
+        let mut ss_row = sy_row.clone();
+        sy_row[k] = sy;
+        ss_row[k] = ss;
+        self.sy.push_back(sy_row);
+        self.ss.push_back(ss_row);
+        self.s.push_back(s);
+        self.y.push_back(y);
+        self.theta = yy / sy;
+        self.pending = (self.pending + 1).min(k + 1);
+        self.lu = None;
+        dropped
     }
 
     /// Adds the pair `(s, y)` (dropping the oldest when full) and refactorizes A. Returns
@@ -265,10 +346,22 @@ impl CompactLbfgs {
     pub fn descent_direction(&mut self, g: &[f64], d: &mut Vec<f64>) -> f64 {
         if g.len() >= PARALLEL_LEN && !self.is_empty() {
             d.resize(g.len(), 0.0);
-            let pairs: Vec<(&[f64], &[f64], f64)> = (0..self.len())
+            let k = self.len();
+            let pairs: Vec<(&[f64], &[f64], f64)> = (0..k)
                 .map(|i| (&self.s[i][..], &self.y[i][..], 1.0 / self.sy[i][i]))
                 .collect();
-            return self.products.direction(&pairs, 1.0 / self.theta, g, d);
+            let slope = self.products.direction(&pairs, 1.0 / self.theta, g, d);
+            if self.vector_free {
+                // The pass took every pair's products with the new ones: the compact
+                // form's tables are whole again.
+                for i in 0..k {
+                    for j in 0..k {
+                        (self.sy[i][j], self.ss[i][j]) = self.products.products(i, j);
+                    }
+                }
+                self.pending = 0;
+            }
+            return slope;
         }
         self.inverse_times_into(g, d);
         d.iter_mut().for_each(|v| *v = -*v);
@@ -277,6 +370,12 @@ impl CompactLbfgs {
 
     /// Checkpoints skip the factorization; this rebuilds it after loading.
     pub fn restore(&mut self) -> bool {
+        if self.vector_free {
+            return true;
+        }
+        if self.pending > 0 {
+            self.complete_products();
+        }
         self.factorize()
     }
 
@@ -401,6 +500,69 @@ mod tests {
                 (slope - exact).abs() <= 1e-12 * exact.abs(),
                 "{slope} against {exact}"
             );
+        }
+    }
+
+    #[test]
+    fn deferred_products_are_those_of_the_compact_form() {
+        // The vector-free form takes a new pair's products in the next step's pass: after
+        // it, SᵀY, SᵀS and θ are the compact form's (to rounding) and so is the step; a
+        // model turned back from it takes the deferred products itself.
+        let n = PARALLEL_LEN + 7;
+        let wave = |k: usize, i: usize| ((i * (5 + 2 * k) + 3 * k) % 997) as f64 / 997.0 - 0.5;
+        let (mut free, mut compact) = (CompactLbfgs::new(3), CompactLbfgs::new(3));
+        assert!(free.set_vector_free(true));
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300);
+        for k in 0..5 {
+            let s: Vec<f64> = (0..n).map(|i| wave(k, i)).collect();
+            let y: Vec<f64> = s
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v * (1.5 + (i % 4) as f64))
+                .collect();
+            let own = (dot(&s, &y), dot(&s, &s), dot(&y, &y));
+            free.push_deferred(s.clone(), y.clone(), own);
+            assert!(compact.push(&s, &y));
+            assert!(close(free.theta(), compact.theta()));
+            let g: Vec<f64> = (0..n).map(|i| wave(k + 7, i)).collect();
+            let (mut d_free, mut d_compact) = (Vec::new(), Vec::new());
+            free.descent_direction(&g, &mut d_free);
+            compact.descent_direction(&g, &mut d_compact);
+            for (a, b) in d_free.iter().zip(&d_compact) {
+                assert!((a - b).abs() <= 1e-10, "step, pair {k}");
+            }
+            assert_eq!(free.pending, 0);
+            for i in 0..free.len() {
+                for j in 0..free.len() {
+                    assert!(
+                        close(free.sy[i][j], compact.sy[i][j]),
+                        "sᵀy {i} {j}, pair {k}"
+                    );
+                    assert!(
+                        close(free.ss[i][j], compact.ss[i][j]),
+                        "sᵀs {i} {j}, pair {k}"
+                    );
+                }
+            }
+        }
+        let s: Vec<f64> = (0..n).map(|i| wave(9, i)).collect();
+        let y: Vec<f64> = s.iter().map(|v| 2.0 * v).collect();
+        free.push_deferred(
+            s.clone(),
+            y.clone(),
+            (dot(&s, &y), dot(&s, &s), dot(&y, &y)),
+        );
+        assert!(compact.push(&s, &y));
+        assert_eq!(free.pending, 1);
+        assert!(free.set_vector_free(false));
+        assert_eq!(free.pending, 0);
+        for i in 0..free.len() {
+            for j in 0..free.len() {
+                assert!(
+                    close(free.sy[i][j], compact.sy[i][j])
+                        && close(free.ss[i][j], compact.ss[i][j])
+                );
+            }
         }
     }
 }

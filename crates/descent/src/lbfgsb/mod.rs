@@ -258,12 +258,18 @@ impl Lbfgsb {
         };
         let step_norm = if long { sums.ss.sqrt() } else { norm(&s) };
         let descent = -sums.gs;
-        let (spare_s, spare_g) =
-            if sy.is_finite() && sy > f64::EPSILON * descent.max(0.0) && sy > 0.0 {
-                self.state.model.push_owned(s, y).1.unwrap_or_default()
-            } else {
-                (s, y)
-            };
+        let keep = sy.is_finite() && sy > f64::EPSILON * descent.max(0.0) && sy > 0.0;
+        let (spare_s, spare_g) = if !keep {
+            (s, y)
+        } else if self.state.model.is_vector_free() {
+            let own = (sy, sums.ss, factor * factor * sums.yy);
+            self.state
+                .model
+                .push_deferred(s, y, own)
+                .unwrap_or_default()
+        } else {
+            self.state.model.push_owned(s, y).1.unwrap_or_default()
+        };
         let x_old = std::mem::replace(&mut it.x, x_new);
         self.scratch.s = spare_s;
         self.scratch.line = (x_old, spare_g);
@@ -280,6 +286,12 @@ impl Lbfgsb {
             step_norm,
             alpha: step.alpha,
         })
+    }
+
+    /// Whether the model takes its step from dot products and defers its products
+    /// ([`CompactLbfgs::set_vector_free`]): long vectors, no bound.
+    fn vector_free(&self, n: usize) -> bool {
+        self.unbounded && n >= PARALLEL_LEN
     }
 
     fn reset(&mut self) {
@@ -301,6 +313,7 @@ impl Minimizer for Lbfgsb {
             resets: 0,
             last_reduction: f64::INFINITY,
         };
+        self.state.model.set_vector_free(self.vector_free(x0.len()));
         let mut x = x0.to_vec();
         self.box_.project(&mut x);
         Ok(Iterate::evaluate(problem, &x))
@@ -348,7 +361,8 @@ impl Minimizer for Lbfgsb {
         self.set_box(n)?;
         state.model.check_restored(n)?;
         self.state = state;
-        if !self.state.model.restore() {
+        let vector_free = self.vector_free(n);
+        if !self.state.model.set_vector_free(vector_free) || !self.state.model.restore() {
             self.state.resets += 1;
         }
         Ok(())
