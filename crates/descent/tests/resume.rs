@@ -137,13 +137,14 @@ fn every_method_resumes_exactly_and_refuses_another_problems_checkpoint() {
 }
 
 #[test]
-fn long_vector_quasi_newton_methods_resume_exactly() {
+fn long_vector_methods_resume_exactly() {
     // From 2¹⁷ variables L-BFGS and L-BFGS-B take their steps from the pairs' dot
     // products (rebuilt from the saved pairs on resume) and reuse their vectors from one
-    // iteration to the next: a resumed run still ends bitwise where the straight one does.
+    // iteration to the next, and CG takes its sums in one pass: a resumed run still ends
+    // bitwise where the straight one does.
     let long = MghProblem::parse("extended-rosenbrock:140000").unwrap();
     let short = MghProblem::parse("extended-rosenbrock:6").unwrap();
-    for name in ["lbfgs", "lbfgsb"] {
+    for name in ["lbfgs", "lbfgsb", "cg"] {
         let spec = MethodSpec::new(name);
         let refused = resumes_exactly_and_refuses_another_problem(
             name,
