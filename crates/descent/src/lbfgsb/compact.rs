@@ -275,21 +275,31 @@ impl CompactLbfgs {
         }
     }
 
-    /// `Wᵀv` restricted to the variables where `keep` holds (all when `None`).
+    /// `Wᵀv` restricted to the variables where `keep` holds (all when `None`): the 2k
+    /// products in one pass over the pairs ([`dots`], split across threads for long
+    /// vectors).
     pub fn wt_times(&self, v: &[f64], keep: Option<&[bool]>) -> Vec<f64> {
         let k = self.len();
-        let mut out = vec![0.0; 2 * k];
-        for j in 0..k {
-            let (mut yv, mut sv) = (0.0, 0.0);
-            for i in 0..v.len() {
-                if keep.is_none_or(|f| f[i]) {
-                    yv += self.y[j][i] * v[i];
-                    sv += self.s[j][i] * v[i];
-                }
+        let masked: Vec<f64>;
+        let v = match keep {
+            // Where every kept variable's value is taken and the others are zero, the
+            // restriction changes nothing (the callers' case): no copy.
+            Some(f) if v.iter().zip(f).any(|(x, keep)| !keep && *x != 0.0) => {
+                masked = v
+                    .iter()
+                    .zip(f)
+                    .map(|(x, keep)| if *keep { *x } else { 0.0 })
+                    .collect();
+                &masked[..]
             }
-            out[j] = yv;
-            out[k + j] = self.theta * sv;
-        }
+            _ => v,
+        };
+        let pairs: Vec<(&[f64], &[f64])> = (0..k)
+            .map(|j| (&self.y[j][..], v))
+            .chain((0..k).map(|j| (&self.s[j][..], v)))
+            .collect();
+        let mut out = dots(&pairs);
+        out[k..].iter_mut().for_each(|sv| *sv *= self.theta);
         out
     }
 
