@@ -1,12 +1,14 @@
 //! L-BFGS at 10⁵–10⁷ variables: the direction alone (m = 10 stored pairs), with the bytes
 //! it streams so that criterion's throughput compares with the machine's bandwidth
-//! (`examples/machine_bounds`), and 20 iterations on extended Rosenbrock from its start.
+//! (`examples/machine_bounds`), and 20 iterations on extended Rosenbrock from its start,
+//! of L-BFGS, L-BFGS-B and nonlinear CG.
 //! SciPy side by side: `bench/lbfgs_large_vs_scipy.py`.
 //!
 //! `cargo bench -p descent --bench lbfgs_large`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use descent::direction::{Direction, Lbfgs, LineSearchMethod};
+use descent::direction::{Direction, Lbfgs};
+use descent::method::MethodSpec;
 use descent::problems::mgh::MghProblem;
 use descent::{minimize, Iterate, NoObserver, Options};
 use std::hint::black_box;
@@ -63,26 +65,30 @@ fn direction(c: &mut Criterion) {
 }
 
 fn iterations(c: &mut Criterion) {
-    // What `descent minimize --problem extended-rosenbrock:N --method lbfgs --max-iter 20`
-    // runs (the memory fills on the way); the time per iteration is a twentieth.
-    let mut g = c.benchmark_group("lbfgs_20_iterations_extended_rosenbrock");
+    // What `descent minimize --problem extended-rosenbrock:N --method M --max-iter 20`
+    // runs, for L-BFGS, L-BFGS-B (no bound given) and nonlinear CG (the memory fills on
+    // the way); the time per iteration is a twentieth.
+    let mut g = c.benchmark_group("20_iterations_extended_rosenbrock");
     g.sample_size(10);
-    let opts = Options {
-        gtol: 1e-6,
-        max_iter: 20,
-        ..Options::default()
-    };
-    for n in [100_000, 1_000_000, 10_000_000] {
-        let problem = MghProblem::new("extended-rosenbrock", Some(n), None).unwrap();
-        let x0 = problem.x0();
-        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| {
-                let mut method = LineSearchMethod::lbfgs(MEMORY);
-                let s = minimize(&problem, &mut method, &x0, &opts, &mut NoObserver).unwrap();
-                assert_eq!(s.iterations, 20);
-                black_box(s.f)
-            })
-        });
+    for method in ["lbfgs", "lbfgsb", "cg"] {
+        let spec = MethodSpec::new(method);
+        let opts = Options {
+            gtol: 1e-6,
+            max_iter: 20,
+            ..spec.default_options()
+        };
+        for n in [100_000, 1_000_000, 10_000_000] {
+            let problem = MghProblem::new("extended-rosenbrock", Some(n), None).unwrap();
+            let x0 = problem.x0();
+            g.bench_with_input(BenchmarkId::new(method, n), &n, |b, _| {
+                b.iter(|| {
+                    let mut m = spec.build().unwrap();
+                    let s = minimize(&problem, m.as_mut(), &x0, &opts, &mut NoObserver).unwrap();
+                    assert_eq!(s.iterations, 20);
+                    black_box(s.f)
+                })
+            });
+        }
     }
     g.finish();
 }
