@@ -109,7 +109,7 @@ def test_to_torch_gives_the_same_outputs(digits):
 def test_own_f32_weights_or_f64_master_weights(digits):
     # As `descent train --master-weights`: the default steps the network's own f32
     # weights, "f64" keeps f64 master weights; both learn, and they are different runs.
-    # (alpha=0: a composed L2 decay is stepped on f64 weights whatever the setting.)
+    # (alpha=0: plain Adam, no composed decay.)
     Xtr, Xte, ytr, yte = digits
     fits = {
         mw: MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, random_state=0, alpha=0.0,
