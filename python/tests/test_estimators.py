@@ -119,8 +119,10 @@ def test_own_f32_weights_or_f64_master_weights(digits):
     for mw, clf in fits.items():
         assert clf.score(Xte, yte) > 0.8, mw
     assert fits[None].loss_curve_ != fits["f64"].loss_curve_
-    # Own weights are f32 values.
-    for w in fits[None].coefs_:
+    # Own weights are f32 values, with the composed decay of alpha > 0 too.
+    decayed = MLPClassifier(hidden_layer_sizes=(32,), max_iter=5, random_state=0,
+                            alpha=1e-3).fit(Xtr, ytr)
+    for w in fits[None].coefs_ + decayed.coefs_:
         np.testing.assert_array_equal(w, w.astype(np.float32).astype(np.float64))
     with pytest.raises(ValueError, match="master_weights"):
         MLPClassifier(precision="f64", master_weights="f32", max_iter=2).fit(Xtr, ytr)
