@@ -20,7 +20,9 @@
 //! [`Minimizer::grad_norm`]; default 1e-10, SciPy's setting in the same-run comparison,
 //! `bench/bounds_vs_scipy.py`), or on SciPy's reduction test (see [`Lbfgsb::ftol`]). Without finite bounds the step is L-BFGS's (the compact form
 //! and the two-loop recursion give the same `B⁻¹g`), with SciPy's shortcut of skipping the
-//! Cauchy point. As for `lbfgs`, the curvature pair is value-corrected by default and the
+//! Cauchy point; from 2¹⁷ variables it is then taken from the pairs' dot products, and a
+//! new pair's compact-form products from the same pass
+//! ([`CompactLbfgs::set_vector_free`]). As for `lbfgs`, the curvature pair is value-corrected by default and the
 //! first trial step is bounded by the problem's lower bound where known.
 
 mod cauchy;
