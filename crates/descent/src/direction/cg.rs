@@ -201,7 +201,7 @@ impl NonlinearCg {
                     *d = -g;
                     *dp = -g;
                 });
-            self.slope = Some(-g.par_chunks(CHUNK).map(|c| dot(c, c)).sum::<f64>());
+            self.slope = Some(-dot(g, g));
             self.since_restart = 0;
         }
         self.have_prev = true;

@@ -539,7 +539,8 @@ fn rows_sums<T: Real>(
             .fold(0, |best, (c, v)| if *v > row[best] { c } else { best })
     };
     match net.arch.loss {
-        Loss::CrossEntropy => {
+        // Class labels (cross-entropy always has them): the largest output is the class.
+        Loss::CrossEntropy | Loss::SquaredError if !data.labels.is_empty() => {
             for (i, row) in z.chunks(k).enumerate() {
                 sums[1] += (argmax(row) as u32 == data.labels[lo + i]) as u32 as f64;
             }
@@ -547,11 +548,6 @@ fn rows_sums<T: Real>(
         Loss::BinaryCrossEntropy if !data.labels.is_empty() => {
             for (i, v) in z.iter().enumerate() {
                 sums[1] += ((v.f64() > 0.0) as u32 == data.labels[lo + i]) as u32 as f64;
-            }
-        }
-        Loss::SquaredError if !data.labels.is_empty() => {
-            for (i, row) in z.chunks(k).enumerate() {
-                sums[1] += (argmax(row) as u32 == data.labels[lo + i]) as u32 as f64;
             }
         }
         _ => {

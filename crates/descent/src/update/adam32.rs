@@ -78,83 +78,53 @@ type Piece<'a> = (
     &'a mut [f32],
 );
 
-/// One chunk, compiled for AVX2 when the CPU has it: `(Σ Δ², all of next finite)`.
-fn chunk(
-    k: &AdamF32,
-    m: &mut [f32],
-    v: &mut [f32],
-    w: &[f32],
-    g: &[f32],
-    s: f32,
-    next: &mut [f32],
-) -> (f64, bool) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx,avx2")]
-        unsafe fn avx2(
-            k: &AdamF32,
-            m: &mut [f32],
-            v: &mut [f32],
-            w: &[f32],
-            g: &[f32],
-            s: f32,
-            next: &mut [f32],
-        ) -> (f64, bool) {
-            body(k, m, v, w, g, s, next)
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            return unsafe { avx2(k, m, v, w, g, s, next) };
-        }
-    }
-    body(k, m, v, w, g, s, next)
-}
-
-#[inline(always)]
-fn body(
-    k: &AdamF32,
-    m: &mut [f32],
-    v: &mut [f32],
-    w: &[f32],
-    g: &[f32],
-    s: f32,
-    next: &mut [f32],
-) -> (f64, bool) {
-    // Eight lanes of partial sums, in f64 per block of lanes so that a long chunk's sum
-    // keeps its precision; Δ goes through a block on the stack (in L1): one loop for Δ
-    // and the moments, one for the move and the sums, each of which vectorizes.
-    const LANES: usize = 8;
-    const BLOCK: usize = 32 * LANES;
-    let n = next.len();
-    let (m, v, w, g) = (&mut m[..n], &mut v[..n], &w[..n], &g[..n]);
-    let (mut sq, mut ok) = (0.0f64, true);
-    let mut delta = [0.0f32; BLOCK];
-    for lo in (0..n).step_by(BLOCK) {
-        let hi = (lo + BLOCK).min(n);
-        for (i, d) in (lo..hi).zip(delta.iter_mut()) {
-            *d = k.delta(&mut m[i], &mut v[i], w[i], g[i]);
-        }
-        let mut lanes = [0.0f32; LANES];
-        let whole = lo + (hi - lo) / LANES * LANES;
-        let mut cs = next[lo..whole].chunks_exact_mut(LANES);
-        let mut ws = w[lo..whole].chunks_exact(LANES);
-        let mut ds = delta[..whole - lo].chunks_exact(LANES);
-        for ((c, w), d) in (&mut cs).zip(&mut ws).zip(&mut ds) {
-            for lane in 0..LANES {
-                c[lane] = w[lane] + s * d[lane];
-                lanes[lane] += d[lane] * d[lane];
-                ok &= c[lane].is_finite();
+crate::simd::kernel! {
+    /// One chunk, compiled for AVX2 when the CPU has it: `(Σ Δ², all of next finite)`.
+    fn chunk(
+        k: &AdamF32,
+        m: &mut [f32],
+        v: &mut [f32],
+        w: &[f32],
+        g: &[f32],
+        s: f32,
+        next: &mut [f32],
+    ) -> (f64, bool) {
+        // Eight lanes of partial sums, in f64 per block of lanes so that a long chunk's sum
+        // keeps its precision; Δ goes through a block on the stack (in L1): one loop for Δ
+        // and the moments, one for the move and the sums, each of which vectorizes.
+        const LANES: usize = 8;
+        const BLOCK: usize = 32 * LANES;
+        let n = next.len();
+        let (m, v, w, g) = (&mut m[..n], &mut v[..n], &w[..n], &g[..n]);
+        let (mut sq, mut ok) = (0.0f64, true);
+        let mut delta = [0.0f32; BLOCK];
+        for lo in (0..n).step_by(BLOCK) {
+            let hi = (lo + BLOCK).min(n);
+            for (i, d) in (lo..hi).zip(delta.iter_mut()) {
+                *d = k.delta(&mut m[i], &mut v[i], w[i], g[i]);
+            }
+            let mut lanes = [0.0f32; LANES];
+            let whole = lo + (hi - lo) / LANES * LANES;
+            let mut cs = next[lo..whole].chunks_exact_mut(LANES);
+            let mut ws = w[lo..whole].chunks_exact(LANES);
+            let mut ds = delta[..whole - lo].chunks_exact(LANES);
+            for ((c, w), d) in (&mut cs).zip(&mut ws).zip(&mut ds) {
+                for lane in 0..LANES {
+                    c[lane] = w[lane] + s * d[lane];
+                    lanes[lane] += d[lane] * d[lane];
+                    ok &= c[lane].is_finite();
+                }
+            }
+            sq += lanes.iter().map(|l| f64::from(*l)).sum::<f64>();
+            for i in whole..hi {
+                let d = delta[i - lo];
+                next[i] = w[i] + s * d;
+                sq += f64::from(d * d);
+                ok &= next[i].is_finite();
             }
         }
-        sq += lanes.iter().map(|l| f64::from(*l)).sum::<f64>();
-        for i in whole..hi {
-            let d = delta[i - lo];
-            next[i] = w[i] + s * d;
-            sq += f64::from(d * d);
-            ok &= next[i].is_finite();
-        }
+        (sq, ok)
     }
-    (sq, ok)
 }
 
 #[cfg(test)]

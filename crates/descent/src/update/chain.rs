@@ -2,7 +2,9 @@
 //! clipping the gradient by its norm before the rule sees it, and decoupled weight decay
 //! after it (Loshchilov & Hutter 2019: `Δ −= ρₜ·λ·x`, with the rule's own rate ρₜ).
 
+use super::one_pass::CHUNK;
 use super::{Moved, StepPoint, StepRule, WeightMatrix};
+use crate::linalg::in_chunks;
 use rayon::prelude::*;
 
 /// A step rule with its gradient clipped and/or its weights decayed.
@@ -87,36 +89,31 @@ impl<R: StepRule> StepRule for Chained<R> {
         if self.clip_norm.is_some() && !whole {
             return None;
         }
+        // The chunks' sums added in order: the same norm on any number of threads.
         let norm = self.clip_norm.map_or(0.0, |_| {
-            g.par_chunks(1 << 13)
-                .map(|c| c.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>())
-                .sum::<f64>()
-                .sqrt()
+            in_chunks(g.len(), |r| {
+                g[r].iter().map(|v| f64::from(*v).powi(2)).sum()
+            })
+            .sqrt()
         });
-        let moved = match self.clip_norm {
+        let mut clipped = std::mem::take(&mut self.clipped32);
+        let g = match self.clip_norm {
             Some(c) if norm > c => {
                 let scale = c / norm;
-                let mut clipped = std::mem::take(&mut self.clipped32);
                 clipped.clear();
                 clipped.extend(g.iter().map(|v| (f64::from(*v) * scale) as f32));
-                let at = StepPoint::F32 {
-                    x,
-                    g: &clipped,
-                    next: &mut *next,
-                };
-                let moved = self.rule.step_point(t, at, s, part.clone());
-                self.clipped32 = clipped;
-                moved
+                &clipped[..]
             }
-            _ => {
-                let at = StepPoint::F32 {
-                    x,
-                    g,
-                    next: &mut *next,
-                };
-                self.rule.step_point(t, at, s, part.clone())
-            }
-        }?;
+            _ => g,
+        };
+        let at = StepPoint::F32 {
+            x,
+            g,
+            next: &mut *next,
+        };
+        let moved = self.rule.step_point(t, at, s, part.clone());
+        self.clipped32 = clipped;
+        let moved = moved?;
         if self.weight_decay <= 0.0 {
             return Some(moved);
         }
@@ -124,8 +121,8 @@ impl<R: StepRule> StepRule for Chained<R> {
         let decay = s * self.rule.rate(t) * self.weight_decay;
         let (x, next) = (&x[part.clone()], &mut next[part]);
         let parts: Vec<(f64, bool)> = next
-            .par_chunks_mut(1 << 13)
-            .zip(x.par_chunks(1 << 13))
+            .par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
             .map(|(next, x)| {
                 let (mut sq, mut finite) = (0.0, true);
                 for (n, x) in next.iter_mut().zip(x) {
