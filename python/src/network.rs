@@ -69,6 +69,7 @@ fn dataset(
         d,
         targets,
         feature_names: Vec::new(),
+        part: None,
     })
 }
 

@@ -182,6 +182,7 @@ pub fn safetensors_model(data: &[u8]) {
         d,
         targets,
         feature_names: Vec::new(),
+        part: None,
     };
     let _ = predict_data(&saved, set);
 }
@@ -212,6 +213,7 @@ pub fn optimizer_state(data: &[u8]) {
             k: 1,
         },
         feature_names: Vec::new(),
+        part: None,
     };
     cfg.epochs = state.epoch.saturating_add(1);
     cfg.threads = 1;

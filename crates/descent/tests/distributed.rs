@@ -696,3 +696,107 @@ fn validation_and_test_sets_are_evaluated_in_shares_with_one_process_s_figures()
         }
     }
 }
+
+/// Worker `rank`'s own rows of `data` (those of its leaves), as a part of the whole set.
+fn own_part(data: &Dataset, rank: usize, size: usize) -> Dataset {
+    let rows = descent::comm::tree::own_leaves(data.len(), rank, size).0;
+    let mut part = data.subset(&rows.clone().collect::<Vec<_>>());
+    part.part = Some(descent::data::Part {
+        total: data.len(),
+        first: rows.start,
+    });
+    part
+}
+
+#[test]
+fn workers_that_hold_only_their_own_rows_train_as_one_process_that_holds_them_all() {
+    let (net, train, val) = spirals();
+    let p0 = net.init_params(Init::GlorotUniform, 7);
+    let parted = |method: &str, epochs, f32: bool| {
+        let cfg = TrainConfig {
+            optimizer: method.into(),
+            epochs,
+            batch_size: 32,
+            ..TrainConfig::default()
+        };
+        let go = |train: &Dataset, val: &Dataset, comm: &dyn Communicator| {
+            let start = TrainState::new(p0.clone());
+            if f32 {
+                run::<f32>(&net, train, Some(val), &cfg, start, comm)
+            } else {
+                run::<f64>(&net, train, Some(val), &cfg, start, comm)
+            }
+        };
+        let one = go(&train, &val, &Local);
+        for k in [2, 3] {
+            let many = InProcess::run(k, |comm| {
+                let (r, s) = (comm.rank(), comm.size());
+                go(&own_part(&train, r, s), &own_part(&val, r, s), comm)
+            });
+            let tol = if f32 { 1e-5 } else { 1e-10 };
+            for r in &many {
+                // Every worker ends with the same weights, to the bit ...
+                assert_eq!(r.state.params, many[0].state.params, "{method} on {k}");
+                // ... and the run is the one process's, but for the order of additions.
+                assert_close(&losses(r), &losses(&one), tol, method);
+            }
+        }
+    };
+    // Mini-batches: each worker evaluates the rows of every global batch that it holds
+    // (a batch of 32 can leave a worker none).
+    parted("adam", 4, false);
+    parted("sgd", 3, false);
+    parted("adam", 3, true);
+    // Full batch: each worker's rows are its leaves.
+    parted("lbfgs", 15, false);
+    // A part that is not the worker's own is refused.
+    let wrong = InProcess::run(2, |comm| {
+        let cfg = TrainConfig {
+            optimizer: "adam".into(),
+            epochs: 1,
+            ..TrainConfig::default()
+        };
+        let opt = Optimizer::Method(cfg.method_spec().unwrap());
+        let other = own_part(&train, 1 - comm.rank(), 2);
+        train_distributed::<f64>(
+            &net,
+            &other,
+            None,
+            &cfg,
+            opt,
+            TrainState::new(p0.clone()),
+            &mut Silent,
+            comm,
+        )
+        .err()
+        .map(|e| e.to_string())
+    });
+    assert!(
+        wrong
+            .iter()
+            .all(|e| e.as_deref().is_some_and(|e| e.contains("not its own"))),
+        "{wrong:?}"
+    );
+}
+
+#[test]
+fn least_squares_workers_that_hold_only_their_own_rows_sum_the_same_normal_equations() {
+    let data = synthetic("sine:300", 0).unwrap();
+    let net = Mlp::new(&[1, 8, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let p0 = net.init_params(Init::NguyenWidrow, 1);
+    let cfg = TrainConfig {
+        optimizer: "lm".into(),
+        epochs: 25,
+        ..TrainConfig::default()
+    };
+    let one = run::<f64>(&net, &data, None, &cfg, TrainState::new(p0.clone()), &Local);
+    let many = InProcess::run(2, |comm| {
+        let part = own_part(&data, comm.rank(), comm.size());
+        run::<f64>(&net, &part, None, &cfg, TrainState::new(p0.clone()), comm)
+    });
+    for r in &many {
+        // Four leaves, two on each worker: the same sums to the bit.
+        assert_eq!(r.state.params, one.state.params);
+        assert_eq!(losses(r), losses(&one));
+    }
+}

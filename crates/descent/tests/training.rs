@@ -565,6 +565,7 @@ fn parity3() -> Dataset {
         d: 3,
         targets: descent::data::TargetData::Values { y, k: 1 },
         feature_names: vec!["b1".into(), "b2".into(), "b3".into()],
+        part: None,
     }
 }
 
@@ -678,6 +679,7 @@ fn noisy_sine(n: usize, noise: f64, seed: u64) -> Dataset {
         d: 1,
         targets: descent::data::TargetData::Values { y, k: 1 },
         feature_names: vec!["x".into()],
+        part: None,
     }
 }
 

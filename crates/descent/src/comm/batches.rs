@@ -33,6 +33,18 @@ pub struct DistributedBatches<'a, S: ?Sized> {
     scalars: RefCell<Vec<f64>>,
     /// The other worker's f32 half in the first round of an f32 sum ([`sum_part_f32`]).
     theirs: RefCell<Vec<f32>>,
+    /// The rows this worker holds, when it holds only its own ([`DistributedBatches::holding`]).
+    held: Option<Held>,
+    /// This worker's indices of the current batch, counted in the rows it holds.
+    mine: RefCell<Vec<usize>>,
+}
+
+/// The rows of the whole set each worker holds: its leaves' ([`super::tree::own_leaves`]).
+struct Held {
+    /// Samples of the whole set.
+    total: usize,
+    /// Each worker's first row, and the end of the last worker's rows.
+    starts: Vec<usize>,
 }
 
 impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
@@ -46,27 +58,82 @@ impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
             shared: Cell::new(false),
             scalars: RefCell::new(Vec::new()),
             theirs: RefCell::new(Vec::new()),
+            held: None,
+            mine: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The batches of a set of `total` samples of which `inner` holds only this worker's
+    /// rows, those of its leaves ([`super::tree::own_leaves`]): of every batch, the worker
+    /// evaluates the indices that fall in its rows. Every worker still walks the same
+    /// global batches, so the run is the run of one process that holds them all; the
+    /// workers' shares of a batch differ a little in size from batch to batch.
+    pub fn holding(mut self, total: usize) -> Self {
+        let size = self.comm.size();
+        let mut starts: Vec<usize> = (0..size)
+            .map(|r| super::tree::own_leaves(total, r, size).0.start)
+            .collect();
+        starts.push(total);
+        self.held = Some(Held { total, starts });
+        self
     }
 }
 
 impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
+    /// Calls `with` on this worker's indices of a batch (counted in the rows it holds),
+    /// their weight (this worker's fraction of the batch), and whether every worker has
+    /// the same number of them.
+    fn with_mine<R>(&self, indices: &[usize], with: impl FnOnce(&[usize], f64, bool) -> R) -> R {
+        let (b, rank, size) = (indices.len(), self.comm.rank(), self.comm.size());
+        let Some(held) = &self.held else {
+            let mine = &indices[share(b, rank, size)];
+            return with(mine, mine.len() as f64 / b.max(1) as f64, b % size == 0);
+        };
+        let (first, end) = (held.starts[rank], held.starts[rank + 1]);
+        let mut mine = self.mine.borrow_mut();
+        mine.clear();
+        mine.extend(
+            indices
+                .iter()
+                .filter(|&&i| (first..end).contains(&i))
+                .map(|i| i - first),
+        );
+        // Every worker's count, to tell an even split (each worker knows every batch).
+        let even = b % size == 0 && {
+            let mut counts = vec![0usize; size];
+            for &i in indices {
+                counts[held.starts.partition_point(|&s| s <= i) - 1] += 1;
+            }
+            counts.iter().all(|&c| c == b / size)
+        };
+        with(&mine, mine.len() as f64 / b.max(1) as f64, even)
+    }
+
+    /// The inner problem's mean value and gradient on `mine`, a worker's share: none
+    /// (zero) when it has no rows of the batch.
+    fn share_value_grad(&self, x: &[f64], mine: &[usize], g: &mut [f64]) -> f64 {
+        if mine.is_empty() {
+            g.iter_mut().for_each(|v| *v = 0.0);
+            return 0.0;
+        }
+        self.inner.batch_value_grad(x, mine, g)
+    }
+
     /// This worker's share of the batch, weighted by its part of the rows, and the value,
     /// summed over the workers in one message; the mean value returned, the gradient in
     /// `g`.
     fn sum_shares(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
-        let b = indices.len();
-        let mine = &indices[share(b, self.comm.rank(), self.comm.size())];
-        let weight = mine.len() as f64 / b.max(1) as f64;
-        let mut buf = self.buf.borrow_mut();
-        let n = g.len();
-        buf.resize(n + 1, 0.0);
-        let f = self.inner.batch_value_grad(x, mine, &mut buf[..n]);
-        buf[..n].iter_mut().for_each(|s| *s *= weight);
-        buf[n] = weight * f;
-        self.comm.sum_with(&mut buf, &mut self.scratch.borrow_mut());
-        g.copy_from_slice(&buf[..n]);
-        buf[n]
+        self.with_mine(indices, |mine, weight, _| {
+            let mut buf = self.buf.borrow_mut();
+            let n = g.len();
+            buf.resize(n + 1, 0.0);
+            let f = self.share_value_grad(x, mine, &mut buf[..n]);
+            buf[..n].iter_mut().for_each(|s| *s *= weight);
+            buf[n] = weight * f;
+            self.comm.sum_with(&mut buf, &mut self.scratch.borrow_mut());
+            g.copy_from_slice(&buf[..n]);
+            buf[n]
+        })
     }
 
     /// [`DistributedBatches::sum_shares`] for a shared step: the gradient summed on this
@@ -78,12 +145,11 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         indices: &[usize],
         g: &mut [f64],
     ) -> (f64, Option<f64>) {
-        let (b, rank, size) = (indices.len(), self.comm.rank(), self.comm.size());
-        let mine = &indices[share(b, rank, size)];
-        let weight = mine.len() as f64 / b.max(1) as f64;
-        let f = self.inner.batch_value_grad(x, mine, g);
-        let (_, f, norm) = self.sum_on_part(f, weight, b % size == 0, g);
-        (f, norm)
+        self.with_mine(indices, |mine, weight, even| {
+            let f = self.share_value_grad(x, mine, g);
+            let (_, f, norm) = self.sum_on_part(f, weight, even, g);
+            (f, norm)
+        })
     }
 
     /// The rest of [`DistributedBatches::sum_part_of_shares`] once this worker's share is
@@ -190,14 +256,54 @@ impl<S: SampledObjective + ?Sized> OwnWeights for DistributedBatches<'_, S> {
     }
     fn value_grad(&self, indices: &[usize], norm: bool) -> (f64, Option<f64>) {
         let own = self.own();
-        let (b, rank, size) = (indices.len(), self.comm.rank(), self.comm.size());
-        if size <= 1 {
+        if self.comm.size() <= 1 {
             return own.value_grad(indices, norm);
         }
-        let mine = &indices[share(b, rank, size)];
-        let weight = mine.len() as f64 / b.max(1) as f64;
-        let (f, _) = own.value_grad(mine, false);
-        if self.shared.get() && b % size == 0 {
+        self.with_mine(indices, |mine, weight, even| {
+            let f = if mine.is_empty() {
+                own.gradient(&mut |g| g.iter_mut().for_each(|v| *v = 0.0));
+                0.0
+            } else {
+                own.value_grad(mine, false).0
+            };
+            self.sum_own_share(own, f, weight, even)
+        })
+    }
+    fn gradient(&self, with: &mut dyn FnMut(&mut [f32])) {
+        self.own().gradient(with)
+    }
+    fn weights(&self, with: &mut dyn FnMut(&mut [f32])) {
+        self.own().weights(with)
+    }
+    fn step(&self, part: std::ops::Range<usize>, step: &mut WeightStep<'_>) -> Option<Moved> {
+        let own = self.own();
+        let moved = own.step(part.clone(), step)?;
+        if part == (0..self.inner.dim()) {
+            return Some(moved);
+        }
+        own.weights(&mut |w| join_parts(self.comm, w));
+        let mut sums = [moved.step_sq, f64::from(u8::from(!moved.finite))];
+        self.comm
+            .sum_with(&mut sums, &mut self.scratch.borrow_mut());
+        Some(Moved {
+            step_sq: sums[0],
+            finite: sums[1] == 0.0,
+        })
+    }
+}
+
+impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
+    /// [`OwnWeights::value_grad`] once this worker's share is evaluated (mean value `f`,
+    /// the gradient in the network's buffer, weight `weight`): the shares summed across
+    /// the workers, whole or on this worker's part.
+    fn sum_own_share(
+        &self,
+        own: &dyn OwnWeights,
+        f: f64,
+        weight: f64,
+        even: bool,
+    ) -> (f64, Option<f64>) {
+        if self.shared.get() && even {
             return self.sum_own_part(own, f, weight);
         }
         let mut buf = self.buf.borrow_mut();
@@ -228,27 +334,6 @@ impl<S: SampledObjective + ?Sized> OwnWeights for DistributedBatches<'_, S> {
                 .for_each(|(g, v)| *g = *v as f32)
         });
         (buf[n], crate::linalg::finite_norm_inf(&buf[..n]))
-    }
-    fn gradient(&self, with: &mut dyn FnMut(&mut [f32])) {
-        self.own().gradient(with)
-    }
-    fn weights(&self, with: &mut dyn FnMut(&mut [f32])) {
-        self.own().weights(with)
-    }
-    fn step(&self, part: std::ops::Range<usize>, step: &mut WeightStep<'_>) -> Option<Moved> {
-        let own = self.own();
-        let moved = own.step(part.clone(), step)?;
-        if part == (0..self.inner.dim()) {
-            return Some(moved);
-        }
-        own.weights(&mut |w| join_parts(self.comm, w));
-        let mut sums = [moved.step_sq, f64::from(u8::from(!moved.finite))];
-        self.comm
-            .sum_with(&mut sums, &mut self.scratch.borrow_mut());
-        Some(Moved {
-            step_sq: sums[0],
-            finite: sums[1] == 0.0,
-        })
     }
 }
 
@@ -288,7 +373,9 @@ impl<S: SampledObjective + ?Sized> SampledObjective for DistributedBatches<'_, S
         self.inner.dim()
     }
     fn sample_count(&self) -> usize {
-        self.inner.sample_count()
+        self.held
+            .as_ref()
+            .map_or_else(|| self.inner.sample_count(), |h| h.total)
     }
     fn batch_value_grad_norm(
         &self,

@@ -45,6 +45,20 @@ pub struct Dataset {
     pub targets: TargetData,
     /// Feature names (may be empty).
     pub feature_names: Vec<String>,
+    /// The rows of a larger set this one holds, when it holds only some: a worker of a
+    /// distributed run keeps its own (`None`: the whole set).
+    pub part: Option<Part>,
+}
+
+/// Where a data set's rows sit in the whole set the workers of a distributed run share:
+/// it holds rows `first..first + len` of `total`, the rows of its worker's leaves
+/// ([`crate::comm::tree::own_leaves`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// Rows of the whole set.
+    pub total: usize,
+    /// The first row held, counted in the whole set.
+    pub first: usize,
 }
 
 /// Per-feature mean and standard deviation (from a training split), to standardize.
@@ -74,24 +88,66 @@ fn mean_std(cols: usize, rows: impl Iterator<Item = Vec<f64>> + Clone) -> (Vec<f
             *s += (v - m) * (v - m);
         }
     }
-    let std = var
-        .iter()
-        .map(|s| {
-            let sd = (s / n).sqrt();
-            if sd > 1e-12 {
-                sd
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let std = var.iter().map(|s| standard_deviation(s / n)).collect();
     (mean, std)
+}
+
+/// [`mean_std`] of `total` rows of which these are one worker's: the sums over the rows are
+/// summed across the workers of `comm`.
+fn shared_mean_std<'a>(
+    cols: usize,
+    total: usize,
+    rows: impl Iterator<Item = &'a [f64]> + Clone,
+    comm: &dyn crate::comm::Communicator,
+) -> (Vec<f64>, Vec<f64>) {
+    let n = total.max(1) as f64;
+    let mut mean = vec![0.0; cols];
+    for r in rows.clone() {
+        mean.iter_mut().zip(r).for_each(|(m, v)| *m += v);
+    }
+    comm.sum(&mut mean);
+    mean.iter_mut().for_each(|m| *m /= n);
+    let mut var = vec![0.0; cols];
+    for r in rows {
+        for ((s, v), m) in var.iter_mut().zip(r).zip(&mean) {
+            *s += (v - m) * (v - m);
+        }
+    }
+    comm.sum(&mut var);
+    let std = var.iter().map(|s| standard_deviation(s / n)).collect();
+    (mean, std)
+}
+
+/// The standard deviation of a variance, 1 for a constant feature (nothing to scale).
+fn standard_deviation(variance: f64) -> f64 {
+    let sd = variance.sqrt();
+    if sd > 1e-12 {
+        sd
+    } else {
+        1.0
+    }
+}
+
+/// The rows of a seeded split of `n` rows into [train, validation, test] with the given
+/// fractions ([`Dataset::split`]).
+pub fn split_rows(n: usize, val_frac: f64, test_frac: f64, seed: u64) -> [Vec<usize>; 3] {
+    let perm = permutation(n, seed);
+    let n_test = ((n as f64) * test_frac).round() as usize;
+    let n_val = ((n as f64) * val_frac).round() as usize;
+    let (test, rest) = perm.split_at(n_test.min(n));
+    let (val, train) = rest.split_at(n_val.min(rest.len()));
+    [train.to_vec(), val.to_vec(), test.to_vec()]
 }
 
 impl Dataset {
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.x.len() / self.d.max(1)
+    }
+    /// Number of samples of the whole set this one is a part of (its own length when it
+    /// is whole).
+    pub fn total_len(&self) -> usize {
+        self.part.map_or(self.len(), |p| p.total)
     }
     /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
@@ -160,18 +216,34 @@ impl Dataset {
             d: self.d,
             targets,
             feature_names: self.feature_names.clone(),
+            part: None,
         }
     }
 
     /// Seeded split into (train, validation, test) with the given fractions.
     pub fn split(&self, val_frac: f64, test_frac: f64, seed: u64) -> (Dataset, Dataset, Dataset) {
-        let n = self.len();
-        let perm = permutation(n, seed);
-        let n_test = ((n as f64) * test_frac).round() as usize;
-        let n_val = ((n as f64) * val_frac).round() as usize;
-        let (test, rest) = perm.split_at(n_test.min(n));
-        let (val, train) = rest.split_at(n_val.min(rest.len()));
-        (self.subset(train), self.subset(val), self.subset(test))
+        let [train, val, test] = split_rows(self.len(), val_frac, test_frac, seed);
+        (self.subset(&train), self.subset(&val), self.subset(&test))
+    }
+
+    /// Statistics of this training set for standardization ([`Dataset::standardizer`]),
+    /// as one worker of `comm` that holds its [`Part`] of the set: the sums are taken over
+    /// every worker's rows. Of a whole set, the set's own statistics.
+    pub fn shared_standardizer(
+        &self,
+        targets: bool,
+        comm: &dyn crate::comm::Communicator,
+    ) -> Standardizer {
+        if self.part.is_none() {
+            return self.standardizer(targets);
+        }
+        let n = self.total_len();
+        let (mean, std) = shared_mean_std(self.d, n, self.x.chunks(self.d.max(1)), comm);
+        let target = match (&self.targets, targets) {
+            (TargetData::Values { y, k }, true) => Some(shared_mean_std(*k, n, y.chunks(*k), comm)),
+            _ => None,
+        };
+        Standardizer { mean, std, target }
     }
 
     /// Statistics of this (training) set for standardization; `targets` also for values.
@@ -206,6 +278,27 @@ impl Dataset {
     /// last). For classification the labels may be integers or strings; classes are
     /// numbered in sorted order (numerically for integers).
     pub fn from_csv(table: &Table, target: Option<&str>, task: Task) -> Result<Dataset> {
+        Dataset::from_csv_rows(table, target, task, None)
+    }
+
+    /// [`Dataset::from_csv`] of the table's `rows` only, in that order (all of them for
+    /// `None`): only those rows' features are parsed and kept, while the classes are
+    /// named from the whole target column, so that every part of a table numbers them
+    /// alike.
+    pub fn from_csv_rows(
+        table: &Table,
+        target: Option<&str>,
+        task: Task,
+        rows: Option<&[usize]>,
+    ) -> Result<Dataset> {
+        let all: Vec<usize>;
+        let rows = match rows {
+            Some(r) => r,
+            None => {
+                all = (0..table.len()).collect();
+                &all
+            }
+        };
         let tcol = match target {
             Some(t) => table.column_index(t)?,
             None => table.headers.len() - 1,
@@ -218,8 +311,8 @@ impl Dataset {
         }
         let feature_cols: Vec<usize> = (0..table.headers.len()).filter(|c| *c != tcol).collect();
         let d = feature_cols.len();
-        let mut x = Vec::with_capacity(table.len() * d);
-        for row in 0..table.len() {
+        let mut x = Vec::with_capacity(rows.len() * d);
+        for &row in rows {
             let line = table.line(row);
             for &c in &feature_cols {
                 let f = table.field(row, c);
@@ -242,7 +335,10 @@ impl Dataset {
         let targets = match task {
             Task::Regression => {
                 let y = table.numeric_column(&table.headers[tcol])?;
-                TargetData::Values { y, k: 1 }
+                TargetData::Values {
+                    y: rows.iter().map(|&r| y[r]).collect(),
+                    k: 1,
+                }
             }
             Task::Classification => {
                 let ints: Option<Vec<i64>> = raw.iter().map(|s| s.parse::<i64>().ok()).collect();
@@ -266,9 +362,10 @@ impl Dataset {
                         table.source, table.headers[tcol]
                     )));
                 }
-                let labels = raw
+                let labels = rows
                     .iter()
-                    .map(|s| {
+                    .map(|&r| {
+                        let s = raw[r];
                         let key = match s.parse::<i64>() {
                             Ok(i) if ints.is_some() => i.to_string(),
                             _ => s.to_string(),
@@ -289,6 +386,7 @@ impl Dataset {
                 .iter()
                 .map(|&c| table.headers[c].clone())
                 .collect(),
+            part: None,
         })
     }
 }
@@ -359,6 +457,7 @@ mod tests {
                 k: 1,
             },
             feature_names: vec![],
+            part: None,
         };
         let (tr, va, te) = d.split(0.2, 0.2, 1);
         assert_eq!((tr.len(), va.len(), te.len()), (6, 2, 2));

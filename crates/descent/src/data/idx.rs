@@ -142,34 +142,75 @@ pub const MNIST_STD: f64 = 0.3081;
 /// [0, 1], then normalized with the training set's global mean and standard deviation
 /// ([`MNIST_MEAN`], [`MNIST_STD`]; zero-mean inputs train faster).
 pub fn load_mnist(dir: &Path, train: bool) -> Result<Dataset> {
-    let prefix = if train { "train" } else { "t10k" };
-    let (idims, pixels) = read_idx(&find(dir, &format!("{prefix}-images-idx3-ubyte"))?)?;
-    let (ldims, labels) = read_idx(&find(dir, &format!("{prefix}-labels-idx1-ubyte"))?)?;
-    if idims.len() != 3 || ldims.len() != 1 || idims[0] != ldims[0] {
-        return Err(Error::Parse(format!(
-            "{}: image and label files do not match ({idims:?} vs {ldims:?})",
-            dir.display()
-        )));
+    let images = MnistImages::read(dir, train)?;
+    Ok(images.rows(&(0..images.len()).collect::<Vec<_>>()))
+}
+
+/// MNIST's images and labels as the files hold them (a byte a pixel), to be turned into
+/// samples a few rows at a time: a worker of a distributed run keeps only its own rows in
+/// f64, an eighth of the bytes per row it does not hold.
+pub struct MnistImages {
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+    /// Pixels per image.
+    d: usize,
+}
+
+impl MnistImages {
+    /// Reads MNIST's training (`train = true`) or test images and labels from `dir`.
+    pub fn read(dir: &Path, train: bool) -> Result<MnistImages> {
+        let prefix = if train { "train" } else { "t10k" };
+        let (idims, pixels) = read_idx(&find(dir, &format!("{prefix}-images-idx3-ubyte"))?)?;
+        let (ldims, labels) = read_idx(&find(dir, &format!("{prefix}-labels-idx1-ubyte"))?)?;
+        if idims.len() != 3 || ldims.len() != 1 || idims[0] != ldims[0] {
+            return Err(Error::Parse(format!(
+                "{}: image and label files do not match ({idims:?} vs {ldims:?})",
+                dir.display()
+            )));
+        }
+        if let Some(l) = labels.iter().find(|l| **l > 9) {
+            return Err(Error::Parse(format!(
+                "{}: label {l} is not a digit",
+                dir.display()
+            )));
+        }
+        Ok(MnistImages {
+            pixels,
+            labels,
+            d: idims[1] * idims[2],
+        })
     }
-    if let Some(l) = labels.iter().find(|l| **l > 9) {
-        return Err(Error::Parse(format!(
-            "{}: label {l} is not a digit",
-            dir.display()
-        )));
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
     }
-    let d = idims[1] * idims[2];
-    Ok(Dataset {
-        x: pixels
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The images `rows` (each below [`MnistImages::len`]), in that order, as samples:
+    /// pixels scaled and normalized as [`load_mnist`] does.
+    pub fn rows(&self, rows: &[usize]) -> Dataset {
+        let d = self.d;
+        let x = rows
             .iter()
+            .flat_map(|&r| &self.pixels[r * d..(r + 1) * d])
             .map(|p| (*p as f64 / 255.0 - MNIST_MEAN) / MNIST_STD)
-            .collect(),
-        d,
-        targets: TargetData::Classes {
-            labels: labels.iter().map(|l| *l as u32).collect(),
-            names: (0..10).map(|i| i.to_string()).collect(),
-        },
-        feature_names: vec![],
-    })
+            .collect();
+        Dataset {
+            x,
+            d,
+            targets: TargetData::Classes {
+                labels: rows.iter().map(|&r| u32::from(self.labels[r])).collect(),
+                names: (0..10).map(|i| i.to_string()).collect(),
+            },
+            feature_names: vec![],
+            part: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,6 @@ mod idx;
 mod synthetic;
 
 pub use csv_table::Table;
-pub use dataset::{permutation, Dataset, Standardizer, TargetData, Task};
-pub use idx::{load_mnist, parse_idx, read_idx, read_idx_reader};
+pub use dataset::{permutation, split_rows, Dataset, Part, Standardizer, TargetData, Task};
+pub use idx::{load_mnist, parse_idx, read_idx, read_idx_reader, MnistImages};
 pub use synthetic::synthetic;

@@ -19,6 +19,7 @@ fn classes(x: Vec<f64>, d: usize, labels: Vec<u32>, k: usize) -> Dataset {
             names: (0..k).map(|i| i.to_string()).collect(),
         },
         feature_names: vec![],
+        part: None,
     }
 }
 
@@ -126,6 +127,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
                 d: 1,
                 targets: TargetData::Values { y, k: 1 },
                 feature_names: vec!["x".into()],
+                part: None,
             }
         }
         "matlab-sin" => {
@@ -160,6 +162,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
                 d: bits,
                 targets: TargetData::Values { y, k: 1 },
                 feature_names: (1..=bits).map(|b| format!("b{b}")).collect(),
+                part: None,
             }
         }
         other => {
@@ -191,5 +194,6 @@ fn values(y: Vec<f64>, x: Vec<f64>) -> Dataset {
         d: 1,
         targets: TargetData::Values { y, k: 1 },
         feature_names: vec!["x".into()],
+        part: None,
     }
 }

@@ -4,8 +4,8 @@
 //! Gauss–Newton and Levenberg–Marquardt — MATLAB's `trainlm`.
 
 use super::{Loss, Mlp, Real, Targets, Workspace};
-use crate::comm::tree::{leaf_count, TreeSum};
-use crate::comm::{share, Communicator, Local};
+use crate::comm::tree::{own_leaves, TreeSum};
+use crate::comm::{Communicator, Local};
 use crate::linalg::DenseMatrix;
 use crate::problem::{LeastSquares, Objective};
 use faer::Par;
@@ -19,8 +19,12 @@ pub struct BatchData<T> {
     pub labels: Vec<u32>,
     /// n×k targets (squared error, binary cross-entropy).
     pub values: Vec<T>,
-    /// Samples.
+    /// Samples held.
     pub n: usize,
+    /// Samples of the whole set these are a part of (`n` when they are the whole set).
+    pub total: usize,
+    /// The whole set's index of the first sample held.
+    pub first: usize,
 }
 
 impl<T: Real> BatchData<T> {
@@ -37,7 +41,33 @@ impl<T: Real> BatchData<T> {
             },
             values: self.values[rows.start * k..rows.end * k].to_vec(),
             n: rows.len(),
+            total: self.total,
+            first: self.first + rows.start,
         }
+    }
+
+    /// Whether these are all the samples of the set.
+    pub fn is_whole(&self) -> bool {
+        self.n == self.total
+    }
+
+    /// Whether a worker `rank` of `size` can evaluate its share from these samples: they
+    /// are the whole set, or exactly the rows of its leaves ([`own_leaves`]).
+    pub fn holds_own_rows(&self, rank: usize, size: usize) -> bool {
+        let own = own_leaves(self.total, rank, size).0;
+        self.is_whole() || (self.first, self.n) == (own.start, own.len())
+    }
+
+    /// The rows of worker `rank`'s leaves of the whole set ([`own_leaves`]), counted in
+    /// these samples (which must [hold them](BatchData::holds_own_rows)).
+    pub fn own_leaves(&self, rank: usize, size: usize) -> Vec<std::ops::Range<usize>> {
+        let (rows, local) = own_leaves(self.total, rank, size);
+        // Counted from the first row held: of the whole set, from its row 0.
+        let shift = rows.start - self.first;
+        local
+            .into_iter()
+            .map(|l| l.start + shift..l.end + shift)
+            .collect()
     }
 
     /// The targets of samples `lo..hi`.
@@ -52,12 +82,13 @@ impl<T: Real> BatchData<T> {
 /// (network, data, loss) as an objective in the parameters: the mean loss over the whole
 /// set.
 ///
-/// The rows are cut into leaves ([`leaf_count`]: a number that depends on the data alone),
-/// each evaluated in chunks so that memory stays bounded, and the leaves' values and
-/// gradients are added pairwise ([`TreeSum`]). Distributed ([`FullBatch::distributed`]),
+/// The rows are cut into leaves ([`crate::comm::tree::leaf_count`]: a number that depends
+/// on the data alone), each evaluated in chunks so that memory stays bounded, and the
+/// leaves' values and gradients are added pairwise ([`TreeSum`]). Distributed ([`FullBatch::distributed`]),
 /// each worker evaluates a contiguous run of leaves and the runs are joined by
 /// [`Communicator::sum`] in one message per evaluation: with two (or four, …) workers the
 /// value and gradient are those of one process to the bit, and so is every iteration.
+/// A worker may hold only the rows of its leaves ([`BatchData::holds_own_rows`]).
 pub struct FullBatch<'a, T: Real> {
     net: &'a Mlp,
     data: &'a BatchData<T>,
@@ -95,10 +126,8 @@ impl<'a, T: Real> FullBatch<'a, T> {
     }
 
     /// The rows of each of this worker's leaves.
-    fn leaves(&self) -> impl Iterator<Item = std::ops::Range<usize>> {
-        let (n, size) = (self.data.n, self.comm.size());
-        let count = leaf_count(n, size);
-        share(count, self.comm.rank(), size).map(move |leaf| share(n, leaf, count))
+    fn leaves(&self) -> Vec<std::ops::Range<usize>> {
+        self.data.own_leaves(self.comm.rank(), self.comm.size())
     }
 
     /// Sums a leaf's entries over its rows in chunks: `each(lo, hi, gchunk)` evaluates
@@ -150,7 +179,7 @@ impl<'a, T: Real> FullBatch<'a, T> {
 
     fn eval(&self, x: &[f64], g: Option<&mut [f64]>) -> f64 {
         let p: Vec<T> = x.iter().map(|v| T::of(*v)).collect();
-        let (n, d, k) = (self.data.n, self.net.inputs(), self.net.outputs());
+        let (n, d, k) = (self.data.total, self.net.inputs(), self.net.outputs());
         let np = self.net.num_params();
         let mut ws = self.ws.borrow_mut();
         let want_grad = g.is_some();
@@ -179,7 +208,7 @@ impl<'a, T: Real> FullBatch<'a, T> {
     fn ggn(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
         let p: Vec<T> = x.iter().map(|a| T::of(*a)).collect();
         let vt: Vec<T> = v.iter().map(|a| T::of(*a)).collect();
-        let (n, d, k) = (self.data.n, self.net.inputs(), self.net.outputs());
+        let (n, d, k) = (self.data.total, self.net.inputs(), self.net.outputs());
         let mut ws = self.ws.borrow_mut();
         let (mut jv, mut hjv) = (
             vec![T::zero(); self.chunk * k],

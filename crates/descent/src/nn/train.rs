@@ -7,7 +7,7 @@
 use super::adapters::{BatchData, FullBatch, NetLeastSquares};
 use super::sampled::NetBatches;
 use super::{Activation, Loss, Mlp, Real};
-use crate::comm::tree::{own_leaves, TreeSum};
+use crate::comm::tree::TreeSum;
 use crate::comm::{
     all_agree, Communicator, DistributedBatches, Fingerprint, Local, NormalEquationsLeastSquares,
 };
@@ -433,6 +433,8 @@ pub fn batch_data<T: Real>(data: &Dataset, net: &Mlp) -> BatchData<T> {
         labels,
         values,
         n: data.len(),
+        total: data.total_len(),
+        first: data.part.map_or(0, |p| p.first),
     }
 }
 
@@ -459,11 +461,7 @@ pub fn evaluate_shared<T: Real>(
     comm: &dyn Communicator,
 ) -> (f64, Option<f64>, Option<f64>) {
     let k = net.outputs();
-    let (rows, local) = own_leaves(data.n, comm.rank(), comm.size());
-    let leaves: Vec<Range<usize>> = local
-        .iter()
-        .map(|l| rows.start + l.start..rows.start + l.end)
-        .collect();
+    let leaves = data.own_leaves(comm.rank(), comm.size());
     let chunk = leaves
         .iter()
         .map(|l| l.len())
@@ -486,13 +484,13 @@ pub fn evaluate_shared<T: Real>(
     }
     let mut total = tree.finish(4);
     comm.sum(&mut total);
-    let n = data.n.max(1) as f64;
+    let n = data.total.max(1) as f64;
     let [loss, correct, sse, target_sum] = [total[0], total[1], total[2], total[3]];
     if !data.labels.is_empty() {
         return (loss / n, Some(correct / n), None);
     }
     // R² = 1 − SSE/SST, SST about the mean of every target (a second sum over the leaves).
-    let mean = target_sum / (data.n * k).max(1) as f64;
+    let mean = target_sum / (data.total * k).max(1) as f64;
     let mut tree = TreeSum::default();
     for leaf in &leaves {
         let mut sums = tree.buffer(1);
@@ -747,11 +745,13 @@ pub fn train_distributed<T: Real>(
             .iter()
             .flat_map(|s| s.to_le_bytes())
             .collect();
+        // Workers that hold their own parts of the data agree on the whole set's size.
+        let whole_x: &[f64] = if train.part.is_none() { &train.x } else { &[] };
         let mut h = Fingerprint::default();
         h.bytes(&settings)
             .bytes(&layers)
-            .bytes(&train.len().to_le_bytes())
-            .numbers(&train.x)
+            .bytes(&train.total_len().to_le_bytes())
+            .numbers(whole_x)
             .numbers(&start.params);
         if !all_agree(comm, h.0) {
             return Err(Error::config(
@@ -763,6 +763,22 @@ pub fn train_distributed<T: Real>(
     }
     let td = batch_data::<T>(train, net);
     let vd = val.map(|v| batch_data::<T>(v, net));
+    for (what, d) in [
+        ("training data", Some(&td)),
+        ("validation data", vd.as_ref()),
+    ] {
+        if d.is_some_and(|d| !d.holds_own_rows(comm.rank(), comm.size())) {
+            return Err(Error::config(
+                what,
+                format!(
+                    "worker {} of {} holds a part of the set that is not its own \
+                     (the rows of its leaves of the whole set)",
+                    comm.rank(),
+                    comm.size()
+                ),
+            ));
+        }
+    }
     let (vd, method) = (vd.as_ref(), optimizer);
     let full_batch = match method {
         Optimizer::StepRule(rule) => {
@@ -815,10 +831,22 @@ fn train_step_rule<T: Real>(
     par: Par,
     comm: &dyn Communicator,
 ) -> Result<TrainResult> {
+    // A worker's share of a batch: b/K rows, or about that many of the rows it holds
+    // (buffers for a quarter more; a larger share grows them).
     let share = cfg.batch_size.div_ceil(comm.size());
+    let share = if td.is_whole() {
+        share
+    } else {
+        share + share / 4
+    };
     let own =
         NetBatches::new(net, td, cfg.threads, share).with_own_weights(!cfg.f64_master_weights);
     let problem = DistributedBatches::new(&own, comm);
+    let problem = if td.is_whole() {
+        problem
+    } else {
+        problem.holding(td.total)
+    };
     let scale = RateScale::new(st.lr_scale);
     let saved = st.method_checkpoint.take().filter(|c| c.method == label);
     // The rule of an f32 network keeps its state in f32 where it can (Adam's moments:
@@ -841,7 +869,7 @@ fn train_step_rule<T: Real>(
         }
     }
     .with_rate_scale(scale.clone());
-    let batches = batches_per_epoch(td.n, cfg.batch_size);
+    let batches = batches_per_epoch(td.total, cfg.batch_size);
     // Budgets count the total: the epochs not yet done, less the batches of the current one.
     let remaining = (cfg.epochs.saturating_sub(st.epoch) * batches).saturating_sub(st.batch);
     let x0 = st.params.clone();
@@ -960,8 +988,8 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
     }
 
     fn on_iter(&mut self, r: &IterReport) -> Control {
-        let bs = self.cfg.batch_size.clamp(1, self.td.n);
-        let b = bs.min(self.td.n - self.st.batch * bs);
+        let bs = self.cfg.batch_size.clamp(1, self.td.total);
+        let b = bs.min(self.td.total - self.st.batch * bs);
         let loss = std::mem::replace(&mut self.last_f, r.f);
         self.st.batch_loss_sum += loss * b as f64;
         self.samples += b;
@@ -973,7 +1001,7 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
             self.st.batch = 0;
             self.st.epoch = epoch;
             let params_t: Vec<T> = self.st.params.iter().map(|v| T::of(*v)).collect();
-            let train_loss = std::mem::take(&mut self.st.batch_loss_sum) / self.td.n as f64;
+            let train_loss = std::mem::take(&mut self.st.batch_loss_sum) / self.td.total as f64;
             let report = finish_epoch(
                 self.net, &params_t, self.td, self.vd, self.cfg, self.st, train_loss, self.t0,
                 self.par, self.comm,
@@ -1025,7 +1053,7 @@ fn finish_epoch<T: Real>(
     comm: &dyn Communicator,
 ) -> EpochReport {
     let (val_loss, val_accuracy, val_r2) = match vd {
-        Some(v) if v.n > 0 => {
+        Some(v) if v.total > 0 => {
             let (l, a, r) = evaluate_shared(net, params_t, v, par, comm);
             (Some(l), a, r)
         }
@@ -1162,7 +1190,7 @@ fn train_deterministic<T: Real>(
             // and where there are fewer residuals than weights (its m×m dual system is the
             // smaller one).
             let k = net.outputs();
-            let (rows, leaves) = own_leaves(td.n, comm.rank(), comm.size());
+            let leaves = td.own_leaves(comm.rank(), comm.size());
             let summed = comm.size() > 1 || (td.n * k > net.num_params() && spec.name != "br");
             if summed {
                 // G, its factor, and the method's damped copies: (n + 1)² values each.
@@ -1174,7 +1202,13 @@ fn train_deterministic<T: Real>(
                     4,
                 )?;
             }
-            let own_rows = (comm.size() > 1).then(|| td.rows(rows));
+            // A worker that holds the whole set copies out its leaves' rows.
+            let span = leaves.first().map_or(0, |l| l.start)..leaves.last().map_or(0, |l| l.end);
+            let own_rows = (span != (0..td.n)).then(|| td.rows(span.clone()));
+            let leaves: Vec<Range<usize>> = leaves
+                .iter()
+                .map(|l| l.start - span.start..l.end - span.start)
+                .collect();
             let problem =
                 NetLeastSquares::new(net, own_rows.as_ref().unwrap_or(td)).map_err(|_| {
                     Error::NotApplicable {
@@ -1196,7 +1230,7 @@ fn train_deterministic<T: Real>(
             // took 3–5 trials, and with validation checks on held-out CSV regressions
             // τ = 0.1 tested like MINPACK's scaling where 10⁻³ overfit (diabetes R² 40 vs
             // 12; bench/sklearn_compare.py).
-            let nk = (td.n * net.outputs()) as f64;
+            let nk = (td.total * net.outputs()) as f64;
             let base = FitOptions {
                 max_iter,
                 geodesic: false,
@@ -1277,7 +1311,8 @@ fn train_deterministic<T: Real>(
     Ok(TrainResult {
         state: st,
         stop,
-        samples_per_second: (s.counts.f_evals - evals_before) as f64 * td.n as f64 / secs.max(1e-9),
+        samples_per_second: (s.counts.f_evals - evals_before) as f64 * td.total as f64
+            / secs.max(1e-9),
     })
 }
 
