@@ -770,8 +770,9 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
     let runs: Vec<(&str, TrainConfig)> = methods
         .iter()
         .map(|m| {
-            let epochs = epochs
-                .unwrap_or_else(|| default_epochs(m, prep.train_set.len(), prep.cfg.batch_size));
+            let epochs = epochs.unwrap_or_else(|| {
+                default_epochs(m, prep.train_set.total_len(), prep.cfg.batch_size)
+            });
             let cfg = TrainConfig {
                 optimizer: m.clone(),
                 epochs,
@@ -916,8 +917,8 @@ fn write_training_outputs(
          | method | train loss | val loss | test | epochs | seconds | stop |\n|---|---|---|---|---|---|---|\n",
         prep.net.arch.sizes,
         prep.net.num_params(),
-        prep.train_set.len(),
-        prep.val_set.len()
+        prep.train_set.total_len(),
+        prep.val_set.total_len()
     );
     for r in rows {
         let test = test_cell(r).unwrap_or_else(|| "—".into());

@@ -223,13 +223,13 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
     if world.is_some() && a.threads.is_none() {
         a.threads = crate::distributed::default_threads();
     }
-    let mut prep = prepare(&a)?;
-    // Of a distributed run, rank 0 prints and saves; the others train their share quietly.
+    // Of a distributed run, each rank keeps only its own rows; rank 0 prints and saves,
+    // the others train their share quietly.
     let root = world.as_ref().is_none_or(|w| w.is_root());
-    if let Some(w) = world {
-        prep.distribute(w);
-    }
-    let prep = prep;
+    let prep = match world {
+        Some(w) => Experiment::prepare_distributed(&a.config()?, w).map_err(as_flag)?,
+        None => prepare(&a)?,
+    };
     let (net, cfg) = (&prep.net, &prep.cfg);
     if let (Some(ch), false, false, true) = (&prep.auto, a.json, a.quiet, root) {
         eprintln!("optimizer auto: {} ({})", ch.optimizer, ch.reason);
@@ -303,8 +303,8 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
             "params": net.num_params(),
             "samples_per_second": result.samples_per_second,
             "stop": result.stop,
-            "train_samples": prep.train_set.len(),
-            "val_samples": prep.val_set.len(),
+            "train_samples": prep.train_set.total_len(),
+            "val_samples": prep.val_set.total_len(),
         });
         if let Some(ch) = &prep.auto {
             out["optimizer_chosen"] = json!(ch.optimizer);
@@ -312,7 +312,7 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         }
         if let Some(m) = test {
             out["test_loss"] = json!(m.loss);
-            out["test_samples"] = json!(prep.test_set.as_ref().map_or(0, |t| t.len()));
+            out["test_samples"] = json!(prep.test_set.as_ref().map_or(0, |t| t.total_len()));
             if let Some(acc) = m.accuracy {
                 out["test_accuracy"] = json!(acc);
             }

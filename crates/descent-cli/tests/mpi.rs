@@ -112,18 +112,14 @@ fn two_ranks_train_mnist_as_one_process() {
         assert_close(&series(&two, key), &series(&one, key), 1e-10, key);
     }
     assert_eq!(two["test_accuracy"], one["test_accuracy"]);
-    // Two ranks of one thread are one process of two threads, to the bit, in f32 too (in
-    // f32 the grouping of a batch's sums shows within epochs against one thread).
-    for precision in ["f64", "f32"] {
-        let mut threaded = args(precision);
-        threaded.extend(["--threads", "2"]);
-        let one = train(1, &threaded);
-        let two = train(2, &args(precision));
-        for key in ["train_loss", "val_loss"] {
-            assert_eq!(series(&two, key), series(&one, key), "{precision} {key}");
-        }
-        assert_eq!(two["test_accuracy"], one["test_accuracy"], "{precision}");
+    // Each rank holds only its own rows and evaluates the rows of every batch that it
+    // holds: in f32 the grouping of the sums shows at f32's rounding.
+    let one = train(1, &args("f32"));
+    let two = train(2, &args("f32"));
+    for key in ["train_loss", "val_loss"] {
+        assert_close(&series(&two, key), &series(&one, key), 1e-5, key);
     }
+    assert_eq!(two["test_accuracy"], one["test_accuracy"]);
 }
 
 #[test]

@@ -800,3 +800,94 @@ fn least_squares_workers_that_hold_only_their_own_rows_sum_the_same_normal_equat
         assert_eq!(losses(r), losses(&one));
     }
 }
+
+#[test]
+fn prepared_workers_load_only_their_own_rows_and_run_the_one_process_run() {
+    use descent::nn::{Experiment, ExperimentConfig, Metrics};
+    let dir = std::env::temp_dir().join(format!("descent-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A regression (standardized target) and a classification with text labels.
+    let mut reg = String::from("a,b,y\n");
+    let mut cls = String::from("a,b,kind\n");
+    for i in 0..403 {
+        let (a, b) = (
+            (i as f64 * 0.37).sin() * 3.0 + 5.0,
+            (i as f64 * 0.11).cos() * 40.0,
+        );
+        reg.push_str(&format!(
+            "{a},{b},{}\n",
+            100.0 + a * b / 10.0 + (a - 5.0).powi(2)
+        ));
+        let kind = ["cat", "dog", "eel"][usize::from(a > 5.0) + usize::from(b > 20.0)];
+        cls.push_str(&format!("{a},{b},{kind}\n"));
+    }
+    std::fs::write(dir.join("reg.csv"), reg).unwrap();
+    std::fs::write(dir.join("cls.csv"), cls).unwrap();
+    let config = |file: &str, optimizer: &str, loss: Loss| {
+        let mut c = ExperimentConfig::new(&format!("csv:{}", dir.join(file).display()));
+        c.layers = Some(vec![2, 16, if loss == Loss::SquaredError { 1 } else { 3 }]);
+        c.activation = Activation::Tanh;
+        c.loss = loss;
+        c.threads = 1;
+        c.precision = descent::nn::Precision::F64;
+        c.epochs = Some(6);
+        c.val_frac = Some(0.1);
+        c.train.optimizer = optimizer.into();
+        c.train.batch_size = 32;
+        c
+    };
+    let close = |a: &Metrics, b: &Metrics, what: &str| {
+        let rel = (a.loss - b.loss).abs() / b.loss;
+        assert!(rel <= 1e-10, "{what}: test loss {} vs {}", a.loss, b.loss);
+        assert_eq!(a.accuracy, b.accuracy, "{what}");
+    };
+    for (file, optimizer, loss) in [
+        ("reg.csv", "adam", Loss::SquaredError),
+        ("reg.csv", "lm", Loss::SquaredError),
+        ("cls.csv", "adam", Loss::CrossEntropy),
+        ("cls.csv", "lbfgs", Loss::CrossEntropy),
+    ] {
+        let c = config(file, optimizer, loss);
+        let one = Experiment::prepare(&c).unwrap();
+        let whole = one.run(&mut Silent).unwrap();
+        for k in [2, 3] {
+            let runs = InProcess::run_shared(k, |comm| {
+                let prep = Experiment::prepare_distributed(&c, comm).unwrap();
+                // A K-th of each set, and the whole set's statistics.
+                let part = prep.train_set.part.unwrap();
+                assert_eq!(part.total, one.train_set.len());
+                assert!(
+                    prep.train_set.len() < part.total / k + 64,
+                    "{}",
+                    prep.train_set.len()
+                );
+                assert_eq!(prep.train_set.total_len(), one.train_set.len());
+                assert_eq!(prep.val_set.total_len(), one.val_set.len());
+                let (s, s1) = (prep.standardizer.as_ref(), one.standardizer.as_ref());
+                for (a, b) in s.unwrap().mean.iter().zip(&s1.unwrap().mean) {
+                    assert!((a - b).abs() <= 1e-12 * b.abs(), "mean {a} vs {b}");
+                }
+                prep.run(&mut Silent).unwrap()
+            });
+            let what = format!("{optimizer} on {file}, {k} workers");
+            for r in &runs {
+                assert_eq!(r.result.state.params, runs[0].result.state.params, "{what}");
+                assert_close(&losses(&r.result), &losses(&whole.result), 1e-10, &what);
+                close(
+                    r.test.as_ref().unwrap(),
+                    whole.test.as_ref().unwrap(),
+                    &what,
+                );
+            }
+        }
+    }
+    // A worker that cannot read its data stops every worker with a clear error.
+    let c = config("missing.csv", "adam", Loss::CrossEntropy);
+    let errors = InProcess::run_shared(2, |comm| {
+        Experiment::prepare_distributed(&c, comm)
+            .err()
+            .map(|e| e.to_string())
+    });
+    assert!(errors.iter().all(|e| e.is_some()), "{errors:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

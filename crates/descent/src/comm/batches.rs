@@ -16,6 +16,10 @@ use std::cell::{Cell, RefCell};
 /// nothing about the run (the batches, the steps, a checkpoint) depends on K: a run saved
 /// with K workers resumes with any other number.
 ///
+/// Workers that hold only their own rows ([`DistributedBatches::holding`]) take instead
+/// the indices of each batch that fall in their rows: the same global batches, shares of
+/// a size that varies a little from batch to batch.
+///
 /// With a power of two of workers the step is shared ([`SharedStep`]): once the method
 /// asks for it, a batch gradient is summed on this worker's [`part`] of the coordinates
 /// only (the first half of the sum), and the method's new point is joined from the

@@ -19,6 +19,25 @@ impl InProcess {
     /// Runs `work` on `size` threads, each with its worker of one group, and returns what
     /// each returned, in rank order. A worker that panics makes the run panic.
     pub fn run<R: Send>(size: usize, work: impl Fn(&InProcess) -> R + Sync) -> Vec<R> {
+        let workers = InProcess::group(size);
+        InProcess::on_threads(&workers, |w| work(w))
+    }
+
+    /// [`InProcess::run`] with each worker handed over shared (for what keeps its
+    /// communicator, as [`crate::nn::Experiment::prepare_distributed`] does).
+    pub fn run_shared<R: Send>(
+        size: usize,
+        work: impl Fn(std::sync::Arc<InProcess>) -> R + Sync,
+    ) -> Vec<R> {
+        let workers: Vec<std::sync::Arc<InProcess>> = InProcess::group(size)
+            .into_iter()
+            .map(std::sync::Arc::new)
+            .collect();
+        InProcess::on_threads(&workers, |w| work(w.clone()))
+    }
+
+    /// The workers of a group of `size` (at least one).
+    fn group(size: usize) -> Vec<InProcess> {
         let size = size.max(1);
         // channels[i][j] carries messages from i to j.
         let mut senders: Vec<Vec<Option<Sender<Vec<f64>>>>> = vec![];
@@ -34,7 +53,7 @@ impl InProcess {
             }
             senders.push(row);
         }
-        let workers: Vec<InProcess> = senders
+        senders
             .into_iter()
             .zip(receivers)
             .enumerate()
@@ -44,7 +63,11 @@ impl InProcess {
                 to: to.into_iter().flatten().collect(),
                 from: from.into_iter().flatten().map(Mutex::new).collect(),
             })
-            .collect();
+            .collect()
+    }
+
+    /// `work` on each of `workers`, a thread each; the results in order.
+    fn on_threads<W: Sync, R: Send>(workers: &[W], work: impl Fn(&W) -> R + Sync) -> Vec<R> {
         std::thread::scope(|s| {
             let handles: Vec<_> = workers
                 .iter()

@@ -195,11 +195,15 @@ impl MnistImages {
     /// pixels scaled and normalized as [`load_mnist`] does.
     pub fn rows(&self, rows: &[usize]) -> Dataset {
         let d = self.d;
-        let x = rows
-            .iter()
-            .flat_map(|&r| &self.pixels[r * d..(r + 1) * d])
-            .map(|p| (*p as f64 / 255.0 - MNIST_MEAN) / MNIST_STD)
-            .collect();
+        // Sized once: the samples are the largest thing a run holds.
+        let mut x = Vec::with_capacity(rows.len() * d);
+        for &r in rows {
+            x.extend(
+                self.pixels[r * d..(r + 1) * d]
+                    .iter()
+                    .map(|p| (*p as f64 / 255.0 - MNIST_MEAN) / MNIST_STD),
+            );
+        }
         Dataset {
             x,
             d,

@@ -15,7 +15,9 @@ use super::{
     Activation, Init, Loss, Mlp, Real, TrainConfig, TrainObserver, TrainResult, TrainState,
 };
 use crate::comm::{Communicator, Local};
-use crate::data::{load_mnist, synthetic, Dataset, Standardizer, Table, TargetData, Task};
+use crate::data::{
+    split_rows, synthetic, Dataset, MnistImages, Part, Standardizer, Table, TargetData, Task,
+};
 use crate::error::{Error, Result};
 use faer::Par;
 use std::path::{Path, PathBuf};
@@ -137,6 +139,81 @@ pub fn load_data(
     seed: u64,
     test_part: bool,
 ) -> Result<(Dataset, Option<Dataset>)> {
+    let (data, test) = open_data(spec, loss, seed, test_part)?;
+    Ok((data.all()?, test.map(|t| t.all()).transpose()?))
+}
+
+/// A data spec opened ([`open_data`]): its number of samples known, its rows turned into
+/// samples on demand, so that a worker of a distributed run converts and keeps only its
+/// own (MNIST's bytes and a CSV's text are held until then; its samples in f64 are 8
+/// bytes a value).
+pub enum DataSource {
+    /// MNIST images, the first `len` of them.
+    Mnist(MnistImages, usize),
+    /// A CSV table, its target column and task.
+    Csv(Table, Option<String>, Task),
+    /// Samples already made (the synthetic sets).
+    Samples(Dataset),
+}
+
+impl DataSource {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        match self {
+            DataSource::Mnist(_, len) => *len,
+            DataSource::Csv(table, ..) => table.len(),
+            DataSource::Samples(d) => d.len(),
+        }
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The samples `rows` (each below [`DataSource::len`]), in that order.
+    pub fn rows(&self, rows: &[usize]) -> Result<Dataset> {
+        match self {
+            DataSource::Mnist(images, _) => Ok(images.rows(rows)),
+            DataSource::Csv(table, target, task) => {
+                Dataset::from_csv_rows(table, target.as_deref(), *task, Some(rows))
+            }
+            DataSource::Samples(d) => Ok(d.subset(rows)),
+        }
+    }
+
+    /// Every sample.
+    pub fn all(self) -> Result<Dataset> {
+        match self {
+            DataSource::Samples(d) => Ok(d),
+            other => other.rows(&(0..other.len()).collect::<Vec<_>>()),
+        }
+    }
+
+    /// The rows `rows` of the whole set that are worker `comm`'s own (those of its leaves,
+    /// [`crate::comm::tree::own_leaves`]), marked as its [`Part`] of them; all of them
+    /// for one process.
+    pub fn own_rows(&self, rows: &[usize], comm: &dyn Communicator) -> Result<Dataset> {
+        if comm.size() <= 1 {
+            return self.rows(rows);
+        }
+        let own = crate::comm::tree::own_leaves(rows.len(), comm.rank(), comm.size()).0;
+        let mut part = self.rows(&rows[own.clone()])?;
+        part.part = Some(Part {
+            total: rows.len(),
+            first: own.start,
+        });
+        Ok(part)
+    }
+}
+
+/// Opens a data spec ([`load_data`]) without turning its rows into samples yet.
+pub fn open_data(
+    spec: &str,
+    loss: Loss,
+    seed: u64,
+    test_part: bool,
+) -> Result<(DataSource, Option<DataSource>)> {
     let task = if loss == Loss::SquaredError {
         Task::Regression
     } else {
@@ -146,46 +223,57 @@ pub fn load_data(
         DataSpec::Mnist { dir, limit } => {
             // The first COUNT training samples (a subset for full-batch methods); the test
             // set stays whole.
+            let test = || -> Result<DataSource> {
+                let images = MnistImages::read(&dir, false)?;
+                let len = images.len();
+                Ok(DataSource::Mnist(images, len))
+            };
             if test_part {
-                (load_mnist(&dir, false)?, None)
+                (test()?, None)
             } else {
-                let mut train = load_mnist(&dir, true)?;
-                if let Some(n) = limit {
-                    if n > train.len() {
+                let train = MnistImages::read(&dir, true)?;
+                let len = match limit {
+                    Some(n) if n > train.len() => {
                         return Err(Error::config(
                             "data",
                             format!("'{spec}': n must be in 1..={}", train.len()),
-                        ));
+                        ))
                     }
-                    train = train.subset(&(0..n).collect::<Vec<_>>());
-                }
-                (train, Some(load_mnist(&dir, false)?))
+                    Some(n) => n,
+                    None => train.len(),
+                };
+                (DataSource::Mnist(train, len), Some(test()?))
             }
         }
         DataSpec::Csv { file, target } => {
             let table = Table::read(&file)?;
-            (dataset_from_table(&table, target.as_deref(), task)?, None)
+            let task = table_task(&table, target.as_deref(), task);
+            (DataSource::Csv(table, target, task), None)
         }
-        DataSpec::Synthetic(rest) => (synthetic(&rest, seed)?, None),
+        DataSpec::Synthetic(rest) => (DataSource::Samples(synthetic(&rest, seed)?), None),
     })
 }
 
 /// A CSV table as a data set for `task`; for squared error, a target column that is not
 /// numeric is read as classes.
 pub fn dataset_from_table(table: &Table, target: Option<&str>, task: Task) -> Result<Dataset> {
-    let task = if task == Task::Regression {
-        let col = target
-            .map(str::to_string)
-            .unwrap_or_else(|| table.headers.last().cloned().unwrap_or_default());
-        if table.numeric_column(&col).is_ok() {
-            Task::Regression
-        } else {
-            Task::Classification
-        }
+    Dataset::from_csv(table, target, table_task(table, target, task))
+}
+
+/// The task a table's target column supports: for squared error, a target column that is
+/// not numeric is read as classes.
+fn table_task(table: &Table, target: Option<&str>, task: Task) -> Task {
+    if task != Task::Regression {
+        return task;
+    }
+    let col = target
+        .map(str::to_string)
+        .unwrap_or_else(|| table.headers.last().cloned().unwrap_or_default());
+    if table.numeric_column(&col).is_ok() {
+        Task::Regression
     } else {
-        task
-    };
-    Dataset::from_csv(table, target, task)
+        Task::Classification
+    }
 }
 
 /// The loss the data asks for, as scikit-learn tells a regression from a classification
@@ -408,6 +496,36 @@ impl TrainObserver for SaveCheckpoints<'_> {
 impl Experiment {
     /// Checks every setting, loads and splits the data, builds the network.
     pub fn prepare(c: &ExperimentConfig) -> Result<Experiment> {
+        Experiment::prepare_distributed(c, Arc::new(Local))
+    }
+
+    /// [`Experiment::prepare`] as one worker of `comm`, every worker with the same
+    /// settings: the data is opened and split as one process splits it, and each worker
+    /// turns into samples only its own rows of the training, validation and test sets
+    /// (those of its leaves, [`crate::comm::tree::own_leaves`]: a K-th of each) and
+    /// standardizes them with the statistics of the whole training set, summed across
+    /// the workers. [`Experiment::run`] then trains the one process's run, shared.
+    pub fn prepare_distributed(
+        c: &ExperimentConfig,
+        comm: Arc<dyn Communicator>,
+    ) -> Result<Experiment> {
+        // A worker that cannot load its part stops every worker (they would wait for it
+        // in the first sum).
+        let prepared = Experiment::prepare_part(c, &*comm);
+        if crate::comm::any_worker(&*comm, prepared.is_err()) {
+            prepared?;
+            return Err(Error::config(
+                "distributed run",
+                "another worker could not prepare its part of the run (it says why)",
+            ));
+        }
+        let mut prepared = prepared?;
+        prepared.comm = comm;
+        Ok(prepared)
+    }
+
+    /// [`Experiment::prepare_distributed`] on this worker alone.
+    fn prepare_part(c: &ExperimentConfig, comm: &dyn Communicator) -> Result<Experiment> {
         if c.threads == 0 {
             return Err(Error::config("threads", "must be at least 1"));
         }
@@ -425,8 +543,8 @@ impl Experiment {
         } else {
             c.loss
         };
-        let (full, mnist_test) = load_data(&c.data, loss, c.seed, false)?;
-        full.validate("training data")?;
+        let (full, mnist_test) = open_data(&c.data, loss, c.seed, false)?;
+        let n = full.len();
         let test_frac = if c.test.is_none() && mnist_test.is_none() {
             DEFAULT_TEST_FRAC
         } else {
@@ -434,16 +552,31 @@ impl Experiment {
         };
         let val_frac = c
             .val_frac
-            .unwrap_or_else(|| DEFAULT_VAL_FRAC.min(MAX_DEFAULT_VAL / full.len().max(1) as f64));
-        let (mut train_set, mut val_set, held_out) = full.split(val_frac, test_frac, c.seed);
-        let mut test_set = match &c.test {
-            Some(spec) => Some(load_data(spec, loss, c.seed, true)?.0),
-            None => mnist_test.or((!held_out.is_empty()).then_some(held_out)),
+            .unwrap_or_else(|| DEFAULT_VAL_FRAC.min(MAX_DEFAULT_VAL / n.max(1) as f64));
+        let [train_rows, val_rows, held_out] = split_rows(n, val_frac, test_frac, c.seed);
+        let mut train_set = full.own_rows(&train_rows, comm)?;
+        train_set.validate("training data")?;
+        let mut val_set = full.own_rows(&val_rows, comm)?;
+        if !val_set.is_empty() {
+            val_set.validate("validation data")?;
+        }
+        let test_source = match &c.test {
+            Some(spec) => Some(open_data(spec, loss, c.seed, true)?.0),
+            None => mnist_test,
         };
+        let mut test_set = match test_source {
+            Some(t) => Some(t.own_rows(&(0..t.len()).collect::<Vec<_>>(), comm)?),
+            None if !held_out.is_empty() => Some(full.own_rows(&held_out, comm)?),
+            None => None,
+        };
+        drop(full);
+        if let Some(t) = test_set.as_ref().filter(|t| !t.is_empty()) {
+            t.validate("test data")?;
+        }
         let standardize = c
             .standardize
             .unwrap_or_else(|| c.data.trim_start().starts_with("csv:"));
-        let standardizer = standardize.then(|| train_set.standardizer(true));
+        let standardizer = standardize.then(|| train_set.shared_standardizer(true, comm));
         if let Some(s) = &standardizer {
             train_set.standardize(s);
             val_set.standardize(s);
@@ -492,7 +625,12 @@ impl Experiment {
             .map(|g| g / loss_scale(standardizer.as_ref(), net.arch.loss));
         let choice = auto.then(|| {
             let step_rule_settings = cfg.lr.is_some() || cfg.schedule.is_some();
-            choose_optimizer(&net, train_set.len(), cfg.batch_size, step_rule_settings)
+            choose_optimizer(
+                &net,
+                train_set.total_len(),
+                cfg.batch_size,
+                step_rule_settings,
+            )
         });
         let choice = choice.map(|mut ch| {
             // Settings only some step rules have pick those rules.
@@ -510,13 +648,13 @@ impl Experiment {
         if let Some(ch) = &choice {
             cfg.optimizer = ch.optimizer.clone();
             cfg.method_spec()?;
-            if cfg.patience.is_none() && !val_set.is_empty() {
+            if cfg.patience.is_none() && val_set.total_len() > 0 {
                 cfg.patience = ch.patience;
             }
         }
-        cfg.epochs = c
-            .epochs
-            .unwrap_or_else(|| default_epochs(&cfg.optimizer, train_set.len(), cfg.batch_size));
+        cfg.epochs = c.epochs.unwrap_or_else(|| {
+            default_epochs(&cfg.optimizer, train_set.total_len(), cfg.batch_size)
+        });
         if let Some(saved) = &saved_cfg {
             if saved.optimizer != cfg.optimizer {
                 return Err(Error::config(
@@ -630,7 +768,8 @@ impl Experiment {
         state: TrainState,
         obs: &mut (dyn TrainObserver + Send),
     ) -> Result<TrainResult> {
-        let val = (!self.val_set.is_empty()).then_some(&self.val_set);
+        // Every worker asks of the whole set (a worker's part of it may be empty).
+        let val = (self.val_set.total_len() > 0).then_some(&self.val_set);
         let (net, data, comm) = (&self.net, &self.train_set, &*self.comm);
         let optimizer = || cfg.method_spec().map(Optimizer::Method);
         match self.precision {

@@ -21,8 +21,8 @@ pub use activation::Activation;
 pub use adapters::{BatchData, FullBatch, NetLeastSquares};
 pub use auto::{choose_optimizer, AutoChoice};
 pub use experiment::{
-    dataset_from_table, infer_loss, load_data, predict, predict_data, DataSpec, Experiment,
-    ExperimentConfig, Metrics, Outcome, Precision, Prediction, Predictions,
+    dataset_from_table, infer_loss, load_data, open_data, predict, predict_data, DataSource,
+    DataSpec, Experiment, ExperimentConfig, Metrics, Outcome, Precision, Prediction, Predictions,
 };
 pub use goal::{goal_epochs, median, GoalRun, GoalSummary};
 pub use io::{

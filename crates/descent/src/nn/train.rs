@@ -448,9 +448,10 @@ pub fn evaluate<T: Real>(
     evaluate_shared(net, params, data, par, &Local)
 }
 
-/// [`evaluate`] as one worker of `comm`, every worker calling it with the same data: the
-/// rows are cut into the leaves of a fixed tree ([`crate::comm::tree`]), each worker
-/// evaluates its own run of leaves and the sums are joined across the workers. So K
+/// [`evaluate`] as one worker of `comm`, every worker calling it with the same data or
+/// with its own part of it ([`BatchData::holds_own_rows`]): the rows are cut into the
+/// leaves of a fixed tree ([`crate::comm::tree`]), each worker evaluates its own run of
+/// leaves and the sums are joined across the workers. So K
 /// workers share the work, and with K a power of two they report one process's figures
 /// to the bit.
 pub fn evaluate_shared<T: Real>(
@@ -691,12 +692,15 @@ pub fn train_with<T: Real>(
     train_distributed::<T>(net, train, val, cfg, optimizer, start, obs, &Local)
 }
 
-/// [`train_with`] as one worker of `comm`: every worker calls it with the same data,
-/// settings and start, and takes its share of the work. Mini-batch rules evaluate their
-/// share of every global batch ([`DistributedBatches`]); full-batch methods their share
-/// of the rows ([`FullBatch::distributed`]). Every worker ends with the same result, to
-/// the bit; the observer of every worker sees every epoch (rank 0 is the one to print and
-/// save). Validation is evaluated whole on every worker. Levenberg–Marquardt,
+/// [`train_with`] as one worker of `comm`: every worker calls it with the same settings
+/// and start, and with the same data or with its own part of it (the rows of its leaves,
+/// [`Dataset::part`]; [`crate::nn::Experiment::prepare_distributed`] loads only those),
+/// and takes its share of the work. Mini-batch rules evaluate their share of every
+/// global batch ([`DistributedBatches`]: of whole data a contiguous K-th of the batch, of
+/// a part the batch's rows it holds); full-batch methods their share of the rows
+/// ([`FullBatch::distributed`]). Every worker ends with the same result, to the bit; the
+/// observer of every worker sees every epoch (rank 0 is the one to print and save).
+/// Validation is evaluated in shares too ([`evaluate_shared`]). Levenberg–Marquardt,
 /// Gauss–Newton and Bayesian regularization see the normal equations of each worker's
 /// rows, summed ([`NormalEquationsLeastSquares`]; Bayesian regularization counts all the
 /// workers' residuals); a run whose workers hold different data, settings or starts is
