@@ -889,5 +889,37 @@ fn prepared_workers_load_only_their_own_rows_and_run_the_one_process_run() {
             .map(|e| e.to_string())
     });
     assert!(errors.iter().all(|e| e.is_some()), "{errors:?}");
+    // A bad feature in one row: the worker whose rows hold it names its line, the other
+    // says that another worker stopped.
+    let text = std::fs::read_to_string(dir.join("cls.csv")).unwrap();
+    let bad: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 7 {
+                "oops,1,cat\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(dir.join("bad.csv"), bad).unwrap();
+    let c = config("bad.csv", "adam", Loss::CrossEntropy);
+    let errors = InProcess::run_shared(2, |comm| {
+        Experiment::prepare_distributed(&c, comm)
+            .err()
+            .map(|e| e.to_string())
+    });
+    let named = errors
+        .iter()
+        .flatten()
+        .filter(|e| e.contains(":8: feature 'a'"))
+        .count();
+    let other = errors
+        .iter()
+        .flatten()
+        .filter(|e| e.contains("another worker"))
+        .count();
+    assert_eq!((named, other), (1, 1), "{errors:?}");
     std::fs::remove_dir_all(&dir).ok();
 }

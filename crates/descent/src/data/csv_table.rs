@@ -25,6 +25,20 @@ pub struct Table {
     lines: Vec<usize>,
 }
 
+/// Which data rows, and which of their fields, [`Table::read_rows`] keeps.
+#[derive(Clone, Copy)]
+enum Keep<'a> {
+    /// Every row.
+    All,
+    /// The rows of a range (the reading stops at its end).
+    Range(&'a std::ops::Range<usize>),
+    /// The rows marked `true`.
+    Rows(&'a [bool]),
+    /// The column of that name (default: the last) of every row, as a table of that one
+    /// column.
+    Column(Option<&'a str>),
+}
+
 /// Fields in the first line (commas + 1), read a block at a time: at most about
 /// [`MAX_COLUMNS`] fields' worth of the line is looked at. Returns the count and the bytes
 /// read, which the parser reads again (so that a pipe is read once).
@@ -104,7 +118,7 @@ impl Table {
                 .map_err(|e| Error::Parse(format!("cannot open {source}: {e}")))
                 .and_then(|f| Self::open(f, &source))
         };
-        let (_, total) = Self::read_rows(open()?, &source, Some(0..0))?;
+        let (_, total) = Self::read_rows(open()?, &source, Keep::Range(&(0..0)))?;
         if total == 0 {
             return Err(Error::Parse(format!("{source}: no data rows")));
         }
@@ -118,8 +132,41 @@ impl Table {
                 ),
             ));
         }
-        let (table, _) = Self::read_rows(open()?, &source, Some(rows))?;
+        let (table, _) = Self::read_rows(open()?, &source, Keep::Range(&rows))?;
         Ok((table, total))
+    }
+
+    /// The column `column` (default: the last) of every data row of `path`, as a table of
+    /// that one column: what a worker that reads only its own rows
+    /// ([`Table::read_marked`]) needs to know of the others' (a target's classes).
+    pub fn read_column(path: &Path, column: Option<&str>) -> Result<Self> {
+        let source = path.display().to_string();
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::Parse(format!("cannot open {source}: {e}")))?;
+        let (table, _) =
+            Self::read_rows(Self::open(file, &source)?, &source, Keep::Column(column))?;
+        if table.lines.is_empty() {
+            return Err(Error::Parse(format!("{source}: no data rows")));
+        }
+        Ok(table)
+    }
+
+    /// The data rows of `path` marked in `rows` (one mark per data row of the file), in the
+    /// file's order: a worker's own rows of a file too large for one machine. Every row's
+    /// width is checked, the others' as well.
+    pub fn read_marked(path: &Path, rows: &[bool]) -> Result<Self> {
+        let source = path.display().to_string();
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::Parse(format!("cannot open {source}: {e}")))?;
+        let (table, total) =
+            Self::read_rows(Self::open(file, &source)?, &source, Keep::Rows(rows))?;
+        if total != rows.len() {
+            return Err(Error::Parse(format!(
+                "{source} has {total} data rows, not the {} it had (changed while read?)",
+                rows.len()
+            )));
+        }
+        Ok(table)
     }
 
     /// The file as a reader, its header's width checked on the raw bytes before the CSV
@@ -139,20 +186,20 @@ impl Table {
 
     /// Reads CSV text from any reader; `source` names it in messages.
     pub fn from_reader<R: std::io::Read>(reader: R, source: &str) -> Result<Self> {
-        let (table, _) = Self::read_rows(reader, source, None)?;
+        let (table, _) = Self::read_rows(reader, source, Keep::All)?;
         if table.lines.is_empty() {
             return Err(Error::Parse(format!("{source}: no data rows")));
         }
         Ok(table)
     }
 
-    /// Reads CSV text, keeping the data rows `keep` (all with `None`), and counts the data
-    /// rows (all of them with `None` or a part that runs to the end; otherwise those up to
-    /// the part's end).
+    /// Reads CSV text, keeping the data rows (or the column) `keep` says, and counts the
+    /// data rows (all of them, but for a range that ends before the last: those up to its
+    /// end).
     fn read_rows<R: std::io::Read>(
         reader: R,
         source: &str,
-        keep: Option<std::ops::Range<usize>>,
+        keep: Keep<'_>,
     ) -> Result<(Self, usize)> {
         // The table, and the data set made from it (8 bytes a value), must fit: the
         // bytes that arrive are counted, and a stream longer than that is refused as it
@@ -161,10 +208,10 @@ impl Table {
         let counted = Counted {
             inner: reader,
             read: 0,
-            limit: if keep.is_some() {
-                u64::MAX
-            } else {
+            limit: if matches!(keep, Keep::All) {
                 u64::try_from(budget).unwrap_or(u64::MAX)
+            } else {
+                u64::MAX
             },
         };
         let mut rdr = csv::ReaderBuilder::new()
@@ -202,6 +249,22 @@ impl Table {
                 headers.len()
             )));
         }
+        let width = headers.len();
+        let column = match keep {
+            Keep::Column(Some(name)) => Some(headers.iter().position(|h| h == name).ok_or_else(
+                || Error::Unknown {
+                    kind: "column",
+                    name: name.into(),
+                    hint: format!(" in {source} (columns: {})", headers.join(", ")),
+                },
+            )?),
+            Keep::Column(None) => Some(width - 1),
+            _ => None,
+        };
+        let headers = match column {
+            Some(c) => vec![headers[c].clone()],
+            None => headers,
+        };
         let mut table = Table {
             source: source.to_string(),
             headers,
@@ -212,11 +275,10 @@ impl Table {
         let mut rec = csv::StringRecord::new();
         let mut rows = 0;
         loop {
-            if keep
-                .as_ref()
-                .is_some_and(|k| !k.is_empty() && rows >= k.end)
-            {
-                break;
+            if let Keep::Range(k) = keep {
+                if !k.is_empty() && rows >= k.end {
+                    break;
+                }
             }
             match rdr.read_record(&mut rec) {
                 Ok(true) => {}
@@ -231,20 +293,33 @@ impl Table {
             if rec.iter().all(|f| f.is_empty()) {
                 continue;
             }
-            if rec.len() != table.headers.len() {
+            if rec.len() != width {
                 return Err(Error::Parse(format!(
-                    "{source}:{line}: expected {} fields (as in the header), found {}",
-                    table.headers.len(),
+                    "{source}:{line}: expected {width} fields (as in the header), found {}",
                     rec.len()
                 )));
             }
             rows += 1;
-            if keep.as_ref().is_some_and(|k| !k.contains(&(rows - 1))) {
+            let row = rows - 1;
+            let kept = match keep {
+                Keep::All | Keep::Column(_) => true,
+                Keep::Range(k) => k.contains(&row),
+                Keep::Rows(marks) => marks.get(row).copied().unwrap_or(false),
+            };
+            if !kept {
                 continue;
             }
-            for field in rec.iter() {
-                table.text.push_str(field);
-                table.ends.push(table.text.len());
+            match column {
+                Some(c) => {
+                    table.text.push_str(&rec[c]);
+                    table.ends.push(table.text.len());
+                }
+                None => {
+                    for field in rec.iter() {
+                        table.text.push_str(field);
+                        table.ends.push(table.text.len());
+                    }
+                }
             }
             table.lines.push(line);
             // Text, offsets, and the numbers they will become.
@@ -358,6 +433,41 @@ mod tests {
         assert!(e.contains("'z'"), "{e}");
         let t = Table::from_reader("x,y\n1,NaN\n".as_bytes(), "t.csv").unwrap();
         assert!(t.numeric_column("y").is_err());
+    }
+
+    /// A column of every row, and marked rows alone (their lines kept); a malformed row
+    /// anywhere is found, and a file whose rows are not the marks' count is refused.
+    #[test]
+    fn a_column_and_marked_rows() {
+        let dir = std::env::temp_dir().join(format!("descent-marked-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.csv");
+        std::fs::write(&path, "x,y,kind\n1,2,a\n\n3,4,b\n5,6,a\n").unwrap();
+        let last = Table::read_column(&path, None).unwrap();
+        assert_eq!(last.headers, ["kind"]);
+        assert_eq!(
+            (0..3).map(|r| last.field(r, 0)).collect::<Vec<_>>(),
+            ["a", "b", "a"]
+        );
+        assert_eq!(last.line(2), 5);
+        let y = Table::read_column(&path, Some("y")).unwrap();
+        assert_eq!(y.numeric_column("y").unwrap(), [2.0, 4.0, 6.0]);
+        let e = Table::read_column(&path, Some("z"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'z'") && e.contains("kind"), "{e}");
+        let t = Table::read_marked(&path, &[true, false, true]).unwrap();
+        assert_eq!((t.len(), t.field(1, 1), t.line(1)), (2, "6", 5));
+        let e = Table::read_marked(&path, &[true, false])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("3 data rows"), "{e}");
+        std::fs::write(&path, "x,y,kind\n1,2,a\n3,4\n").unwrap();
+        let e = Table::read_marked(&path, &[true, false])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv:3"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     /// A part holds its rows alone (their lines kept), the count is the file's, and a

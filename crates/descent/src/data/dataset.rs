@@ -299,6 +299,23 @@ impl Dataset {
                 &all
             }
         };
+        Dataset::from_csv_columns(table, rows, table, rows, target, task)
+    }
+
+    /// The samples of a worker that read only some rows of a CSV file
+    /// ([`Table::read_marked`]): their features from rows `feature_rows` of `table`, their
+    /// targets from rows `target_rows` of `targets`, a table that holds the target column
+    /// of every row of the file ([`Table::read_column`]; it may be `table` itself), so
+    /// that the classes are named from the whole column.
+    pub fn from_csv_columns(
+        table: &Table,
+        feature_rows: &[usize],
+        targets: &Table,
+        target_rows: &[usize],
+        target: Option<&str>,
+        task: Task,
+    ) -> Result<Dataset> {
+        let rows = feature_rows;
         let tcol = match target {
             Some(t) => table.column_index(t)?,
             None => table.headers.len() - 1,
@@ -331,12 +348,15 @@ impl Dataset {
                 x.push(v);
             }
         }
-        let raw: Vec<&str> = (0..table.len()).map(|row| table.field(row, tcol)).collect();
-        let targets = match task {
+        let column = targets.column_index(&table.headers[tcol])?;
+        let raw: Vec<&str> = (0..targets.len())
+            .map(|row| targets.field(row, column))
+            .collect();
+        let target_data = match task {
             Task::Regression => {
-                let y = table.numeric_column(&table.headers[tcol])?;
+                let y = targets.numeric_column(&table.headers[tcol])?;
                 TargetData::Values {
-                    y: rows.iter().map(|&r| y[r]).collect(),
+                    y: target_rows.iter().map(|&r| y[r]).collect(),
                     k: 1,
                 }
             }
@@ -362,7 +382,7 @@ impl Dataset {
                         table.source, table.headers[tcol]
                     )));
                 }
-                let labels = rows
+                let labels = target_rows
                     .iter()
                     .map(|&r| {
                         let s = raw[r];
@@ -381,7 +401,7 @@ impl Dataset {
         Ok(Dataset {
             x,
             d,
-            targets,
+            targets: target_data,
             feature_names: feature_cols
                 .iter()
                 .map(|&c| table.headers[c].clone())

@@ -152,6 +152,18 @@ pub enum DataSource {
     Mnist(MnistImages, usize),
     /// A CSV table, its target column and task.
     Csv(Table, Option<String>, Task),
+    /// A CSV file read one worker's rows at a time ([`Table::read_marked`]), its target
+    /// column and task, and that column of every row ([`Table::read_column`]).
+    CsvFile {
+        /// The file.
+        path: PathBuf,
+        /// The target column's name (default: the last).
+        target: Option<String>,
+        /// Classes or values.
+        task: Task,
+        /// The target column of every row.
+        column: Table,
+    },
     /// Samples already made (the synthetic sets).
     Samples(Dataset),
 }
@@ -162,6 +174,7 @@ impl DataSource {
         match self {
             DataSource::Mnist(_, len) => *len,
             DataSource::Csv(table, ..) => table.len(),
+            DataSource::CsvFile { column, .. } => column.len(),
             DataSource::Samples(d) => d.len(),
         }
     }
@@ -178,8 +191,41 @@ impl DataSource {
             DataSource::Csv(table, target, task) => {
                 Dataset::from_csv_rows(table, target.as_deref(), *task, Some(rows))
             }
+            DataSource::CsvFile { .. } => Ok(self.read_sets(&[rows])?.remove(0)),
             DataSource::Samples(d) => Ok(d.subset(rows)),
         }
+    }
+
+    /// The samples of each of `sets` (rows each below [`DataSource::len`]); a CSV file is
+    /// read once for all of them.
+    fn read_sets(&self, sets: &[&[usize]]) -> Result<Vec<Dataset>> {
+        let DataSource::CsvFile {
+            path,
+            target,
+            task,
+            column,
+        } = self
+        else {
+            return sets.iter().map(|rows| self.rows(rows)).collect();
+        };
+        let mut marks = vec![false; column.len()];
+        for &r in sets.iter().flat_map(|rows| rows.iter()) {
+            marks[r] = true;
+        }
+        let table = Table::read_marked(path, &marks)?;
+        // The file's rows held, in order: row r of the file is row `held.binary_search(r)`
+        // of the table.
+        let held: Vec<usize> = (0..marks.len()).filter(|&r| marks[r]).collect();
+        drop(marks);
+        sets.iter()
+            .map(|rows| {
+                let local: Vec<usize> = rows
+                    .iter()
+                    .map(|r| held.binary_search(r).expect("a marked row"))
+                    .collect();
+                Dataset::from_csv_columns(&table, &local, column, rows, target.as_deref(), *task)
+            })
+            .collect()
     }
 
     /// Every sample.
@@ -190,20 +236,26 @@ impl DataSource {
         }
     }
 
-    /// The rows `rows` of the whole set that are worker `comm`'s own (those of its leaves,
-    /// [`crate::comm::tree::own_leaves`]), marked as its [`Part`] of them; all of them
-    /// for one process.
-    pub fn own_rows(&self, rows: &[usize], comm: &dyn Communicator) -> Result<Dataset> {
+    /// Of each of `sets` (rows of the whole set), the rows that are worker `comm`'s own
+    /// (those of its leaves, [`crate::comm::tree::own_leaves`]), marked as its [`Part`] of
+    /// that set; all of them for one process.
+    pub fn own_rows(&self, sets: &[&[usize]], comm: &dyn Communicator) -> Result<Vec<Dataset>> {
         if comm.size() <= 1 {
-            return self.rows(rows);
+            return self.read_sets(sets);
         }
-        let own = crate::comm::tree::own_leaves(rows.len(), comm.rank(), comm.size()).0;
-        let mut part = self.rows(&rows[own.clone()])?;
-        part.part = Some(Part {
-            total: rows.len(),
-            first: own.start,
-        });
-        Ok(part)
+        let owns: Vec<std::ops::Range<usize>> = sets
+            .iter()
+            .map(|rows| crate::comm::tree::own_leaves(rows.len(), comm.rank(), comm.size()).0)
+            .collect();
+        let mine: Vec<&[usize]> = sets.iter().zip(&owns).map(|(r, o)| &r[o.clone()]).collect();
+        let mut parts = self.read_sets(&mine)?;
+        for ((part, own), rows) in parts.iter_mut().zip(owns).zip(sets) {
+            part.part = Some(Part {
+                total: rows.len(),
+                first: own.start,
+            });
+        }
+        Ok(parts)
     }
 }
 
@@ -213,6 +265,18 @@ pub fn open_data(
     loss: Loss,
     seed: u64,
     test_part: bool,
+) -> Result<(DataSource, Option<DataSource>)> {
+    open_source(spec, loss, seed, test_part, false)
+}
+
+/// [`open_data`]; with `by_rows`, a CSV file is left to be read a worker's rows at a time
+/// (its target column read now).
+fn open_source(
+    spec: &str,
+    loss: Loss,
+    seed: u64,
+    test_part: bool,
+    by_rows: bool,
 ) -> Result<(DataSource, Option<DataSource>)> {
     let task = if loss == Loss::SquaredError {
         Task::Regression
@@ -244,6 +308,18 @@ pub fn open_data(
                 };
                 (DataSource::Mnist(train, len), Some(test()?))
             }
+        }
+        DataSpec::Csv { file, target } if by_rows => {
+            let column = Table::read_column(&file, target.as_deref())?;
+            let task = table_task(&column, target.as_deref(), task);
+            let path = file;
+            let source = DataSource::CsvFile {
+                path,
+                target,
+                task,
+                column,
+            };
+            (source, None)
         }
         DataSpec::Csv { file, target } => {
             let table = Table::read(&file)?;
@@ -511,15 +587,7 @@ impl Experiment {
     ) -> Result<Experiment> {
         // A worker that cannot load its part stops every worker (they would wait for it
         // in the first sum).
-        let prepared = Experiment::prepare_part(c, &*comm);
-        if crate::comm::any_worker(&*comm, prepared.is_err()) {
-            prepared?;
-            return Err(Error::config(
-                "distributed run",
-                "another worker could not prepare its part of the run (it says why)",
-            ));
-        }
-        let mut prepared = prepared?;
+        let mut prepared = agree(&*comm, Experiment::prepare_part(c, &*comm))?;
         prepared.comm = comm;
         Ok(prepared)
     }
@@ -543,36 +611,9 @@ impl Experiment {
         } else {
             c.loss
         };
-        let (full, mnist_test) = open_data(&c.data, loss, c.seed, false)?;
-        let n = full.len();
-        let test_frac = if c.test.is_none() && mnist_test.is_none() {
-            DEFAULT_TEST_FRAC
-        } else {
-            0.0
-        };
-        let val_frac = c
-            .val_frac
-            .unwrap_or_else(|| DEFAULT_VAL_FRAC.min(MAX_DEFAULT_VAL / n.max(1) as f64));
-        let [train_rows, val_rows, held_out] = split_rows(n, val_frac, test_frac, c.seed);
-        let mut train_set = full.own_rows(&train_rows, comm)?;
-        train_set.validate("training data")?;
-        let mut val_set = full.own_rows(&val_rows, comm)?;
-        if !val_set.is_empty() {
-            val_set.validate("validation data")?;
-        }
-        let test_source = match &c.test {
-            Some(spec) => Some(open_data(spec, loss, c.seed, true)?.0),
-            None => mnist_test,
-        };
-        let mut test_set = match test_source {
-            Some(t) => Some(t.own_rows(&(0..t.len()).collect::<Vec<_>>(), comm)?),
-            None if !held_out.is_empty() => Some(full.own_rows(&held_out, comm)?),
-            None => None,
-        };
-        drop(full);
-        if let Some(t) = test_set.as_ref().filter(|t| !t.is_empty()) {
-            t.validate("test data")?;
-        }
+        // Each worker loads its part; the first sum (the standardizer's) waits until every
+        // worker has.
+        let (mut train_set, mut val_set, mut test_set) = agree(comm, load_parts(c, loss, comm))?;
         let standardize = c
             .standardize
             .unwrap_or_else(|| c.data.trim_start().starts_with("csv:"));
@@ -837,6 +878,65 @@ impl Experiment {
             Some((state, &self.cfg)),
         )
     }
+}
+
+/// `result` on every worker of `comm` if it is `Ok` on every worker; else this worker's
+/// error, or one saying that another worker failed (which says why). Every worker calls it
+/// at the same point (it sums).
+fn agree<T>(comm: &dyn Communicator, result: Result<T>) -> Result<T> {
+    if crate::comm::any_worker(comm, result.is_err()) {
+        result?;
+        return Err(Error::config(
+            "distributed run",
+            "another worker could not prepare its part of the run (it says why)",
+        ));
+    }
+    result
+}
+
+/// The training, validation and test sets of an experiment, split as one process splits
+/// them: of a distributed run, this worker's part of each ([`DataSource::own_rows`]).
+fn load_parts(
+    c: &ExperimentConfig,
+    loss: Loss,
+    comm: &dyn Communicator,
+) -> Result<(Dataset, Dataset, Option<Dataset>)> {
+    let by_rows = comm.size() > 1;
+    let (full, mnist_test) = open_source(&c.data, loss, c.seed, false, by_rows)?;
+    let n = full.len();
+    let test_frac = if c.test.is_none() && mnist_test.is_none() {
+        DEFAULT_TEST_FRAC
+    } else {
+        0.0
+    };
+    let val_frac = c
+        .val_frac
+        .unwrap_or_else(|| DEFAULT_VAL_FRAC.min(MAX_DEFAULT_VAL / n.max(1) as f64));
+    let [train_rows, val_rows, held_out] = split_rows(n, val_frac, test_frac, c.seed);
+    let mut sets = full
+        .own_rows(&[&train_rows, &val_rows, &held_out], comm)?
+        .into_iter();
+    let mut next = || sets.next().expect("a set for each of three");
+    let (train_set, val_set, held_out_set) = (next(), next(), next());
+    train_set.validate("training data")?;
+    if !val_set.is_empty() {
+        val_set.validate("validation data")?;
+    }
+    let test_source = match &c.test {
+        Some(spec) => Some(open_source(spec, loss, c.seed, true, by_rows)?.0),
+        None => mnist_test,
+    };
+    let test_set = match test_source {
+        Some(t) => {
+            let all: Vec<usize> = (0..t.len()).collect();
+            t.own_rows(&[&all], comm)?.pop()
+        }
+        None => (!held_out.is_empty()).then_some(held_out_set),
+    };
+    if let Some(t) = test_set.as_ref().filter(|t| !t.is_empty()) {
+        t.validate("test data")?;
+    }
+    Ok((train_set, val_set, test_set))
 }
 
 /// What a model predicts for one sample.
