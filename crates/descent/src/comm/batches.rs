@@ -201,11 +201,18 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         (scalars[0], norm.is_finite().then_some(norm))
     }
 
-    /// [`OwnWeights::value_grad`] of a shared step whose workers have `b/K` rows each:
-    /// the f32 gradients summed on this worker's part ([`sum_part_f32`]: f32 halves in
-    /// the first round), weighted by `1/K` and rounded back to f32 in the pass that takes
-    /// the part's norm.
-    fn sum_own_part(&self, own: &dyn OwnWeights, f: f64, weight: f64) -> (f64, Option<f64>) {
+    /// [`OwnWeights::value_grad`] of a shared step: the f32 gradients summed on this
+    /// worker's part ([`sum_part_f32`]: f32 halves in the first round), scaled by `after`
+    /// and rounded back to f32 in the pass that takes the part's norm; `weighted_f` is this
+    /// worker's share of the batch's value. Workers with `b/K` rows each weight the sum
+    /// (`after = 1/K`, a power of two for the shared step: exact); others weight their
+    /// own gradients before it (`after = 1`).
+    fn sum_own_part(
+        &self,
+        own: &dyn OwnWeights,
+        weighted_f: f64,
+        after: f64,
+    ) -> (f64, Option<f64>) {
         let mut wide = self.buf.borrow_mut();
         let mut part = 0..0;
         own.gradient(&mut |g| {
@@ -219,9 +226,9 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         });
         let mut norm = None;
         own.gradient(&mut |g| {
-            norm = scale_round_norm(&mut wide[part.clone()], weight, &mut g[part.clone()]);
+            norm = scale_round_norm(&mut wide[part.clone()], after, &mut g[part.clone()]);
         });
-        self.batch_value_and_norm(weight * f, norm)
+        self.batch_value_and_norm(weighted_f, norm)
     }
 }
 
@@ -308,7 +315,15 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         even: bool,
     ) -> (f64, Option<f64>) {
         if self.shared.get() && even {
-            return self.sum_own_part(own, f, weight);
+            return self.sum_own_part(own, weight * f, weight);
+        }
+        if self.shared.get() && self.held.is_some() {
+            // Shares of different sizes (workers that hold their own rows): each weights
+            // its f32 gradient (a rounding of f32's order), and the sum is taken in f32
+            // halves as for even shares.
+            let w = weight as f32;
+            own.gradient(&mut |g| crate::simd::vectorized(|| g.iter_mut().for_each(|v| *v *= w)));
+            return self.sum_own_part(own, weight * f, 1.0);
         }
         let mut buf = self.buf.borrow_mut();
         let n = self.inner.dim();
