@@ -167,3 +167,46 @@ fn gauss_newton_products_match_explicit_jacobians() {
         assert!(descent::linalg::dot(&v, &gv) >= -1e-12);
     }
 }
+
+/// Layers of a million weights or more take their weight gradient on a transposed copy
+/// of their input (`nn::TRANSPOSE_INPUT_FROM`): the same gradient as the direct product
+/// of a smaller layer's, checked against finite differences at sampled weights of both
+/// large layers and of the small one after them.
+#[test]
+fn large_layers_weight_gradients_match_finite_differences() {
+    let (b, w) = (3, 1024);
+    assert!(w * w >= descent::nn::TRANSPOSE_INPUT_FROM);
+    let net = Mlp::new(&[1100, w, w, 3], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let p = net.init_params(Init::GlorotUniform, 5);
+    let x: Vec<f64> = (0..b * 1100).map(|i| ((i * 13) as f64).sin()).collect();
+    let labels = [2, 0, 1];
+    let t = Targets::Classes(&labels);
+    let mut ws = net.workspace::<f64>(b);
+    net.forward(&p, &x, b, &mut ws, Par::Seq);
+    let mut g = vec![0.0; net.num_params()];
+    net.backward(&p, &x, b, t, &mut ws, &mut g, Par::Seq);
+    // Weights of layer 1 (1100×1024, transposed input: the data), layer 2 (1024×1024,
+    // transposed input: hidden activations) and layer 3 (1024×3, direct product).
+    let (l1, l2) = (1100 * w + w, 1100 * w + w + w * w + w);
+    for j in [
+        0,
+        1100 * w - 1,
+        77 * w + 5,
+        l1,
+        l1 + 513 * w + 7,
+        l2 - w - 1,
+        l2,
+        l2 + 1500,
+    ] {
+        let h = 1e-5;
+        let (mut pp, mut pm) = (p.clone(), p.clone());
+        pp[j] += h;
+        pm[j] -= h;
+        let fd = (loss_of(&net, &pp, &x, b, t) - loss_of(&net, &pm, &x, b, t)) / (2.0 * h);
+        assert!(
+            (g[j] - fd).abs() < 1e-7 + 1e-5 * fd.abs(),
+            "param {j}: {} vs {fd}",
+            g[j]
+        );
+    }
+}

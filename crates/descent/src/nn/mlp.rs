@@ -87,6 +87,32 @@ pub struct Workspace<T> {
     /// Scratch for ∂L/∂Z.
     dz: Vec<T>,
     dz_prev: Vec<T>,
+    /// A layer's input transposed (nᵢ×B), for its weight gradient's product
+    /// ([`TRANSPOSE_INPUT_FROM`]); empty for networks without such layers.
+    input_t: Vec<T>,
+}
+
+/// Weights of a layer from which its gradient `dW = Aᵀ·dZ` is taken on a transposed copy of
+/// the input `A`: faer's product with a transposed left operand ran at about half the
+/// rate of the same product on row-major operands (2048×2048×512, f32, AVX-512, measured
+/// side by side: 75 against 156 GFLOP/s on one thread, 153 against 253 on two), and the
+/// copy streams 2·B·nᵢ values against the product's B·nᵢ·nₒ multiply-adds. Smaller layers
+/// keep the direct product.
+pub const TRANSPOSE_INPUT_FROM: usize = 1 << 20;
+
+/// `src` (rows×cols, row-major) transposed into `dst` (cols×rows), in tiles that stay in
+/// cache.
+fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    const TILE: usize = 32;
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
 }
 
 fn uniform(rng: &mut ChaCha8Rng) -> f64 {
@@ -263,6 +289,13 @@ impl Mlp {
                 .collect(),
             dz: vec![T::zero(); batch * widest],
             dz_prev: vec![T::zero(); batch * widest],
+            input_t: if (0..l)
+                .any(|i| self.arch.sizes[i] * self.arch.sizes[i + 1] >= TRANSPOSE_INPUT_FROM)
+            {
+                vec![T::zero(); batch * widest]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -482,18 +515,35 @@ impl Mlp {
             let input: &[T] = if l == 0 { x } else { &ws.a[l - 1][..b * ni] };
             let dz = &ws.dz[..b * no];
             // dW = inputᵀ·dZ, db = column sums of dZ.
-            T::gemm(
-                ni,
-                no,
-                b,
-                input,
-                true,
-                dz,
-                false,
-                &mut grad[wo..wo + ni * no],
-                false,
-                par,
-            );
+            if ni * no >= TRANSPOSE_INPUT_FROM && ws.input_t.len() >= b * ni {
+                let input_t = &mut ws.input_t[..b * ni];
+                transpose_into(input, b, ni, input_t);
+                T::gemm(
+                    ni,
+                    no,
+                    b,
+                    input_t,
+                    false,
+                    dz,
+                    false,
+                    &mut grad[wo..wo + ni * no],
+                    false,
+                    par,
+                );
+            } else {
+                T::gemm(
+                    ni,
+                    no,
+                    b,
+                    input,
+                    true,
+                    dz,
+                    false,
+                    &mut grad[wo..wo + ni * no],
+                    false,
+                    par,
+                );
+            }
             let db = &mut grad[bo..bo + no];
             db.iter_mut().for_each(|v| *v = T::zero());
             for row in dz.chunks(no) {

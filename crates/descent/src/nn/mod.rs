@@ -30,7 +30,7 @@ pub use io::{
     ModelMeta, SavedModel,
 };
 pub use loss::{Loss, Targets};
-pub use mlp::{Architecture, Init, Mlp, Workspace};
+pub use mlp::{Architecture, Init, Mlp, Workspace, TRANSPOSE_INPUT_FROM};
 pub use real::Real;
 pub use sampled::NetBatches;
 pub use train::{
