@@ -41,6 +41,8 @@ pub struct DistributedBatches<'a, S: ?Sized> {
     held: Option<Held>,
     /// This worker's indices of the current batch, counted in the rows it holds.
     mine: RefCell<Vec<usize>>,
+    /// Every worker's count of the current batch's indices.
+    counts: RefCell<Vec<usize>>,
 }
 
 /// The rows of the whole set each worker holds: its leaves' ([`super::tree::own_leaves`]).
@@ -64,6 +66,7 @@ impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
             theirs: RefCell::new(Vec::new()),
             held: None,
             mine: RefCell::new(Vec::new()),
+            counts: RefCell::new(Vec::new()),
         }
     }
 
@@ -104,7 +107,9 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         );
         // Every worker's count, to tell an even split (each worker knows every batch).
         let even = b % size == 0 && {
-            let mut counts = vec![0usize; size];
+            let mut counts = self.counts.borrow_mut();
+            counts.clear();
+            counts.resize(size, 0);
             for &i in indices {
                 counts[held.starts.partition_point(|&s| s <= i) - 1] += 1;
             }

@@ -72,29 +72,10 @@ pub struct Standardizer {
     pub target: Option<(Vec<f64>, Vec<f64>)>,
 }
 
-fn mean_std(cols: usize, rows: impl Iterator<Item = Vec<f64>> + Clone) -> (Vec<f64>, Vec<f64>) {
-    let mut mean = vec![0.0; cols];
-    let mut n = 0.0;
-    for r in rows.clone() {
-        for (m, v) in mean.iter_mut().zip(&r) {
-            *m += v;
-        }
-        n += 1.0;
-    }
-    mean.iter_mut().for_each(|m| *m /= n);
-    let mut var = vec![0.0; cols];
-    for r in rows {
-        for ((s, v), m) in var.iter_mut().zip(&r).zip(&mean) {
-            *s += (v - m) * (v - m);
-        }
-    }
-    let std = var.iter().map(|s| standard_deviation(s / n)).collect();
-    (mean, std)
-}
-
-/// [`mean_std`] of `total` rows of which these are one worker's: the sums over the rows are
-/// summed across the workers of `comm`.
-fn shared_mean_std<'a>(
+/// Per-column mean and standard deviation (1 for a constant column) of `total` rows, of
+/// which these are one worker's: the sums over the rows are summed across the workers of
+/// `comm` (one process: [`crate::comm::Local`], the rows are all of them).
+fn mean_std<'a>(
     cols: usize,
     total: usize,
     rows: impl Iterator<Item = &'a [f64]> + Clone,
@@ -234,13 +215,15 @@ impl Dataset {
         targets: bool,
         comm: &dyn crate::comm::Communicator,
     ) -> Standardizer {
-        if self.part.is_none() {
-            return self.standardizer(targets);
-        }
+        let comm = if self.part.is_some() {
+            comm
+        } else {
+            &crate::comm::Local
+        };
         let n = self.total_len();
-        let (mean, std) = shared_mean_std(self.d, n, self.x.chunks(self.d.max(1)), comm);
+        let (mean, std) = mean_std(self.d, n, self.x.chunks(self.d.max(1)), comm);
         let target = match (&self.targets, targets) {
-            (TargetData::Values { y, k }, true) => Some(shared_mean_std(*k, n, y.chunks(*k), comm)),
+            (TargetData::Values { y, k }, true) => Some(mean_std(*k, n, y.chunks(*k), comm)),
             _ => None,
         };
         Standardizer { mean, std, target }
@@ -248,14 +231,7 @@ impl Dataset {
 
     /// Statistics of this (training) set for standardization; `targets` also for values.
     pub fn standardizer(&self, targets: bool) -> Standardizer {
-        let (mean, std) = mean_std(self.d, (0..self.len()).map(|i| self.row(i).to_vec()));
-        let target = match (&self.targets, targets) {
-            (TargetData::Values { y, k }, true) => {
-                Some(mean_std(*k, y.chunks(*k).map(|c| c.to_vec())))
-            }
-            _ => None,
-        };
-        Standardizer { mean, std, target }
+        self.shared_standardizer(targets, &crate::comm::Local)
     }
 
     /// Applies a standardizer in place.
