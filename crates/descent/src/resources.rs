@@ -50,6 +50,15 @@ pub fn human(bytes: u128) -> String {
     }
 }
 
+/// Sets `buf` to `n` zeros in the memory it already has, writing every entry: buffers are
+/// mapped when they are set up (a step rule's reset, a trainer's construction), not page by
+/// page at the first step that writes them, and setting them up again allocates nothing.
+pub(crate) fn zeroed<E: Copy + Default>(buf: &mut Vec<E>, n: usize) {
+    buf.clear();
+    buf.resize(n, E::default());
+}
+
+/// Copies the saved vector `key` of `state` into `into`, where it was saved.
 #[cfg(test)]
 mod tests {
     use super::*;

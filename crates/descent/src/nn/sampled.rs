@@ -147,9 +147,10 @@ impl<'a, T: Real> NetBatches<'a, T> {
     pub fn with_own_weights(mut self, own: bool) -> Self {
         self.own = own && T::as_f32_mut(&mut []).is_some();
         if self.own {
+            // Mapped now, not in the first step.
             let n = self.net.num_params();
-            self.next = RefCell::new(vec![T::zero(); n]);
-            self.grad = RefCell::new(vec![T::zero(); n]);
+            crate::resources::zeroed(self.next.get_mut(), n);
+            crate::resources::zeroed(self.grad.get_mut(), n);
         }
         self
     }

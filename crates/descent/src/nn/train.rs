@@ -905,15 +905,19 @@ fn train_step_rule<T: Real>(
         early_stopped: false,
         goal_reached: false,
         t0,
+        loop_start: t0,
         last_step: t0,
         par,
         comm,
     };
     let s = minimize_sampled(&problem, &mut method, start, &opts, &mut epochs)?;
     let (samples, evaluating, early) = (epochs.samples, epochs.evaluating, epochs.early_stopped);
-    // The training loop's time: to the end of its last step (not the run's packaging into
-    // its checkpoint and state), less validation.
-    let looped = epochs.last_step.duration_since(t0).as_secs_f64();
+    // The training loop's time: from the first batch's gradient in hand to the end of the
+    // last step (not the run's packaging into its checkpoint and state), less validation.
+    let looped = epochs
+        .last_step
+        .duration_since(epochs.loop_start)
+        .as_secs_f64();
     let stop = match s.termination {
         _ if epochs.goal_reached => TrainStop::Goal,
         _ if early => TrainStop::EarlyStopped,
@@ -974,6 +978,11 @@ struct EpochWatch<'a, 'b, T: Real> {
     early_stopped: bool,
     goal_reached: bool,
     t0: Instant,
+    /// When the first batch's value and gradient were in hand: each of the steps timed
+    /// from here is one update and the next batch's forward and backward pass, so that
+    /// the samples counted are the batches evaluated in the time (the first batch's
+    /// evaluation, which also touches the run's fresh buffers, is not in it).
+    loop_start: Instant,
     /// When the last step's report was done with (its epoch's validation included).
     last_step: Instant,
     par: Par,
@@ -983,6 +992,8 @@ struct EpochWatch<'a, 'b, T: Real> {
 impl<T: Real> Observer for EpochWatch<'_, '_, T> {
     fn on_start(&mut self, _method: &str, _n: usize, f0: f64) {
         self.last_f = f0;
+        self.loop_start = Instant::now();
+        self.last_step = self.loop_start;
     }
 
     fn on_point(&mut self, x: &[f64]) {

@@ -36,8 +36,8 @@ impl StepRule for Adadelta {
         "Adadelta".into()
     }
     fn reset(&mut self, n: usize) {
-        self.square_avg = vec![0.0; n];
-        self.acc_delta = vec![0.0; n];
+        crate::resources::zeroed(&mut self.square_avg, n);
+        crate::resources::zeroed(&mut self.acc_delta, n);
     }
     fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
         let (r, rho, eps) = (self.lr.at(t), self.rho, self.eps);

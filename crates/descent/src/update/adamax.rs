@@ -39,8 +39,8 @@ impl StepRule for Adamax {
         "Adamax".into()
     }
     fn reset(&mut self, n: usize) {
-        self.m = vec![0.0; n];
-        self.u = vec![0.0; n];
+        crate::resources::zeroed(&mut self.m, n);
+        crate::resources::zeroed(&mut self.u, n);
     }
     fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
         let (b1, b2) = (self.beta1, self.beta2);

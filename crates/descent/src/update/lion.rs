@@ -39,7 +39,7 @@ impl StepRule for Lion {
         "Lion".into()
     }
     fn reset(&mut self, n: usize) {
-        self.m = vec![0.0; n];
+        crate::resources::zeroed(&mut self.m, n);
     }
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
         let (r, b1, b2, wd) = (self.lr.at(t), self.beta1, self.beta2, self.weight_decay);

@@ -90,7 +90,7 @@ impl StepRule for Muon {
         "Muon".into()
     }
     fn reset(&mut self, n: usize) {
-        self.buffer = vec![0.0; n];
+        crate::resources::zeroed(&mut self.buffer, n);
         self.index_rest(n);
     }
     fn weight_matrices(&mut self, matrices: &[WeightMatrix]) {

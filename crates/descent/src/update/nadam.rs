@@ -47,8 +47,8 @@ impl StepRule for NAdam {
         "NAdam".into()
     }
     fn reset(&mut self, n: usize) {
-        self.m = vec![0.0; n];
-        self.v = vec![0.0; n];
+        crate::resources::zeroed(&mut self.m, n);
+        crate::resources::zeroed(&mut self.v, n);
         self.mu_product = vec![1.0];
     }
     fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {

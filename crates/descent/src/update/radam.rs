@@ -43,8 +43,8 @@ impl StepRule for RAdam {
         "RAdam".into()
     }
     fn reset(&mut self, n: usize) {
-        self.m = vec![0.0; n];
-        self.v = vec![0.0; n];
+        crate::resources::zeroed(&mut self.m, n);
+        crate::resources::zeroed(&mut self.v, n);
     }
     fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
         let (r, b1, b2, tf) = (self.lr.at(t), self.beta1, self.beta2, t as f64);

@@ -67,7 +67,7 @@ impl StepRule for Rprop {
     }
     fn reset(&mut self, n: usize) {
         self.step = Vec::new();
-        self.prev = vec![0.0; n];
+        crate::resources::zeroed(&mut self.prev, n);
     }
     fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
         if self.step.len() != g.len() {

@@ -83,7 +83,7 @@ impl StepRule for Momentum {
         }
     }
     fn reset(&mut self, n: usize) {
-        self.memory = vec![0.0; n];
+        crate::resources::zeroed(&mut self.memory, n);
         self.started = false;
     }
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]) {
@@ -180,7 +180,7 @@ impl StepRule for Nesterov {
         "Nesterov momentum".into()
     }
     fn reset(&mut self, n: usize) {
-        self.v = vec![0.0; n];
+        crate::resources::zeroed(&mut self.v, n);
     }
     fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
         let r = self.lr.at(t);
@@ -255,16 +255,11 @@ struct Moments<E> {
 }
 
 impl<E: StateValue + Default> Moments<E> {
-    fn zeros(n: usize, amsgrad: bool) -> Self {
-        Moments {
-            m: vec![E::default(); n],
-            v: vec![E::default(); n],
-            vmax: if amsgrad {
-                vec![E::default(); n]
-            } else {
-                Vec::new()
-            },
-        }
+    /// `n` zeros each (in the memory the moments have: a reset maps them).
+    fn zero(&mut self, n: usize, amsgrad: bool) {
+        crate::resources::zeroed(&mut self.m, n);
+        crate::resources::zeroed(&mut self.v, n);
+        crate::resources::zeroed(&mut self.vmax, if amsgrad { n } else { 0 });
     }
 
     /// Δ of step `k` into `delta` (the update alone), the moments updated.
@@ -497,10 +492,12 @@ impl StepRule for Adam {
         }
     }
     fn reset(&mut self, n: usize) {
-        (self.wide, self.narrow) = match self.precision {
-            StatePrecision::F64 => (Moments::zeros(n, self.amsgrad), Moments::default()),
-            StatePrecision::F32 => (Moments::default(), Moments::zeros(n, self.amsgrad)),
+        let (kept, unused) = match self.precision {
+            StatePrecision::F64 => (n, 0),
+            StatePrecision::F32 => (0, n),
         };
+        self.wide.zero(kept, self.amsgrad);
+        self.narrow.zero(unused, self.amsgrad);
     }
     fn state_precision(&mut self, precision: StatePrecision) {
         if precision == self.precision {
@@ -592,7 +589,7 @@ impl StepRule for RmsProp {
         "RMSprop".into()
     }
     fn reset(&mut self, n: usize) {
-        self.v = vec![0.0; n];
+        crate::resources::zeroed(&mut self.v, n);
     }
     fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
         let r = self.lr.at(t);
@@ -653,7 +650,7 @@ impl StepRule for Adagrad {
         "Adagrad".into()
     }
     fn reset(&mut self, n: usize) {
-        self.sum = vec![0.0; n];
+        crate::resources::zeroed(&mut self.sum, n);
     }
     fn update(&mut self, t: u64, _x: &[f64], g: &[f64], delta: &mut [f64]) {
         let r = self.lr.at(t);

@@ -73,7 +73,7 @@ impl StepRule for ScheduleFreeAdamW {
         // z and x start at the first point the rule sees.
         self.z.clear();
         self.x.clear();
-        self.v = vec![0.0; n];
+        crate::resources::zeroed(&mut self.v, n);
         self.lr_max = -1.0;
         self.weight_sum = 0.0;
     }
