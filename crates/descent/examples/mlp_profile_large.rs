@@ -1,6 +1,9 @@
-//! Times forward and backward of a large network against the GEMM flops they hold:
-//! `cargo run --release -p descent --example mlp_profile_large -- THREADS BATCH W1,W2,...`.
-use descent::nn::{Activation, Init, Loss, Mlp, Targets};
+//! Times forward and backward of a large network against the GEMM flops they hold, and
+//! the same matrix products alone (with the layouts the network uses), so that what the
+//! rest of a pass costs shows:
+//! `cargo run --release -p descent --example mlp_profile_large -- THREADS BATCH N0,N1,...`.
+//! `bench/gemm_vs_torch.py` runs PyTorch's side of the same measurements.
+use descent::nn::{Activation, Init, Loss, Mlp, Real, Targets};
 use faer::Par;
 use std::time::Instant;
 
@@ -68,5 +71,68 @@ fn main() {
             bf / (tfb - tf) / 1e9,
             b as f64 / tfb
         );
+        let (pf, pb) = products_alone(&sizes, b, n, par);
+        println!(
+            "products alone: forward {:.2} ms ({:.0} GF/s), backward {:.2} ms ({:.0} GF/s)",
+            pf * 1e3,
+            ff / pf / 1e9,
+            pb * 1e3,
+            bf / pb / 1e9
+        );
     });
+}
+
+/// Seconds per pass of the forward products `Z = A·W` and the backward ones (`dW = Aᵀ·dZ`
+/// on a transposed copy of A, `dA = dZ·Wᵀ` for all but the first layer), row-major as the
+/// network lays them out, `n` passes each.
+fn products_alone(sizes: &[usize], b: usize, n: usize, par: Par) -> (f64, f64) {
+    let fill = |len: usize| -> Vec<f32> { (0..len).map(|i| ((i % 97) as f32) * 0.01).collect() };
+    let layers: Vec<_> = sizes
+        .windows(2)
+        .map(|w| {
+            let (ni, no) = (w[0], w[1]);
+            (
+                ni,
+                no,
+                fill(b * ni),
+                fill(ni * no),
+                fill(b * no),
+                fill(ni * no),
+            )
+        })
+        .collect();
+    let (mut z, mut da) = (
+        vec![0.0f32; b * sizes.iter().max().unwrap()],
+        vec![0.0f32; b * sizes.iter().max().unwrap()],
+    );
+    let t = Instant::now();
+    for _ in 0..n {
+        for (ni, no, a, w, _, _) in &layers {
+            f32::gemm(b, *no, *ni, a, false, w, false, &mut z[..b * no], true, par);
+        }
+    }
+    let forward = t.elapsed().as_secs_f64() / n as f64;
+    let mut dw = layers.iter().map(|l| l.5.clone()).collect::<Vec<_>>();
+    let t = Instant::now();
+    for _ in 0..n {
+        for (l, (ni, no, a_t, w, dz, _)) in layers.iter().enumerate().rev() {
+            // (The transposed copy's cost is the network's, not the product's.)
+            f32::gemm(*ni, *no, b, a_t, false, dz, false, &mut dw[l], false, par);
+            if l > 0 {
+                f32::gemm(
+                    b,
+                    *ni,
+                    *no,
+                    dz,
+                    false,
+                    w,
+                    true,
+                    &mut da[..b * ni],
+                    false,
+                    par,
+                );
+            }
+        }
+    }
+    (forward, t.elapsed().as_secs_f64() / n as f64)
 }

@@ -210,3 +210,40 @@ fn large_layers_weight_gradients_match_finite_differences() {
         );
     }
 }
+
+/// The element-wise passes of large layers (bias, activation, its derivative, the bias
+/// gradient, the transposed input) are split across threads from 2¹⁶ entries: the loss
+/// and every gradient entry agree with the one-thread passes.
+#[test]
+fn split_elementwise_passes_match_one_thread() {
+    let (b, w) = (80, 1024);
+    let net = Mlp::new(&[1100, w, w, 3], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let p = net.init_params(Init::GlorotUniform, 7);
+    let x: Vec<f64> = (0..b * 1100).map(|i| ((i * 7) as f64).cos()).collect();
+    let labels: Vec<u32> = (0..b as u32).map(|i| i % 3).collect();
+    let t = Targets::Classes(&labels);
+    let run = |par: Par| {
+        let mut ws = net.workspace::<f64>(b);
+        let out = net.forward(&p, &x, b, &mut ws, par).to_vec();
+        let mut g = vec![0.0; net.num_params()];
+        let loss = net.backward(&p, &x, b, t, &mut ws, &mut g, par);
+        (out, loss, g)
+    };
+    let (out1, loss1, g1) = run(Par::Seq);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (out2, loss2, g2) = pool.install(|| run(Par::rayon(2)));
+    assert!((loss1 - loss2).abs() <= 1e-12 * loss1.abs());
+    for (a, b) in out1.iter().zip(&out2) {
+        assert!(
+            (a - b).abs() <= 1e-12 * (1.0 + a.abs()),
+            "output {a} vs {b}"
+        );
+    }
+    let scale = g1.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (j, (a, b)) in g1.iter().zip(&g2).enumerate() {
+        assert!((a - b).abs() <= 1e-12 * scale, "entry {j}: {a} vs {b}");
+    }
+}
