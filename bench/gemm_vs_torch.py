@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+from perf_grid import torch_mlp
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -33,12 +35,7 @@ def descent_side(sizes, batch, threads):
 
 
 def torch_side(torch, sizes, batch, passes):
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        if i + 2 < len(sizes):
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
+    model = torch_mlp(torch, sizes)
     lossf = torch.nn.CrossEntropyLoss()
     x = torch.rand(batch, sizes[0])
     y = torch.randint(0, sizes[-1], (batch,))

@@ -53,6 +53,16 @@ def descent_cell(binary, data_dir, sizes, batch, optimizer, lr, threads, rows):
     return json.loads(out)["samples_per_second"]
 
 
+def torch_mlp(torch, sizes):
+    """PyTorch's MLP of these layer sizes: `Linear` layers with ReLU between them."""
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i + 2 < len(sizes):
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
 class Torch:
     def __init__(self, data_dir, threads):
         import numpy as np
@@ -66,12 +76,7 @@ class Torch:
 
     def cell(self, sizes, batch, optimizer, lr, rows):
         torch = self.torch
-        layers = []
-        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-            layers.append(torch.nn.Linear(a, b))
-            if i + 2 < len(sizes):
-                layers.append(torch.nn.ReLU())
-        model = torch.nn.Sequential(*layers)
+        model = torch_mlp(torch, sizes)
         opt = (torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam"
                else torch.optim.SGD(model.parameters(), lr=lr))
         lossf = torch.nn.CrossEntropyLoss()
