@@ -254,7 +254,8 @@ pub struct TrainResult {
     pub state: TrainState,
     /// How it ended.
     pub stop: TrainStop,
-    /// Training samples processed per second (forward + backward + update).
+    /// Training samples processed per second (forward + backward + update), timed from
+    /// the first batch's gradient in hand to the last step, validation excluded.
     pub samples_per_second: f64,
 }
 
