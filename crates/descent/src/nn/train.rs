@@ -254,8 +254,9 @@ pub struct TrainResult {
     pub state: TrainState,
     /// How it ended.
     pub stop: TrainStop,
-    /// Training samples processed per second (forward + backward + update), timed from
-    /// the first batch's gradient in hand to the last step, validation excluded.
+    /// Training samples processed per second (forward + backward + update): a mini-batch
+    /// run's from its first batch's gradient in hand to its last step, validation
+    /// excluded; a full-batch run's rows times evaluations over the run.
     pub samples_per_second: f64,
 }
 
