@@ -3,7 +3,9 @@
 //! rest of a pass costs shows:
 //! `cargo run --release -p descent --example mlp_profile_large -- THREADS BATCH N0,N1,...`.
 //! `bench/gemm_vs_torch.py` runs PyTorch's side of the same measurements.
-use descent::nn::{Activation, Init, Loss, Mlp, Real, Targets};
+mod common;
+
+use descent::nn::Real;
 use faer::Par;
 use std::time::Instant;
 
@@ -15,52 +17,16 @@ fn main() {
         .get(3)
         .map(|s| s.split(',').map(|t| t.parse().unwrap()).collect())
         .unwrap_or(vec![784, 2048, 2048, 2048, 10]);
-    let par = if threads > 1 {
-        Par::rayon(threads)
-    } else {
-        Par::Seq
-    };
-    let hidden = vec![Activation::Relu; sizes.len() - 2];
-    let net = Mlp::new(&sizes, &hidden, Loss::CrossEntropy).unwrap();
-    let p: Vec<f32> = net
-        .init_params(Init::GlorotUniform, 0)
-        .iter()
-        .map(|v| *v as f32)
-        .collect();
-    let d = sizes[0];
-    let x: Vec<f32> = (0..b * d)
-        .map(|i| ((i * 31 % 255) as f32) / 255.0)
-        .collect();
-    let labels: Vec<u32> = (0..b as u32).map(|i| i % 10).collect();
-    let mut ws = net.workspace::<f32>(b);
-    let mut g = vec![0.0f32; net.num_params()];
+    let mut run = common::Profiled::new(&sizes, b, threads);
     let macs: usize = sizes.windows(2).map(|w| w[0] * w[1]).sum();
     let n = 20;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    pool.install(|| {
+    common::pool(threads).install(|| {
         for i in 0..4 {
-            let t = Instant::now();
-            net.forward(&p, &x, b, &mut ws, par);
-            net.backward(&p, &x, b, Targets::Classes(&labels), &mut ws, &mut g, par);
-            println!(
-                "warm-up step {i}: {:.1} ms",
-                t.elapsed().as_secs_f64() * 1e3
-            );
+            let t = run.time(1, true);
+            println!("warm-up step {i}: {:.1} ms", t * 1e3);
         }
-        let t = Instant::now();
-        for _ in 0..n {
-            net.forward(&p, &x, b, &mut ws, par);
-        }
-        let tf = t.elapsed().as_secs_f64() / n as f64;
-        let t = Instant::now();
-        for _ in 0..n {
-            net.forward(&p, &x, b, &mut ws, par);
-            net.backward(&p, &x, b, Targets::Classes(&labels), &mut ws, &mut g, par);
-        }
-        let tfb = t.elapsed().as_secs_f64() / n as f64;
+        let tf = run.time(n, false);
+        let tfb = run.time(n, true);
         let ff = 2.0 * (macs * b) as f64;
         let bf = 2.0 * ((2 * macs - sizes[0] * sizes[1]) * b) as f64;
         println!(
@@ -71,7 +37,7 @@ fn main() {
             bf / (tfb - tf) / 1e9,
             b as f64 / tfb
         );
-        let (pf, pb) = products_alone(&sizes, b, n, par);
+        let (pf, pb) = products_alone(&sizes, b, n, run.par);
         println!(
             "products alone: forward {:.2} ms ({:.0} GF/s), backward {:.2} ms ({:.0} GF/s)",
             pf * 1e3,
