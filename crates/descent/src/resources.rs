@@ -58,7 +58,6 @@ pub(crate) fn zeroed<E: Copy + Default>(buf: &mut Vec<E>, n: usize) {
     buf.resize(n, E::default());
 }
 
-/// Copies the saved vector `key` of `state` into `into`, where it was saved.
 #[cfg(test)]
 mod tests {
     use super::*;

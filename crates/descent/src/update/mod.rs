@@ -64,6 +64,7 @@ pub use rules::{Adagrad, Adam, Momentum, MomentumForm, Nesterov, RmsProp, Sgd};
 pub use schedule::Schedule;
 pub use schedule_free::ScheduleFreeAdamW;
 
+/// Copies the saved vector `key` of `state` into `into`, where it was saved.
 pub(crate) fn restore(state: &[(String, Vec<f64>)], key: &str, into: &mut Vec<f64>) {
     if let Some((_, v)) = state.iter().find(|(k, _)| k == key) {
         into.clone_from(v);

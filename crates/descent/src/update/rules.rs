@@ -492,12 +492,13 @@ impl StepRule for Adam {
         }
     }
     fn reset(&mut self, n: usize) {
-        let (kept, unused) = match self.precision {
+        // The moments live in one precision; the other's stay empty.
+        let (wide, narrow) = match self.precision {
             StatePrecision::F64 => (n, 0),
             StatePrecision::F32 => (0, n),
         };
-        self.wide.zero(kept, self.amsgrad);
-        self.narrow.zero(unused, self.amsgrad);
+        self.wide.zero(wide, self.amsgrad);
+        self.narrow.zero(narrow, self.amsgrad);
     }
     fn state_precision(&mut self, precision: StatePrecision) {
         if precision == self.precision {
