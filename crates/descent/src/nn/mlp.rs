@@ -147,31 +147,23 @@ fn split_elementwise(par: Par, len: usize) -> bool {
     par.degree() > 1 && len >= SPLIT_ELEMENTWISE_FROM
 }
 
-/// `f` on chunks of whole rows of `rows` (of length `row_len`), with the matching rows of
-/// `with`, across the threads when `split`.
-fn by_rows<T: Send + Sync, U: Sync>(
+/// `f(start, chunk)` on chunks of whole rows of `data` (rows of `row_len` values), `start`
+/// being the chunk's offset in `data`: across the threads when `split`, else once on all.
+fn by_rows<T: Send>(
     split: bool,
-    rows: &mut [T],
-    with: &[U],
+    data: &mut [T],
     row_len: usize,
-    f: impl Fn(&mut [T], &[U]) + Sync + Send,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
 ) {
     if !split {
-        return f(rows, with);
+        return f(0, data);
     }
     use rayon::prelude::*;
     // Rows per chunk: 16 K values or more, whole rows.
     let per = (1usize << 14).div_ceil(row_len.max(1)) * row_len.max(1);
-    let with_per = if rows.is_empty() {
-        0
-    } else {
-        with.len() * per / rows.len()
-    };
-    rows.par_chunks_mut(per).enumerate().for_each(|(i, r)| {
-        let lo = (i * with_per).min(with.len());
-        let hi = (lo + with_per).min(with.len());
-        f(r, &with[lo..hi])
-    });
+    data.par_chunks_mut(per)
+        .enumerate()
+        .for_each(|(i, chunk)| f(i * per, chunk));
 }
 
 fn uniform(rng: &mut ChaCha8Rng) -> f64 {
@@ -378,7 +370,7 @@ impl Mlp {
             let z = &mut z_all[l][..b * no];
             let bias = &params[bo..bo + no];
             let split = split_elementwise(par, b * no);
-            by_rows(split, z, &[] as &[T], no, |z, _| {
+            by_rows(split, z, no, |_, z| {
                 z.chunks_mut(no).for_each(|row| row.copy_from_slice(bias))
             });
             T::gemm(
@@ -394,17 +386,11 @@ impl Mlp {
                 par,
             );
             if l + 1 < nl {
-                let act = self.arch.activations[l];
-                by_rows(
-                    split,
-                    &mut ws.a[l][..b * no],
-                    &ws.z[l][..b * no],
-                    no,
-                    |a, z| {
-                        a.copy_from_slice(z);
-                        act.apply(a);
-                    },
-                );
+                let (act, z) = (self.arch.activations[l], &ws.z[l]);
+                by_rows(split, &mut ws.a[l][..b * no], no, |start, a| {
+                    a.copy_from_slice(&z[start..start + a.len()]);
+                    act.apply(a);
+                });
             }
         }
         &ws.z[nl - 1][..b * self.outputs()]
@@ -560,17 +546,11 @@ impl Mlp {
             par,
         );
         let act = self.arch.activations[l - 1];
-        let (z, a) = (&ws.z[l - 1][..b * ni], &ws.a[l - 1][..b * ni]);
-        if split_elementwise(par, b * ni) {
-            use rayon::prelude::*;
-            let per = (1usize << 14).div_ceil(ni) * ni;
-            dprev
-                .par_chunks_mut(per)
-                .zip(z.par_chunks(per).zip(a.par_chunks(per)))
-                .for_each(|(d, (z, a))| act.backprop(z, a, d));
-        } else {
-            act.backprop(z, a, dprev);
-        }
+        let (z, a) = (&ws.z[l - 1], &ws.a[l - 1]);
+        by_rows(split_elementwise(par, b * ni), dprev, ni, |start, d| {
+            let rows = start..start + d.len();
+            act.backprop(&z[rows.clone()], &a[rows], d)
+        });
         std::mem::swap(&mut ws.dz, &mut ws.dz_prev);
     }
 
