@@ -435,14 +435,20 @@ mod tests {
         assert!(t.numeric_column("y").is_err());
     }
 
+    /// A directory of its own holding `t.csv` with `text`: (the directory, the file).
+    fn temp_csv(tag: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("descent-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
     /// A column of every row, and marked rows alone (their lines kept); a malformed row
     /// anywhere is found, and a file whose rows are not the marks' count is refused.
     #[test]
     fn a_column_and_marked_rows() {
-        let dir = std::env::temp_dir().join(format!("descent-marked-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.csv");
-        std::fs::write(&path, "x,y,kind\n1,2,a\n\n3,4,b\n5,6,a\n").unwrap();
+        let (dir, path) = temp_csv("marked", "x,y,kind\n1,2,a\n\n3,4,b\n5,6,a\n");
         let last = Table::read_column(&path, None).unwrap();
         assert_eq!(last.headers, ["kind"]);
         assert_eq!(
@@ -474,10 +480,7 @@ mod tests {
     /// malformed row outside the part is still found.
     #[test]
     fn a_part_reads_its_rows_and_counts_them_all() {
-        let dir = std::env::temp_dir().join(format!("descent-part-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.csv");
-        std::fs::write(&path, "x,y\n1,2\n\n3,4\n5,6\n7,8\n").unwrap();
+        let (dir, path) = temp_csv("part", "x,y\n1,2\n\n3,4\n5,6\n7,8\n");
         let (t, total) = Table::read_part(&path, |n| n / 2..n).unwrap();
         assert_eq!(total, 4);
         assert_eq!(t.numeric_column("x").unwrap(), vec![5.0, 7.0]);
