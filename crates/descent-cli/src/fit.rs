@@ -470,10 +470,9 @@ pub fn run(a: FitArgs) -> Result<()> {
         .build_least_squares(&opts)
         .map_err(|e| anyhow::anyhow!("--method {method_name}: {e}"))?;
     if !moved.is_empty() && a.resume.is_none() && root {
-        let which: Vec<&str> = moved.iter().map(|&i| job.names[i].as_str()).collect();
         eprintln!(
             "note: the start was outside the bounds; moved {} onto the box",
-            which.join(", ")
+            crate::first_names(moved.iter().map(|&i| &job.names[i]), moved.len())
         );
     }
     // Rank 0 alone saves (every rank holds the same state).

@@ -135,6 +135,17 @@ fn one_line(message: &str) -> String {
     )
 }
 
+/// The names in a note about `count` coordinates, the first few of many: `x1, x3, x5`,
+/// or `x1, x3, …, x15 and 499992 more` (a note about a million coordinates stays one line).
+fn first_names<D: std::fmt::Display>(names: impl Iterator<Item = D>, count: usize) -> String {
+    const MOST: usize = 8;
+    let shown: Vec<String> = names.take(MOST).map(|n| n.to_string()).collect();
+    match count.saturating_sub(shown.len()) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
 fn list_problems() {
     use descent::problems::mgh::MghProblem;
     for name in descent::problems::mgh::names() {

@@ -197,10 +197,9 @@ pub fn run(a: MinimizeArgs) -> Result<()> {
         .map(|b| b.move_inside(&mut x0))
         .unwrap_or_default();
     if !moved.is_empty() && a.resume.is_none() {
-        let which: Vec<String> = moved.iter().map(|i| format!("x{}", i + 1)).collect();
         eprintln!(
             "note: the start was outside the bounds; moved {} onto the box",
-            which.join(", ")
+            crate::first_names(moved.iter().map(|i| format!("x{}", i + 1)), moved.len())
         );
     }
     // A checkpoint belongs to the problem and its box.

@@ -168,6 +168,27 @@ fn scalable_problem_sizes_and_listings() {
 }
 
 #[test]
+fn a_start_moved_onto_the_box_at_many_coordinates_is_named_in_one_short_line() {
+    // The extended Rosenbrock starts at (-1.2, 1, …): x0.5 moves every odd coordinate.
+    let (code, _, err) = descent(&[
+        "minimize",
+        "--problem",
+        "extended-rosenbrock:1000",
+        "--bounds",
+        "0.5:inf",
+        "--max-iter",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let note = err.lines().find(|l| l.starts_with("note: the start")).unwrap();
+    assert_eq!(
+        note,
+        "note: the start was outside the bounds; moved x1, x3, x5, x7, x9, x11, x13, x15 \
+         and 492 more onto the box"
+    );
+}
+
+#[test]
 fn bounded_minimize_reports_bounds_active_set_and_a_moved_start() {
     // Rosenbrock with x₁ ≤ 0.5 from a start outside: L-BFGS-B ends at (0.5, 0.25).
     for method in ["lbfgsb", "lbfgs"] {
