@@ -180,7 +180,10 @@ fn a_start_moved_onto_the_box_at_many_coordinates_is_named_in_one_short_line() {
         "1",
     ]);
     assert_eq!(code, 0, "{err}");
-    let note = err.lines().find(|l| l.starts_with("note: the start")).unwrap();
+    let note = err
+        .lines()
+        .find(|l| l.starts_with("note: the start"))
+        .unwrap();
     assert_eq!(
         note,
         "note: the start was outside the bounds; moved x1, x3, x5, x7, x9, x11, x13, x15 \

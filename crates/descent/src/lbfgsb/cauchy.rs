@@ -11,7 +11,10 @@ use super::compact::CompactLbfgs;
 use crate::bounds::Bounds;
 use crate::linalg::dot;
 
-/// The generalized Cauchy point and what subspace minimization needs of it.
+/// The generalized Cauchy point and what subspace minimization needs of it, with the
+/// search's own vectors: one value is reused from one iteration to the next
+/// ([`CauchyPoint::find`]), so that a long run allocates no n-vector per iteration.
+#[derive(Default)]
 pub struct CauchyPoint {
     /// The point.
     pub x: Vec<f64>,
@@ -19,6 +22,10 @@ pub struct CauchyPoint {
     pub c: Vec<f64>,
     /// The variables left free at the point (not held at a bound by the path).
     pub free: Vec<bool>,
+    /// The path's direction (the projected steepest descent, zero where held).
+    d: Vec<f64>,
+    /// The breakpoints `(tᵢ, i)`.
+    breaks: Vec<(f64, usize)>,
 }
 
 /// Computes the generalized Cauchy point from `x` (inside the box) with gradient `g`.
@@ -29,101 +36,129 @@ pub fn generalized_cauchy_point(
     bounds: &Bounds,
     model: &CompactLbfgs,
 ) -> Option<CauchyPoint> {
-    let n = x.len();
-    let (lower, upper) = (bounds.lower(), bounds.upper());
-    let k2 = 2 * model.len();
-    let theta = model.theta();
-    let mut d = vec![0.0; n];
-    let mut free = vec![true; n];
-    let mut breaks: Vec<(f64, usize)> = Vec::new();
-    for i in 0..n {
-        let at_lower = x[i] <= lower[i];
-        let at_upper = x[i] >= upper[i];
-        // Held: on a bound with the gradient pushing out of the box.
-        if (at_lower && g[i] >= 0.0) || (at_upper && g[i] <= 0.0) {
-            free[i] = false;
-            continue;
+    let mut cp = CauchyPoint::default();
+    cp.find(x, g, bounds, model)?;
+    Some(cp)
+}
+
+impl CauchyPoint {
+    /// [`generalized_cauchy_point`] into `self`, its vectors reused.
+    pub fn find(
+        &mut self,
+        x: &[f64],
+        g: &[f64],
+        bounds: &Bounds,
+        model: &CompactLbfgs,
+    ) -> Option<()> {
+        let CauchyPoint {
+            x: xcp,
+            c,
+            free,
+            d,
+            breaks,
+        } = self;
+        let n = x.len();
+        let (lower, upper) = (bounds.lower(), bounds.upper());
+        let k2 = 2 * model.len();
+        let theta = model.theta();
+        d.clear();
+        d.resize(n, 0.0);
+        free.clear();
+        free.resize(n, true);
+        breaks.clear();
+        for i in 0..n {
+            let at_lower = x[i] <= lower[i];
+            let at_upper = x[i] >= upper[i];
+            // Held: on a bound with the gradient pushing out of the box.
+            if (at_lower && g[i] >= 0.0) || (at_upper && g[i] <= 0.0) {
+                free[i] = false;
+                continue;
+            }
+            d[i] = -g[i];
+            if d[i] < 0.0 && lower[i].is_finite() {
+                breaks.push(((x[i] - lower[i]) / g[i], i));
+            } else if d[i] > 0.0 && upper[i].is_finite() {
+                breaks.push(((upper[i] - x[i]) / d[i], i));
+            }
         }
-        d[i] = -g[i];
-        if d[i] < 0.0 && lower[i].is_finite() {
-            breaks.push(((x[i] - lower[i]) / g[i], i));
-        } else if d[i] > 0.0 && upper[i].is_finite() {
-            breaks.push(((upper[i] - x[i]) / d[i], i));
+        let mut p = model.wt_times(d, None);
+        c.clear();
+        c.resize(k2, 0.0);
+        xcp.clear();
+        xcp.extend_from_slice(x);
+        // Slope and curvature of the model along d at t = 0.
+        let mut f1 = -dot(d, d);
+        if f1 == 0.0 {
+            return Some(());
         }
-    }
-    let mut p = model.wt_times(&d, None);
-    let mut c = vec![0.0; k2];
-    let mut xcp = x.to_vec();
-    // Slope and curvature of the model along d at t = 0.
-    let mut f1 = -dot(&d, &d);
-    if f1 == 0.0 {
-        return Some(CauchyPoint { x: xcp, c, free });
-    }
-    let mut f2 = -theta * f1;
-    if k2 > 0 {
-        f2 -= dot(&p, &model.m_times(&p)?);
-    }
-    let f2_original = f2;
-    let mut dt_min = -f1 / f2;
-    breaks.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut t_old = 0.0;
-    let mut wb = vec![0.0; k2];
-    let mut reached = 0;
-    for &(t, b) in &breaks {
-        let dt = t - t_old;
-        if dt_min < dt {
-            break;
-        }
-        // Variable b reaches its bound: fix it there and update the parabola.
-        reached += 1;
-        let db = d[b];
-        let (bound, zb) = if db > 0.0 {
-            (upper[b], upper[b] - x[b])
-        } else {
-            (lower[b], lower[b] - x[b])
-        };
-        xcp[b] = bound;
-        d[b] = 0.0;
-        free[b] = false;
-        f1 += dt * f2 + db * db - theta * db * zb;
-        f2 -= theta * db * db;
+        let mut f2 = -theta * f1;
         if k2 > 0 {
-            for (ci, pi) in c.iter_mut().zip(&p) {
-                *ci += dt * pi;
-            }
-            model.w_row(b, &mut wb);
-            let mwb = model.m_times(&wb)?;
-            let (wmc, wmp, wmw) = (dot(&c, &mwb), dot(&p, &mwb), dot(&wb, &mwb));
-            for (pi, wi) in p.iter_mut().zip(&wb) {
-                *pi -= db * wi;
-            }
-            f1 += db * wmc;
-            f2 += 2.0 * db * wmp - db * db * wmw;
+            f2 -= dot(&p, &model.m_times(&p)?);
         }
-        f2 = f2.max(f64::EPSILON * f2_original);
-        t_old = t;
-        dt_min = -f1 / f2;
-        if f1 >= 0.0 {
-            // The model stopped decreasing exactly at this breakpoint.
+        let f2_original = f2;
+        let mut dt_min = -f1 / f2;
+        // In place; ties in the order they were found (by index), as a stable sort
+        // leaves them.
+        breaks.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut t_old = 0.0;
+        let mut wb = vec![0.0; k2];
+        let mut reached = 0;
+        for &(t, b) in breaks.iter() {
+            let dt = t - t_old;
+            if dt_min < dt {
+                break;
+            }
+            // Variable b reaches its bound: fix it there and update the parabola.
+            reached += 1;
+            let db = d[b];
+            let (bound, zb) = if db > 0.0 {
+                (upper[b], upper[b] - x[b])
+            } else {
+                (lower[b], lower[b] - x[b])
+            };
+            xcp[b] = bound;
+            d[b] = 0.0;
+            free[b] = false;
+            f1 += dt * f2 + db * db - theta * db * zb;
+            f2 -= theta * db * db;
+            if k2 > 0 {
+                for (ci, pi) in c.iter_mut().zip(&p) {
+                    *ci += dt * pi;
+                }
+                model.w_row(b, &mut wb);
+                let mwb = model.m_times(&wb)?;
+                let (wmc, wmp, wmw) = (dot(c, &mwb), dot(&p, &mwb), dot(&wb, &mwb));
+                for (pi, wi) in p.iter_mut().zip(&wb) {
+                    *pi -= db * wi;
+                }
+                f1 += db * wmc;
+                f2 += 2.0 * db * wmp - db * db * wmw;
+            }
+            f2 = f2.max(f64::EPSILON * f2_original);
+            t_old = t;
+            dt_min = -f1 / f2;
+            if f1 >= 0.0 {
+                // The model stopped decreasing exactly at this breakpoint.
+                dt_min = 0.0;
+                break;
+            }
+        }
+        if reached == breaks.len() && d.iter().all(|v| *v == 0.0) {
+            // Every moving variable reached its bound: the path ends there.
             dt_min = 0.0;
-            break;
         }
-    }
-    if reached == breaks.len() && d.iter().all(|v| *v == 0.0) {
-        // Every moving variable reached its bound: the path ends there.
-        dt_min = 0.0;
-    }
-    let dt_min = dt_min.max(0.0);
-    let t_final = t_old + dt_min;
-    for i in 0..n {
-        if d[i] != 0.0 {
-            xcp[i] = (x[i] + t_final * d[i]).clamp(lower[i], upper[i]);
+        let dt_min = dt_min.max(0.0);
+        let t_final = t_old + dt_min;
+        for i in 0..n {
+            if d[i] != 0.0 {
+                xcp[i] = (x[i] + t_final * d[i]).clamp(lower[i], upper[i]);
+            }
         }
+        for (ci, pi) in c.iter_mut().zip(&p) {
+            *ci += dt_min * pi;
+        }
+        Some(())
     }
-    for (ci, pi) in c.iter_mut().zip(&p) {
-        *ci += dt_min * pi;
-    }
-    Some(CauchyPoint { x: xcp, c, free })
 }
 
 #[cfg(test)]

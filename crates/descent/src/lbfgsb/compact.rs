@@ -322,7 +322,7 @@ impl CompactLbfgs {
     }
 
     /// [`CompactLbfgs::inverse_times`] into `q` (its storage reused).
-    fn inverse_times_into(&self, v: &[f64], q: &mut Vec<f64>) {
+    pub(crate) fn inverse_times_into(&self, v: &[f64], q: &mut Vec<f64>) {
         let k = self.len();
         q.clear();
         q.extend_from_slice(v);

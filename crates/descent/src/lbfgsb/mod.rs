@@ -31,7 +31,7 @@ mod subspace;
 
 pub use cauchy::{generalized_cauchy_point, CauchyPoint};
 pub use compact::CompactLbfgs;
-pub use subspace::subspace_minimum;
+pub use subspace::{subspace_minimum, subspace_minimum_into, SubspaceWork};
 
 use crate::bounds::Bounds;
 use crate::direction::{secant_pass, SecantPair};
@@ -67,12 +67,16 @@ pub struct Lbfgsb {
     scratch: Scratch,
 }
 
-/// Vectors reused from one iteration to the next, so that a long run allocates nothing
-/// per iteration when no bound is held.
+/// Vectors reused from one iteration to the next, so that a long run allocates no
+/// n-vector per iteration.
 #[derive(Default)]
 struct Scratch {
     /// The direction `d`.
     d: Vec<f64>,
+    /// The generalized Cauchy point and its search's vectors.
+    cauchy: CauchyPoint,
+    /// The subspace minimization's vectors.
+    subspace: SubspaceWork,
     /// The line search's trial point and gradient.
     line: (Vec<f64>, Vec<f64>),
     /// The next step `s`.
@@ -128,12 +132,15 @@ impl Lbfgsb {
         Ok(())
     }
 
-    /// The point `z` of steps 1–2 (see the module documentation); `None` when a solve
-    /// failed.
-    fn target(&self, it: &Iterate) -> Option<Vec<f64>> {
+    /// The point `z` of steps 1–2 (see the module documentation) into `z`; `None` when a
+    /// solve failed.
+    fn target(&mut self, it: &Iterate, z: &mut Vec<f64>) -> Option<()> {
         let model = &self.state.model;
-        let cp = generalized_cauchy_point(&it.x, &it.g, &self.box_, model)?;
-        subspace_minimum(&it.x, &it.g, &self.box_, model, &cp)
+        let Scratch {
+            cauchy, subspace, ..
+        } = &mut self.scratch;
+        cauchy.find(&it.x, &it.g, &self.box_, model)?;
+        subspace_minimum_into(&it.x, &it.g, &self.box_, model, cauchy, subspace, z)
     }
 
     /// The direction `d` of steps 1–2 and its slope `dᵀg`. Without bounds the model's
@@ -159,9 +166,9 @@ impl Lbfgsb {
             }
             return Some(dot(d, &it.g));
         }
-        let z = self.target(it)?;
-        d.clear();
-        d.extend(z.iter().zip(&it.x).map(|(z, x)| z - x));
+        // z, then z − x where it is.
+        self.target(it, d)?;
+        d.iter_mut().zip(&it.x).for_each(|(d, x)| *d -= x);
         Some(dot(d, &it.g))
     }
 

@@ -29,22 +29,62 @@ pub fn subspace_minimum(
     model: &CompactLbfgs,
     cp: &CauchyPoint,
 ) -> Option<Vec<f64>> {
+    let mut z = Vec::new();
+    subspace_minimum_into(
+        x,
+        g,
+        bounds,
+        model,
+        cp,
+        &mut SubspaceWork::default(),
+        &mut z,
+    )?;
+    Some(z)
+}
+
+/// The n-vectors of [`subspace_minimum_into`], kept from one iteration to the next.
+#[derive(Default)]
+pub struct SubspaceWork {
+    /// The reduced gradient `r`.
+    r: Vec<f64>,
+    /// The step `du` from the Cauchy point.
+    du: Vec<f64>,
+}
+
+/// [`subspace_minimum`] into `z`, with `work` for its vectors (no n-vector allocated).
+pub fn subspace_minimum_into(
+    x: &[f64],
+    g: &[f64],
+    bounds: &Bounds,
+    model: &CompactLbfgs,
+    cp: &CauchyPoint,
+    work: &mut SubspaceWork,
+    z: &mut Vec<f64>,
+) -> Option<()> {
     let n = x.len();
     let k = model.len();
     if k == 0 || !cp.free.iter().any(|f| *f) {
-        return Some(cp.x.clone());
+        z.clear();
+        z.extend_from_slice(&cp.x);
+        return Some(());
     }
+    let du = &mut work.du;
     if cp.free.iter().all(|f| *f) {
         // Nothing held: the reduced model is the whole model, whose minimizer
         // x − B⁻¹g the two-loop recursion gives directly.
-        let hg = model.inverse_times(g);
-        let du: Vec<f64> = (0..n).map(|i| x[i] - hg[i] - cp.x[i]).collect();
-        return Some(back_into_the_box(x, g, bounds, cp, &du));
+        model.inverse_times_into(g, du);
+        for i in 0..n {
+            du[i] = x[i] - du[i] - cp.x[i];
+        }
+        back_into_the_box(x, g, bounds, cp, du, z);
+        return Some(());
     }
     let theta = model.theta();
     // r = −Zᵀ(g + θ(x_cp − x) − W M c).
     let mc = model.m_times(&cp.c)?;
-    let mut r = vec![0.0; n];
+    let r = &mut work.r;
+    r.clear();
+    r.resize(n, 0.0);
     for i in 0..n {
         if cp.free[i] {
             r[i] = -g[i] - theta * (cp.x[i] - x[i]) + model.w_times_at(&mc, i);
@@ -63,32 +103,36 @@ pub fn subspace_minimum(
             }
         }
     }
-    let vtr = model.wt_times(&r, Some(&cp.free));
+    let vtr = model.wt_times(r, Some(&cp.free));
     let v = Lu::new(&kmat).solve(&vtr)?;
-    let mut du = vec![0.0; n];
+    du.clear();
+    du.resize(n, 0.0);
     for i in (0..n).filter(|&i| cp.free[i]) {
         du[i] = (r[i] + model.w_times_at(&v, i) / theta) / theta;
     }
-    Some(back_into_the_box(x, g, bounds, cp, &du))
+    back_into_the_box(x, g, bounds, cp, du, z);
+    Some(())
 }
 
 /// Morales & Nocedal's projection, or the truncated step when the projection is not a
-/// descent direction from `x`.
+/// descent direction from `x`, into `z`.
 fn back_into_the_box(
     x: &[f64],
     g: &[f64],
     bounds: &Bounds,
     cp: &CauchyPoint,
     du: &[f64],
-) -> Vec<f64> {
+    z: &mut Vec<f64>,
+) {
     let n = x.len();
     let (lower, upper) = (bounds.lower(), bounds.upper());
-    let mut projected: Vec<f64> = (0..n).map(|i| cp.x[i] + du[i]).collect();
-    bounds.project(&mut projected);
-    let hit = (0..n).any(|i| cp.free[i] && (projected[i] <= lower[i] || projected[i] >= upper[i]));
-    let slope: f64 = (0..n).map(|i| (projected[i] - x[i]) * g[i]).sum();
+    z.clear();
+    z.extend((0..n).map(|i| cp.x[i] + du[i]));
+    bounds.project(z);
+    let hit = (0..n).any(|i| cp.free[i] && (z[i] <= lower[i] || z[i] >= upper[i]));
+    let slope: f64 = (0..n).map(|i| (z[i] - x[i]) * g[i]).sum();
     if !hit || slope <= 0.0 {
-        return projected;
+        return;
     }
     // The largest α ≤ 1 keeping x_cp + α·du in the box; the variable that limits it is
     // put exactly on its bound.
@@ -101,12 +145,13 @@ fn back_into_the_box(
             limiting = Some(i);
         }
     }
-    let mut z: Vec<f64> = (0..n).map(|i| cp.x[i] + alpha * du[i]).collect();
+    for i in 0..n {
+        z[i] = cp.x[i] + alpha * du[i];
+    }
     if let Some(i) = limiting {
         z[i] = if du[i] > 0.0 { upper[i] } else { lower[i] };
     }
-    bounds.project(&mut z);
-    z
+    bounds.project(z);
 }
 
 /// `(z − x)ᵀg`, for tests.
