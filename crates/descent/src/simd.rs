@@ -49,3 +49,31 @@ macro_rules! kernel {
     };
 }
 pub(crate) use kernel;
+
+/// Clears the upper halves of the vector registers (`vzeroupper`) after a product: faer
+/// picks its kernels at run time (AVX2 or AVX-512 wherever the CPU has them), and they
+/// leave that state dirty. The code that runs next — the C library's `expf`, `tanhf`, …
+/// and our own element-wise loops, SSE-encoded when the crate is built for the baseline
+/// x86-64 — then pays a state-transition penalty on every instruction (measured: a
+/// 2-16-16-2 tanh network at batch 720 trained at 1/7 of its speed; MNIST's softmax in a
+/// baseline build took 40 times as long). So the check is made at run time, not at
+/// compile time: a dependency build or `cargo install` without `target-cpu=native` gets
+/// it too.
+#[inline]
+pub(crate) fn clear_upper_vector_state() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU has AVX (checked just above).
+            unsafe { zero_upper() }
+        }
+    }
+}
+
+/// `vzeroupper`: zeroes bits 128 and up of the vector registers, which no live value holds
+/// between the Rust statements around the call.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn zero_upper() {
+    std::arch::x86_64::_mm256_zeroupper();
+}

@@ -17,11 +17,22 @@ const MAX_NORMAL_CONDITION: f64 = 1e10;
 const GRAM_BLOCK_ROWS: usize = 4;
 const GRAM_BLOCK_COLS: usize = 8;
 
-/// `JᵀJ` of a finite J. Each entry is summed over the rows of J in order (so the result
-/// does not depend on the blocking); its lower triangle is computed in 4×8 blocks, then
-/// mirrored.
+/// Columns of J from which `JᵀJ` is formed in tiles of matrix products across the
+/// threads ([`gram_in_tiles`]): below, the entry-by-entry sums, whose rounding the small
+/// problems (NIST StRD, the method matrix, the distributed runs' tests) keep.
+const GRAM_TILES_FROM: usize = 128;
+
+/// Rows and columns of a tile of `JᵀJ` in [`gram_in_tiles`].
+const GRAM_TILE: usize = 128;
+
+/// `JᵀJ` of a finite J. With fewer than [`GRAM_TILES_FROM`] columns each entry is summed
+/// over the rows of J in order (so the result does not depend on the blocking); its lower
+/// triangle is computed in 4×8 blocks, then mirrored. Wider J: [`gram_in_tiles`].
 pub fn gram(j: &DenseMatrix) -> DenseMatrix {
     let n = j.cols;
+    if n >= GRAM_TILES_FROM {
+        return gram_in_tiles(j);
+    }
     let mut a = DenseMatrix::zeros(n, n);
     for ib in (0..n).step_by(GRAM_BLOCK_ROWS) {
         let ie = (ib + GRAM_BLOCK_ROWS).min(n);
@@ -45,6 +56,50 @@ pub fn gram(j: &DenseMatrix) -> DenseMatrix {
     for i in 0..n {
         for k in 0..i {
             a.data[k * n + i] = a.data[i * n + k];
+        }
+    }
+    a
+}
+
+/// `JᵀJ` of a wide J (a network's Jacobian: thousands of weights, as many residuals or
+/// more): its lower triangle in tiles of [`GRAM_TILE`]² entries, each `J_Iᵀ J_K` one
+/// one-thread product of faer's kernels (blocked, vectorized, fused multiply-adds) over
+/// all the rows, the bands of tiles spread over the threads, then mirrored. A tile's
+/// shape alone sets its arithmetic, so the result is the same on any number of threads
+/// and in every worker of a distributed run. Measured: a 784-2-10 squared-error network
+/// (1 600 weights) on 500 MNIST rows spent 79 % of its Levenberg–Marquardt time in the
+/// entry-by-entry sums on one thread.
+fn gram_in_tiles(j: &DenseMatrix) -> DenseMatrix {
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, MatMut, MatRef, Par};
+    use rayon::prelude::*;
+    let (m, n) = (j.rows, j.cols);
+    let mut a = DenseMatrix::zeros(n, n);
+    let jm = MatRef::from_row_major_slice(&j.data, m, n);
+    a.data
+        .par_chunks_mut(GRAM_TILE * n)
+        .enumerate()
+        .for_each(|(band, rows)| {
+            let i0 = band * GRAM_TILE;
+            let height = rows.len() / n;
+            let mut out = MatMut::from_row_major_slice_mut(rows, height, n);
+            let left = jm.subcols(i0, height).transpose();
+            for k0 in (0..i0 + height).step_by(GRAM_TILE) {
+                let width = GRAM_TILE.min(n - k0);
+                matmul(
+                    out.as_mut().subcols_mut(k0, width),
+                    Accum::Replace,
+                    left,
+                    jm.subcols(k0, width),
+                    1.0,
+                    Par::Seq,
+                );
+            }
+            crate::simd::clear_upper_vector_state();
+        });
+    for i in 0..n {
+        for k in i + 1..n {
+            a.data[i * n + k] = a.data[k * n + i];
         }
     }
     a
@@ -215,6 +270,36 @@ mod tests {
                         sum += j.get(row, i.max(k)) * j.get(row, i.min(k));
                     }
                     assert_eq!(a.get(i, k).to_bits(), sum.to_bits(), "{m}×{n} ({i}, {k})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_tiled_gram_is_the_sum_to_rounding_and_the_same_on_any_number_of_threads() {
+        // Widths at, between and past the tiles (an edge tile of 3 columns), rows more and
+        // fewer than the columns; symmetric, each entry Σ_rows to rounding, and the same
+        // bits on one thread and on three.
+        for (m, n) in [(300, GRAM_TILES_FROM), (90, 2 * GRAM_TILE + 3), (700, 260)] {
+            let mut j = DenseMatrix::zeros(m, n);
+            for (i, v) in j.data.iter_mut().enumerate() {
+                *v = ((i * 7919 % 101) as f64 - 50.0) / 7.0 + 1e-3 * (i % 977) as f64;
+            }
+            let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+            let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+            let a = one.install(|| gram(&j));
+            let b = three.install(|| gram(&j));
+            assert!(a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits()));
+            for i in 0..n {
+                for k in 0..n {
+                    let (mut sum, mut size) = (0.0, 0.0);
+                    for row in 0..m {
+                        sum += j.get(row, i) * j.get(row, k);
+                        size += (j.get(row, i) * j.get(row, k)).abs();
+                    }
+                    let got = a.get(i, k);
+                    assert!((got - sum).abs() <= 1e-13 * size, "{m}×{n} ({i}, {k})");
+                    assert_eq!(got.to_bits(), a.get(k, i).to_bits());
                 }
             }
         }

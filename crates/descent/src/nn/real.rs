@@ -89,7 +89,7 @@ macro_rules! impl_real {
                 let c = MatMut::from_row_major_slice_mut(c, m, n);
                 let accum = if acc { Accum::Add } else { Accum::Replace };
                 product_in_parts(c, accum, a, b, par.degree());
-                clear_upper_vector_state();
+                crate::simd::clear_upper_vector_state();
             }
         }
     };
@@ -121,6 +121,8 @@ fn product_in_parts<T: faer::traits::ComplexField>(
             Par::Seq
         };
         matmul(c, accum, a, b, T::one_impl(), par);
+        // On whichever thread ran it.
+        crate::simd::clear_upper_vector_state();
         return;
     }
     let first_threads = threads / 2;
@@ -135,34 +137,6 @@ fn product_in_parts<T: faer::traits::ComplexField>(
         || product_in_parts(c0, accum, a0, b0, first_threads),
         || product_in_parts(c1, accum, a1, b1, threads - first_threads),
     );
-}
-
-/// Clears the upper halves of the vector registers (`vzeroupper`) after a product: faer
-/// picks its kernels at run time (AVX2 or AVX-512 wherever the CPU has them), and they
-/// leave that state dirty. The code that runs next — the C library's `expf`, `tanhf`, …
-/// and our own element-wise loops, SSE-encoded when the crate is built for the baseline
-/// x86-64 — then pays a state-transition penalty on every instruction (measured: a
-/// 2-16-16-2 tanh network at batch 720 trained at 1/7 of its speed; MNIST's softmax in a
-/// baseline build took 40 times as long). So the check is made at run time, not at
-/// compile time: a dependency build or `cargo install` without `target-cpu=native` gets
-/// it too.
-#[inline]
-fn clear_upper_vector_state() {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU has AVX (checked just above).
-            unsafe { zero_upper() }
-        }
-    }
-}
-
-/// `vzeroupper`: zeroes bits 128 and up of the vector registers, which no live value holds
-/// between the Rust statements around the call.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn zero_upper() {
-    std::arch::x86_64::_mm256_zeroupper();
 }
 
 /// `Some(x)`: the type is the one asked for (f64 for `same`, f32 for `as_f32_mut`).
