@@ -401,10 +401,7 @@ pub fn cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<
 }
 
 /// [`cholesky_solve_with_condition`] by the unblocked Cholesky–Banachiewicz loops.
-fn unblocked_cholesky_solve_with_condition(
-    a: &DenseMatrix,
-    b: &[f64],
-) -> Option<(Vec<f64>, f64)> {
+fn unblocked_cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {
     let n = a.rows;
     let mut l = vec![0.0; n * n];
     for i in 0..n {
@@ -449,10 +446,7 @@ fn unblocked_cholesky_solve_with_condition(
 
 /// [`cholesky_solve_with_condition`] by faer's blocked factorization, with the same
 /// acceptance of a pivot (`Lᵢᵢ² > ε·|aᵢᵢ|`) and the same estimate of the condition.
-fn blocked_cholesky_solve_with_condition(
-    a: &DenseMatrix,
-    b: &[f64],
-) -> Option<(Vec<f64>, f64)> {
+fn blocked_cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {
     let llt = a.to_faer().llt(Side::Lower).ok()?;
     let l = llt.L();
     let (mut dmax, mut dmin) = (0.0f64, f64::INFINITY);
@@ -572,7 +566,9 @@ mod tests {
     fn the_blocked_cholesky_solves_and_estimates_the_condition_as_the_unblocked_one() {
         // A = BᵀB + I/10 (positive definite, condition ~10⁴), past the blocked threshold.
         let n = BLOCKED_CHOLESKY_FROM + 22;
-        let bmat: Vec<f64> = (0..n * n).map(|i| ((i * 7919 % 211) as f64 - 105.0) / 50.0).collect();
+        let bmat: Vec<f64> = (0..n * n)
+            .map(|i| ((i * 7919 % 211) as f64 - 105.0) / 50.0)
+            .collect();
         let mut a = DenseMatrix::zeros(n, n);
         for i in 0..n {
             for k in 0..n {
