@@ -2,8 +2,8 @@
 //! batch 512, and smaller batches and widths) on one thread, split by faer itself, and
 //! split by descent (`Real::gemm`: one one-thread product per part of the output), in
 //! GFLOP/s: `cargo run --release -p descent --example gemm_split -- THREADS`.
-use descent::nn::Real;
-use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef, Par};
+use descent::nn::{row_major_operands, Real};
+use faer::{linalg::matmul::matmul, Accum, Par};
 use std::time::Instant;
 
 /// Seconds per call of `f`, the best of five runs of five calls after one warm-up call.
@@ -92,17 +92,7 @@ fn faer_product(
     acc: bool,
     threads: usize,
 ) {
-    let a = if a_t {
-        MatRef::from_row_major_slice(a, k, m).transpose()
-    } else {
-        MatRef::from_row_major_slice(a, m, k)
-    };
-    let b = if b_t {
-        MatRef::from_row_major_slice(b, n, k).transpose()
-    } else {
-        MatRef::from_row_major_slice(b, k, n)
-    };
-    let c = MatMut::from_row_major_slice_mut(c, m, n);
+    let (a, b, c) = row_major_operands(m, n, k, a, a_t, b, b_t, c);
     let accum = if acc { Accum::Add } else { Accum::Replace };
     matmul(c, accum, a, b, 1.0, Par::rayon(threads));
 }

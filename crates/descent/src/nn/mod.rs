@@ -31,7 +31,7 @@ pub use io::{
 };
 pub use loss::{Loss, Targets};
 pub use mlp::{Architecture, Init, Mlp, Workspace, TRANSPOSE_INPUT_FROM};
-pub use real::Real;
+pub use real::{row_major_operands, Real};
 pub use sampled::NetBatches;
 pub use train::{
     batch_data, check_compatible, default_epochs, evaluate, evaluate_shared, train,

@@ -76,23 +76,39 @@ macro_rules! impl_real {
                 acc: bool,
                 par: Par,
             ) {
-                let a = if a_t {
-                    MatRef::from_row_major_slice(a, k, m).transpose()
-                } else {
-                    MatRef::from_row_major_slice(a, m, k)
-                };
-                let b = if b_t {
-                    MatRef::from_row_major_slice(b, n, k).transpose()
-                } else {
-                    MatRef::from_row_major_slice(b, k, n)
-                };
-                let c = MatMut::from_row_major_slice_mut(c, m, n);
+                let (a, b, c) = row_major_operands(m, n, k, a, a_t, b, b_t, c);
                 let accum = if acc { Accum::Add } else { Accum::Replace };
                 product_in_parts(c, accum, a, b, par.degree());
                 crate::simd::clear_upper_vector_state();
             }
         }
     };
+}
+
+/// The faer views of [`Real::gemm`]'s row-major slices: `op(a)` (m×k), `op(b)` (k×n) and
+/// `c` (m×n).
+#[allow(clippy::too_many_arguments)]
+pub fn row_major_operands<'s, T>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &'s [T],
+    a_t: bool,
+    b: &'s [T],
+    b_t: bool,
+    c: &'s mut [T],
+) -> (MatRef<'s, T>, MatRef<'s, T>, MatMut<'s, T>) {
+    let a = if a_t {
+        MatRef::from_row_major_slice(a, k, m).transpose()
+    } else {
+        MatRef::from_row_major_slice(a, m, k)
+    };
+    let b = if b_t {
+        MatRef::from_row_major_slice(b, n, k).transpose()
+    } else {
+        MatRef::from_row_major_slice(b, k, n)
+    };
+    (a, b, MatMut::from_row_major_slice_mut(c, m, n))
 }
 
 /// Rows or columns of a product's output per part, at least, when the product is split
