@@ -378,7 +378,7 @@ pub fn cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
 
 /// Unblocked Cholesky–Banachiewicz factorization and two triangular solves.
 fn small_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
-    cholesky_solve_with_condition(a, b).map(|(x, _)| x)
+    unblocked_cholesky_solve_with_condition(a, b).map(|(x, _)| x)
 }
 
 /// Order from which [`cholesky_solve_with_condition`] factorizes by faer's blocked
@@ -458,15 +458,16 @@ fn blocked_cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(
         }
         (dmax, dmin) = (dmax.max(d), dmin.min(d));
     }
-    let mut rhs = Mat::from_fn(b.len(), 1, |i, _| b[i]);
-    llt.solve_in_place(rhs.as_mut());
-    let x: Vec<f64> = (0..b.len()).map(|i| rhs[(i, 0)]).collect();
-    all_finite(&x).then_some((x, (dmax / dmin).powi(2)))
+    Some((solve_factored(&llt, b)?, (dmax / dmin).powi(2)))
 }
 
 /// Cholesky through faer (blocked, for larger matrices).
 pub fn faer_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
-    let llt = a.to_faer().llt(Side::Lower).ok()?;
+    solve_factored(&a.to_faer().llt(Side::Lower).ok()?, b)
+}
+
+/// `x` with `LLᵀx = b` from faer's factorization; `None` when an entry is not finite.
+fn solve_factored(llt: &faer::linalg::solvers::Llt<f64>, b: &[f64]) -> Option<Vec<f64>> {
     let mut rhs = Mat::from_fn(b.len(), 1, |i, _| b[i]);
     llt.solve_in_place(rhs.as_mut());
     let x: Vec<f64> = (0..b.len()).map(|i| rhs[(i, 0)]).collect();

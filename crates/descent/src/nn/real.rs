@@ -78,8 +78,8 @@ macro_rules! impl_real {
             ) {
                 let (a, b, c) = row_major_operands(m, n, k, a, a_t, b, b_t, c);
                 let accum = if acc { Accum::Add } else { Accum::Replace };
+                // (Each part clears the vector state on the thread that ran it.)
                 product_in_parts(c, accum, a, b, par.degree());
-                crate::simd::clear_upper_vector_state();
             }
         }
     };
