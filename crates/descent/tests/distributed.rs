@@ -923,3 +923,123 @@ fn prepared_workers_load_only_their_own_rows_and_run_the_one_process_run() {
     assert_eq!((named, other), (1, 1), "{errors:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Writes MNIST's four files into `dir` for `train` and `test` images of 2×2 pixels
+/// (label: the brightest pixel, plus 4 when the image is dark overall), gzip-compressed
+/// or plain; `bad_label` puts a label 11 at that training row.
+fn write_tiny_mnist(
+    dir: &std::path::Path,
+    train: usize,
+    test: usize,
+    gzip: bool,
+    bad_label: Option<usize>,
+) {
+    use std::io::Write;
+    let write = |name: &str, dims: &[u32], data: &[u8]| {
+        let mut bytes = vec![0, 0, 8, dims.len() as u8];
+        for d in dims {
+            bytes.extend(d.to_be_bytes());
+        }
+        bytes.extend_from_slice(data);
+        let (name, bytes) = if gzip {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&bytes).unwrap();
+            (format!("{name}.gz"), e.finish().unwrap())
+        } else {
+            (name.to_string(), bytes)
+        };
+        std::fs::write(dir.join(name), bytes).unwrap();
+    };
+    for (prefix, count, salt) in [("train", train, 0usize), ("t10k", test, 7919)] {
+        let mut pixels = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..count {
+            let image: Vec<u8> = (0..4)
+                .map(|k| (((i + salt) * 37 + k * 101) * 2654435761 % 251) as u8)
+                .collect();
+            let brightest = (0..4).max_by_key(|&k| image[k]).unwrap() as u8;
+            let dark = image.iter().map(|p| *p as u32).sum::<u32>() < 500;
+            labels.push(brightest + if dark { 4 } else { 0 });
+            pixels.extend(image);
+        }
+        if prefix == "train" {
+            if let Some(r) = bad_label {
+                labels[r] = 11;
+            }
+        }
+        write(
+            &format!("{prefix}-images-idx3-ubyte"),
+            &[count as u32, 2, 2],
+            &pixels,
+        );
+        write(
+            &format!("{prefix}-labels-idx1-ubyte"),
+            &[count as u32],
+            &labels,
+        );
+    }
+}
+
+#[test]
+fn prepared_workers_read_only_their_own_mnist_rows_and_run_the_one_process_run() {
+    use descent::nn::{Experiment, ExperimentConfig};
+    let root = std::env::temp_dir().join(format!("descent-mnist-parts-{}", std::process::id()));
+    for gzip in [false, true] {
+        let dir = root.join(if gzip { "gz" } else { "plain" });
+        std::fs::create_dir_all(&dir).unwrap();
+        write_tiny_mnist(&dir, 300, 90, gzip, None);
+        let mut c = ExperimentConfig::new(&format!("mnist:{}", dir.display()));
+        c.layers = Some(vec![4, 12, 10]);
+        c.threads = 1;
+        c.precision = descent::nn::Precision::F64;
+        c.epochs = Some(4);
+        c.val_frac = Some(0.1);
+        c.train.optimizer = "adam".into();
+        c.train.batch_size = 32;
+        let one = Experiment::prepare(&c).unwrap();
+        assert_eq!((one.train_set.len(), one.val_set.len()), (270, 30));
+        let whole = one.run(&mut Silent).unwrap();
+        for k in [2, 3] {
+            let runs = InProcess::run_shared(k, |comm| {
+                let rank = comm.rank();
+                let prep = Experiment::prepare_distributed(&c, comm).unwrap();
+                // This worker's rows of each set, and only those: the samples of its own
+                // leaves of one process's sets.
+                let own = own_part(&one.train_set, rank, k);
+                assert_eq!(prep.train_set.x, own.x, "gzip {gzip}, {k} workers");
+                assert_eq!(prep.train_set.len(), own.len());
+                let test = prep.test_set.as_ref().unwrap();
+                assert_eq!(test.x, own_part(one.test_set.as_ref().unwrap(), rank, k).x);
+                prep.run(&mut Silent).unwrap()
+            });
+            let what = format!("MNIST files (gzip {gzip}), {k} workers");
+            for r in &runs {
+                assert_eq!(r.result.state.params, runs[0].result.state.params, "{what}");
+                assert_close(&losses(&r.result), &losses(&whole.result), 1e-10, &what);
+                let (a, b) = (r.test.as_ref().unwrap(), whole.test.as_ref().unwrap());
+                assert!((a.loss - b.loss).abs() <= 1e-10 * b.loss, "{what}");
+                assert_eq!(a.accuracy, b.accuracy, "{what}");
+            }
+        }
+        // A bad label among one worker's rows: that worker names it, the other says that
+        // another worker stopped.
+        write_tiny_mnist(&dir, 300, 90, gzip, Some(123));
+        let errors = InProcess::run_shared(2, |comm| {
+            Experiment::prepare_distributed(&c, comm)
+                .err()
+                .map(|e| e.to_string())
+        });
+        let named = errors
+            .iter()
+            .flatten()
+            .filter(|e| e.contains("label 11"))
+            .count();
+        let other = errors
+            .iter()
+            .flatten()
+            .filter(|e| e.contains("another worker"))
+            .count();
+        assert_eq!((named, other), (1, 1), "{errors:?}");
+    }
+    std::fs::remove_dir_all(&root).ok();
+}

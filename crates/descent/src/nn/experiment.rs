@@ -143,12 +143,12 @@ pub fn load_data(
     Ok((data.all()?, test.map(|t| t.all()).transpose()?))
 }
 
-/// A data spec opened ([`open_data`]): its number of samples known, its rows turned into
-/// samples on demand, so that a worker of a distributed run converts and keeps only its
-/// own (MNIST's bytes and a CSV's text are held until then; its samples in f64 are 8
-/// bytes a value).
+/// A data spec opened ([`open_data`]): its number of samples known, its rows read and
+/// turned into samples on demand, so that a worker of a distributed run reads and keeps
+/// only its own (MNIST's files and a CSV file opened with its target column; a CSV read
+/// whole holds its text until then; samples in f64 are 8 bytes a value).
 pub enum DataSource {
-    /// MNIST images, the first `len` of them.
+    /// MNIST's files, opened; the first `len` of their images.
     Mnist(MnistImages, usize),
     /// A CSV table, its target column and task.
     Csv(Table, Option<String>, Task),
@@ -187,7 +187,7 @@ impl DataSource {
     /// The samples `rows` (each below [`DataSource::len`]), in that order.
     pub fn rows(&self, rows: &[usize]) -> Result<Dataset> {
         match self {
-            DataSource::Mnist(images, _) => Ok(images.rows(rows)),
+            DataSource::Mnist(images, _) => Ok(images.read_sets(&[rows])?.remove(0)),
             DataSource::Csv(table, target, task) => {
                 Dataset::from_csv_rows(table, target.as_deref(), *task, Some(rows))
             }
@@ -196,9 +196,12 @@ impl DataSource {
         }
     }
 
-    /// The samples of each of `sets` (rows each below [`DataSource::len`]); a CSV file is
-    /// read once for all of them.
+    /// The samples of each of `sets` (rows each below [`DataSource::len`]); MNIST's files
+    /// and a CSV file are read once for all of them.
     fn read_sets(&self, sets: &[&[usize]]) -> Result<Vec<Dataset>> {
+        if let DataSource::Mnist(images, _) = self {
+            return images.read_sets(sets);
+        }
         let DataSource::CsvFile {
             path,
             target,
@@ -288,14 +291,14 @@ fn open_source(
             // The first COUNT training samples (a subset for full-batch methods); the test
             // set stays whole.
             let test = || -> Result<DataSource> {
-                let images = MnistImages::read(&dir, false)?;
+                let images = MnistImages::open(&dir, false)?;
                 let len = images.len();
                 Ok(DataSource::Mnist(images, len))
             };
             if test_part {
                 (test()?, None)
             } else {
-                let train = MnistImages::read(&dir, true)?;
+                let train = MnistImages::open(&dir, true)?;
                 let len = match limit {
                     Some(n) if n > train.len() => {
                         return Err(Error::config(
