@@ -9,16 +9,18 @@ use crate::comm::{Communicator, Local};
 use crate::linalg::DenseMatrix;
 use crate::problem::{LeastSquares, Objective};
 use faer::Par;
+use std::borrow::Cow;
 use std::cell::RefCell;
 
-/// Training data converted to the compute type.
-pub struct BatchData<T> {
+/// Training data in the compute type: borrowed from the data set when that is f64 (a
+/// second copy of the samples would double a run's memory), converted otherwise.
+pub struct BatchData<'d, T: Clone> {
     /// n×d inputs.
-    pub x: Vec<T>,
+    pub x: Cow<'d, [T]>,
     /// Class labels (cross-entropy).
-    pub labels: Vec<u32>,
+    pub labels: Cow<'d, [u32]>,
     /// n×k targets (squared error, binary cross-entropy).
-    pub values: Vec<T>,
+    pub values: Cow<'d, [T]>,
     /// Samples held.
     pub n: usize,
     /// Samples of the whole set these are a part of (`n` when they are the whole set).
@@ -27,19 +29,19 @@ pub struct BatchData<T> {
     pub first: usize,
 }
 
-impl<T: Real> BatchData<T> {
+impl<T: Real> BatchData<'_, T> {
     /// A copy of samples `rows` (a worker's share of the data).
-    pub fn rows(&self, rows: std::ops::Range<usize>) -> BatchData<T> {
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> BatchData<'static, T> {
         let d = self.x.len().checked_div(self.n).unwrap_or(0);
         let k = self.values.len().checked_div(self.n).unwrap_or(0);
         BatchData {
-            x: self.x[rows.start * d..rows.end * d].to_vec(),
+            x: self.x[rows.start * d..rows.end * d].to_vec().into(),
             labels: if self.labels.is_empty() {
-                vec![]
+                Cow::Owned(vec![])
             } else {
-                self.labels[rows.clone()].to_vec()
+                self.labels[rows.clone()].to_vec().into()
             },
-            values: self.values[rows.start * k..rows.end * k].to_vec(),
+            values: self.values[rows.start * k..rows.end * k].to_vec().into(),
             n: rows.len(),
             total: self.total,
             first: self.first + rows.start,
@@ -91,7 +93,7 @@ impl<T: Real> BatchData<T> {
 /// A worker may hold only the rows of its leaves ([`BatchData::holds_own_rows`]).
 pub struct FullBatch<'a, T: Real> {
     net: &'a Mlp,
-    data: &'a BatchData<T>,
+    data: &'a BatchData<'a, T>,
     comm: &'a dyn Communicator,
     chunk: usize,
     par: Par,
@@ -102,7 +104,7 @@ pub struct FullBatch<'a, T: Real> {
 
 impl<'a, T: Real> FullBatch<'a, T> {
     /// The full-batch objective of `net` on `data`.
-    pub fn new(net: &'a Mlp, data: &'a BatchData<T>, par: Par) -> Self {
+    pub fn new(net: &'a Mlp, data: &'a BatchData<'a, T>, par: Par) -> Self {
         let chunk = data.n.clamp(1, 4096);
         FullBatch {
             net,
@@ -256,7 +258,7 @@ impl<T: Real> Objective for FullBatch<'_, T> {
 /// so `Σ r² / (n·k)` is the mean squared error.
 pub struct NetLeastSquares<'a, T: Real> {
     net: &'a Mlp,
-    data: &'a BatchData<T>,
+    data: &'a BatchData<'a, T>,
     ws: RefCell<Workspace<T>>,
     /// The parameters of the forward pass held in `ws` (the Jacobian at a point whose
     /// residuals were just evaluated reuses that pass).
@@ -265,7 +267,7 @@ pub struct NetLeastSquares<'a, T: Real> {
 
 impl<'a, T: Real> NetLeastSquares<'a, T> {
     /// Requires the squared-error loss.
-    pub fn new(net: &'a Mlp, data: &'a BatchData<T>) -> crate::error::Result<Self> {
+    pub fn new(net: &'a Mlp, data: &'a BatchData<'a, T>) -> crate::error::Result<Self> {
         if net.arch.loss != Loss::SquaredError {
             return Err(crate::error::Error::NotApplicable {
                 method: "Levenberg-Marquardt / Gauss-Newton".into(),
@@ -294,7 +296,7 @@ impl<T: Real> LeastSquares for NetLeastSquares<'_, T> {
         let z = self
             .net
             .forward(&p, &self.data.x, self.data.n, &mut ws, Par::Seq);
-        for ((ri, zi), ti) in r.iter_mut().zip(z).zip(&self.data.values) {
+        for ((ri, zi), ti) in r.iter_mut().zip(z).zip(self.data.values.iter()) {
             *ri = (*zi - *ti).f64();
         }
         *self.forwarded.borrow_mut() = x.to_vec();

@@ -99,7 +99,7 @@ impl<T: Real> Shard<T> {
 /// (network, training data, loss) as a finite sum over the rows.
 pub struct NetBatches<'a, T: Real> {
     net: &'a Mlp,
-    data: &'a BatchData<T>,
+    data: &'a BatchData<'a, T>,
     threads: usize,
     par: Par,
     shards: RefCell<Vec<Shard<T>>>,
@@ -116,7 +116,12 @@ pub struct NetBatches<'a, T: Real> {
 impl<'a, T: Real> NetBatches<'a, T> {
     /// The batches of `data` for `net`, on `threads` threads, with buffers for batches of
     /// `batch_size` rows (larger batches grow them).
-    pub fn new(net: &'a Mlp, data: &'a BatchData<T>, threads: usize, batch_size: usize) -> Self {
+    pub fn new(
+        net: &'a Mlp,
+        data: &'a BatchData<'a, T>,
+        threads: usize,
+        batch_size: usize,
+    ) -> Self {
         let threads = threads.max(1);
         let bs = batch_size.clamp(1, data.n.max(1));
         let shards = Self::shards_for(net, threads, bs);

@@ -21,6 +21,7 @@ use crate::problem::LeastSquares;
 use crate::update::StepRule;
 use faer::Par;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::ops::Range;
 use std::time::Instant;
 
@@ -408,14 +409,20 @@ pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Converts a data set to the compute type.
-pub fn batch_data<T: Real>(data: &Dataset, net: &Mlp) -> BatchData<T> {
+/// A data set in the compute type: its own samples when that is f64, converted otherwise.
+pub fn batch_data<'d, T: Real>(data: &'d Dataset, net: &Mlp) -> BatchData<'d, T> {
     let k = net.outputs();
-    let x = data.x.iter().map(|v| T::of(*v)).collect();
+    let in_type = |v: &'d [f64]| -> Cow<'d, [T]> {
+        match T::same(v) {
+            Some(same) => Cow::Borrowed(same),
+            None => v.iter().map(|v| T::of(*v)).collect(),
+        }
+    };
+    let x = in_type(&data.x);
     let (labels, values) = match &data.targets {
         TargetData::Classes { labels, .. } => {
             let values = match net.arch.loss {
-                Loss::CrossEntropy => vec![],
+                Loss::CrossEntropy => Cow::Owned(vec![]),
                 // Binary: the label itself; squared error: one-hot.
                 Loss::BinaryCrossEntropy => labels.iter().map(|l| T::of(*l as f64)).collect(),
                 Loss::SquaredError => {
@@ -423,12 +430,12 @@ pub fn batch_data<T: Real>(data: &Dataset, net: &Mlp) -> BatchData<T> {
                     for (i, l) in labels.iter().enumerate() {
                         v[i * k + *l as usize] = T::one();
                     }
-                    v
+                    Cow::Owned(v)
                 }
             };
-            (labels.clone(), values)
+            (Cow::Borrowed(&labels[..]), values)
         }
-        TargetData::Values { y, .. } => (vec![], y.iter().map(|v| T::of(*v)).collect()),
+        TargetData::Values { y, .. } => (Cow::Owned(vec![]), in_type(y)),
     };
     BatchData {
         x,
@@ -965,8 +972,8 @@ struct EpochWatch<'a, 'b, T: Real> {
     net: &'a Mlp,
     /// The method's spec, which a checkpoint carries.
     label: &'b str,
-    td: &'a BatchData<T>,
-    vd: Option<&'a BatchData<T>>,
+    td: &'a BatchData<'a, T>,
+    vd: Option<&'a BatchData<'a, T>>,
     cfg: &'a TrainConfig,
     st: &'b mut TrainState,
     obs: &'b mut dyn TrainObserver,
@@ -1109,8 +1116,8 @@ struct IterEpochs<'a, T: Real> {
     net: &'a Mlp,
     /// The method's spec, which a checkpoint carries.
     label: &'a str,
-    td: &'a BatchData<T>,
-    vd: Option<&'a BatchData<T>>,
+    td: &'a BatchData<'a, T>,
+    vd: Option<&'a BatchData<'a, T>>,
     cfg: &'a TrainConfig,
     st: &'a mut TrainState,
     obs: &'a mut dyn TrainObserver,
