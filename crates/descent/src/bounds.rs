@@ -6,14 +6,17 @@ use crate::error::{Error, Result};
 use crate::linalg::{CHUNK, PARALLEL_LEN};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Lower and upper bounds per variable. Built only through [`Bounds::new`] (or
 /// [`Bounds::parse`]), which refuses NaN and `l > u`, so a `Bounds` is always a non-empty
 /// box.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bounds {
-    lower: Vec<f64>,
-    upper: Vec<f64>,
+    // Shared, not copied, by every holder of the box (the caller, the method, its
+    // state): at ten million variables each copy of the pair is 160 MB.
+    lower: Arc<[f64]>,
+    upper: Arc<[f64]>,
 }
 
 impl Bounds {
@@ -48,7 +51,10 @@ impl Bounds {
                 ));
             }
         }
-        Ok(Bounds { lower, upper })
+        Ok(Bounds {
+            lower: lower.into(),
+            upper: upper.into(),
+        })
     }
 
     /// The same range `[lo, hi]` for all `n` variables.
@@ -59,8 +65,8 @@ impl Bounds {
     /// No bounds at all (every variable free), for `n` variables.
     pub fn unbounded(n: usize) -> Self {
         Bounds {
-            lower: vec![f64::NEG_INFINITY; n],
-            upper: vec![f64::INFINITY; n],
+            lower: vec![f64::NEG_INFINITY; n].into(),
+            upper: vec![f64::INFINITY; n].into(),
         }
     }
 
@@ -164,13 +170,13 @@ impl Bounds {
     /// Whether `l ≤ x ≤ u` holds for every entry.
     pub fn contains(&self, x: &[f64]) -> bool {
         x.iter()
-            .zip(self.lower.iter().zip(&self.upper))
+            .zip(self.lower.iter().zip(self.upper.iter()))
             .all(|(v, (l, u))| *l <= *v && *v <= *u)
     }
 
     /// Clamps `x` into the box.
     pub fn project(&self, x: &mut [f64]) {
-        for (v, (l, u)) in x.iter_mut().zip(self.lower.iter().zip(&self.upper)) {
+        for (v, (l, u)) in x.iter_mut().zip(self.lower.iter().zip(self.upper.iter())) {
             *v = v.clamp(*l, *u);
         }
     }
@@ -296,7 +302,7 @@ impl Serialize for Bounds {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let finite = |v: f64| v.is_finite().then_some(v);
         let mut seq = s.serialize_seq(Some(self.dim()))?;
-        for (l, u) in self.lower.iter().zip(&self.upper) {
+        for (l, u) in self.lower.iter().zip(self.upper.iter()) {
             seq.serialize_element(&[finite(*l), finite(*u)])?;
         }
         seq.end()

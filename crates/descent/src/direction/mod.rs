@@ -134,12 +134,12 @@ pub struct LineSearchMethod<D, L> {
     bounded_first_step: bool,
     /// Watchdog (relaxed full steps) on, for self-scaled directions.
     watchdog: bool,
-    /// Scratch: the direction and the step, rewritten every iteration (the step's gradient
-    /// change is written over the gradient it replaces).
+    /// Scratch: the direction, rewritten every iteration.
     d: Vec<f64>,
-    s: Vec<f64>,
-    /// Scratch: the point and gradient the last step replaced, reused by the next line
-    /// search (no allocation per iteration at large n).
+    /// Scratch: the storage of the last step's pair (the step and gradient change were
+    /// written over the point and gradient it replaced), or of the pair an L-BFGS memory
+    /// dropped for it, reused by the next line search (no allocation per iteration at
+    /// large n).
     spare: (Vec<f64>, Vec<f64>),
     memory: Memory,
 }
@@ -178,7 +178,6 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
             bounded_first_step: false,
             watchdog: false,
             d: Vec::new(),
-            s: Vec::new(),
             spare: (Vec::new(), Vec::new()),
             memory: Memory::default(),
         }
@@ -214,10 +213,9 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         self
     }
 
-    /// Scratch vectors for `n` variables.
+    /// Scratch vector for `n` variables.
     fn allocate(&mut self, n: usize) {
         self.d = vec![0.0; n];
-        self.s = vec![0.0; n];
     }
 
     fn commit(
@@ -229,29 +227,29 @@ impl<D: Direction, L: LineSearch> LineSearchMethod<D, L> {
         alpha: f64,
     ) -> StepOutcome {
         // The step s = x₊ − x and the gradient change y = g₊ − g, written over the old
-        // gradient, with gᵀs and g₊ᵀs for the secant correction: one pass.
-        self.s.resize(it.x.len(), 0.0);
+        // point and gradient, with gᵀs and g₊ᵀs for the secant correction: one pass.
         let mut y = std::mem::replace(&mut it.g, g_new);
-        let sums = secant_pass(&mut self.s, &mut y, &x_new, &it.x, &it.g);
+        let mut s = std::mem::replace(&mut it.x, x_new);
+        let sums = secant_pass(&mut s, &mut y, &it.x, &it.g);
         let factor = self
             .secant
             .correct_with(&mut y, (it.f, f_new), (sums.gs, sums.gs_new));
         self.memory.f_prev = Some(it.f);
         self.memory.last_alpha = alpha;
-        let x_old = std::mem::replace(&mut it.x, x_new);
         it.f = f_new;
         // Long vectors: the pair's products from the sums of the pass (y scaled by the
         // correction's factor), so that nothing reads the pair again. Short ones are
         // summed afresh, in element order, as they always were.
-        let products = (self.s.len() >= PARALLEL_LEN).then_some(PairProducts {
+        let products = (s.len() >= PARALLEL_LEN).then_some(PairProducts {
             sy: factor * (sums.gs_new - sums.gs),
             yy: factor * factor * sums.yy,
             ss: sums.ss,
         });
-        let step_norm = products.map_or_else(|| norm(&self.s), |p| p.ss.sqrt());
-        self.direction
-            .update_owned(&mut self.s, &mut y, products, it);
-        self.spare = (x_old, y);
+        let step_norm = products.map_or_else(|| norm(&s), |p| p.ss.sqrt());
+        // The pair's vectors go to the direction (an L-BFGS memory keeps them and hands
+        // back its oldest pair's, or none); what comes back is the next trial's storage.
+        self.direction.update_owned(&mut s, &mut y, products, it);
+        self.spare = (s, y);
         StepOutcome::Accepted { step_norm, alpha }
     }
 
@@ -319,22 +317,18 @@ pub(crate) struct StepSums {
     pub yy: f64,
 }
 
-/// Writes `s = x₊ − x` and turns `g` into `y = g₊ − g` in place, summing `gᵀs`, `g₊ᵀs`
-/// and, for long vectors, `sᵀs`, `yᵀy`: one pass over the five vectors. Below
-/// [`PARALLEL_LEN`] the sums run in element order (bitwise plain dot products); above it
-/// the vectors are split across threads and each chunk summed in lanes.
-pub(crate) fn secant_pass(
-    s: &mut [f64],
-    g: &mut [f64],
-    x_new: &[f64],
-    x: &[f64],
-    g_new: &[f64],
-) -> StepSums {
-    if s.len() < PARALLEL_LEN {
+/// Turns `x` into `s = x₊ − x` and `g` into `y = g₊ − g`, both in place (the old point
+/// and gradient are not needed after the step, and a separate `s` would be one more
+/// n-vector held), summing `gᵀs`, `g₊ᵀs` and, for long vectors, `sᵀs`, `yᵀy`: one pass
+/// over the four vectors. Below [`PARALLEL_LEN`] the sums run in element order (bitwise
+/// plain dot products); above it the vectors are split across threads and each chunk
+/// summed in lanes.
+pub(crate) fn secant_pass(x: &mut [f64], g: &mut [f64], x_new: &[f64], g_new: &[f64]) -> StepSums {
+    if x.len() < PARALLEL_LEN {
         let (mut gs, mut gs_new) = (0.0, 0.0);
-        for i in 0..s.len() {
+        for i in 0..x.len() {
             let si = x_new[i] - x[i];
-            s[i] = si;
+            x[i] = si;
             gs += g[i] * si;
             gs_new += g_new[i] * si;
             g[i] = g_new[i] - g[i];
@@ -346,12 +340,12 @@ pub(crate) fn secant_pass(
         };
     }
     use rayon::prelude::*;
-    let parts: Vec<[f64; 4]> = s
+    let parts: Vec<[f64; 4]> = x
         .par_chunks_mut(CHUNK)
         .zip(g.par_chunks_mut(CHUNK))
-        .zip(x_new.par_chunks(CHUNK).zip(x.par_chunks(CHUNK)))
+        .zip(x_new.par_chunks(CHUNK))
         .zip(g_new.par_chunks(CHUNK))
-        .map(|(((s, g), (x_new, x)), g_new)| secant_lanes(s, g, x_new, x, g_new))
+        .map(|(((x, g), x_new), g_new)| secant_lanes(x, g, x_new, g_new))
         .collect();
     let mut total = [0.0; 4];
     for part in &parts {
@@ -365,21 +359,21 @@ pub(crate) fn secant_pass(
 
 crate::simd::kernel! {
     /// [`secant_pass`] on one chunk: `[gᵀs, g₊ᵀs, sᵀs, yᵀy]`, each in eight lanes.
-    fn secant_lanes(s: &mut [f64], g: &mut [f64], x_new: &[f64], x: &[f64], g_new: &[f64]) -> [f64; 4] {
+    fn secant_lanes(x: &mut [f64], g: &mut [f64], x_new: &[f64], g_new: &[f64]) -> [f64; 4] {
         const LANES: usize = 8;
         let mut acc = [[0.0f64; LANES]; 4];
-        let n = s.len();
+        let n = x.len();
         let whole = n - n % LANES;
-        for (((sc, gc), (xnc, xc)), gnc) in s[..whole]
+        for (((xc, gc), xnc), gnc) in x[..whole]
             .chunks_exact_mut(LANES)
             .zip(g[..whole].chunks_exact_mut(LANES))
-            .zip(x_new[..whole].chunks_exact(LANES).zip(x[..whole].chunks_exact(LANES)))
+            .zip(x_new[..whole].chunks_exact(LANES))
             .zip(g_new[..whole].chunks_exact(LANES))
         {
             for i in 0..LANES {
                 let si = xnc[i] - xc[i];
                 let yi = gnc[i] - gc[i];
-                sc[i] = si;
+                xc[i] = si;
                 acc[0][i] += gc[i] * si;
                 acc[1][i] += gnc[i] * si;
                 acc[2][i] += si * si;
@@ -391,7 +385,7 @@ crate::simd::kernel! {
         for i in whole..n {
             let si = x_new[i] - x[i];
             let yi = g_new[i] - g[i];
-            s[i] = si;
+            x[i] = si;
             out[0] += g[i] * si;
             out[1] += g_new[i] * si;
             out[2] += si * si;

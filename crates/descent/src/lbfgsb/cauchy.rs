@@ -12,7 +12,7 @@ use crate::bounds::Bounds;
 use crate::linalg::dot;
 
 /// The generalized Cauchy point and what subspace minimization needs of it, with the
-/// search's own vectors: one value is reused from one iteration to the next
+/// search's breakpoints: one value is reused from one iteration to the next
 /// ([`CauchyPoint::find`]), so that a long run allocates no n-vector per iteration.
 #[derive(Default)]
 pub struct CauchyPoint {
@@ -22,8 +22,6 @@ pub struct CauchyPoint {
     pub c: Vec<f64>,
     /// The variables left free at the point (not held at a bound by the path).
     pub free: Vec<bool>,
-    /// The path's direction (the projected steepest descent, zero where held).
-    d: Vec<f64>,
     /// The breakpoints `(tᵢ, i)`.
     breaks: Vec<(f64, usize)>,
 }
@@ -37,24 +35,26 @@ pub fn generalized_cauchy_point(
     model: &CompactLbfgs,
 ) -> Option<CauchyPoint> {
     let mut cp = CauchyPoint::default();
-    cp.find(x, g, bounds, model)?;
+    cp.find(x, g, bounds, model, &mut Vec::new())?;
     Some(cp)
 }
 
 impl CauchyPoint {
-    /// [`generalized_cauchy_point`] into `self`, its vectors reused.
+    /// [`generalized_cauchy_point`] into `self`, its vectors reused; `d` holds the path's
+    /// direction (the projected steepest descent, zero where held) while the search needs
+    /// it, and is the caller's to reuse after (the method writes its step there).
     pub fn find(
         &mut self,
         x: &[f64],
         g: &[f64],
         bounds: &Bounds,
         model: &CompactLbfgs,
+        d: &mut Vec<f64>,
     ) -> Option<()> {
         let CauchyPoint {
             x: xcp,
             c,
             free,
-            d,
             breaks,
         } = self;
         let n = x.len();

@@ -71,16 +71,15 @@ pub struct Lbfgsb {
 /// n-vector per iteration.
 #[derive(Default)]
 struct Scratch {
-    /// The direction `d`.
+    /// The direction `d` (the Cauchy search's direction until `z` is written there).
     d: Vec<f64>,
-    /// The generalized Cauchy point and its search's vectors.
+    /// The generalized Cauchy point and its breakpoints.
     cauchy: CauchyPoint,
-    /// The subspace minimization's vectors.
+    /// The subspace minimization's vector.
     subspace: SubspaceWork,
-    /// The line search's trial point and gradient.
+    /// The line search's trial point and gradient (the storage of the last pair, or of
+    /// the pair the memory dropped for it).
     line: (Vec<f64>, Vec<f64>),
-    /// The next step `s`.
-    s: Vec<f64>,
 }
 
 /// What carries from one iteration to the next: all a checkpoint needs.
@@ -139,7 +138,8 @@ impl Lbfgsb {
         let Scratch {
             cauchy, subspace, ..
         } = &mut self.scratch;
-        cauchy.find(&it.x, &it.g, &self.box_, model)?;
+        // z's storage holds the Cauchy path's direction until z is written.
+        cauchy.find(&it.x, &it.g, &self.box_, model, z)?;
         subspace_minimum_into(&it.x, &it.g, &self.box_, model, cauchy, subspace, z)
     }
 
@@ -248,12 +248,11 @@ impl Lbfgsb {
         };
         let n = it.x.len();
         let (x_new, g_new, f_new) = line.finish_owned(step.alpha);
-        // Step 4: the curvature pair. s = x₊ − x, and y = g₊ − g written over the old
-        // gradient, with gᵀs and g₊ᵀs for the correction, in one pass.
-        let mut s = std::mem::take(&mut self.scratch.s);
-        s.resize(n, 0.0);
+        // Step 4: the curvature pair. s = x₊ − x and y = g₊ − g written over the old
+        // point and gradient, with gᵀs and g₊ᵀs for the correction, in one pass.
         let mut y = std::mem::replace(&mut it.g, g_new);
-        let sums = secant_pass(&mut s, &mut y, &x_new, &it.x, &it.g);
+        let mut s = std::mem::replace(&mut it.x, x_new);
+        let sums = secant_pass(&mut s, &mut y, &it.x, &it.g);
         let factor = self
             .secant
             .correct_with(&mut y, (it.f, f_new), (sums.gs, sums.gs_new));
@@ -268,7 +267,7 @@ impl Lbfgsb {
         let step_norm = if long { sums.ss.sqrt() } else { norm(&s) };
         let descent = -sums.gs;
         let keep = sy.is_finite() && sy > f64::EPSILON * descent.max(0.0) && sy > 0.0;
-        let (spare_s, spare_g) = if !keep {
+        let (spare_x, spare_g) = if !keep {
             (s, y)
         } else if self.state.model.is_vector_free() {
             let own = (sy, sums.ss, factor * factor * sums.yy);
@@ -279,9 +278,8 @@ impl Lbfgsb {
         } else {
             self.state.model.push_owned(s, y).1.unwrap_or_default()
         };
-        let x_old = std::mem::replace(&mut it.x, x_new);
-        self.scratch.s = spare_s;
-        self.scratch.line = (x_old, spare_g);
+        // The pair's storage (or the dropped pair's) is the next line search's.
+        self.scratch.line = (spare_x, spare_g);
         self.state.accepted += 1;
         if constrained && step.alpha < TINY_STEP && !self.state.model.is_empty() {
             // The model's step was four orders too long: its curvature misleads (a flat

@@ -42,12 +42,10 @@ pub fn subspace_minimum(
     Some(z)
 }
 
-/// The n-vectors of [`subspace_minimum_into`], kept from one iteration to the next.
+/// The n-vector of [`subspace_minimum_into`], kept from one iteration to the next: the
+/// reduced gradient `r`, then, over it, the step `du` from the Cauchy point.
 #[derive(Default)]
 pub struct SubspaceWork {
-    /// The reduced gradient `r`.
-    r: Vec<f64>,
-    /// The step `du` from the Cauchy point.
     du: Vec<f64>,
 }
 
@@ -82,7 +80,7 @@ pub fn subspace_minimum_into(
     let theta = model.theta();
     // r = −Zᵀ(g + θ(x_cp − x) − W M c).
     let mc = model.m_times(&cp.c)?;
-    let r = &mut work.r;
+    let r = du;
     r.clear();
     r.resize(n, 0.0);
     for i in 0..n {
@@ -105,12 +103,11 @@ pub fn subspace_minimum_into(
     }
     let vtr = model.wt_times(r, Some(&cp.free));
     let v = Lu::new(&kmat).solve(&vtr)?;
-    du.clear();
-    du.resize(n, 0.0);
+    // du = (r + W v / θ) / θ on the free variables, written over r (zero elsewhere).
     for i in (0..n).filter(|&i| cp.free[i]) {
-        du[i] = (r[i] + model.w_times_at(&v, i) / theta) / theta;
+        r[i] = (r[i] + model.w_times_at(&v, i) / theta) / theta;
     }
-    back_into_the_box(x, g, bounds, cp, du, z);
+    back_into_the_box(x, g, bounds, cp, r, z);
     Some(())
 }
 
