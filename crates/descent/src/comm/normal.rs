@@ -28,7 +28,7 @@
 
 use super::tree::TreeSum;
 use super::Communicator;
-use crate::least_squares::gram;
+use crate::least_squares::gram_into;
 use crate::linalg::{cholesky_factor, symmetric_eigen, DenseMatrix};
 use crate::problem::LeastSquares;
 use std::cell::RefCell;
@@ -56,6 +56,12 @@ pub struct NormalEquationsLeastSquares<'a, L: ?Sized> {
     /// last: the iterate and a trial point, so that the second directional derivative at
     /// the iterate after a rejected trial finds the iterate's still formed.
     last: RefCell<Vec<(Vec<f64>, Compressed)>>,
+    /// The leaves' sums, with their buffers kept from one evaluation to the next: a
+    /// network's `G` is (n + 1)² values per leaf, and fresh pages for each were zeroed by
+    /// the kernel at every evaluation.
+    tree: RefCell<TreeSum>,
+    /// A leaf's `[J r]`, reused from leaf to leaf.
+    augmented: RefCell<Vec<f64>>,
 }
 
 impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
@@ -74,17 +80,25 @@ impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
             leaves,
             observations: rows[0] as usize,
             last: RefCell::new(Vec::new()),
+            tree: RefCell::new(TreeSum::default()),
+            augmented: RefCell::new(Vec::new()),
         }
     }
 
     /// The sum over this worker's leaves (pairwise) and then over the workers of
     /// `contribution(leaf)`, a vector of `width` values.
-    fn summed(&self, width: usize, contribution: impl Fn(&Range<usize>) -> Vec<f64>) -> Vec<f64> {
-        let mut tree = TreeSum::default();
+    fn summed(
+        &self,
+        width: usize,
+        contribution: impl Fn(&Range<usize>, Vec<f64>) -> Vec<f64>,
+    ) -> Vec<f64> {
+        let mut tree = self.tree.borrow_mut();
         for leaf in &self.leaves {
-            tree.push(contribution(leaf));
+            let storage = tree.buffer(width);
+            tree.push(contribution(leaf, storage));
         }
         let mut total = tree.finish(width);
+        drop(tree);
         self.comm.sum(&mut total);
         total
     }
@@ -94,31 +108,48 @@ impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
         let held = |last: &[(Vec<f64>, Compressed)]| last.iter().position(|(at, _)| at == x);
         if held(&self.last.borrow()).is_none() {
             let (m, n) = (self.local.residual_count(), self.local.dim());
-            let mut j = DenseMatrix::zeros(m, n);
+            // The older of the two points formed makes room, its storage reused.
+            let evicted = {
+                let mut last = self.last.borrow_mut();
+                (last.len() == 2).then(|| last.remove(0).1)
+            };
+            let mut j = DenseMatrix::zeros(0, 0);
+            if let Some(old) = evicted {
+                j = old.local_jacobian;
+                j.data.iter_mut().for_each(|v| *v = 0.0);
+                self.tree.borrow_mut().recycle(old.g.data);
+            }
+            j.data.resize(m * n, 0.0);
+            (j.rows, j.cols) = (m, n);
             let mut r = vec![0.0; m];
             self.local.residuals(x, &mut r);
             self.local.jacobian(x, &mut j);
             // [J r] of each leaf, their Gram matrices added pairwise, then over the workers.
-            let mut g = DenseMatrix::zeros(n + 1, n + 1);
-            g.data = self.summed((n + 1) * (n + 1), |leaf| {
-                let mut augmented = DenseMatrix::zeros(leaf.len(), n + 1);
+            let mut g = DenseMatrix::zeros(0, 0);
+            g.data = self.summed((n + 1) * (n + 1), |leaf, storage| {
+                let mut augmented = DenseMatrix {
+                    rows: leaf.len(),
+                    cols: n + 1,
+                    data: std::mem::take(&mut *self.augmented.borrow_mut()),
+                };
+                augmented.data.resize(leaf.len() * (n + 1), 0.0);
+                augmented.data.truncate(leaf.len() * (n + 1));
                 for (a, i) in leaf.clone().enumerate() {
                     augmented.data[a * (n + 1)..a * (n + 1) + n].copy_from_slice(j.row(i));
                     augmented.data[a * (n + 1) + n] = r[i];
                 }
-                gram(&augmented).data
+                let leaf_gram = gram_into(&augmented, storage).data;
+                *self.augmented.borrow_mut() = augmented.data;
+                leaf_gram
             });
+            (g.rows, g.cols) = (n + 1, n + 1);
             let r = square_root(&g);
             let formed = Compressed {
                 r,
                 g,
                 local_jacobian: j,
             };
-            let mut last = self.last.borrow_mut();
-            if last.len() == 2 {
-                last.remove(0);
-            }
-            last.push((x.to_vec(), formed));
+            self.last.borrow_mut().push((x.to_vec(), formed));
         }
         std::cell::Ref::map(self.last.borrow(), |l| &l[held(l).expect("just formed")].1)
     }
@@ -178,8 +209,8 @@ impl<L: LeastSquares + ?Sized> LeastSquares for NormalEquationsLeastSquares<'_, 
         self.local.second_directional(x, v, &mut rvv);
         let formed = self.compressed(x);
         // Jᵀr''ᵥ of the leaves, summed as G is.
-        let b = self.summed(n, |leaf| {
-            let mut part = vec![0.0; n];
+        let b = self.summed(n, |leaf, mut part| {
+            part.iter_mut().for_each(|v| *v = 0.0);
             for i in leaf.clone() {
                 crate::linalg::axpy(rvv[i], formed.local_jacobian.row(i), &mut part);
             }
@@ -220,8 +251,9 @@ mod tests {
     use super::*;
     use crate::comm::tree::own_leaves;
     use crate::comm::{InProcess, Local};
+    use crate::least_squares::gram;
 
-    /// r_i(x) = exp(−x₀ tᵢ) + x₁ tᵢ² − yᵢ on 40 points.
+    /// r_i(x) = exp(−max(x₀, 0) tᵢ) + x₁ tᵢ² − yᵢ on 40 points.
     struct Rows(std::ops::Range<usize>);
     impl LeastSquares for Rows {
         fn dim(&self) -> usize {
@@ -233,13 +265,17 @@ mod tests {
         fn residuals(&self, x: &[f64], r: &mut [f64]) {
             for (ri, i) in r.iter_mut().zip(self.0.clone()) {
                 let t = i as f64 / 10.0;
-                *ri = (-x[0] * t).exp() + x[1] * t * t - (1.0 + (i as f64).sin());
+                *ri = (-x[0].max(0.0) * t).exp() + x[1] * t * t - (1.0 + (i as f64).sin());
             }
         }
+        /// Writes only the entries that are not zero (x₀ < 0 leaves column 0 alone), as a
+        /// sparse problem may.
         fn jacobian(&self, x: &[f64], j: &mut DenseMatrix) {
             for (row, i) in self.0.clone().enumerate() {
                 let t = i as f64 / 10.0;
-                j.set(row, 0, -t * (-x[0] * t).exp());
+                if x[0] > 0.0 {
+                    j.set(row, 0, -t * (-x[0] * t).exp());
+                }
                 j.set(row, 1, t * t);
             }
         }
@@ -287,6 +323,68 @@ mod tests {
         // One worker of its own needs no communicator of several.
         let p = NormalEquationsLeastSquares::new(&whole, &Local, own_leaves(40, 0, 1).1);
         assert_eq!(p.residual_count(), 3);
+    }
+
+    /// r = A x − y with A 300 × 130 (J wide enough for the tiled Gram matrices).
+    struct Wide;
+    impl LeastSquares for Wide {
+        fn dim(&self) -> usize {
+            130
+        }
+        fn residual_count(&self) -> usize {
+            300
+        }
+        fn residuals(&self, x: &[f64], r: &mut [f64]) {
+            for (i, ri) in r.iter_mut().enumerate() {
+                *ri = (0..130)
+                    .map(|k| ((i * 7 + k * 3) as f64).sin() * x[k])
+                    .sum::<f64>()
+                    - (i as f64).cos();
+            }
+        }
+        fn jacobian(&self, _x: &[f64], j: &mut DenseMatrix) {
+            for i in 0..300 {
+                for k in 0..130 {
+                    j.set(i, k, ((i * 7 + k * 3) as f64).sin());
+                }
+            }
+        }
+    }
+
+    /// The storage kept from one point to the next (the leaves' Gram matrices, the
+    /// evicted point's Jacobian) changes nothing: every point, formed again after being
+    /// evicted or formed for the first time, gives what a fresh problem gives, to the bit.
+    #[test]
+    fn storage_reused_across_points_forms_what_fresh_storage_forms() {
+        fn formed(p: &dyn LeastSquares, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+            let n = p.dim();
+            let (mut r, mut j) = (vec![0.0; n + 1], DenseMatrix::zeros(n + 1, n));
+            p.residuals(x, &mut r);
+            p.jacobian(x, &mut j);
+            (r, j.data)
+        }
+        let small: Vec<Vec<f64>> = vec![vec![0.3, -0.02], vec![0.1, 0.5], vec![-0.4, 0.2]];
+        let wide: Vec<Vec<f64>> = (0..3)
+            .map(|s| (0..130).map(|k| ((k + s) as f64 * 0.37).sin()).collect())
+            .collect();
+        let rows = Rows(0..40);
+        for (problem, points) in [
+            (&rows as &dyn LeastSquares, &small),
+            (&Wide as &dyn LeastSquares, &wide),
+        ] {
+            let m = problem.residual_count();
+            let kept = NormalEquationsLeastSquares::new(problem, &Local, own_leaves(m, 0, 1).1);
+            // Points 0, 1, 2 (0 evicted), then 0 again (1 evicted), then 2 (still held).
+            for &i in &[0, 1, 2, 0, 2] {
+                let fresh =
+                    NormalEquationsLeastSquares::new(problem, &Local, own_leaves(m, 0, 1).1);
+                assert_eq!(
+                    formed(&kept, &points[i]),
+                    formed(&fresh, &points[i]),
+                    "point {i}"
+                );
+            }
+        }
     }
 
     /// Geodesic acceleration's `Jᵀr''ᵥ` is the whole problem's: `J̃ᵀs̃` of the compressed

@@ -38,6 +38,6 @@ pub use levenberg_marquardt::{Damping, DampingRule, LevenbergMarquardt, LmConfig
 pub use restart::Restarted;
 pub use robust::{Robust, RobustLoss, Weighted, LOSS_NAMES};
 pub use scaling::{gradient_cosine, Scaling};
-pub use step::gram;
+pub use step::{gram, gram_into};
 pub use trust_region_reflective::{TrfConfig, TrustRegionReflective};
 pub use view::ResidualView;

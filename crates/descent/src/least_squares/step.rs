@@ -29,11 +29,29 @@ const GRAM_TILE: usize = 128;
 /// over the rows of J in order (so the result does not depend on the blocking); its lower
 /// triangle is computed in 4×8 blocks, then mirrored. Wider J: [`gram_in_tiles`].
 pub fn gram(j: &DenseMatrix) -> DenseMatrix {
+    gram_into(j, Vec::new())
+}
+
+/// [`gram`] written into `storage` (its contents stale, its allocation reused): a caller
+/// that forms many Gram matrices of thousands of columns (a network's leaves, at every
+/// evaluation) would otherwise have fresh pages zeroed by the kernel for each.
+pub fn gram_into(j: &DenseMatrix, mut storage: Vec<f64>) -> DenseMatrix {
     let n = j.cols;
+    // Every entry is written below (the lower triangle, then its mirror).
+    storage.truncate(n * n);
+    storage.resize(n * n, 0.0);
+    let mut a = DenseMatrix {
+        rows: n,
+        cols: n,
+        data: storage,
+    };
     if n >= GRAM_TILES_FROM {
-        return gram_in_tiles(faer::MatRef::from_row_major_slice(&j.data, j.rows, n));
+        gram_in_tiles_into(
+            faer::MatRef::from_row_major_slice(&j.data, j.rows, n),
+            &mut a,
+        );
+        return a;
     }
-    let mut a = DenseMatrix::zeros(n, n);
     for ib in (0..n).step_by(GRAM_BLOCK_ROWS) {
         let ie = (ib + GRAM_BLOCK_ROWS).min(n);
         for kb in (0..ie).step_by(GRAM_BLOCK_COLS) {
@@ -71,11 +89,18 @@ pub fn gram(j: &DenseMatrix) -> DenseMatrix {
 /// (1 600 weights) on 500 MNIST rows spent 79 % of its Levenberg–Marquardt time in the
 /// entry-by-entry sums on one thread.
 fn gram_in_tiles(jm: faer::MatRef<'_, f64>) -> DenseMatrix {
+    let mut a = DenseMatrix::zeros(jm.ncols(), jm.ncols());
+    gram_in_tiles_into(jm, &mut a);
+    a
+}
+
+/// [`gram_in_tiles`] into `a` (n × n; every entry written).
+fn gram_in_tiles_into(jm: faer::MatRef<'_, f64>, a: &mut DenseMatrix) {
     use faer::linalg::matmul::matmul;
     use faer::{Accum, MatMut, Par};
     use rayon::prelude::*;
     let n = jm.ncols();
-    let mut a = DenseMatrix::zeros(n, n);
+    debug_assert_eq!((a.rows, a.cols), (n, n));
     a.data
         .par_chunks_mut(GRAM_TILE * n)
         .enumerate()
@@ -102,7 +127,6 @@ fn gram_in_tiles(jm: faer::MatRef<'_, f64>) -> DenseMatrix {
             a.data[i * n + k] = a.data[k * n + i];
         }
     }
-    a
 }
 
 /// Rows `ib..ib+4`, columns `kb..kb+8` of `JᵀJ` into `a` (the entries above the

@@ -263,6 +263,10 @@ pub struct NetLeastSquares<'a, T: Real> {
     /// The parameters of the forward pass held in `ws` (the Jacobian at a point whose
     /// residuals were just evaluated reuses that pass).
     forwarded: RefCell<Vec<f64>>,
+    /// The Jacobian in the network's type when that is not f64, kept from one evaluation
+    /// to the next (it is residuals × weights: fresh pages for it at every evaluation
+    /// were a large part of a Levenberg–Marquardt run's time).
+    jacobian_storage: RefCell<Vec<T>>,
 }
 
 impl<'a, T: Real> NetLeastSquares<'a, T> {
@@ -279,6 +283,7 @@ impl<'a, T: Real> NetLeastSquares<'a, T> {
             data,
             ws: RefCell::new(net.workspace(data.n)),
             forwarded: RefCell::new(Vec::new()),
+            jacobian_storage: RefCell::new(Vec::new()),
         })
     }
 }
@@ -309,10 +314,18 @@ impl<T: Real> LeastSquares for NetLeastSquares<'_, T> {
                 .forward(&p, &self.data.x, self.data.n, &mut ws, Par::Seq);
             *self.forwarded.borrow_mut() = x.to_vec();
         }
-        let mut jac = vec![T::zero(); j.rows * j.cols];
+        // An f64 network writes J in place; another type into its kept storage, then
+        // widened.
+        if let Some(out) = T::same_mut(&mut j.data) {
+            self.net
+                .output_jacobian(&p, &self.data.x, self.data.n, &mut ws, out);
+            return;
+        }
+        let mut jac = self.jacobian_storage.borrow_mut();
+        jac.resize(j.rows * j.cols, T::zero());
         self.net
             .output_jacobian(&p, &self.data.x, self.data.n, &mut ws, &mut jac);
-        for (d, s) in j.data.iter_mut().zip(&jac) {
+        for (d, s) in j.data.iter_mut().zip(jac.iter()) {
             *d = s.f64();
         }
     }
