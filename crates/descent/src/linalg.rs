@@ -394,10 +394,29 @@ const BLOCKED_CHOLESKY_FROM: usize = 128;
 /// beyond rounding (A is not numerically positive definite).
 pub fn cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {
     if a.rows >= BLOCKED_CHOLESKY_FROM {
-        blocked_cholesky_solve_with_condition(a, b)
+        blocked_cholesky_solve_with_condition(a, 0.0, b)
     } else {
         unblocked_cholesky_solve_with_condition(a, b)
     }
+}
+
+/// [`cholesky_solve_with_condition`] of `A + μI`, without a copy of `A` for the shift
+/// where the factorization makes its own (each is n² values: a damped method tries several
+/// μ on one `A`).
+pub fn shifted_cholesky_solve_with_condition(
+    a: &DenseMatrix,
+    mu: f64,
+    b: &[f64],
+) -> Option<(Vec<f64>, f64)> {
+    if a.rows >= BLOCKED_CHOLESKY_FROM {
+        return blocked_cholesky_solve_with_condition(a, mu, b);
+    }
+    let mut shifted = a.clone();
+    let n = a.rows;
+    for i in 0..n {
+        shifted.data[i * n + i] += mu;
+    }
+    unblocked_cholesky_solve_with_condition(&shifted, b)
 }
 
 /// [`cholesky_solve_with_condition`] by the unblocked Cholesky–Banachiewicz loops.
@@ -446,14 +465,27 @@ fn unblocked_cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option
 
 /// [`cholesky_solve_with_condition`] by faer's blocked factorization, with the same
 /// acceptance of a pivot (`Lᵢᵢ² > ε·|aᵢᵢ|`) and the same estimate of the condition.
-fn blocked_cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {
-    let llt = a.to_faer().llt(Side::Lower).ok()?;
+fn blocked_cholesky_solve_with_condition(
+    a: &DenseMatrix,
+    mu: f64,
+    b: &[f64],
+) -> Option<(Vec<f64>, f64)> {
+    let shifted = |i: usize, j: usize| {
+        if i == j {
+            a.get(i, j) + mu
+        } else {
+            a.get(i, j)
+        }
+    };
+    let llt = Mat::from_fn(a.rows, a.cols, shifted)
+        .llt(Side::Lower)
+        .ok()?;
     let l = llt.L();
     let (mut dmax, mut dmin) = (0.0f64, f64::INFINITY);
     for i in 0..a.rows {
         let d = l[(i, i)];
         // As the unblocked loops: the pivot L²ᵢᵢ positive and not lost to rounding.
-        if d.is_nan() || d * d <= f64::EPSILON * a.get(i, i).abs() {
+        if d.is_nan() || d * d <= f64::EPSILON * shifted(i, i).abs() {
             return None;
         }
         (dmax, dmin) = (dmax.max(d), dmin.min(d));
@@ -578,7 +610,7 @@ mod tests {
             }
         }
         let rhs: Vec<f64> = (0..n).map(|i| (i as f64 * 0.3).sin()).collect();
-        let (x, cond) = blocked_cholesky_solve_with_condition(&a, &rhs).unwrap();
+        let (x, cond) = blocked_cholesky_solve_with_condition(&a, 0.0, &rhs).unwrap();
         let (y, cond_unblocked) = unblocked_cholesky_solve_with_condition(&a, &rhs).unwrap();
         let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         assert!(x.iter().zip(&y).all(|(p, q)| (p - q).abs() <= 1e-9 * scale));
@@ -587,9 +619,30 @@ mod tests {
         // The dispatcher takes the blocked route at this size.
         let (z, _) = cholesky_solve_with_condition(&a, &rhs).unwrap();
         assert!(z.iter().zip(&x).all(|(p, q)| p.to_bits() == q.to_bits()));
+        // A shift: the same bits as the shifted matrix, on both routes.
+        for size in [n, BLOCKED_CHOLESKY_FROM - 1] {
+            let mut small = DenseMatrix::zeros(size, size);
+            for i in 0..size {
+                for k in 0..size {
+                    small.set(i, k, a.get(i, k));
+                }
+            }
+            let mut plus = small.clone();
+            for i in 0..size {
+                plus.data[i * size + i] += 0.37;
+            }
+            let (s, sc) =
+                shifted_cholesky_solve_with_condition(&small, 0.37, &rhs[..size]).unwrap();
+            let (p, pc) = cholesky_solve_with_condition(&plus, &rhs[..size]).unwrap();
+            assert!(
+                s.iter().zip(&p).all(|(u, v)| u.to_bits() == v.to_bits()),
+                "{size}"
+            );
+            assert_eq!(sc.to_bits(), pc.to_bits(), "{size}");
+        }
         // Indefinite (one negative pivot): refused by both.
         a.set(n - 1, n - 1, -1.0);
-        assert!(blocked_cholesky_solve_with_condition(&a, &rhs).is_none());
+        assert!(blocked_cholesky_solve_with_condition(&a, 0.0, &rhs).is_none());
         assert!(unblocked_cholesky_solve_with_condition(&a, &rhs).is_none());
     }
 

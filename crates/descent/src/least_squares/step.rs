@@ -210,12 +210,7 @@ impl NormalEquations {
     /// `z` with `(JsᵀJs + μI) z = −Jsᵀr` by Cholesky; `None` when the system's condition
     /// number is above 10¹⁰ (the caller then solves by QR).
     pub fn solve(&self, mu: f64) -> Option<Vec<f64>> {
-        let n = self.b.len();
-        let mut a = self.a.clone();
-        for i in 0..n {
-            a.data[i * n + i] += mu;
-        }
-        let (z, cond) = crate::linalg::cholesky_solve_with_condition(&a, &self.b)?;
+        let (z, cond) = crate::linalg::shifted_cholesky_solve_with_condition(&self.a, mu, &self.b)?;
         (cond <= MAX_NORMAL_CONDITION).then_some(z)
     }
 }
