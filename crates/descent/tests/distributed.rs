@@ -905,15 +905,22 @@ fn prepared_workers_load_only_their_own_rows_and_run_the_one_process_run() {
         .collect();
     std::fs::write(dir.join("bad.csv"), bad).unwrap();
     let c = config("bad.csv", "adam", Loss::CrossEntropy);
+    one_worker_names_the_fault(&c, ":8: feature 'a'");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Two workers prepare `c`, whose data has a fault in one worker's rows: that worker's
+/// error says `fault`, the other's that another worker stopped.
+fn one_worker_names_the_fault(c: &descent::nn::ExperimentConfig, fault: &str) {
     let errors = InProcess::run_shared(2, |comm| {
-        Experiment::prepare_distributed(&c, comm)
+        descent::nn::Experiment::prepare_distributed(c, comm)
             .err()
             .map(|e| e.to_string())
     });
     let named = errors
         .iter()
         .flatten()
-        .filter(|e| e.contains(":8: feature 'a'"))
+        .filter(|e| e.contains(fault))
         .count();
     let other = errors
         .iter()
@@ -921,7 +928,6 @@ fn prepared_workers_load_only_their_own_rows_and_run_the_one_process_run() {
         .filter(|e| e.contains("another worker"))
         .count();
     assert_eq!((named, other), (1, 1), "{errors:?}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Writes MNIST's four files into `dir` for `train` and `test` images of 2×2 pixels
@@ -1024,22 +1030,7 @@ fn prepared_workers_read_only_their_own_mnist_rows_and_run_the_one_process_run()
         // A bad label among one worker's rows: that worker names it, the other says that
         // another worker stopped.
         write_tiny_mnist(&dir, 300, 90, gzip, Some(123));
-        let errors = InProcess::run_shared(2, |comm| {
-            Experiment::prepare_distributed(&c, comm)
-                .err()
-                .map(|e| e.to_string())
-        });
-        let named = errors
-            .iter()
-            .flatten()
-            .filter(|e| e.contains("label 11"))
-            .count();
-        let other = errors
-            .iter()
-            .flatten()
-            .filter(|e| e.contains("another worker"))
-            .count();
-        assert_eq!((named, other), (1, 1), "{errors:?}");
+        one_worker_names_the_fault(&c, "label 11");
     }
     std::fs::remove_dir_all(&root).ok();
 }
