@@ -133,7 +133,6 @@ impl<'a, L: LeastSquares + ?Sized> NormalEquationsLeastSquares<'a, L> {
                     data: std::mem::take(&mut *self.augmented.borrow_mut()),
                 };
                 augmented.data.resize(leaf.len() * (n + 1), 0.0);
-                augmented.data.truncate(leaf.len() * (n + 1));
                 for (a, i) in leaf.clone().enumerate() {
                     augmented.data[a * (n + 1)..a * (n + 1) + n].copy_from_slice(j.row(i));
                     augmented.data[a * (n + 1) + n] = r[i];
