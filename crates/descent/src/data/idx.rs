@@ -4,6 +4,7 @@
 //! bytes, DD dimensions), then DD 32-bit sizes — followed by the data.
 
 use super::dataset::{Dataset, TargetData};
+use super::held_rows::HeldRows;
 use crate::error::{Error, Result};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -166,7 +167,8 @@ pub fn read_idx_rows(path: &Path, marks: &[bool]) -> Result<Vec<u8>> {
     }
     let row: u128 = dims[1..].iter().map(|d| *d as u128).product();
     let count = dims[0] as u128 * row;
-    if let Some(len) = r.plain_len() {
+    let plain_len = r.plain_len();
+    if let Some(len) = plain_len {
         let header = 4 + 4 * dims.len() as u128;
         if u128::from(len) != header + count {
             return Err(Error::Parse(format!(
@@ -217,7 +219,7 @@ pub fn read_idx_rows(path: &Path, marks: &[bool]) -> Result<Vec<u8>> {
         }
         r0 = r1;
     }
-    if r.plain_len().is_none() {
+    if plain_len.is_none() {
         check_end(&mut r, &source, &dims, count)?;
     }
     Ok(data)
@@ -351,29 +353,20 @@ impl MnistImages {
     /// order, as samples: pixels scaled and normalized as [`load_mnist`] does. The files
     /// are read once for all the sets, and only at their rows ([`read_idx_rows`]).
     pub fn read_sets(&self, sets: &[&[usize]]) -> Result<Vec<Dataset>> {
-        let mut marks = vec![false; self.count];
-        for &r in sets.iter().flat_map(|rows| rows.iter()) {
-            marks[r] = true;
-        }
-        let pixels = read_idx_rows(&self.images, &marks)?;
-        let labels = read_idx_rows(&self.labels, &marks)?;
+        let rows_read = HeldRows::of(sets, self.count);
+        let pixels = read_idx_rows(&self.images, rows_read.marks())?;
+        let labels = read_idx_rows(&self.labels, rows_read.marks())?;
         if let Some(l) = labels.iter().find(|l| **l > 9) {
             return Err(Error::Parse(format!(
                 "{}: label {l} is not a digit",
                 self.dir.display()
             )));
         }
-        // The rows held, in file order: row r of the file is `held.binary_search(r)`.
-        let held: Vec<usize> = (0..marks.len()).filter(|&r| marks[r]).collect();
-        drop(marks);
         let d = self.d;
         Ok(sets
             .iter()
             .map(|rows| {
-                let local: Vec<usize> = rows
-                    .iter()
-                    .map(|r| held.binary_search(r).expect("a marked row"))
-                    .collect();
+                let local = rows_read.local(rows);
                 // Sized once: the samples are the largest thing a run holds.
                 let mut x = Vec::with_capacity(rows.len() * d);
                 for &h in &local {

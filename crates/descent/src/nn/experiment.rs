@@ -16,7 +16,8 @@ use super::{
 };
 use crate::comm::{Communicator, Local};
 use crate::data::{
-    split_rows, synthetic, Dataset, MnistImages, Part, Standardizer, Table, TargetData, Task,
+    split_rows, synthetic, Dataset, HeldRows, MnistImages, Part, Standardizer, Table, TargetData,
+    Task,
 };
 use crate::error::{Error, Result};
 use faer::Par;
@@ -187,11 +188,12 @@ impl DataSource {
     /// The samples `rows` (each below [`DataSource::len`]), in that order.
     pub fn rows(&self, rows: &[usize]) -> Result<Dataset> {
         match self {
-            DataSource::Mnist(images, _) => Ok(images.read_sets(&[rows])?.remove(0)),
+            DataSource::Mnist(..) | DataSource::CsvFile { .. } => {
+                Ok(self.read_sets(&[rows])?.remove(0))
+            }
             DataSource::Csv(table, target, task) => {
                 Dataset::from_csv_rows(table, target.as_deref(), *task, Some(rows))
             }
-            DataSource::CsvFile { .. } => Ok(self.read_sets(&[rows])?.remove(0)),
             DataSource::Samples(d) => Ok(d.subset(rows)),
         }
     }
@@ -211,21 +213,11 @@ impl DataSource {
         else {
             return sets.iter().map(|rows| self.rows(rows)).collect();
         };
-        let mut marks = vec![false; column.len()];
-        for &r in sets.iter().flat_map(|rows| rows.iter()) {
-            marks[r] = true;
-        }
-        let table = Table::read_marked(path, &marks)?;
-        // The file's rows held, in order: row r of the file is row `held.binary_search(r)`
-        // of the table.
-        let held: Vec<usize> = (0..marks.len()).filter(|&r| marks[r]).collect();
-        drop(marks);
+        let rows_read = HeldRows::of(sets, column.len());
+        let table = Table::read_marked(path, rows_read.marks())?;
         sets.iter()
             .map(|rows| {
-                let local: Vec<usize> = rows
-                    .iter()
-                    .map(|r| held.binary_search(r).expect("a marked row"))
-                    .collect();
+                let local = rows_read.local(rows);
                 Dataset::from_csv_columns(&table, &local, column, rows, target.as_deref(), *task)
             })
             .collect()
