@@ -23,7 +23,10 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
     if a.len() >= PARALLEL_LEN {
         return in_chunks(a.len(), |r| {
-            crate::simd::vectorized(|| lane_dot(&a[r.clone()], &b[r]))
+            crate::simd::vectorized(
+                #[inline(always)]
+                || lane_dot(&a[r.clone()], &b[r]),
+            )
         });
     }
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -201,7 +204,10 @@ pub fn axpy_dot(a: f64, x: &[f64], y: &mut [f64], z: &[f64]) -> f64 {
         .zip(x.par_chunks(CHUNK).zip(z.par_chunks(CHUNK)))
         .map(|(yc, (xc, zc))| {
             axpy(a, xc, yc);
-            crate::simd::vectorized(|| lane_dot(zc, yc))
+            crate::simd::vectorized(
+                #[inline(always)]
+                || lane_dot(zc, yc),
+            )
         })
         .collect();
     parts.iter().sum()
@@ -244,7 +250,12 @@ pub fn finite_norm_inf<F: num_traits::Float + Into<f64> + Sync>(g: &[F]) -> Opti
     use rayon::prelude::*;
     let parts: Vec<(f64, bool)> = g
         .par_chunks(1 << 13)
-        .map(|c| crate::simd::vectorized(|| finite_norm_inf_chunk(c)))
+        .map(|c| {
+            crate::simd::vectorized(
+                #[inline(always)]
+                || finite_norm_inf_chunk(c),
+            )
+        })
         .collect();
     let ok = parts.iter().all(|p| p.1);
     ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
@@ -256,15 +267,18 @@ pub fn scale_finite_norm_inf(g: &mut [f64], s: f64) -> Option<f64> {
     use rayon::prelude::*;
     let parts: Vec<(f64, bool)> = g
         .par_chunks_mut(1 << 13)
-        .map(|c| {
-            crate::simd::vectorized(|| {
-                c.iter_mut().for_each(|v| *v *= s);
-                finite_norm_inf_chunk(c)
-            })
-        })
+        .map(|c| scale_finite_norm_inf_chunk(c, s))
         .collect();
     let ok = parts.iter().all(|p| p.1);
     ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+}
+
+crate::simd::kernel! {
+    /// [`scale_finite_norm_inf`] of one chunk.
+    fn scale_finite_norm_inf_chunk(c: &mut [f64], s: f64) -> (f64, bool) {
+        c.iter_mut().for_each(|v| *v *= s);
+        finite_norm_inf_chunk(c)
+    }
 }
 
 /// `(max |gᵢ|, all finite)` of one chunk, in eight lanes.

@@ -4,8 +4,12 @@
 //! built for. Arithmetic is the same either way (no fused multiply-adds are introduced:
 //! Rust does not contract `a * b + c`), so results do not depend on the choice.
 
-/// Runs `f` compiled for AVX2 when the CPU has it (the closure is inlined into a function
-/// built with that target feature).
+/// Runs `f` compiled for AVX2 when the CPU has it: the closure is inlined into a function
+/// built with that target feature — if it is inlined at all, so every caller marks it
+/// `#[inline(always)]`. (Without the mark, rustc left a closure holding a few loops out
+/// of line now and then, built for baseline x86-64: the trainer's sum of the slices'
+/// gradients ran as two-lane SSE code, 12 % of a 784-1024-10 run at batch 128, and a
+/// change elsewhere in the crate sent the activations' loops the same way.)
 #[inline]
 pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
@@ -28,15 +32,15 @@ unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
 /// AVX2, the copy chosen at run time. Unlike [`vectorized`] with a closure, the AVX2 copy
 /// cannot be lost to a closure the compiler declines to inline.
 macro_rules! kernel {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident $(<$($g:ident: $bound:path),+>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
-        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name $(<$($g: $bound),+>)? ($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
-            fn body($($arg: $ty),*) $(-> $ret)? $body
+            fn body $(<$($g: $bound),+>)? ($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx,avx2")]
-                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
+                unsafe fn avx2 $(<$($g: $bound),+>)? ($($arg: $ty),*) $(-> $ret)? {
                     body($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx2") {

@@ -244,18 +244,21 @@ fn scale_round_norm(w: &mut [f64], s: f64, g: &mut [f32]) -> Option<f64> {
     let parts: Vec<(f64, bool)> = w
         .par_chunks_mut(1 << 13)
         .zip(g.par_chunks_mut(1 << 13))
-        .map(|(w, g)| {
-            crate::simd::vectorized(|| {
-                w.iter_mut().zip(g.iter_mut()).for_each(|(w, g)| {
-                    *w *= s;
-                    *g = *w as f32;
-                });
-                crate::linalg::finite_norm_inf_chunk(w)
-            })
-        })
+        .map(|(w, g)| scale_round_norm_chunk(w, s, g))
         .collect();
     let ok = parts.iter().all(|p| p.1);
     ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+}
+
+crate::simd::kernel! {
+    /// [`scale_round_norm`] of one chunk.
+    fn scale_round_norm_chunk(w: &mut [f64], s: f64, g: &mut [f32]) -> (f64, bool) {
+        w.iter_mut().zip(g.iter_mut()).for_each(|(w, g)| {
+            *w *= s;
+            *g = *w as f32;
+        });
+        crate::linalg::finite_norm_inf_chunk(w)
+    }
 }
 
 /// The workers' own f32 weights: each evaluates its share of the batch at its copy of the
@@ -327,7 +330,12 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
             // its f32 gradient (a rounding of f32's order), and the sum is taken in f32
             // halves as for even shares.
             let w = weight as f32;
-            own.gradient(&mut |g| crate::simd::vectorized(|| g.iter_mut().for_each(|v| *v *= w)));
+            own.gradient(&mut |g| {
+                crate::simd::vectorized(
+                    #[inline(always)]
+                    || g.iter_mut().for_each(|v| *v *= w),
+                )
+            });
             return self.sum_own_part(own, weight * f, 1.0);
         }
         let mut buf = self.buf.borrow_mut();

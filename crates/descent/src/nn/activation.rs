@@ -43,7 +43,10 @@ impl Activation {
 
     /// Applies the activation to `z` in place.
     pub fn apply<T: Real>(self, z: &mut [T]) {
-        crate::simd::vectorized(|| self.apply_here(z))
+        crate::simd::vectorized(
+            #[inline(always)]
+            || self.apply_here(z),
+        )
     }
 
     #[inline(always)]
@@ -71,7 +74,10 @@ impl Activation {
 
     /// Multiplies `grad` (∂L/∂a) by the derivative a'(z), given `z` and `a = act(z)`.
     pub fn backprop<T: Real>(self, z: &[T], a: &[T], grad: &mut [T]) {
-        crate::simd::vectorized(|| self.backprop_here(z, a, grad))
+        crate::simd::vectorized(
+            #[inline(always)]
+            || self.backprop_here(z, a, grad),
+        )
     }
 
     #[inline(always)]

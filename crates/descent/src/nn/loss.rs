@@ -45,7 +45,10 @@ impl Loss {
         targets: Targets<'_, T>,
         grad: Option<&mut [T]>,
     ) -> f64 {
-        crate::simd::vectorized(|| self.value_grad_here(z, k, targets, grad))
+        crate::simd::vectorized(
+            #[inline(always)]
+            || self.value_grad_here(z, k, targets, grad),
+        )
     }
 
     #[inline(always)]

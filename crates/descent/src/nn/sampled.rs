@@ -245,7 +245,10 @@ fn convert<A: Copy + Sync, B: Send>(from: &[A], to: &mut [B], f: impl Fn(A) -> B
     to.par_chunks_mut(CHUNK)
         .zip(from.par_chunks(CHUNK))
         .for_each(|(t, a)| {
-            crate::simd::vectorized(|| t.iter_mut().zip(a).for_each(|(t, a)| *t = f(*a)))
+            crate::simd::vectorized(
+                #[inline(always)]
+                || t.iter_mut().zip(a).for_each(|(t, a)| *t = f(*a)),
+            )
         });
 }
 
@@ -349,46 +352,50 @@ impl<T: Real> NetBatches<'_, T> {
                 .sum::<f64>()
         } / b as f64;
         let used = &workers[..b.div_ceil(per)];
-        // Batch gradient = Σ (bᵢ/b)·(mean gradient of slice i), in f64.
-        let sum_into = |c: usize, g: &mut [f64]| {
-            let lo = c * CHUNK;
-            let hi = lo + g.len();
-            for (s, w) in used.iter().enumerate() {
-                let wt = w.rows as f64 / b as f64;
-                let part = &w.grad[lo..hi];
-                if s == 0 {
-                    g.iter_mut().zip(part).for_each(|(a, b)| *a = wt * b.f64());
-                } else {
-                    g.iter_mut().zip(part).for_each(|(a, b)| *a += wt * b.f64());
-                }
-            }
-        };
-        // ‖g‖∞ and the finiteness check in the same pass, per chunk, in chunk order.
+        // ‖g‖∞ and the finiteness check in the pass that sums, per chunk, in chunk order.
         let parts: Vec<(f64, bool)> = match out {
             Gradient::F64(g) => g
                 .par_chunks_mut(CHUNK)
                 .enumerate()
-                .map(|(c, g)| {
-                    crate::simd::vectorized(|| {
-                        sum_into(c, g);
-                        crate::linalg::finite_norm_inf_chunk(g)
-                    })
-                })
+                .map(|(c, g)| shard_sum(g, used, b, c * CHUNK))
                 .collect(),
             Gradient::Own(g) => g
                 .par_chunks_mut(CHUNK)
                 .enumerate()
-                .map(|(c, g)| {
-                    crate::simd::vectorized(|| {
-                        let mut wide = vec![0.0; g.len()];
-                        sum_into(c, &mut wide);
-                        g.iter_mut().zip(&wide).for_each(|(g, v)| *g = T::of(*v));
-                        crate::linalg::finite_norm_inf_chunk(g)
-                    })
-                })
+                .map(|(c, g)| shard_sum(g, used, b, c * CHUNK))
                 .collect(),
         };
         let ok = parts.iter().all(|p| p.1);
         (loss, ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m))))
+    }
+}
+
+crate::simd::kernel! {
+    /// The batch gradient `Σ (bᵢ/b)·(mean gradient of slice i)` over `out`'s entries
+    /// (from `from` on), added in f64 in slice order and rounded once to `out`'s type;
+    /// returns `out`'s `‖·‖∞` and whether every entry is finite. Blocks of 256 entries
+    /// keep the f64 partial sums in the L1 cache.
+    fn shard_sum<P: Real, O: Real>(out: &mut [O], shards: &[Shard<P>], batch: usize, from: usize) -> (f64, bool) {
+        const BLOCK: usize = 256;
+        let mut wide = [0.0f64; BLOCK];
+        let (mut top, mut finite) = (0.0f64, true);
+        for (k, out) in out.chunks_mut(BLOCK).enumerate() {
+            let lo = from + k * BLOCK;
+            let sum = &mut wide[..out.len()];
+            for (s, shard) in shards.iter().enumerate() {
+                let weight = shard.rows as f64 / batch as f64;
+                let part = &shard.grad[lo..lo + sum.len()];
+                if s == 0 {
+                    sum.iter_mut().zip(part).for_each(|(a, p)| *a = weight * p.f64());
+                } else {
+                    sum.iter_mut().zip(part).for_each(|(a, p)| *a += weight * p.f64());
+                }
+            }
+            out.iter_mut().zip(sum.iter()).for_each(|(o, a)| *o = O::of(*a));
+            let (m, ok) = crate::linalg::finite_norm_inf_chunk(out);
+            top = top.max(m);
+            finite &= ok;
+        }
+        (top, finite)
     }
 }

@@ -291,13 +291,16 @@ impl<E: StateValue + Default> Moments<E> {
             };
         if g.len() < PARALLEL_MIN {
             let (m, v, vmax) = (&mut self.m, &mut self.v, &mut self.vmax);
-            crate::simd::vectorized(|| {
-                if amsgrad {
-                    with_max(m, v, vmax, x, g, delta);
-                } else {
-                    plain(m, v, x, g, delta);
-                }
-            });
+            crate::simd::vectorized(
+                #[inline(always)]
+                || {
+                    if amsgrad {
+                        with_max(m, v, vmax, x, g, delta);
+                    } else {
+                        plain(m, v, x, g, delta);
+                    }
+                },
+            );
             return;
         }
         use rayon::prelude::*;
@@ -311,11 +314,18 @@ impl<E: StateValue + Default> Moments<E> {
             mv.zip(self.vmax.par_chunks_mut(c))
                 .zip(xgd)
                 .for_each(|(((m, v), vm), ((x, g), d))| {
-                    crate::simd::vectorized(|| with_max(m, v, vm, x, g, d))
+                    crate::simd::vectorized(
+                        #[inline(always)]
+                        || with_max(m, v, vm, x, g, d),
+                    )
                 });
         } else {
-            mv.zip(xgd)
-                .for_each(|((m, v), ((x, g), d))| crate::simd::vectorized(|| plain(m, v, x, g, d)));
+            mv.zip(xgd).for_each(|((m, v), ((x, g), d))| {
+                crate::simd::vectorized(
+                    #[inline(always)]
+                    || plain(m, v, x, g, d),
+                )
+            });
         }
     }
 
