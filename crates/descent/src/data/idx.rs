@@ -91,7 +91,8 @@ fn check_end(r: &mut impl Read, source: &str, dims: &[usize], read: u128) -> Res
 /// gzip-compressed (inflated through; rows not wanted are dropped as they come).
 enum IdxStream {
     Plain(std::io::BufReader<std::fs::File>),
-    Gzip(flate2::bufread::GzDecoder<std::io::BufReader<std::fs::File>>),
+    // Boxed: zlib-rs's inflate state is tens of kilobytes.
+    Gzip(Box<flate2::bufread::GzDecoder<std::io::BufReader<std::fs::File>>>),
 }
 
 impl IdxStream {
@@ -104,7 +105,7 @@ impl IdxStream {
             .fill_buf()
             .map_err(|e| Error::Parse(format!("cannot read {source}: {e}")))?;
         Ok(if start.starts_with(&[0x1f, 0x8b]) {
-            IdxStream::Gzip(flate2::bufread::GzDecoder::new(r))
+            IdxStream::Gzip(Box::new(flate2::bufread::GzDecoder::new(r)))
         } else {
             IdxStream::Plain(r)
         })
