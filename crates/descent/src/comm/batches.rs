@@ -218,6 +218,14 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         weighted_f: f64,
         after: f64,
     ) -> (f64, Option<f64>) {
+        if self.comm.size() == 2 {
+            // One round: the halves are added, scaled and rounded back in one pass.
+            let mut norm = None;
+            own.gradient(&mut |g| {
+                norm = sum_pair_rounded(self.comm, g, after, &mut self.theirs.borrow_mut())
+            });
+            return self.batch_value_and_norm(weighted_f, norm);
+        }
         let mut wide = self.buf.borrow_mut();
         let mut part = 0..0;
         own.gradient(&mut |g| {
@@ -234,6 +242,56 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
             norm = scale_round_norm(&mut wide[part.clone()], after, &mut g[part.clone()]);
         });
         self.batch_value_and_norm(weighted_f, norm)
+    }
+}
+
+/// [`sum_part_f32`] then [`scale_round_norm`] for two workers, in one pass over this
+/// worker's half: its [`part`] of `g` becomes `f32((g + g') · s)` with `g'` the other
+/// worker's values there, added in f64 (the same bits as the two passes: the same
+/// operations in the same order); returns `‖(g + g')·s‖∞` of the part, or `None` when an
+/// entry is not finite.
+fn sum_pair_rounded<C: Communicator + ?Sized>(
+    comm: &C,
+    g: &mut [f32],
+    s: f64,
+    theirs: &mut Vec<f32>,
+) -> Option<f64> {
+    use rayon::prelude::*;
+    let (rank, n) = (comm.rank(), g.len());
+    let keep = part(n, rank, 2);
+    let give = if keep.start == 0 {
+        keep.end..n
+    } else {
+        0..keep.start
+    };
+    theirs.resize(keep.len(), 0.0);
+    comm.exchange_f32(&g[give], theirs, rank ^ 1);
+    let parts: Vec<(f64, bool)> = g[keep]
+        .par_chunks_mut(1 << 13)
+        .zip(theirs.par_chunks(1 << 13))
+        .map(|(g, t)| add_scale_round_norm_chunk(g, t, s))
+        .collect();
+    let ok = parts.iter().all(|p| p.1);
+    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+}
+
+crate::simd::kernel! {
+    /// [`sum_pair_rounded`] of one chunk.
+    fn add_scale_round_norm_chunk(g: &mut [f32], theirs: &[f32], s: f64) -> (f64, bool) {
+        const BLOCK: usize = 256;
+        let mut wide = [0.0f64; BLOCK];
+        let (mut top, mut finite) = (0.0f64, true);
+        for (g, t) in g.chunks_mut(BLOCK).zip(theirs.chunks(BLOCK)) {
+            let w = &mut wide[..g.len()];
+            w.iter_mut().zip(g.iter()).zip(t).for_each(|((w, a), b)| {
+                *w = (f64::from(*a) + f64::from(*b)) * s;
+            });
+            g.iter_mut().zip(w.iter()).for_each(|(g, w)| *g = *w as f32);
+            let (m, ok) = crate::linalg::finite_norm_inf_chunk(w);
+            top = top.max(m);
+            finite &= ok;
+        }
+        (top, finite)
     }
 }
 
