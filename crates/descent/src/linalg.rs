@@ -184,9 +184,14 @@ pub fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
             .for_each(|(yc, xc)| axpy(a, xc, yc));
         return;
     }
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
+    crate::simd::vectorized(
+        #[inline(always)]
+        || {
+            for (yi, xi) in y.iter_mut().zip(x) {
+                *yi += a * xi;
+            }
+        },
+    )
 }
 
 /// `y += a·x`, then `zᵀy` of the new `y`: bitwise [`axpy`] then [`dot`], but above
@@ -213,6 +218,14 @@ pub fn axpy_dot(a: f64, x: &[f64], y: &mut [f64], z: &[f64]) -> f64 {
     parts.iter().sum()
 }
 
+/// `y += x`.
+pub fn add_assign(y: &mut [f64], x: &[f64]) {
+    crate::simd::vectorized(
+        #[inline(always)]
+        || y.iter_mut().zip(x).for_each(|(y, x)| *y += x),
+    )
+}
+
 /// `x *= a`.
 pub fn scale(a: f64, x: &mut [f64]) {
     if x.len() >= PARALLEL_LEN {
@@ -220,7 +233,10 @@ pub fn scale(a: f64, x: &mut [f64]) {
         x.par_chunks_mut(CHUNK).for_each(|c| scale(a, c));
         return;
     }
-    x.iter_mut().for_each(|v| *v *= a);
+    crate::simd::vectorized(
+        #[inline(always)]
+        || x.iter_mut().for_each(|v| *v *= a),
+    )
 }
 
 /// `x /= a` (a division, not a product with 1/a, so that the bits are the plain loop's).
@@ -230,7 +246,10 @@ pub fn divide(x: &mut [f64], a: f64) {
         x.par_chunks_mut(CHUNK).for_each(|c| divide(c, a));
         return;
     }
-    x.iter_mut().for_each(|v| *v /= a);
+    crate::simd::vectorized(
+        #[inline(always)]
+        || x.iter_mut().for_each(|v| *v /= a),
+    )
 }
 
 /// True when every entry is finite.
@@ -622,7 +641,9 @@ mod tests {
         // Lengths around the lane groups (16) and the parallel chunks (2¹³), the extreme
         // entry and the non-finite one at every kind of position (in a group, in the rest).
         for n in [1usize, 15, 16, 17, 33, 255, 8192, 8193, 20_000] {
-            let base: Vec<f64> = (0..n).map(|i| ((i * 37 % 101) as f64 - 50.0) / 64.0).collect();
+            let base: Vec<f64> = (0..n)
+                .map(|i| ((i * 37 % 101) as f64 - 50.0) / 64.0)
+                .collect();
             let expected = base.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             assert_eq!(finite_norm_inf(&base), Some(expected), "n = {n}");
             let narrow: Vec<f32> = base.iter().map(|v| *v as f32).collect();

@@ -176,7 +176,7 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         // the subnormal range), and it is done on the part only, in the pass that takes
         // its norm.
         if !even {
-            g.iter_mut().for_each(|s| *s *= weight);
+            crate::linalg::scale(weight, g);
         }
         let own = sum_part(self.comm, g, &mut self.scratch.borrow_mut());
         let norm = if even {

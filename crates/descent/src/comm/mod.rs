@@ -218,10 +218,7 @@ fn halving_rounds<C: Communicator + ?Sized>(
         comm.exchange(&buf[give], theirs, partner);
         // The lower ranks' partial sum and the upper ranks' are joined (a + b is b + a in
         // IEEE arithmetic: only the grouping of the terms matters, and it is the tree's).
-        buf[keep]
-            .iter_mut()
-            .zip(theirs.iter())
-            .for_each(|(a, b)| *a += b);
+        crate::linalg::add_assign(&mut buf[keep], theirs);
     }
 }
 
@@ -303,10 +300,7 @@ fn tree_sum<C: Communicator + ?Sized>(comm: &C, buf: &mut [f64], scratch: &mut V
             for piece in buf.chunks_mut(PIECE) {
                 let theirs = &mut scratch[..piece.len()];
                 comm.receive(theirs, rank + step);
-                piece
-                    .iter_mut()
-                    .zip(theirs.iter())
-                    .for_each(|(a, b)| *a += b);
+                crate::linalg::add_assign(piece, theirs);
             }
         }
         step *= 2;

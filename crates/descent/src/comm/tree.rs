@@ -69,7 +69,7 @@ impl TreeSum {
             if left.0 != right.0 {
                 break;
             }
-            left.1.iter_mut().zip(&right.1).for_each(|(a, b)| *a += b);
+            crate::linalg::add_assign(&mut left.1, &right.1);
             left.0 += right.0;
             self.spare.push(right.1);
             right = self.stack.pop().expect("the partial just read");
@@ -87,7 +87,7 @@ impl TreeSum {
             return b;
         };
         while let Some((_, mut left)) = self.stack.pop() {
-            left.iter_mut().zip(&total).for_each(|(a, b)| *a += b);
+            crate::linalg::add_assign(&mut left, &total);
             self.spare.push(std::mem::replace(&mut total, left));
         }
         total
