@@ -257,15 +257,7 @@ fn sum_pair_rounded<C: Communicator + ?Sized>(
     theirs: &mut Vec<f32>,
 ) -> Option<f64> {
     use rayon::prelude::*;
-    let (rank, n) = (comm.rank(), g.len());
-    let keep = part(n, rank, 2);
-    let give = if keep.start == 0 {
-        keep.end..n
-    } else {
-        0..keep.start
-    };
-    theirs.resize(keep.len(), 0.0);
-    comm.exchange_f32(&g[give], theirs, rank ^ 1);
+    let keep = super::exchange_first_round_f32(comm, g, theirs);
     let parts: Vec<(f64, bool)> = g[keep]
         .par_chunks_mut(1 << 13)
         .zip(theirs.par_chunks(1 << 13))

@@ -177,14 +177,7 @@ pub fn sum_part_f32<C: Communicator + ?Sized>(
     let (rank, size, n) = (comm.rank(), comm.size(), g.len());
     debug_assert!(size.is_power_of_two() && n >= size && size > 1);
     buf.resize(n, 0.0);
-    let keep = held_after(n, rank, 1);
-    let give = if keep.start == 0 {
-        keep.end..n
-    } else {
-        0..keep.start
-    };
-    theirs.resize(keep.len(), 0.0);
-    comm.exchange_f32(&g[give], theirs, rank ^ 1);
+    let keep = exchange_first_round_f32(comm, g, theirs);
     buf[keep.clone()]
         .iter_mut()
         .zip(&g[keep])
@@ -195,6 +188,25 @@ pub fn sum_part_f32<C: Communicator + ?Sized>(
     }
     halving_rounds(comm, buf, scratch, 1);
     held_after(n, rank, size.trailing_zeros())
+}
+
+/// The exchange of recursive halving's first round, of f32 values: this worker keeps its
+/// half of `g` (returned) and receives its partner's values there into `theirs`.
+pub(crate) fn exchange_first_round_f32<C: Communicator + ?Sized>(
+    comm: &C,
+    g: &[f32],
+    theirs: &mut Vec<f32>,
+) -> std::ops::Range<usize> {
+    let (rank, n) = (comm.rank(), g.len());
+    let keep = held_after(n, rank, 1);
+    let give = if keep.start == 0 {
+        keep.end..n
+    } else {
+        0..keep.start
+    };
+    theirs.resize(keep.len(), 0.0);
+    comm.exchange_f32(&g[give], theirs, rank ^ 1);
+    keep
 }
 
 /// The rounds `first..` of recursive halving ([`sum_part`]) on `buf`, whose range held
