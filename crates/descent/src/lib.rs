@@ -23,7 +23,7 @@
 //! | [`lbfgsb`] (L-BFGS-B) | ∇f | bounds `l ≤ x ≤ u` ([`Bounds`]); never evaluates outside |
 //! | [`trust_region`] (dogleg, Steihaug CG, exact) | ∇²f or ∇²f·v | robust Newton-type steps without a line search |
 //! | [`least_squares`] (LM, trf, GN, robust losses, weights) | r, J | fitting models to data, with bounds |
-//! | [`linear_cg`] | A·v | SPD linear systems, quadratics |
+//! | [`linear_cg`](fn@linear_cg) | A·v | SPD linear systems, quadratics |
 //!
 //! Line searches ([`linesearch`]): exact (bracketing + Brent), backtracking (Armijo),
 //! strong Wolfe (N&W zoom with cubic interpolation). Any direction runs with any of them.

@@ -430,7 +430,7 @@ fn small_cholesky_solve(a: &DenseMatrix, b: &[f64]) -> Option<Vec<f64>> {
 const BLOCKED_CHOLESKY_FROM: usize = 128;
 
 /// Solves `A x = b` by a Cholesky factorization `A = LLᵀ` (unblocked below
-/// [`BLOCKED_CHOLESKY_FROM`], faer's blocked one from there) and returns `x` with the
+/// `BLOCKED_CHOLESKY_FROM`, faer's blocked one from there) and returns `x` with the
 /// estimate `(max Lᵢᵢ / min Lᵢᵢ)²` of cond(A). `None` when a pivot is not positive
 /// beyond rounding (A is not numerically positive definite).
 pub fn cholesky_solve_with_condition(a: &DenseMatrix, b: &[f64]) -> Option<(Vec<f64>, f64)> {

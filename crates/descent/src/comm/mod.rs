@@ -17,7 +17,7 @@
 //!
 //! Implementations: [`Local`] (one worker; every operation is free), [`InProcess`]
 //! (workers as threads of one process, for tests and for trying a distributed run
-//! without MPI) and, with the `mpi` cargo feature, [`Mpi`] over the rsmpi bindings.
+//! without MPI) and, with the `mpi` cargo feature, `Mpi` over the rsmpi bindings.
 //!
 //! A failure of the transport is not a value the adapters could hand back (an objective's
 //! value is a number): MPI's default error handler ends the job and the launcher stops the

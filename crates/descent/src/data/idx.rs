@@ -295,7 +295,7 @@ pub const MNIST_STD: f64 = 0.3081;
 
 /// Loads MNIST's training (`train = true`) or test set from `dir`: pixels scaled to
 /// [0, 1], then normalized with the training set's global mean and standard deviation
-/// ([`MNIST_MEAN`], [`MNIST_STD`]; zero-mean inputs train faster).
+/// (`MNIST_MEAN`, `MNIST_STD`; zero-mean inputs train faster).
 pub fn load_mnist(dir: &Path, train: bool) -> Result<Dataset> {
     let images = MnistImages::open(dir, train)?;
     Ok(images
@@ -352,7 +352,7 @@ impl MnistImages {
 
     /// The images of each of `sets` (rows each below [`MnistImages::len`]), in that
     /// order, as samples: pixels scaled and normalized as [`load_mnist`] does. The files
-    /// are read once for all the sets, and only at their rows ([`read_idx_rows`]).
+    /// are read once for all the sets, and only at their rows (`read_idx_rows`).
     pub fn read_sets(&self, sets: &[&[usize]]) -> Result<Vec<Dataset>> {
         let rows_read = HeldRows::of(sets, self.count);
         let pixels = read_idx_rows(&self.images, rows_read.marks())?;

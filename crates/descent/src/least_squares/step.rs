@@ -18,16 +18,16 @@ const GRAM_BLOCK_ROWS: usize = 4;
 const GRAM_BLOCK_COLS: usize = 8;
 
 /// Columns of J from which `JᵀJ` is formed in tiles of matrix products across the
-/// threads ([`gram_in_tiles`]): below, the entry-by-entry sums, whose rounding the small
+/// threads (`gram_in_tiles`): below, the entry-by-entry sums, whose rounding the small
 /// problems (NIST StRD, the method matrix, the distributed runs' tests) keep.
 const GRAM_TILES_FROM: usize = 128;
 
-/// Rows and columns of a tile of `JᵀJ` in [`gram_in_tiles`].
+/// Rows and columns of a tile of `JᵀJ` in `gram_in_tiles`.
 const GRAM_TILE: usize = 128;
 
-/// `JᵀJ` of a finite J. With fewer than [`GRAM_TILES_FROM`] columns each entry is summed
+/// `JᵀJ` of a finite J. With fewer than `GRAM_TILES_FROM` columns each entry is summed
 /// over the rows of J in order (so the result does not depend on the blocking); its lower
-/// triangle is computed in 4×8 blocks, then mirrored. Wider J: [`gram_in_tiles`].
+/// triangle is computed in 4×8 blocks, then mirrored. Wider J: `gram_in_tiles`.
 pub fn gram(j: &DenseMatrix) -> DenseMatrix {
     gram_into(j, Vec::new())
 }
@@ -94,7 +94,7 @@ fn gram_in_tiles(jm: faer::MatRef<'_, f64>) -> DenseMatrix {
     a
 }
 
-/// [`gram_in_tiles`] into `a` (n × n; every entry written).
+/// `gram_in_tiles` into `a` (n × n; every entry written).
 fn gram_in_tiles_into(jm: faer::MatRef<'_, f64>, a: &mut DenseMatrix) {
     use faer::linalg::matmul::matmul;
     use faer::{Accum, MatMut, Par};

@@ -57,7 +57,7 @@ pub struct TrainConfig {
     pub optimizer: String,
     /// Learning rate (step rules); default: the registry's (the same as in `minimize`).
     pub lr: Option<f64>,
-    /// Schedule spec over steps (see [`Schedule::parse`]).
+    /// Schedule spec over steps (see [`crate::update::Schedule::parse`]).
     pub schedule: Option<String>,
     /// Momentum μ (default 0.9).
     pub momentum: Option<f64>,

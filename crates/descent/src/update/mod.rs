@@ -118,7 +118,7 @@ pub trait StepRule {
     /// Writes the update for step `t` (1-based), at point `x` with gradient `g`, into
     /// `delta`; the caller then does `x += delta`.
     fn update(&mut self, t: u64, x: &[f64], g: &[f64], delta: &mut [f64]);
-    /// Step `t` in one pass ([`one_pass`]): the update of [`StepRule::update`] and
+    /// Step `t` in one pass (`one_pass`): the update of [`StepRule::update`] and
     /// `next = x + scale·Δ` in the same loop, with the same arithmetic. `None` from rules
     /// without that form; the caller then calls `update` and moves by Δ itself. The
     /// default is [`StepRule::step_part`] on every coordinate.
