@@ -276,8 +276,7 @@ pub fn finite_norm_inf<F: num_traits::Float + Into<f64> + Sync>(g: &[F]) -> Opti
             )
         })
         .collect();
-    let ok = parts.iter().all(|p| p.1);
-    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+    finite_norm_of_parts(&parts)
 }
 
 /// Scales `g` by `s` and returns the scaled `‖g‖∞` in the same pass (chunks in parallel),
@@ -288,8 +287,7 @@ pub fn scale_finite_norm_inf(g: &mut [f64], s: f64) -> Option<f64> {
         .par_chunks_mut(1 << 13)
         .map(|c| scale_finite_norm_inf_chunk(c, s))
         .collect();
-    let ok = parts.iter().all(|p| p.1);
-    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+    finite_norm_of_parts(&parts)
 }
 
 crate::simd::kernel! {
@@ -298,6 +296,13 @@ crate::simd::kernel! {
         c.iter_mut().for_each(|v| *v *= s);
         finite_norm_inf_chunk(c)
     }
+}
+
+/// `‖g‖∞` from its chunks' `(max |gᵢ|, all finite)`, or `None` when an entry is not
+/// finite.
+pub(crate) fn finite_norm_of_parts(parts: &[(f64, bool)]) -> Option<f64> {
+    let ok = parts.iter().all(|p| p.1);
+    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
 }
 
 /// `(max |gᵢ|, all finite)` of one chunk, in sixteen independent lanes.

@@ -263,8 +263,7 @@ fn sum_pair_rounded<C: Communicator + ?Sized>(
         .zip(theirs.par_chunks(1 << 13))
         .map(|(g, t)| add_scale_round_norm_chunk(g, t, s))
         .collect();
-    let ok = parts.iter().all(|p| p.1);
-    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+    crate::linalg::finite_norm_of_parts(&parts)
 }
 
 crate::simd::kernel! {
@@ -296,8 +295,7 @@ fn scale_round_norm(w: &mut [f64], s: f64, g: &mut [f32]) -> Option<f64> {
         .zip(g.par_chunks_mut(1 << 13))
         .map(|(w, g)| scale_round_norm_chunk(w, s, g))
         .collect();
-    let ok = parts.iter().all(|p| p.1);
-    ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m)))
+    crate::linalg::finite_norm_of_parts(&parts)
 }
 
 crate::simd::kernel! {

@@ -365,8 +365,7 @@ impl<T: Real> NetBatches<'_, T> {
                 .map(|(c, g)| shard_sum(g, used, b, c * CHUNK))
                 .collect(),
         };
-        let ok = parts.iter().all(|p| p.1);
-        (loss, ok.then(|| parts.iter().fold(0.0, |m, p| p.0.max(m))))
+        (loss, crate::linalg::finite_norm_of_parts(&parts))
     }
 }
 
