@@ -78,6 +78,6 @@ pub use error::{Error, Result};
 pub use linear_cg::{linear_cg, LinearCgResult};
 pub use method::{LineSearchKind, MethodSpec, REGISTRY};
 pub use problem::{
-    Counted, Counts, FnObjective, LeastSquares, Objective, OwnWeights, Quadratic, SampledObjective,
-    SharedStep, SumOfSquares,
+    Counted, Counts, FnObjective, GuestRows, LeastSquares, Objective, OwnWeights, Quadratic,
+    SampledObjective, SharedStep, SumOfSquares,
 };

@@ -261,6 +261,27 @@ pub trait SampledObjective {
     fn own_weights(&self) -> Option<&dyn OwnWeights> {
         None
     }
+    /// The problem's rows as records another worker can evaluate (see [`GuestRows`]);
+    /// `None` (the default): its rows stay where they are.
+    fn guest_rows(&self) -> Option<&dyn GuestRows> {
+        None
+    }
+}
+
+/// A sampled objective whose rows can be lent to another worker's copy of the problem:
+/// workers that each hold only their own rows of the data even out their shares of every
+/// batch that way (a batch of b indices falls on a worker's rows about b/K times, give or
+/// take √(b/K); every step waits for the largest share, so the workers lend their rows
+/// beyond b/K to those short of it: [`crate::comm::DistributedBatches::holding`]).
+pub trait GuestRows {
+    /// Values in one row's record.
+    fn record_len(&self) -> usize;
+    /// Appends the records of `rows` (indices of the problem's own rows) to `out`.
+    fn write_records(&self, rows: &[usize], out: &mut Vec<f64>);
+    /// Takes `records` (written by [`GuestRows::write_records`] on another worker) as the
+    /// rows lent for the next batch, in place of those lent before: record `j` is then the
+    /// batch index `sample_count() + j`.
+    fn host(&self, records: &[f64]);
 }
 
 /// A step of [`OwnWeights::step`] on `(w, g, next)`: the step taken, or `None` when the
@@ -406,6 +427,9 @@ impl<P: SampledObjective + ?Sized> SampledObjective for Counted<'_, P> {
     }
     fn own_weights(&self) -> Option<&dyn OwnWeights> {
         self.inner.own_weights().map(|_| self as &dyn OwnWeights)
+    }
+    fn guest_rows(&self) -> Option<&dyn GuestRows> {
+        self.inner.guest_rows()
     }
 }
 

@@ -742,8 +742,8 @@ fn workers_that_hold_only_their_own_rows_train_as_one_process_that_holds_them_al
             }
         }
     };
-    // Mini-batches: each worker evaluates the rows of every global batch that it holds
-    // (a batch of 32 can leave a worker none).
+    // Mini-batches: each worker evaluates the rows of every global batch that it holds,
+    // evened out to its share by rows the workers lend each other.
     parted("adam", 4, false);
     parted("sgd", 3, false);
     parted("adam", 3, true);
@@ -1033,4 +1033,136 @@ fn prepared_workers_read_only_their_own_mnist_rows_and_run_the_one_process_run()
         one_worker_names_the_fault(&c, "label 11");
     }
     std::fs::remove_dir_all(&root).ok();
+}
+
+/// Worker `rank`'s rows of [`Rows`] (its leaves), which it lends as records (the row,
+/// then its target); the sizes of the batches it evaluates are kept.
+struct LendingRows<'a> {
+    all: &'a Rows,
+    first: usize,
+    len: usize,
+    guests: std::cell::RefCell<Vec<f64>>,
+    sizes: std::cell::RefCell<Vec<usize>>,
+}
+
+impl LendingRows<'_> {
+    /// Row `i` of the worker's batches (its own, then its guests) and its target.
+    fn row(&self, i: usize) -> (Vec<f64>, f64) {
+        let d = self.all.dim;
+        if i < self.len {
+            let i = self.first + i;
+            (self.all.a[i * d..(i + 1) * d].to_vec(), self.all.b[i])
+        } else {
+            let record = &self.guests.borrow()[(i - self.len) * (d + 1)..][..d + 1];
+            (record[..d].to_vec(), record[d])
+        }
+    }
+}
+
+impl descent::SampledObjective for LendingRows<'_> {
+    fn dim(&self) -> usize {
+        self.all.dim
+    }
+    fn sample_count(&self) -> usize {
+        self.len
+    }
+    fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
+        self.sizes.borrow_mut().push(indices.len());
+        g.iter_mut().for_each(|v| *v = 0.0);
+        let mut f = 0.0;
+        for &i in indices {
+            let (row, b) = self.row(i);
+            let r: f64 = row.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() - b;
+            f += 0.5 * r * r;
+            g.iter_mut().zip(&row).for_each(|(g, a)| *g += r * a);
+        }
+        let k = indices.len().max(1) as f64;
+        g.iter_mut().for_each(|v| *v /= k);
+        f / k
+    }
+    fn guest_rows(&self) -> Option<&dyn descent::GuestRows> {
+        Some(self)
+    }
+}
+
+impl descent::GuestRows for LendingRows<'_> {
+    fn record_len(&self) -> usize {
+        self.all.dim + 1
+    }
+    fn write_records(&self, rows: &[usize], out: &mut Vec<f64>) {
+        for &i in rows {
+            assert!(i < self.len, "only own rows are lent");
+            let (row, b) = self.row(i);
+            out.extend(row);
+            out.push(b);
+        }
+    }
+    fn host(&self, records: &[f64]) {
+        *self.guests.borrow_mut() = records.to_vec();
+    }
+}
+
+#[test]
+fn workers_that_hold_their_own_rows_lend_rows_to_evaluate_equal_shares() {
+    use descent::comm::{share, tree::own_leaves, DistributedBatches};
+    use descent::SampledObjective;
+    let (total, dim) = (40, 3);
+    let all = Rows::new(total, dim);
+    let x = [0.3, -0.2, 0.5];
+    // Batches that fall unevenly on the workers' rows: all on one worker, none on some,
+    // sizes that do not divide by K, a single index.
+    let batches: Vec<Vec<usize>> = vec![
+        (0..16).collect(),
+        (24..40).rev().collect(),
+        vec![39, 0, 38, 1, 37, 2, 36],
+        vec![5],
+        (0..40).step_by(3).collect(),
+        (0..40).map(|i| (i * 17) % 40).take(33).collect(),
+    ];
+    for k in [2, 3, 4] {
+        let workers = InProcess::run(k, |comm| {
+            let rows = own_leaves(total, comm.rank(), k).0;
+            let own = LendingRows {
+                all: &all,
+                first: rows.start,
+                len: rows.len(),
+                guests: Default::default(),
+                sizes: Default::default(),
+            };
+            let problem = DistributedBatches::new(&own, comm).holding(total);
+            let sums: Vec<(f64, Vec<f64>)> = batches
+                .iter()
+                .map(|batch| {
+                    let mut g = vec![0.0; dim];
+                    (problem.batch_value_grad(&x, batch, &mut g), g)
+                })
+                .collect();
+            (sums, own.sizes.into_inner())
+        });
+        for (rank, (sums, sizes)) in workers.iter().enumerate() {
+            // Each worker evaluated its share of every batch (a worker with no share
+            // evaluates nothing) ...
+            let shares: Vec<usize> = batches
+                .iter()
+                .map(|b| share(b.len(), rank, k).len())
+                .filter(|&s| s > 0)
+                .collect();
+            assert_eq!(sizes, &shares, "worker {rank} of {k}");
+            // ... and the batch's value and gradient are one process's.
+            for ((f, g), batch) in sums.iter().zip(&batches) {
+                let mut whole = vec![0.0; dim];
+                let f_whole = all.batch_value_grad(&x, batch, &mut whole);
+                assert!(
+                    (f - f_whole).abs() <= 1e-12 * f_whole.abs(),
+                    "{k}: {f} vs {f_whole}"
+                );
+                for (a, b) in g.iter().zip(&whole) {
+                    assert!(
+                        (a - b).abs() <= 1e-12 * b.abs().max(1e-3),
+                        "{k}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! shares' gradients are summed across the workers.
 
 use super::{can_share, join_parts, part, share, sum_part, sum_part_f32, Communicator};
-use crate::problem::{OwnWeights, SampledObjective, SharedStep, WeightStep};
+use crate::problem::{GuestRows, OwnWeights, SampledObjective, SharedStep, WeightStep};
 use crate::update::Moved;
 use std::cell::{Cell, RefCell};
 
@@ -18,7 +18,9 @@ use std::cell::{Cell, RefCell};
 ///
 /// Workers that hold only their own rows ([`DistributedBatches::holding`]) take instead
 /// the indices of each batch that fall in their rows: the same global batches, shares of
-/// a size that varies a little from batch to batch.
+/// a size that varies a little from batch to batch — unless the problem can lend its rows
+/// ([`GuestRows`]), when the workers over their [`share`] of a batch lend their surplus
+/// rows to those under it and every worker evaluates its share.
 ///
 /// With a power of two of workers the step is shared ([`SharedStep`]): once the method
 /// asks for it, a batch gradient is summed on this worker's [`part`] of the coordinates
@@ -43,6 +45,8 @@ pub struct DistributedBatches<'a, S: ?Sized> {
     mine: RefCell<Vec<usize>>,
     /// Every worker's count of the current batch's indices.
     counts: RefCell<Vec<usize>>,
+    /// Records of rows lent or borrowed ([`GuestRows`]).
+    records: RefCell<Vec<f64>>,
 }
 
 /// The rows of the whole set each worker holds: its leaves' ([`super::tree::own_leaves`]).
@@ -51,6 +55,37 @@ struct Held {
     total: usize,
     /// Each worker's first row, and the end of the last worker's rows.
     starts: Vec<usize>,
+}
+
+impl Held {
+    /// Rows worker `rank` holds.
+    fn len(&self, rank: usize) -> usize {
+        self.starts[rank + 1] - self.starts[rank]
+    }
+
+    /// Worker `rank`'s indices of a batch (counted in the rows it holds) into `mine`, and
+    /// every worker's count of them into `counts` (each worker knows every batch).
+    fn split(
+        &self,
+        indices: &[usize],
+        rank: usize,
+        mine: &mut Vec<usize>,
+        counts: &mut Vec<usize>,
+    ) {
+        let (first, end) = (self.starts[rank], self.starts[rank + 1]);
+        mine.clear();
+        mine.extend(
+            indices
+                .iter()
+                .filter(|&&i| (first..end).contains(&i))
+                .map(|i| i - first),
+        );
+        counts.clear();
+        counts.resize(self.starts.len() - 1, 0);
+        for &i in indices {
+            counts[self.starts.partition_point(|&s| s <= i) - 1] += 1;
+        }
+    }
 }
 
 impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
@@ -67,14 +102,16 @@ impl<'a, S: SampledObjective + ?Sized> DistributedBatches<'a, S> {
             held: None,
             mine: RefCell::new(Vec::new()),
             counts: RefCell::new(Vec::new()),
+            records: RefCell::new(Vec::new()),
         }
     }
 
     /// The batches of a set of `total` samples of which `inner` holds only this worker's
     /// rows, those of its leaves ([`super::tree::own_leaves`]): of every batch, the worker
     /// evaluates the indices that fall in its rows. Every worker still walks the same
-    /// global batches, so the run is the run of one process that holds them all; the
-    /// workers' shares of a batch differ a little in size from batch to batch.
+    /// global batches, so the run is the run of one process that holds them all. The
+    /// workers' rows of a batch differ a little in number from batch to batch; a problem
+    /// that lends rows ([`GuestRows`]) evens them out to each worker's [`share`].
     pub fn holding(mut self, total: usize) -> Self {
         let size = self.comm.size();
         let mut starts: Vec<usize> = (0..size)
@@ -96,26 +133,61 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
             let mine = &indices[share(b, rank, size)];
             return with(mine, mine.len() as f64 / b.max(1) as f64, b % size == 0);
         };
-        let (first, end) = (held.starts[rank], held.starts[rank + 1]);
         let mut mine = self.mine.borrow_mut();
-        mine.clear();
-        mine.extend(
-            indices
-                .iter()
-                .filter(|&&i| (first..end).contains(&i))
-                .map(|i| i - first),
-        );
-        // Every worker's count, to tell an even split (each worker knows every batch).
-        let even = b % size == 0 && {
-            let mut counts = self.counts.borrow_mut();
-            counts.clear();
-            counts.resize(size, 0);
-            for &i in indices {
-                counts[held.starts.partition_point(|&s| s <= i) - 1] += 1;
+        let mut counts = self.counts.borrow_mut();
+        held.split(indices, rank, &mut mine, &mut counts);
+        let even = match self.inner.guest_rows() {
+            Some(guests) => {
+                self.even_out(&counts, &mut mine, held.len(rank), guests);
+                b % size == 0
             }
-            counts.iter().all(|&c| c == b / size)
+            None => b % size == 0 && counts.iter().all(|&c| c == b / size),
         };
         with(&mine, mine.len() as f64 / b.max(1) as f64, even)
+    }
+
+    /// Evens out the workers' shares of a batch of b indices that fall `counts[r]` times
+    /// on worker r's rows (b/K each on average, give or take √(b/K), and every step waits
+    /// for the largest share): the workers with more than their [`share`] of the batch
+    /// lend the last of their indices to those with fewer, so that each evaluates its
+    /// share. `mine` (this worker's indices, of its `held` rows) ends with the rows it was
+    /// lent, as the indices `held..`.
+    fn even_out(
+        &self,
+        counts: &[usize],
+        mine: &mut Vec<usize>,
+        held: usize,
+        guests: &dyn GuestRows,
+    ) {
+        let (rank, size) = (self.comm.rank(), self.comm.size());
+        let b = counts.iter().sum::<usize>();
+        let target = share(b, rank, size).len();
+        let mut records = self.records.borrow_mut();
+        records.clear();
+        let (mut lent, mut borrowed) = (target, 0);
+        lending_plan(
+            counts,
+            |r| share(b, r, size).len(),
+            |from, to, rows| {
+                if from == rank {
+                    records.clear();
+                    guests.write_records(&mine[lent..lent + rows], &mut records);
+                    self.comm.send(&records, to);
+                    lent += rows;
+                } else if to == rank {
+                    let start = records.len();
+                    records.resize(start + rows * guests.record_len(), 0.0);
+                    self.comm.receive(&mut records[start..], from);
+                    borrowed += rows;
+                }
+            },
+        );
+        // A lender keeps its first `target` indices; the others have no more than that.
+        mine.truncate(target);
+        if borrowed > 0 {
+            guests.host(&records);
+            mine.extend(held..held + borrowed);
+        }
     }
 
     /// The inner problem's mean value and gradient on `mine`, a worker's share: none
@@ -242,6 +314,41 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
             norm = scale_round_norm(&mut wide[part.clone()], after, &mut g[part.clone()]);
         });
         self.batch_value_and_norm(weighted_f, norm)
+    }
+}
+
+/// Who lends how many rows to whom so that each worker r has `target(r)` of a batch of
+/// which it holds `counts[r]` (the counts and targets adding up to the same b): the
+/// workers over their target lend, in rank order, to those under it, in rank order,
+/// `lend(from, to, rows)` for each loan in that order. Every worker calls it with the
+/// same numbers and takes its part in each loan; since lender i's borrowers come after
+/// lender i − 1's, and a borrower's lenders in rank order, blocking sends and receives
+/// taken in this order cannot wait on each other in a cycle.
+fn lending_plan(
+    counts: &[usize],
+    target: impl Fn(usize) -> usize,
+    mut lend: impl FnMut(usize, usize, usize),
+) {
+    let mut short = counts
+        .iter()
+        .enumerate()
+        .filter(|&(r, &c)| c < target(r))
+        .map(|(r, &c)| (r, target(r) - c));
+    let mut next = short.next();
+    for (from, &c) in counts.iter().enumerate() {
+        let mut over = c.saturating_sub(target(from));
+        while over > 0 {
+            let Some((to, wanted)) = next.as_mut() else {
+                return;
+            };
+            let rows = over.min(*wanted);
+            lend(from, *to, rows);
+            over -= rows;
+            *wanted -= rows;
+            if *wanted == 0 {
+                next = short.next();
+            }
+        }
     }
 }
 
@@ -486,5 +593,49 @@ impl<S: SampledObjective + ?Sized> SampledObjective for DistributedBatches<'_, S
     }
     fn own_weights(&self) -> Option<&dyn OwnWeights> {
         self.inner.own_weights().map(|_| self as &dyn OwnWeights)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way of spreading b indices over K workers (b ≤ 7, K ≤ 4) is evened out to
+    /// the workers' [`share`]s, each loan from a worker over its share to one under it,
+    /// the loans ordered by lender and by borrower alike (no cycle of blocking sends).
+    #[test]
+    fn the_lending_plan_evens_out_every_spread_without_crossing_loans() {
+        fn spreads(b: usize, k: usize) -> Vec<Vec<usize>> {
+            if k == 1 {
+                return vec![vec![b]];
+            }
+            (0..=b)
+                .flat_map(|c| {
+                    spreads(b - c, k - 1).into_iter().map(move |mut rest| {
+                        rest.insert(0, c);
+                        rest
+                    })
+                })
+                .collect()
+        }
+        for k in 1..=4 {
+            for b in 0..=7 {
+                let target = |r: usize| share(b, r, k).len();
+                for counts in spreads(b, k) {
+                    let mut now = counts.clone();
+                    let mut loans = Vec::new();
+                    lending_plan(&counts, target, |from, to, rows| {
+                        assert!(rows > 0 && counts[from] > target(from) && counts[to] < target(to));
+                        now[from] -= rows;
+                        now[to] += rows;
+                        loans.push((from, to));
+                    });
+                    assert!((0..k).all(|r| now[r] == target(r)), "{counts:?} → {now:?}");
+                    assert!(loans
+                        .windows(2)
+                        .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+                }
+            }
+        }
     }
 }

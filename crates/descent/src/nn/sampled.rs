@@ -9,7 +9,7 @@
 
 use super::adapters::BatchData;
 use super::{Loss, Mlp, Real, Targets};
-use crate::problem::{OwnWeights, SampledObjective, WeightStep};
+use crate::problem::{GuestRows, OwnWeights, SampledObjective, WeightStep};
 use crate::update::Moved;
 use faer::Par;
 use std::cell::RefCell;
@@ -55,11 +55,11 @@ impl<T: Real> Shard<T> {
         }
     }
 
-    /// Gathers `rows` of the data, runs forward and backward; returns the mean loss, the
-    /// mean gradient in `self.grad`.
-    fn run(&mut self, net: &Mlp, params: &[T], td: &BatchData<T>, rows: &[usize], par: Par) -> f64 {
+    /// Gathers `rows` of the data (and of the guests from `data.n` on), runs forward and
+    /// backward; returns the mean loss, the mean gradient in `self.grad`.
+    fn run(&mut self, net: &Mlp, params: &[T], data: Rows<'_, T>, rows: &[usize], par: Par) -> f64 {
         let mut grad = std::mem::take(&mut self.grad);
-        let loss = self.run_into(net, params, td, rows, par, &mut grad);
+        let loss = self.run_into(net, params, data, rows, par, &mut grad);
         self.grad = grad;
         loss
     }
@@ -69,7 +69,7 @@ impl<T: Real> Shard<T> {
         &mut self,
         net: &Mlp,
         params: &[T],
-        td: &BatchData<T>,
+        data: Rows<'_, T>,
         rows: &[usize],
         par: Par,
         grad: &mut [T],
@@ -77,12 +77,20 @@ impl<T: Real> Shard<T> {
         let (d, k, b) = (net.inputs(), net.outputs(), rows.len());
         self.rows = b;
         let classes = net.arch.loss == Loss::CrossEntropy;
+        let (td, guests) = data;
         for (r, &i) in rows.iter().enumerate() {
-            self.x[r * d..(r + 1) * d].copy_from_slice(&td.x[i * d..(i + 1) * d]);
-            if classes {
-                self.labels[r] = td.labels[i];
+            // A row of the data, or a guest's.
+            let (x, labels, values, i) = if i < td.n {
+                (&td.x[..], &td.labels[..], &td.values[..], i)
             } else {
-                self.values[r * k..(r + 1) * k].copy_from_slice(&td.values[i * k..(i + 1) * k]);
+                let j = i - td.n;
+                (&guests.x[..], &guests.labels[..], &guests.values[..], j)
+            };
+            self.x[r * d..(r + 1) * d].copy_from_slice(&x[i * d..(i + 1) * d]);
+            if classes {
+                self.labels[r] = labels[i];
+            } else {
+                self.values[r * k..(r + 1) * k].copy_from_slice(&values[i * k..(i + 1) * k]);
             }
         }
         let targets = if classes {
@@ -96,10 +104,22 @@ impl<T: Real> Shard<T> {
     }
 }
 
+/// The rows a shard gathers: the data's, then the guests'.
+type Rows<'r, T> = (&'r BatchData<'r, T>, &'r Guests<T>);
+
+/// Rows lent by other workers for the current batch ([`GuestRows`]), in the data's layout.
+struct Guests<T> {
+    x: Vec<T>,
+    labels: Vec<u32>,
+    values: Vec<T>,
+}
+
 /// (network, training data, loss) as a finite sum over the rows.
 pub struct NetBatches<'a, T: Real> {
     net: &'a Mlp,
     data: &'a BatchData<'a, T>,
+    /// Rows lent by other workers, the batch indices from `data.n` on.
+    guests: RefCell<Guests<T>>,
     threads: usize,
     par: Par,
     shards: RefCell<Vec<Shard<T>>>,
@@ -128,6 +148,11 @@ impl<'a, T: Real> NetBatches<'a, T> {
         NetBatches {
             net,
             data,
+            guests: RefCell::new(Guests {
+                x: Vec::new(),
+                labels: Vec::new(),
+                values: Vec::new(),
+            }),
             threads,
             par: if threads > 1 {
                 Par::rayon(threads)
@@ -158,6 +183,20 @@ impl<'a, T: Real> NetBatches<'a, T> {
             crate::resources::zeroed(self.grad.get_mut(), n);
         }
         self
+    }
+
+    /// Whether the targets are class labels (one per row) rather than values.
+    fn classes(&self) -> bool {
+        self.net.arch.loss == Loss::CrossEntropy
+    }
+
+    /// Values of a row's target in a record.
+    fn target_len(&self) -> usize {
+        if self.classes() {
+            1
+        } else {
+            self.net.outputs()
+        }
     }
 
     fn shards_for(net: &Mlp, threads: usize, rows: usize) -> usize {
@@ -192,6 +231,47 @@ impl<T: Real> SampledObjective for NetBatches<'_, T> {
 
     fn own_weights(&self) -> Option<&dyn OwnWeights> {
         self.own.then_some(self as &dyn OwnWeights)
+    }
+
+    fn guest_rows(&self) -> Option<&dyn GuestRows> {
+        Some(self)
+    }
+}
+
+/// A row's record: its inputs, then its class label or its target values.
+impl<T: Real> GuestRows for NetBatches<'_, T> {
+    fn record_len(&self) -> usize {
+        self.net.inputs() + self.target_len()
+    }
+
+    fn write_records(&self, rows: &[usize], out: &mut Vec<f64>) {
+        let (d, k, td) = (self.net.inputs(), self.target_len(), self.data);
+        for &i in rows {
+            out.extend(td.x[i * d..(i + 1) * d].iter().map(|v| v.f64()));
+            if self.classes() {
+                out.push(f64::from(td.labels[i]));
+            } else {
+                out.extend(td.values[i * k..(i + 1) * k].iter().map(|v| v.f64()));
+            }
+        }
+    }
+
+    fn host(&self, records: &[f64]) {
+        let (d, len) = (self.net.inputs(), self.record_len());
+        let mut guests = self.guests.borrow_mut();
+        let Guests { x, labels, values } = &mut *guests;
+        x.clear();
+        labels.clear();
+        values.clear();
+        // The values were the data's type on the lender's side: exact both ways.
+        for record in records.chunks_exact(len) {
+            x.extend(record[..d].iter().map(|v| T::of(*v)));
+            if self.classes() {
+                labels.push(record[d] as u32);
+            } else {
+                values.extend(record[d..].iter().map(|v| T::of(*v)));
+            }
+        }
     }
 }
 
@@ -305,7 +385,8 @@ impl<T: Real> NetBatches<'_, T> {
         if workers.len() < shards || workers[0].capacity < per {
             *workers = (0..shards).map(|_| Shard::new(self.net, per)).collect();
         }
-        let (net, td) = (self.net, self.data);
+        let guests = self.guests.borrow();
+        let (net, td) = (self.net, (self.data, &*guests));
         if shards == 1 {
             // One slice: its gradient is the batch's, written in place (1·g is g) where
             // it is in the compute type. (The loss as the general case below computes
@@ -341,7 +422,8 @@ impl<T: Real> NetBatches<'_, T> {
         use rayon::prelude::*;
         let b = indices.len();
         let per = b.div_ceil(shards);
-        let (net, td) = (self.net, self.data);
+        let guests = self.guests.borrow();
+        let (net, td) = (self.net, (self.data, &*guests));
         let loss = if shards == 1 {
             workers[0].run(net, params, td, indices, self.par) * b as f64
         } else {
@@ -396,5 +478,73 @@ crate::simd::kernel! {
             finite &= ok;
         }
         (top, finite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Activation, Init};
+    use std::borrow::Cow;
+
+    /// Six rows of three inputs, with class labels or two target values each.
+    fn six_rows<T: Real>(loss: Loss) -> BatchData<'static, T> {
+        let x = (0..18).map(|i| T::of(((i * 7 % 11) as f64 - 5.0) / 3.0));
+        let classes = loss == Loss::CrossEntropy;
+        BatchData {
+            x: Cow::Owned(x.collect()),
+            labels: Cow::Owned(if classes {
+                vec![0, 1, 1, 0, 1, 0]
+            } else {
+                vec![]
+            }),
+            values: Cow::Owned(if classes {
+                vec![]
+            } else {
+                (0..12).map(|i| T::of((i as f64).sin())).collect()
+            }),
+            n: 6,
+            total: 6,
+            first: 0,
+        }
+    }
+
+    /// Rows lent as records and hosted by another worker's batches are, in a batch of
+    /// that worker's, the rows themselves: the same loss and gradient to the bit.
+    fn hosted_rows_are_the_rows<T: Real>(loss: Loss) {
+        let net = Mlp::new(&[3, 4, 2], &[Activation::Tanh], loss).unwrap();
+        let p = net.init_params(Init::GlorotUniform, 3);
+        let whole = six_rows::<T>(loss);
+        let (lender_rows, host_rows) = (whole.rows(0..3), whole.rows(3..6));
+        let all = NetBatches::new(&net, &whole, 1, 6);
+        let lender = NetBatches::new(&net, &lender_rows, 1, 6);
+        let host = NetBatches::new(&net, &host_rows, 1, 6);
+        let mut records = Vec::new();
+        lender.write_records(&[2, 0], &mut records);
+        assert_eq!(records.len(), 2 * lender.record_len());
+        host.host(&records);
+        let n = net.num_params();
+        let (mut g_host, mut g_all) = (vec![0.0; n], vec![0.0; n]);
+        // The host's row 1 (row 4 of the whole), then the guests (rows 2 and 0).
+        let f_host = host.batch_value_grad(&p, &[1, 3, 4], &mut g_host);
+        let f_all = all.batch_value_grad(&p, &[4, 2, 0], &mut g_all);
+        assert_eq!(f_host.to_bits(), f_all.to_bits(), "{loss:?}");
+        assert_eq!(g_host, g_all, "{loss:?}");
+        // New guests replace the old.
+        records.clear();
+        lender.write_records(&[1], &mut records);
+        host.host(&records);
+        let f_host = host.batch_value_grad(&p, &[3], &mut g_host);
+        let f_all = all.batch_value_grad(&p, &[1], &mut g_all);
+        assert_eq!(f_host.to_bits(), f_all.to_bits(), "{loss:?}");
+        assert_eq!(g_host, g_all, "{loss:?}");
+    }
+
+    #[test]
+    fn hosted_rows_evaluate_as_the_lender_s_own() {
+        for loss in [Loss::CrossEntropy, Loss::SquaredError] {
+            hosted_rows_are_the_rows::<f64>(loss);
+            hosted_rows_are_the_rows::<f32>(loss);
+        }
     }
 }

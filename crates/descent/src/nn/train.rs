@@ -848,14 +848,9 @@ fn train_step_rule<T: Real>(
     par: Par,
     comm: &dyn Communicator,
 ) -> Result<TrainResult> {
-    // A worker's share of a batch: b/K rows, or about that many of the rows it holds
-    // (buffers for a quarter more; a larger share grows them).
+    // A worker's share of a batch: at most ⌈b/K⌉ rows (workers that hold only their own
+    // rows lend each other rows to even out their shares).
     let share = cfg.batch_size.div_ceil(comm.size());
-    let share = if td.is_whole() {
-        share
-    } else {
-        share + share / 4
-    };
     let own =
         NetBatches::new(net, td, cfg.threads, share).with_own_weights(!cfg.f64_master_weights);
     let problem = DistributedBatches::new(&own, comm);
