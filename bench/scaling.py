@@ -23,13 +23,17 @@
    them (descent does, ZeRO stage 1): the part of a step every worker repeats is divided
    by K there; the tree sums whole buffers, and every worker takes the whole step.
 
-   Each worker holds its own block of the rows and evaluates the rows of each global
-   batch that fall in it, so the shares are multinomial, not equal: the sum waits for the
-   largest, E[max share] ≈ r + √r·e_K for r rows a worker (the deviations of K equal
-   shares of a multinomial are those of K independent normals of variance r less their
-   mean; e_K = E[max of K standard normals], 0.56 at K = 2, 3.2 at K = 1024). The
-   projection charges the products for it, and prints the efficiency with equal shares
-   too. Writes a Markdown table and `docs/scaling.svg`.
+   Each worker holds its own block of the rows, so the rows of a global batch fall on
+   the workers in multinomial numbers, not equal ones: the largest is on average
+   r + √r·e_K for r rows a worker (the deviations of K equal shares of a multinomial are
+   those of K independent normals of variance r less their mean; e_K = E[max of K
+   standard normals], 0.56 at K = 2, 3.2 at K = 1024). descent evens them out: the
+   workers over their share lend their surplus rows to those under it, so every worker
+   evaluates r rows, and the step pays for the loans instead: the worker that borrows
+   most receives about √r·e_K rows (MNIST's rows, 785 values, for both networks), in a
+   message or two, 2α + √r·e_K·row·β. The projection charges that, and prints the
+   efficiency without the loans (the products wait for the largest share) too. Writes a
+   Markdown table and `docs/scaling.svg`.
 
     python3 bench/scaling.py [--repeat 2]
 
@@ -45,6 +49,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(os.path.dirname(ROOT), "shared", "data", "mnist")
 MPIRUN = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none"]
 MNIST_PARAMS = 784 * 128 + 128 + 128 * 10 + 10
+# A lent row's record: MNIST's 784 inputs and its label, in f64.
+ROW_BYTES = 8 * (784 + 1)
 
 
 def sh(cmd):
@@ -87,6 +93,14 @@ def expected_max_normal(k):
 def imbalance(k, rows):
     """The largest of K multinomial shares of r rows each on average, over r."""
     return 1 + expected_max_normal(k) / math.sqrt(rows)
+
+
+def lending(k, rows, alpha, beta):
+    """The loans that even out K shares of r rows each on average: the worker that
+    borrows most receives about √r·e_K rows, in a message or two."""
+    if k == 1:
+        return 0.0
+    return 2 * alpha + math.sqrt(rows) * expected_max_normal(k) * ROW_BYTES * beta
 
 
 def allreduce_model(kind, k, values, alpha, beta, gamma):
@@ -156,14 +170,15 @@ def main():
     t128, t64 = 128 / s128, 64 / s64
     per_row = (t128 - t64) / 64
     fixed = t128 - 128 * per_row
-    # At K = 2 the workers share the step: each repeats half of the fixed part; the
-    # products wait for the larger of the two shares of 128 rows.
-    measured_allreduce = 128 / s2 - (64 * per_row * imbalance(2, 64) + fixed / 2)
+    # At K = 2 the workers share the step: each repeats half of the fixed part; each
+    # evaluates 64 rows, after the loans that even out the shares.
+    measured_allreduce = 128 / s2 - (64 * per_row + lending(2, 64, alpha, beta) + fixed / 2)
     print("## MNIST 784-128-10, Adam, f64, batch 128, one thread per process\n")
     print(f"- one process: {s128:.0f} samples/s ({1e3 * t128:.2f} ms a step); at batch 64: {s64:.0f}")
     print(f"- mpirun -np 2: {s2:.0f} samples/s ({1e3 * 128 / s2:.2f} ms a step): **{s2 / s128:.2f}×**")
     print(f"- a step: {1e6 * per_row:.2f} µs per row (the products) + {1e3 * fixed:.2f} ms of step rule and "
-          f"driver (shared by the workers); the larger share of a batch of 128 is {imbalance(2, 64):.3f} of half; "
+          f"driver (shared by the workers); the loans that even out the shares of a batch of 128 "
+          f"(the larger is {imbalance(2, 64):.3f} of half) take {1e6 * lending(2, 64, alpha, beta):.1f} µs; "
           f"the K = 2 step left {1e3 * measured_allreduce:.2f} ms for the allreduce "
           f"(model: {1e3 * allreduce_model('halving/doubling', 2, MNIST_PARAMS + 1, alpha, beta, gamma):.2f} ms)\n")
 
@@ -172,19 +187,20 @@ def main():
     ks = [2 ** i for i in range(11)]
     curves = []
     table = {}
-    even = {}
+    uneven = {}
     for name, params in nets:
         scale = params / MNIST_PARAMS  # products and step-rule passes grow with the parameters
         for kind in kinds:
             shared = kind != "tree"
             rest = [fixed * scale / (k if shared else 1)
                     + allreduce_model(kind, k, params + 1, alpha, beta, gamma) for k in ks]
-            times = [128 * per_row * scale * imbalance(k, 128) + r for k, r in zip(ks, rest)]
+            times = [128 * per_row * scale + lending(k, 128, alpha, beta) + r for k, r in zip(ks, rest)]
             effs = [times[0] / t for t in times]
             table[(name, kind)] = (times, effs)
-            even[(name, kind)] = [times[0] / (128 * per_row * scale + r) for r in rest]
+            uneven[(name, kind)] = [times[0] / (128 * per_row * scale * imbalance(k, 128) + r)
+                                    for k, r in zip(ks, rest)]
             curves.append((f"{name}, {kind}", effs))
-    print("The largest share over the mean (128 rows a worker): "
+    print("Without the loans, the largest share over the mean (128 rows a worker): "
           + ", ".join(f"K = {k}: {imbalance(k, 128):.3f}" for k in ks) + "\n")
     print("## Projected: time per step (ms) and efficiency, 128 rows per worker\n")
     head = "| K | " + " | ".join(f"{n} {k}" for n, _ in nets for k in kinds) + " |"
@@ -193,11 +209,11 @@ def main():
     for i, k in enumerate(ks):
         cells = [f"{1e3 * table[(n, kd)][0][i]:.2f} ({table[(n, kd)][1][i]:.2f})" for n, _ in nets for kd in kinds]
         print(f"| {k} | " + " | ".join(cells) + " |")
-    print("\nEfficiency with equal shares (the imbalance left out):\n")
+    print("\nEfficiency without the loans (the products wait for the largest share):\n")
     print(head)
     print("|---" * (1 + len(nets) * len(kinds)) + "|")
     for i, k in enumerate(ks):
-        print(f"| {k} | " + " | ".join(f"{even[(n, kd)][i]:.2f}" for n, _ in nets for kd in kinds) + " |")
+        print(f"| {k} | " + " | ".join(f"{uneven[(n, kd)][i]:.2f}" for n, _ in nets for kd in kinds) + " |")
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
     svg(curves, os.path.join(ROOT, "docs", "scaling.svg"))
     print("\nwrote docs/scaling.svg")
