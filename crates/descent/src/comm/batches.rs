@@ -58,11 +58,6 @@ struct Held {
 }
 
 impl Held {
-    /// Rows worker `rank` holds.
-    fn len(&self, rank: usize) -> usize {
-        self.starts[rank + 1] - self.starts[rank]
-    }
-
     /// Worker `rank`'s indices of a batch (counted in the rows it holds) into `mine`, and
     /// every worker's count of them into `counts` (each worker knows every batch).
     fn split(
@@ -138,7 +133,8 @@ impl<S: SampledObjective + ?Sized> DistributedBatches<'_, S> {
         held.split(indices, rank, &mut mine, &mut counts);
         let even = match self.inner.guest_rows() {
             Some(guests) => {
-                self.even_out(&counts, &mut mine, held.len(rank), guests);
+                // (The rows lent to it follow its own: `GuestRows::host`.)
+                self.even_out(&counts, &mut mine, self.inner.sample_count(), guests);
                 b % size == 0
             }
             None => b % size == 0 && counts.iter().all(|&c| c == b / size),
