@@ -1166,3 +1166,63 @@ fn workers_that_hold_their_own_rows_lend_rows_to_evaluate_equal_shares() {
         }
     }
 }
+
+#[test]
+fn workers_that_hold_none_of_the_test_rows_still_join_the_test_sums() {
+    use descent::nn::{Experiment, ExperimentConfig};
+    let dir = std::env::temp_dir().join(format!("descent-tiny-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Eight rows: a test split of a row or two, which some of three workers hold none of
+    // (such a worker has no labels to tell it the targets are classes).
+    let mut csv = String::from("a,b,kind\n");
+    for i in 0..8 {
+        csv.push_str(&format!("{},{},{}\n", i % 3, i % 5, ["x", "y"][i % 2]));
+    }
+    std::fs::write(dir.join("tiny.csv"), csv).unwrap();
+    let mut c = ExperimentConfig::new(&format!("csv:{}", dir.join("tiny.csv").display()));
+    c.layers = Some(vec![2, 3, 2]);
+    c.threads = 1;
+    c.precision = descent::nn::Precision::F64;
+    c.epochs = Some(2);
+    c.train.optimizer = "adam".into();
+    c.train.batch_size = 2;
+    let whole = Experiment::prepare(&c).unwrap().run(&mut Silent).unwrap();
+    let alone = whole.test.as_ref().expect("a test split");
+    let mut one_held_none = false;
+    for k in [2, 3, 4] {
+        // (Workers whose sums do not match wait for each other forever: a minute is a
+        // hang.)
+        let c = c.clone();
+        let runs = within_a_minute(move || {
+            InProcess::run_shared(k, |comm| {
+                let prep = Experiment::prepare_distributed(&c, comm).unwrap();
+                let held = prep.test_set.as_ref().map_or(0, |t| t.len());
+                (held, prep.run(&mut Silent).unwrap())
+            })
+        });
+        one_held_none |= runs.iter().any(|(held, _)| *held == 0);
+        for (_, r) in &runs {
+            let test = r.test.as_ref().unwrap();
+            assert!(
+                (test.loss - alone.loss).abs() <= 1e-12 * alone.loss,
+                "{k} workers"
+            );
+            assert_eq!(test.accuracy, alone.accuracy, "{k} workers");
+            assert_close(&losses(&r.result), &losses(&whole.result), 1e-10, "tiny");
+        }
+    }
+    assert!(
+        one_held_none,
+        "the split leaves some worker without test rows"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `f()`, run on a thread of its own; a panic if it takes more than a minute.
+fn within_a_minute<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(f()));
+    result
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the workers did not finish within a minute")
+}

@@ -913,6 +913,18 @@ fn load_parts(
         .into_iter();
     let mut next = || sets.next().expect("a set for each of three");
     let (train_set, val_set, held_out_set) = (next(), next(), next());
+    if train_set.is_empty() && !train_rows.is_empty() {
+        return Err(Error::config(
+            "distributed run",
+            format!(
+                "worker {} of {} holds none of the {} training rows: run at most {} workers",
+                comm.rank(),
+                comm.size(),
+                train_rows.len(),
+                train_rows.len(),
+            ),
+        ));
+    }
     train_set.validate("training data")?;
     if !val_set.is_empty() {
         val_set.validate("validation data")?;

@@ -497,10 +497,14 @@ pub fn evaluate_shared<T: Real>(
         tree.push(sums);
     }
     let mut total = tree.finish(4);
+    // Whether the targets are class labels, as every worker sees it: a worker that holds
+    // none of the rows has no labels to tell, and must take the same branch (and the
+    // same sums) as the others.
+    total.push(f64::from(u8::from(!data.labels.is_empty())));
     comm.sum(&mut total);
     let n = data.total.max(1) as f64;
     let [loss, correct, sse, target_sum] = [total[0], total[1], total[2], total[3]];
-    if !data.labels.is_empty() {
+    if total[4] > 0.0 {
         return (loss / n, Some(correct / n), None);
     }
     // R² = 1 − SSE/SST, SST about the mean of every target (a second sum over the leaves).
