@@ -473,18 +473,29 @@ impl descent::SampledObjective for Rows {
         self.b.len()
     }
     fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
-        g.iter_mut().for_each(|v| *v = 0.0);
-        let mut f = 0.0;
-        for &i in indices {
-            let row = &self.a[i * self.dim..(i + 1) * self.dim];
-            let r: f64 = row.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() - self.b[i];
-            f += 0.5 * r * r;
-            g.iter_mut().zip(row).for_each(|(g, a)| *g += r * a);
-        }
-        let k = indices.len().max(1) as f64;
-        g.iter_mut().for_each(|v| *v /= k);
-        f / k
+        let rows = indices
+            .iter()
+            .map(|&i| (&self.a[i * self.dim..(i + 1) * self.dim], self.b[i]));
+        mean_half_squares(x, rows, g)
     }
+}
+
+/// The mean of `½(a·x − b)²` over `rows` (each `(a, b)`), its gradient in `g`.
+fn mean_half_squares<'r>(
+    x: &[f64],
+    rows: impl ExactSizeIterator<Item = (&'r [f64], f64)>,
+    g: &mut [f64],
+) -> f64 {
+    g.iter_mut().for_each(|v| *v = 0.0);
+    let k = rows.len().max(1) as f64;
+    let mut f = 0.0;
+    for (row, b) in rows {
+        let r: f64 = row.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() - b;
+        f += 0.5 * r * r;
+        g.iter_mut().zip(row).for_each(|(g, a)| *g += r * a);
+    }
+    g.iter_mut().for_each(|v| *v /= k);
+    f / k
 }
 
 /// A step rule that counts the parts it is asked to step, or refuses them (then every
@@ -1068,17 +1079,8 @@ impl descent::SampledObjective for LendingRows<'_> {
     }
     fn batch_value_grad(&self, x: &[f64], indices: &[usize], g: &mut [f64]) -> f64 {
         self.sizes.borrow_mut().push(indices.len());
-        g.iter_mut().for_each(|v| *v = 0.0);
-        let mut f = 0.0;
-        for &i in indices {
-            let (row, b) = self.row(i);
-            let r: f64 = row.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() - b;
-            f += 0.5 * r * r;
-            g.iter_mut().zip(&row).for_each(|(g, a)| *g += r * a);
-        }
-        let k = indices.len().max(1) as f64;
-        g.iter_mut().for_each(|v| *v /= k);
-        f / k
+        let rows: Vec<(Vec<f64>, f64)> = indices.iter().map(|&i| self.row(i)).collect();
+        mean_half_squares(x, rows.iter().map(|(a, b)| (&a[..], *b)), g)
     }
     fn guest_rows(&self) -> Option<&dyn descent::GuestRows> {
         Some(self)

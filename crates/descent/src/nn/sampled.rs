@@ -76,7 +76,7 @@ impl<T: Real> Shard<T> {
     ) -> f64 {
         let (d, k, b) = (net.inputs(), net.outputs(), rows.len());
         self.rows = b;
-        let classes = net.arch.loss == Loss::CrossEntropy;
+        let classes = targets_are_labels(net);
         let (td, guests) = data;
         for (r, &i) in rows.iter().enumerate() {
             // A row of the data, or a guest's.
@@ -102,6 +102,13 @@ impl<T: Real> Shard<T> {
         net.forward(params, x, b, &mut self.ws, par);
         net.backward(params, x, b, targets, &mut self.ws, grad, par)
     }
+}
+
+/// Whether a batch's targets are its rows' class labels (cross-entropy) rather than target
+/// values (the other losses: one-hot rows for classes): what a shard gathers and a lent
+/// row's record carries.
+fn targets_are_labels(net: &Mlp) -> bool {
+    net.arch.loss == Loss::CrossEntropy
 }
 
 /// The rows a shard gathers: the data's, then the guests'.
@@ -185,14 +192,9 @@ impl<'a, T: Real> NetBatches<'a, T> {
         self
     }
 
-    /// Whether the targets are class labels (one per row) rather than values.
-    fn classes(&self) -> bool {
-        self.net.arch.loss == Loss::CrossEntropy
-    }
-
     /// Values of a row's target in a record.
     fn target_len(&self) -> usize {
-        if self.classes() {
+        if targets_are_labels(self.net) {
             1
         } else {
             self.net.outputs()
@@ -248,7 +250,7 @@ impl<T: Real> GuestRows for NetBatches<'_, T> {
         let (d, k, td) = (self.net.inputs(), self.target_len(), self.data);
         for &i in rows {
             out.extend(td.x[i * d..(i + 1) * d].iter().map(|v| v.f64()));
-            if self.classes() {
+            if targets_are_labels(self.net) {
                 out.push(f64::from(td.labels[i]));
             } else {
                 out.extend(td.values[i * k..(i + 1) * k].iter().map(|v| v.f64()));
@@ -266,7 +268,7 @@ impl<T: Real> GuestRows for NetBatches<'_, T> {
         // The values were the data's type on the lender's side: exact both ways.
         for record in records.chunks_exact(len) {
             x.extend(record[..d].iter().map(|v| T::of(*v)));
-            if self.classes() {
+            if targets_are_labels(self.net) {
                 labels.push(record[d] as u32);
             } else {
                 values.extend(record[d..].iter().map(|v| T::of(*v)));
