@@ -34,7 +34,7 @@ pub struct CompareArgs {
     #[arg(long, conflicts_with_all = ["expr", "nist", "data"])]
     problem: Option<String>,
     /// Objective typed as an expression.
-    #[arg(long, conflicts_with_all = ["nist", "data"])]
+    #[arg(long, conflicts_with_all = ["nist", "data"], allow_hyphen_values = true)]
     expr: Option<String>,
     /// A NIST StRD nonlinear-regression file (.dat): the fit as a sum of squares.
     #[arg(long, conflicts_with = "data")]

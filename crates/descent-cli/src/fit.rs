@@ -425,6 +425,25 @@ pub fn run(a: FitArgs) -> Result<()> {
         None => Ok(None),
     };
     let saved = on_every_rank(world.as_deref(), saved)?;
+    if let Some(c) = &saved {
+        // The label names the model, not the data: a checkpoint of the same model on other
+        // rows would resume from a cost that is not theirs (and may stop at once, reporting
+        // the other data's convergence). Its point is evaluated here, uncounted, on every
+        // rank (each sums its own rows).
+        let mut cost = [descent::least_squares::sum_of_squares(seen, &c.iterate.x)];
+        if let Some(w) = &world {
+            w.sum(&mut cost);
+        }
+        let saved_cost = c.iterate.f;
+        if (cost[0] - saved_cost).abs() > 1e-9 * saved_cost.abs().max(cost[0].abs()) {
+            bail!(
+                "--resume {}: the checkpoint was saved on other data (its cost {saved_cost:e} \
+                 at its point, {:e} on these rows)",
+                a.resume.as_ref().expect("resuming").display(),
+                cost[0]
+            );
+        }
+    }
     if let Some(w) = &world {
         // Ranks that parsed other settings or data, or resume from other checkpoints,
         // would take other steps and wait for each other forever.

@@ -30,19 +30,26 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Negative numbers are values: `--lr -1` is refused for its sign, not taken for a flag.
 enum Command {
     /// Minimize a built-in test problem or a typed expression.
+    #[command(allow_negative_numbers = true)]
     Minimize(Box<minimize::MinimizeArgs>),
     /// Run several methods on the same problem and compare them.
+    #[command(allow_negative_numbers = true)]
     Compare(Box<compare::CompareArgs>),
     /// Fit a nonlinear model by least squares (NIST StRD file, or a typed model and CSV;
     /// under `mpirun -np K` with the `mpi` build, the rows are split across the ranks).
+    #[command(allow_negative_numbers = true)]
     Fit(Box<fit::FitArgs>),
     /// Run the lecture's experiments and write a markdown report with its figures.
+    #[command(allow_negative_numbers = true)]
     Report(Box<report::ReportArgs>),
     /// Train a multilayer perceptron.
+    #[command(allow_negative_numbers = true)]
     Train(Box<train::TrainArgs>),
     /// Predict with a saved model.
+    #[command(allow_negative_numbers = true)]
     Predict(Box<train::PredictArgs>),
     /// List the built-in test problems, one per line.
     Problems,
@@ -53,6 +60,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// clap's message in one line: its first line carries the reason, and when that line ends
+/// in a colon the indented lines after it name what it is about (the missing arguments).
+fn parse_error_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("invalid arguments").trim_end();
+    match first.strip_suffix(':') {
+        Some(head) => {
+            let items: Vec<&str> = lines
+                .take_while(|l| l.starts_with(char::is_whitespace) && !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            if items.is_empty() {
+                first.to_string()
+            } else {
+                format!("{head}: {}", items.join(", "))
+            }
+        }
+        None => first.to_string(),
+    }
 }
 
 fn main() {
@@ -70,10 +98,7 @@ fn main() {
                 let _ = e.print();
                 std::process::exit(0);
             }
-            // One readable line: clap's first line carries the reason.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first} (see --help)");
+            eprintln!("{} (see --help)", parse_error_line(&e.to_string()));
             std::process::exit(2);
         }
     };

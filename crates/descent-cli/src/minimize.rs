@@ -15,7 +15,7 @@ pub struct MinimizeArgs {
     #[arg(long, conflicts_with = "expr")]
     problem: Option<String>,
     /// Objective typed as an expression in x1..xn (or named variables).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     expr: Option<String>,
     /// Method (see `descent methods`), with settings if any: NAME[:SETTING=VALUE...],
     /// e.g. lbfgs:memory=5 or adam:lr=0.01.

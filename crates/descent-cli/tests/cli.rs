@@ -363,11 +363,14 @@ fn misra_csv() -> std::path::PathBuf {
         .join(format!("descent-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join("misra.csv");
+    // Written aside and renamed: tests in other threads read it meanwhile.
+    let aside = dir.join(format!("misra.csv.{:?}", std::thread::current().id()));
     std::fs::write(
-        &p,
+        &aside,
         "pressure,y\n77.6,10.07\n114.9,14.73\n141.1,17.94\n190.8,23.93\n239.9,29.61\n289.0,35.18\n332.8,40.02\n378.4,44.82\n434.8,50.76\n477.3,55.05\n536.8,61.01\n593.1,66.40\n689.1,75.47\n760.0,81.78\n",
     )
     .unwrap();
+    std::fs::rename(&aside, &p).unwrap();
     p
 }
 
@@ -429,6 +432,109 @@ fn fit_user_model_on_csv() {
         "--json",
     ]);
     assert!((v["params"]["b1"].as_f64().unwrap() - 2.3894212918e2).abs() < 1e-5 * 2.39e2);
+}
+
+#[test]
+fn a_fit_resumes_only_on_the_rows_it_was_saved_on() {
+    let csv = misra_csv();
+    let dir = csv.parent().unwrap();
+    let tripled = dir.join("misra_tripled.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for l in lines {
+        let (x, y) = l.split_once(',').unwrap();
+        out.push_str(&format!("{x},{}\n", 3.0 * y.parse::<f64>().unwrap()));
+    }
+    std::fs::write(&tripled, out).unwrap();
+    let ckpt = dir.join("misra_fit.ckpt");
+    let fit = |data: &std::path::Path, more: &[&str]| {
+        let mut args = vec![
+            "fit",
+            "--model",
+            "b1*(1-exp(-b2*pressure))",
+            "--data",
+            data.to_str().unwrap(),
+            "--init",
+            "b1=500,b2=1e-4",
+            "--json",
+        ];
+        args.extend(more);
+        descent(&args)
+    };
+    let (code, _, err) = fit(&csv, &["--max-iter", "2", "--save", ckpt.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = fit(&tripled, &["--resume", ckpt.to_str().unwrap()]);
+    assert_ne!(code, 0, "resumed on other data: {out}");
+    assert!(err.contains("saved on other data"), "{err}");
+    // On its own rows it resumes, to the fit's certified answer.
+    let (code, out, err) = fit(&csv, &["--resume", ckpt.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!((v["params"]["b1"].as_f64().unwrap() - 2.3894212918e2).abs() < 1e-5 * 2.39e2);
+}
+
+#[test]
+fn a_nist_file_cut_short_is_refused() {
+    let text = std::fs::read_to_string(nist("Misra1a.dat")).unwrap();
+    let cut: Vec<&str> = text.lines().take(62).collect();
+    let path = misra_csv().parent().unwrap().join("Misra1a_cut.dat");
+    std::fs::write(&path, cut.join("\n")).unwrap();
+    let (code, _, err) = descent(&["fit", "--nist", path.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("declares 14 observations but the file has 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn argument_errors_name_what_is_missing_and_take_negative_numbers_as_values() {
+    for (args, says) in [
+        (&["predict"][..], "--model <MODEL>, --data <DATA>"),
+        (&["train", "--layers", "2,3"][..], "--data <DATA>"),
+        // A negative value reaches the check of its sign instead of being taken for a flag.
+        (
+            &[
+                "train",
+                "--data",
+                "synthetic:spirals:60",
+                "--layers",
+                "2,4,2",
+                "--lr",
+                "-1",
+            ][..],
+            "--lr: must be positive",
+        ),
+        (
+            &[
+                "train",
+                "--data",
+                "synthetic:spirals:60",
+                "--layers",
+                "2,4,2",
+                "--threads",
+                "100000",
+            ][..],
+            "100000 is more than 1024",
+        ),
+        (
+            &["minimize", "--method", "gd", "--schedule", "cosine:0"][..],
+            "TOTAL must be a whole number",
+        ),
+        (
+            &["minimize", "--method", "gd", "--schedule", "step:-1:5"][..],
+            "GAMMA must be finite and above 0",
+        ),
+    ] {
+        let (code, _, err) = descent(args);
+        assert_ne!(code, 0, "{args:?}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // An expression may start with a minus sign.
+    let v = json(&["minimize", "--expr", "-x1 + x1^2", "--json"]);
+    assert!((v["x"][0].as_f64().unwrap() - 0.5).abs() < 1e-6, "{v}");
 }
 
 #[test]
@@ -610,6 +716,97 @@ fn train_json_contract_save_predict_resume() {
     assert_eq!(
         straight["epochs"][3]["train_loss"],
         resumed["epochs"][3]["train_loss"]
+    );
+}
+
+#[test]
+fn predict_scores_rows_of_some_classes_by_the_model_s_class_names() {
+    let csv = labelled_csv();
+    let model = tmp("named.safetensors");
+    json(&[
+        "train",
+        "--data",
+        &format!("csv:{},target=kind", csv.display()),
+        "--layers",
+        "2,16,3",
+        "--epochs",
+        "10",
+        "--lr",
+        "0.03",
+        "--batch-size",
+        "8",
+        "--save",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let predict = |name: &str, keep: &dyn Fn(&str) -> bool| {
+        let part = tmp(name);
+        let kept: Vec<&str> = rows.lines().filter(|l| keep(l)).collect();
+        std::fs::write(&part, format!("{header}\n{}\n", kept.join("\n"))).unwrap();
+        let data = format!("csv:{},target=kind", part.display());
+        let args = [
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            &data,
+            "--json",
+        ];
+        let (code, out, err) = descent(&args);
+        (code, out, err, kept.len())
+    };
+    // Rows of one class, and of two (numbered 0 and 1 among themselves): scored against
+    // the model's outputs for those names.
+    for (name, keep) in [
+        (
+            "blue.csv",
+            &(|l: &str| l.ends_with(",blue")) as &dyn Fn(&str) -> bool,
+        ),
+        ("red_blue.csv", &|l: &str| !l.ends_with(",green")),
+    ] {
+        let (code, out, err, n) = predict(name, keep);
+        assert_eq!(code, 0, "{name}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let said = v["predictions"].as_array().unwrap();
+        let truth: Vec<&str> = rows
+            .lines()
+            .filter(|l| keep(l))
+            .map(|l| l.rsplit(',').next().unwrap())
+            .collect();
+        let right = said
+            .iter()
+            .zip(&truth)
+            .filter(|(p, t)| p.as_str() == Some(**t))
+            .count();
+        let accuracy = v["accuracy"].as_f64().unwrap();
+        assert!(
+            (accuracy - right as f64 / n as f64).abs() < 1e-12,
+            "{name}: {v}"
+        );
+        assert!(accuracy > 0.5, "{name}: {v}");
+    }
+    // A class the model never saw is refused, not matched by position.
+    let (code, _, err, _) = predict("renamed.csv", &|l: &str| !l.ends_with(",nothing"));
+    assert_eq!(code, 0, "{err}");
+    let renamed = tmp("renamed.csv");
+    let t = std::fs::read_to_string(&renamed)
+        .unwrap()
+        .replace(",red", ",crimson");
+    std::fs::write(&renamed, t).unwrap();
+    let data = format!("csv:{},target=kind", renamed.display());
+    let (code, _, err) = descent(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        &data,
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("'crimson' is not one the model knows"),
+        "{err}"
     );
 }
 

@@ -352,12 +352,8 @@ impl Dataset {
                         u
                     }
                 };
-                if names.len() < 2 {
-                    return Err(Error::Parse(format!(
-                        "{}: the target '{}' has only one class",
-                        table.source, table.headers[tcol]
-                    )));
-                }
+                // (One class is refused for training, not here: a few rows to predict
+                // may well share one.)
                 let labels = target_rows
                     .iter()
                     .map(|&r| {

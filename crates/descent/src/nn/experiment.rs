@@ -440,6 +440,11 @@ pub struct ExperimentConfig {
     pub checkpoint_to: Option<PathBuf>,
 }
 
+/// Most threads a run starts: beyond a machine's cores they only cost memory and start-up
+/// time (a run asked for 100 000 took minutes and 2 GB before the system refused their
+/// stacks and the process aborted).
+pub const MOST_THREADS: usize = 1024;
+
 impl ExperimentConfig {
     /// Training on `data` with every other setting at its default.
     pub fn new(data: &str) -> Self {
@@ -591,6 +596,16 @@ impl Experiment {
     fn prepare_part(c: &ExperimentConfig, comm: &dyn Communicator) -> Result<Experiment> {
         if c.threads == 0 {
             return Err(Error::config("threads", "must be at least 1"));
+        }
+        if c.threads > MOST_THREADS {
+            return Err(Error::config(
+                "threads",
+                format!(
+                    "{} is more than {MOST_THREADS} (this machine runs {} at once)",
+                    c.threads,
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                ),
+            ));
         }
         if c.val_frac.is_some_and(|f| !(0.0..0.9).contains(&f)) {
             return Err(Error::config("validation fraction", "must be in [0, 0.9)"));
@@ -986,6 +1001,33 @@ pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions
     data.validate("data")?;
     if let Some(s) = &model.meta.standardizer {
         data.standardize(s);
+    }
+    if let (TargetData::Classes { labels, names }, Some(known)) =
+        (&mut data.targets, &model.meta.classes)
+    {
+        // The data's labels are numbered by the classes it holds; the model's outputs by
+        // the classes it was trained on: matched by name (rows with a subset of the
+        // classes, or other names, would otherwise be scored against the wrong outputs).
+        let index: Vec<u32> = names
+            .iter()
+            .map(|name| {
+                known
+                    .iter()
+                    .position(|k| k == name)
+                    .map(|i| i as u32)
+                    .ok_or_else(|| {
+                        Error::config(
+                            "labels",
+                            format!(
+                                "the data's class '{name}' is not one the model knows ({})",
+                                known.join(", ")
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<_>>()?;
+        labels.iter_mut().for_each(|l| *l = index[*l as usize]);
+        *names = known.clone();
     }
     check_compatible(&model.net, &data, "prediction")?;
     let net = &model.net;

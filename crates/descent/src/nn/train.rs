@@ -349,6 +349,15 @@ pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
         ));
     }
     match (&data.targets, net.arch.loss) {
+        (TargetData::Classes { names, .. }, _) if what == "training" && names.len() < 2 => {
+            return Err(Error::config(
+                "target",
+                format!(
+                    "the training data has only one class ({}): nothing to tell apart",
+                    names.first().map_or("none", String::as_str)
+                ),
+            ));
+        }
         (TargetData::Classes { names, labels }, Loss::CrossEntropy) => {
             if names.len() > net.outputs() {
                 return Err(Error::config(

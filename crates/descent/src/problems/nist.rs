@@ -228,6 +228,17 @@ impl NistProblem {
         if y.is_empty() {
             return Err(Error::Parse(format!("{source}: no data rows")));
         }
+        // A file cut short (or padded) still parses: its header says how many rows it has.
+        let declared = lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("Number of Observations:"))
+            .and_then(|s| s.trim().parse::<usize>().ok());
+        if let Some(n) = declared.filter(|&n| n != y.len()) {
+            return Err(Error::Parse(format!(
+                "{source}: the header declares {n} observations but the file has {} data rows",
+                y.len()
+            )));
+        }
         Ok(NistProblem {
             name,
             model,

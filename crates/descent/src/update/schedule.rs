@@ -79,35 +79,94 @@ impl Schedule {
     /// `inverse:DECAY`, `warmup:STEPS[:INNER...]` with base rate `rate`.
     pub fn parse(spec: &str, rate: f64) -> Result<Schedule, String> {
         let parts: Vec<&str> = spec.split(':').collect();
-        let num = |i: usize, what: &str| -> Result<f64, String> {
+        let short = || spec.chars().take(40).collect::<String>();
+        let arg = |i: usize, what: &str| -> Result<&str, String> {
             parts
                 .get(i)
-                .ok_or_else(|| format!("schedule '{spec}' needs {what}"))?
+                .copied()
+                .ok_or_else(|| format!("schedule '{}' needs {what}", short()))
+        };
+        // A rate factor or decay: finite, and positive (or at least zero where `zero` is).
+        let num = |i: usize, what: &str, zero: bool| -> Result<f64, String> {
+            let v = arg(i, what)?
                 .parse::<f64>()
-                .map_err(|_| format!("schedule '{spec}': {what} is not a number"))
+                .map_err(|_| format!("schedule '{}': {what} is not a number", short()))?;
+            if !v.is_finite() || v < 0.0 || (v == 0.0 && !zero) {
+                let want = if zero { "at least 0" } else { "above 0" };
+                return Err(format!(
+                    "schedule '{}': {what} must be finite and {want}",
+                    short()
+                ));
+            }
+            Ok(v)
+        };
+        // A number of steps: a whole number, at least 1.
+        let steps = |i: usize, what: &str| -> Result<u64, String> {
+            arg(i, what)?
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| {
+                    format!(
+                        "schedule '{}': {what} must be a whole number of steps, at least 1",
+                        short()
+                    )
+                })
+        };
+        let at_most = |n: usize| -> Result<(), String> {
+            if parts.len() > n {
+                return Err(format!(
+                    "schedule '{}': {} takes {} argument{}",
+                    short(),
+                    parts[0],
+                    n - 1,
+                    if n == 2 { "" } else { "s" }
+                ));
+            }
+            Ok(())
         };
         Ok(match parts[0] {
-            "const" | "constant" => Schedule::Constant(rate),
-            "step" => Schedule::Step {
-                rate,
-                gamma: num(1, "GAMMA")?,
-                every: num(2, "EVERY")? as u64,
-            },
-            "exp" | "exponential" => Schedule::Exponential {
-                rate,
-                gamma: num(1, "GAMMA")?,
-            },
-            "cosine" => Schedule::Cosine {
-                rate,
-                total: num(1, "TOTAL")? as u64,
-                min_rate: if parts.len() > 2 { num(2, "MIN")? } else { 0.0 },
-            },
-            "inverse" => Schedule::InverseTime {
-                rate,
-                decay: num(1, "DECAY")?,
-            },
+            "const" | "constant" => {
+                at_most(1)?;
+                Schedule::Constant(rate)
+            }
+            "step" => {
+                at_most(3)?;
+                Schedule::Step {
+                    rate,
+                    gamma: num(1, "GAMMA", false)?,
+                    every: steps(2, "EVERY")?,
+                }
+            }
+            "exp" | "exponential" => {
+                at_most(2)?;
+                Schedule::Exponential {
+                    rate,
+                    gamma: num(1, "GAMMA", false)?,
+                }
+            }
+            "cosine" => {
+                at_most(3)?;
+                let min_rate = if parts.len() > 2 {
+                    num(2, "MIN", true)?
+                } else {
+                    0.0
+                };
+                Schedule::Cosine {
+                    rate,
+                    total: steps(1, "TOTAL")?,
+                    min_rate,
+                }
+            }
+            "inverse" => {
+                at_most(2)?;
+                Schedule::InverseTime {
+                    rate,
+                    decay: num(1, "DECAY", true)?,
+                }
+            }
             "warmup" => {
-                let steps = num(1, "STEPS")? as u64;
+                let steps = steps(1, "STEPS")?;
                 let inner = if parts.len() > 2 {
                     parts[2..].join(":")
                 } else {
@@ -116,7 +175,7 @@ impl Schedule {
                 if parts.get(2) == Some(&"warmup") {
                     return Err(format!(
                         "schedule '{}…': a warmup's inner schedule cannot be another warmup",
-                        spec.chars().take(40).collect::<String>()
+                        short()
                     ));
                 }
                 Schedule::Warmup {
@@ -136,6 +195,42 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedules_that_would_stall_reverse_or_blow_up_the_rate_are_refused() {
+        for bad in [
+            "cosine:0",
+            "cosine:2.5",
+            "cosine:-3",
+            "cosine:100:-1",
+            "cosine:100:inf",
+            "step:0:10",
+            "step:-1:5",
+            "step:0.5:0",
+            "exp:nan",
+            "exp:0",
+            "inverse:-1",
+            "inverse:inf",
+            "warmup:0",
+            "warmup:5:cosine:0",
+            "const:5",
+            "exp:0.9:3",
+            "step:0.5:10:2",
+            "cosine:100:0:1",
+        ] {
+            assert!(Schedule::parse(bad, 0.1).is_err(), "{bad} was accepted");
+        }
+        for good in [
+            "const",
+            "cosine:1",
+            "cosine:100:0",
+            "step:2:1",
+            "inverse:0",
+            "warmup:1",
+        ] {
+            assert!(Schedule::parse(good, 0.1).is_ok(), "{good} was refused");
+        }
+    }
 
     #[test]
     fn schedules_give_expected_sequences() {
