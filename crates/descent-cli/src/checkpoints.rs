@@ -54,3 +54,26 @@ impl Saving<'_> {
         Ok(())
     }
 }
+
+/// Refuses, before any work, a `--save` path that cannot be written: a directory, or a
+/// file in a directory that does not exist (found after a whole run, the work was lost).
+pub fn check_save_path(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "--save {}: is a directory; give a file name",
+            path.display()
+        );
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "--save {}: there is no directory {}",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}

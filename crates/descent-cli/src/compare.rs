@@ -781,6 +781,9 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
             (m.as_str(), cfg)
         })
         .collect();
+    for (_, cfg) in &runs {
+        cfg.check_trains(&prep.net)?;
+    }
     if let Some(dir) = &a.out {
         check_out(dir)?;
     }

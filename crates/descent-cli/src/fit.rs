@@ -173,6 +173,19 @@ fn model_job(a: &FitArgs, model: &str, world: Option<&dyn Communicator>) -> Resu
     };
     let expr = Expr::parse(model).map_err(|e| anyhow::anyhow!("--model: {e}"))?;
     let names: Vec<String> = init.iter().map(|(n, _)| n.clone()).collect();
+    // A name that is both would silently be fitted as a parameter, the column unread.
+    for n in &names {
+        if table.column_index(n).is_ok() || (n == "x" && a.x.is_some()) {
+            bail!(
+                "--init {n}: '{n}' is also a data column of {}; name the parameter otherwise",
+                data.display()
+            );
+        }
+    }
+    // The response inside the model would fit y to itself.
+    if let Some(v) = expr.variables().iter().find(|v| **v == a.y) {
+        bail!("--model: '{v}' is the response column (--y); the model is a function of the other columns");
+    }
     // Every model variable that is not a parameter is a data column (x via --x).
     let mut inputs = Vec::new();
     let mut columns = Vec::new();
@@ -305,6 +318,9 @@ fn label_of(a: &FitArgs, job: &Job, loss: RobustLoss) -> String {
 }
 
 pub fn run(a: FitArgs) -> Result<()> {
+    if let Some(path) = &a.save {
+        crate::checkpoints::check_save_path(path)?;
+    }
     // `mpirun -np K descent fit …`: each rank fits on its share of the rows, and the
     // method sees their normal equations summed; rank 0 alone prints and saves.
     let world = crate::distributed::world()?;
@@ -366,6 +382,15 @@ pub fn run(a: FitArgs) -> Result<()> {
         .part
         .as_ref()
         .map_or(job.problem.residual_count(), |p| p.0);
+    if observations < job.names.len() {
+        // (MINPACK refuses it too: m ≥ n.) Fewer rows than parameters leave a family of
+        // exact fits, and no degrees of freedom for the standard errors.
+        bail!(
+            "the data have {observations} row{}, fewer than the model's {} parameters",
+            if observations == 1 { "" } else { "s" },
+            job.names.len()
+        );
+    }
     let own = match &world {
         Some(w) => {
             if observations < w.size() {

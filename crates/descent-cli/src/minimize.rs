@@ -145,6 +145,9 @@ fn method_spec(a: &MinimizeArgs) -> Result<MethodSpec> {
 }
 
 pub fn run(a: MinimizeArgs) -> Result<()> {
+    if let Some(path) = &a.save {
+        crate::checkpoints::check_save_path(path)?;
+    }
     // Build everything (and so reject bad input) before any work starts.
     let spec = method_spec(&a)?;
     if a.bounds.is_none() {

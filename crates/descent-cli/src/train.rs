@@ -219,6 +219,9 @@ pub fn parse_layers(s: &str) -> Result<Vec<usize>> {
 }
 
 pub fn run_train(mut a: TrainArgs) -> Result<()> {
+    if let Some(path) = &a.save {
+        crate::checkpoints::check_save_path(path)?;
+    }
     let world = crate::distributed::world()?;
     if world.is_some() && a.threads.is_none() {
         a.threads = crate::distributed::default_threads();

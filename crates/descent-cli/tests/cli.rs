@@ -538,6 +538,105 @@ fn argument_errors_name_what_is_missing_and_take_negative_numbers_as_values() {
 }
 
 #[test]
+fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
+    let misra = misra_csv();
+    let m = misra.to_str().unwrap();
+    let flowers = format!("csv:{},target=kind", labelled_csv().display());
+    let blank = tmp("blank_label.csv");
+    std::fs::write(&blank, "a,b,kind\n1,2,red\n3,4,\n5,6,blue\n").unwrap();
+    let blank = format!("csv:{},target=kind", blank.display());
+    let one_row = tmp("one_row.csv");
+    std::fs::write(&one_row, "pressure,y\n77.6,10.07\n").unwrap();
+    let fit = |model: &'static str, data: &str, init: &'static str| -> Vec<String> {
+        ["fit", "--model", model, "--data", data, "--init", init]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let train = |more: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "train", "--data", &flowers, "--layers", "2,4,3", "--epochs", "1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(more.iter().map(|s| s.to_string()));
+        v
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            fit("b1*(1-exp(-b2*pressure))", m, "pressure=1,b1=500,b2=1e-4"),
+            "also a data column",
+        ),
+        (fit("b1 + b2*y", m, "b1=1,b2=1"), "is the response column"),
+        (
+            fit(
+                "b1*(1-exp(-b2*pressure))",
+                one_row.to_str().unwrap(),
+                "b1=500,b2=1e-4",
+            ),
+            "fewer than the model's 2 parameters",
+        ),
+        (
+            train(&["--save", "/nonexistent-descent-dir/m.safetensors"]),
+            "there is no directory",
+        ),
+        (
+            train(&["--save", std::env::temp_dir().to_str().unwrap()]),
+            "is a directory",
+        ),
+        (
+            train(&["--optimizer", "adam", "--weight-decay", "-1"]),
+            "--weight-decay: must be finite",
+        ),
+        (
+            ["train", "--data", &blank, "--layers", "2,4,3"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "the target 'kind' is missing",
+        ),
+        (
+            ["minimize", "--expr", "x1^2 + inf"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "'inf' at column 8",
+        ),
+    ];
+    for (args, says) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = descent(&args);
+        assert_ne!(code, 0, "{args:?} succeeded: {out}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // A comparison refuses a method that cannot train the network before training the
+    // others (nothing written).
+    let out = tmp("refused_comparison");
+    let args = [
+        "compare",
+        "--data",
+        &flowers,
+        "--layers",
+        "2,4,3",
+        "--methods",
+        "adam,lm",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, _, err) = descent(&args);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("method 'lm' does not apply") && !err.contains("training with"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
 fn fit_bad_input_gives_one_line() {
     let csv = misra_csv();
     let c = csv.to_str().unwrap();
@@ -1969,7 +2068,8 @@ fn absurd_inputs_are_refused_in_one_line_before_allocating() {
 
 #[test]
 fn a_failed_save_keeps_the_run_and_says_so_in_one_line() {
-    // The folder cannot exist: the results are printed, then one line, exit 1.
+    // The folder exists (a missing one is refused before training) but takes no files:
+    // the results are printed, then one line, exit 1.
     let (code, out, err) = descent(&[
         "train",
         "--data",
@@ -1981,7 +2081,7 @@ fn a_failed_save_keeps_the_run_and_says_so_in_one_line() {
         "--json",
         "--quiet",
         "--save",
-        "/proc/no-such-folder/m.safetensors",
+        "/proc/descent-m.safetensors",
     ]);
     assert_ne!(code, 0);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();

@@ -337,6 +337,19 @@ impl Dataset {
                 }
             }
             Task::Classification => {
+                // A missing label would become a class of its own.
+                if let Some(row) = raw.iter().position(|s| {
+                    let t = s.trim();
+                    t.is_empty() || ["nan", "na", "n/a"].contains(&t.to_ascii_lowercase().as_str())
+                }) {
+                    return Err(Error::Parse(format!(
+                        "{}:{}: the target '{}' is missing ('{}')",
+                        targets.source,
+                        targets.line(row),
+                        table.headers[tcol],
+                        raw[row]
+                    )));
+                }
                 let ints: Option<Vec<i64>> = raw.iter().map(|s| s.parse::<i64>().ok()).collect();
                 let names: Vec<String> = match &ints {
                     Some(v) => {

@@ -255,6 +255,15 @@ impl Parser {
                 match name.as_str() {
                     "pi" => self.program.push(Op::Num(std::f64::consts::PI)),
                     "e" => self.program.push(Op::Num(std::f64::consts::E)),
+                    // Read as numbers elsewhere; here they would be variables to minimize over.
+                    _ if ["inf", "infinity", "nan"]
+                        .contains(&name.to_ascii_lowercase().as_str()) =>
+                    {
+                        return Err(Error::Parse(format!(
+                            "'{name}' at column {col} is not a value an expression can hold \
+                             (nor a variable name): write a finite number"
+                        )));
+                    }
                     _ => {
                         let idx = match self.names.iter().position(|n| *n == name) {
                             Some(i) => i,

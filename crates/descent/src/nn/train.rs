@@ -269,6 +269,26 @@ fn composes_weight_decay(info: &crate::method::MethodInfo) -> bool {
 }
 
 impl TrainConfig {
+    /// Refuses, before any work, an optimizer that cannot train `net`: a least-squares
+    /// method (Levenberg–Marquardt, Gauss–Newton, Bayesian regularization) on a network
+    /// whose loss is not the squared error. (`auto` chooses one that can.)
+    pub fn check_trains(&self, net: &Mlp) -> Result<()> {
+        if self.optimizer == "auto" {
+            return Ok(());
+        }
+        let spec = self.method_spec()?;
+        let info = spec.info()?;
+        let least_squares =
+            info.applies(AppliesTo::LeastSquares) && !info.applies(AppliesTo::Minibatch);
+        if least_squares && net.arch.loss != Loss::SquaredError {
+            return Err(Error::NotApplicable {
+                method: spec.name.clone(),
+                why: "it trains squared-error networks only (loss mse)".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The optimizer with the settings given here, checked against the registry: a
     /// setting the method does not have is an error naming it.
     pub fn method_spec(&self) -> Result<MethodSpec> {
@@ -283,6 +303,13 @@ impl TrainConfig {
             spec.set("momentum", &mu.to_string())?;
         }
         if let Some(wd) = self.weight_decay {
+            if !(wd >= 0.0 && wd.is_finite()) {
+                // (A composed decay is applied only when positive: refused here, not dropped.)
+                return Err(Error::config(
+                    "weight_decay",
+                    format!("must be finite and at least 0, got {wd}"),
+                ));
+            }
             // A method with its own decay takes it; other step rules get it composed
             // (see `step_rule`); anything else refuses it.
             if !composes_weight_decay(spec.info()?) {
