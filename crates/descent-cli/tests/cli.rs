@@ -545,6 +545,13 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
     let blank = tmp("blank_label.csv");
     std::fs::write(&blank, "a,b,kind\n1,2,red\n3,4,\n5,6,blue\n").unwrap();
     let blank = format!("csv:{},target=kind", blank.display());
+    let huge = tmp("huge_feature.csv");
+    std::fs::write(
+        &huge,
+        "a,b,y\n1e200,1,1\n3e200,2,2\n-2e200,3,3\n5e200,4,4\n2e200,5,5\n",
+    )
+    .unwrap();
+    let huge = format!("csv:{},target=y", huge.display());
     let one_row = tmp("one_row.csv");
     std::fs::write(&one_row, "pressure,y\n77.6,10.07\n").unwrap();
     let fit = |model: &'static str, data: &str, init: &'static str| -> Vec<String> {
@@ -595,6 +602,20 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
                 .map(|s| s.to_string())
                 .collect(),
             "the target 'kind' is missing",
+        ),
+        (
+            [
+                "train",
+                "--data",
+                &huge,
+                "--layers",
+                "2,4,1",
+                "--no-standardize",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            "beyond f32's range",
         ),
         (
             ["minimize", "--expr", "x1^2 + inf"]

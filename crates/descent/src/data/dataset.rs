@@ -89,13 +89,33 @@ fn mean_std<'a>(
     comm.sum(&mut mean);
     mean.iter_mut().for_each(|m| *m /= n);
     let mut var = vec![0.0; cols];
-    for r in rows {
+    for r in rows.clone() {
         for ((s, v), m) in var.iter_mut().zip(r).zip(&mean) {
             *s += (v - m) * (v - m);
         }
     }
     comm.sum(&mut var);
-    let std = var.iter().map(|s| standard_deviation(s / n)).collect();
+    let mut std: Vec<f64> = var.iter().map(|s| standard_deviation(s / n)).collect();
+    // Deviations beyond 1e154 square to infinity, and every value would be scaled to 0:
+    // such columns are summed again with their deviations scaled by 2⁻⁶⁰⁰ (exactly). Every
+    // worker sees the same sums, so they all take this pass or none does.
+    if var.iter().any(|s| s.is_infinite()) {
+        let scale = 2f64.powi(-600);
+        let mut scaled = vec![0.0; cols];
+        for r in rows {
+            for (((s, v), m), total) in scaled.iter_mut().zip(r).zip(&mean).zip(&var) {
+                if total.is_infinite() {
+                    *s += ((v - m) * scale) * ((v - m) * scale);
+                }
+            }
+        }
+        comm.sum(&mut scaled);
+        for ((sd, s), total) in std.iter_mut().zip(&scaled).zip(&var) {
+            if total.is_infinite() {
+                *sd = (s / n).sqrt() / scale;
+            }
+        }
+    }
     (mean, std)
 }
 
@@ -473,5 +493,26 @@ mod tests {
         assert!(m.abs() < 1e-12);
         assert_eq!(permutation(10, 7), permutation(10, 7));
         assert_ne!(permutation(10, 7), permutation(10, 8));
+    }
+
+    #[test]
+    fn columns_whose_deviations_square_past_f64_are_still_scaled() {
+        // Column 0 spreads by 1e200 (its squares overflow), column 1 by 1: both end with
+        // unit standard deviation (before, column 0's was infinite and it became all 0).
+        let rows = [[1e200, 1.0], [3e200, 3.0], [-2e200, -2.0], [6e200, 6.0]];
+        let (mean, std) = mean_std(2, 4, rows.iter().map(|r| &r[..]), &crate::comm::Local);
+        for c in 0..2 {
+            let unit = if c == 0 { 1e200 } else { 1.0 };
+            let direct: f64 = rows
+                .iter()
+                .map(|r| (r[c] / unit - 2.0).powi(2))
+                .sum::<f64>()
+                / 4.0;
+            assert!((mean[c] / unit - 2.0).abs() < 1e-12, "{mean:?}");
+            assert!(
+                (std[c] / unit - direct.sqrt()).abs() < 1e-12 * direct.sqrt(),
+                "{std:?}"
+            );
+        }
     }
 }

@@ -440,6 +440,28 @@ pub struct ExperimentConfig {
     pub checkpoint_to: Option<PathBuf>,
 }
 
+/// Refuses a set with a value beyond f32's range for an f32 network: converted, it
+/// would be infinite (a feature of 1e200 trained as `inf`, the loss with it).
+fn fits_f32(set: Option<&Dataset>, what: &str) -> Result<()> {
+    let Some(set) = set else { return Ok(()) };
+    let values: &[f64] = match &set.targets {
+        TargetData::Values { y, .. } => y,
+        TargetData::Classes { .. } => &[],
+    };
+    for (kind, v) in [("feature", &set.x[..]), ("target", values)] {
+        if let Some(big) = v.iter().find(|v| v.abs() > f32::MAX as f64) {
+            return Err(Error::config(
+                "precision",
+                format!(
+                    "the {what} data has a {kind} value {big:e}, beyond f32's range \
+                     (±3.4e38): train with --precision f64"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Most threads a run starts: beyond a machine's cores they only cost memory and start-up
 /// time (a run asked for 100 000 took minutes and 2 GB before the system refused their
 /// stacks and the process aborted).
@@ -665,6 +687,15 @@ impl Experiment {
         check_compatible(&net, &train_set, "training")?;
         if let Some(t) = &test_set {
             check_compatible(&net, t, "test")?;
+        }
+        if c.precision == Precision::F32 {
+            for (what, set) in [
+                ("training", Some(&train_set)),
+                ("validation", Some(&val_set)),
+                ("test", test_set.as_ref()),
+            ] {
+                fits_f32(set, what)?;
+            }
         }
         let mut cfg = c.train.clone();
         cfg.threads = c.threads;
