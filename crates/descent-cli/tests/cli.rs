@@ -618,6 +618,61 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
             "beyond f32's range",
         ),
         (
+            [
+                "train", "--data", &flowers, "--layers", "2,4,3", "--epochs", "0",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            "--epochs: must be at least 1",
+        ),
+        (
+            [
+                "train",
+                "--data",
+                "synthetic:spirals:1",
+                "--layers",
+                "2,4,2",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            "needs at least 2 points",
+        ),
+        (
+            [
+                "train",
+                "--data",
+                "synthetic:parity:20",
+                "--layers",
+                "20,4,2",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            "bits must be 1 to 16",
+        ),
+        (
+            ["minimize", "--method", "lbfgs:memory=5:memory=6"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "'memory' is set twice",
+        ),
+        (
+            [
+                "train",
+                "--data",
+                &format!("{flowers},target=a"),
+                "--layers",
+                "1,4,3",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            "target= is given twice",
+        ),
+        (
             ["minimize", "--expr", "x1^2 + inf"]
                 .iter()
                 .map(|s| s.to_string())
@@ -1393,7 +1448,7 @@ fn step_rules_have_the_same_defaults_in_minimize_and_train() {
     let (code, _, err) = descent(&[
         "train",
         "--data",
-        "synthetic:xor:40",
+        "synthetic:moons:40",
         "--layers",
         "2,4,2",
         "--optimizer",
@@ -1408,7 +1463,7 @@ fn step_rules_have_the_same_defaults_in_minimize_and_train() {
     let (code, _, err) = descent(&[
         "train",
         "--data",
-        "synthetic:xor:40",
+        "synthetic:moons:40",
         "--layers",
         "2,4,2",
         "--optimizer",

@@ -1481,6 +1481,7 @@ impl MethodSpec {
         let info = lookup(name)?;
         let mut m = MethodSpec::new(info.name);
         let rest: Vec<&str> = parts.collect();
+        let mut seen: Vec<&str> = Vec::new();
         let mut i = 0;
         while i < rest.len() {
             let part = rest[i];
@@ -1500,7 +1501,15 @@ impl MethodSpec {
                     i += 1;
                 }
             }
-            m.set(key.trim(), &value)?;
+            let key = key.trim();
+            if seen.contains(&key) {
+                return Err(Error::config(
+                    "method",
+                    format!("'{key}' is set twice in '{spec}'"),
+                ));
+            }
+            seen.push(key);
+            m.set(key, &value)?;
             i += 1;
         }
         Ok(m)

@@ -42,8 +42,26 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
             ),
             None => (spec, None),
         };
-    // Point counts are checked against the memory they need (parity's N is its bits,
-    // capped at 16); blobs have 64 features, the others one or two.
+    // A count the set cannot have is refused (it was quietly changed).
+    match (name, n) {
+        ("xor", Some(_)) => {
+            return Err(Error::Parse(format!(
+                "synthetic '{spec}': xor is its 4 points and takes no count"
+            )))
+        }
+        ("parity" | "matlab-parity", Some(bits)) if !(1..=16).contains(&bits) => {
+            return Err(Error::Parse(format!(
+                "synthetic '{spec}': the number of bits must be 1 to 16"
+            )))
+        }
+        (_, Some(points)) if points < 2 && !name.ends_with("parity") => {
+            return Err(Error::Parse(format!(
+                "synthetic '{spec}': needs at least 2 points"
+            )))
+        }
+        _ => {}
+    }
+    // Point counts are checked against the memory they need (parity's N is its bits); blobs have 64 features, the others one or two.
     if let Some(points) = n.filter(|_| !name.ends_with("parity")) {
         let per_point = if name == "blobs" { 66 } else { 4 };
         crate::resources::check_memory(
@@ -56,7 +74,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Ok(match name {
         "spirals" => {
-            let n = n.unwrap_or(400).max(2);
+            let n = n.unwrap_or(400);
             let (mut x, mut l) = (Vec::new(), Vec::new());
             for i in 0..n {
                 let c = (i % 2) as u32;
@@ -70,7 +88,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
             classes(x, 2, l, 2)
         }
         "moons" => {
-            let n = n.unwrap_or(400).max(2);
+            let n = n.unwrap_or(400);
             let (mut x, mut l) = (Vec::new(), Vec::new());
             for i in 0..n {
                 let c = (i % 2) as u32;
@@ -93,12 +111,12 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
             2,
         ),
         "parity" => {
-            let bits = n.unwrap_or(4).clamp(1, 16);
+            let bits = n.unwrap_or(4);
             let (x, l) = parity_patterns(bits);
             classes(x, bits, l, 2)
         }
         "blobs" => {
-            let (n, d, k) = (n.unwrap_or(3000).max(2), 64, 10);
+            let (n, d, k) = (n.unwrap_or(3000), 64, 10);
             let mut normal = || {
                 let (u, v) = (unif(&mut rng).max(f64::MIN_POSITIVE), unif(&mut rng));
                 (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
@@ -115,7 +133,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
             classes(x, d, l, k)
         }
         "sine" => {
-            let n = n.unwrap_or(100).max(2);
+            let n = n.unwrap_or(100);
             let x: Vec<f64> = (0..n)
                 .map(|i| {
                     -std::f64::consts::PI + 2.0 * std::f64::consts::PI * i as f64 / (n - 1) as f64
@@ -132,7 +150,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
         }
         "matlab-sin" => {
             // MATLAB's SIN benchmark problem: 1 input, 1 output, inputs on [−1, 1].
-            let n = n.unwrap_or(41).max(2);
+            let n = n.unwrap_or(41);
             let x: Vec<f64> = (0..n)
                 .map(|i| -1.0 + 2.0 * i as f64 / (n - 1) as f64)
                 .collect();
@@ -140,7 +158,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
         }
         "noisy-sine" => {
             // A noisy regression: sin(πx) at uniform x on [−1, 1], plus N(0, 0.1²).
-            let n = n.unwrap_or(30).max(2);
+            let n = n.unwrap_or(30);
             let x: Vec<f64> = (0..n).map(|_| 2.0 * unif(&mut rng) - 1.0).collect();
             let y = x
                 .iter()
@@ -154,7 +172,7 @@ pub fn synthetic(spec: &str, seed: u64) -> Result<Dataset> {
         }
         "matlab-parity" => {
             // MATLAB's PARITY benchmark: BITS inputs, one 0/1 output (1 for an odd count).
-            let bits = n.unwrap_or(3).clamp(1, 16);
+            let bits = n.unwrap_or(3);
             let (x, l) = parity_patterns(bits);
             let y = l.iter().map(|c| *c as f64).collect();
             Dataset {

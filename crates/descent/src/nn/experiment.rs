@@ -97,6 +97,9 @@ impl DataSpec {
                 let mut limit = None;
                 for p in parts {
                     match p.split_once('=') {
+                        Some(("n", _)) if limit.is_some() => {
+                            return Err(bad("n= is given twice".into()))
+                        }
                         Some(("n", v)) => {
                             limit = Some(
                                 v.parse::<usize>()
@@ -115,6 +118,9 @@ impl DataSpec {
                 let mut target = None;
                 for p in parts {
                     match p.split_once('=') {
+                        Some(("target", _)) if target.is_some() => {
+                            return Err(bad("target= is given twice".into()))
+                        }
                         Some(("target", col)) => target = Some(col.to_string()),
                         _ => {
                             return Err(bad(format!("unknown option '{p}' (expected target=COL)")))
@@ -618,6 +624,9 @@ impl Experiment {
     fn prepare_part(c: &ExperimentConfig, comm: &dyn Communicator) -> Result<Experiment> {
         if c.threads == 0 {
             return Err(Error::config("threads", "must be at least 1"));
+        }
+        if c.epochs == Some(0) {
+            return Err(Error::config("epochs", "must be at least 1"));
         }
         if c.threads > MOST_THREADS {
             return Err(Error::config(
