@@ -20,10 +20,10 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct FitArgs {
     /// A NIST StRD nonlinear-regression file (.dat): data, model, starting values.
-    #[arg(long, conflicts_with_all = ["model", "data"])]
+    #[arg(long, conflicts_with_all = ["model", "data", "init", "x", "y"])]
     nist: Option<PathBuf>,
     /// Which NIST starting values: 1 or 2.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, conflicts_with = "model")]
     start: u8,
     /// A model in the parameters and data columns, e.g. "b1*(1-exp(-b2*x))".
     #[arg(long, requires = "data")]
@@ -71,8 +71,8 @@ pub struct FitArgs {
     loss: String,
     /// Scale C of the robust loss: residuals well below C count as squares, above it less
     /// (cost = ½C²Σρ((r/C)²)).
-    #[arg(long, default_value_t = 1.0)]
-    f_scale: f64,
+    #[arg(long)]
+    f_scale: Option<f64>,
     /// Column of per-point standard deviations σ (curve_fit's sigma): the fit minimizes
     /// Σ((y − model)/σ)².
     #[arg(long)]
@@ -132,6 +132,13 @@ struct Job {
     /// Of a distributed fit whose rank read only its rows: all the ranks' row count, and
     /// the rows `problem` (and `sigma`) hold.
     part: Option<(usize, std::ops::Range<usize>)>,
+}
+
+impl FitArgs {
+    /// `--f-scale`, 1 when not given.
+    fn f_scale(&self) -> f64 {
+        self.f_scale.unwrap_or(1.0)
+    }
 }
 
 fn nist_job(path: &std::path::Path, start: u8) -> Result<Job> {
@@ -306,7 +313,7 @@ fn label_of(a: &FitArgs, job: &Job, loss: RobustLoss) -> String {
             "{} (loss {} f_scale {}{}{})",
             job.label,
             loss.as_str(),
-            a.f_scale,
+            a.f_scale(),
             a.sigma
                 .as_ref()
                 .map_or(String::new(), |c| format!(" sigma {c}")),
@@ -338,6 +345,9 @@ pub fn run(a: FitArgs) -> Result<()> {
         bail!("--method: '{}' is not a least-squares method", info.name);
     }
     let loss = RobustLoss::parse(&a.loss).map_err(|e| anyhow::anyhow!("--loss: {e}"))?;
+    if loss == RobustLoss::Linear && a.f_scale.is_some() {
+        bail!("--f-scale is the scale of a robust --loss (soft_l1, huber, cauchy, arctan); the linear loss has none");
+    }
     if a.sigma.is_some() && a.nist.is_some() {
         bail!("--sigma needs --model and --data (a NIST file has no σ column)");
     }
@@ -430,7 +440,7 @@ pub fn run(a: FitArgs) -> Result<()> {
         None => rows_problem,
     };
     let robust =
-        Robust::new(plain, loss, a.f_scale).map_err(|e| anyhow::anyhow!("--f-scale: {e}"))?;
+        Robust::new(plain, loss, a.f_scale()).map_err(|e| anyhow::anyhow!("--f-scale: {e}"))?;
     let seen: &dyn LeastSquares = if loss == RobustLoss::Linear {
         plain
     } else {
@@ -477,7 +487,7 @@ pub fn run(a: FitArgs) -> Result<()> {
             .bytes(spec.to_string().as_bytes())
             .bytes(&(observations as u64).to_le_bytes())
             .numbers(&x0)
-            .numbers(&[a.ftol, a.xtol, a.gtol, a.f_scale, a.max_iter as f64]);
+            .numbers(&[a.ftol, a.xtol, a.gtol, a.f_scale(), a.max_iter as f64]);
         if let Some(c) = &saved {
             h.bytes(&c.iterations.to_le_bytes()).numbers(&c.iterate.x);
         }
@@ -557,7 +567,7 @@ pub fn run(a: FitArgs) -> Result<()> {
             "rss": rss,
             "cost": 0.5 * s.rss,
             "loss": loss.as_str(),
-            "f_scale": a.f_scale,
+            "f_scale": a.f_scale(),
             "residual_std": s.residual_std,
             "dof": s.dof,
             "covariance": s.covariance,
@@ -621,7 +631,7 @@ pub fn run(a: FitArgs) -> Result<()> {
                 "  robust cost ½C²Σρ       = {:.12e}  (loss {}, f_scale {})",
                 0.5 * s.rss,
                 loss.as_str(),
-                a.f_scale
+                a.f_scale()
             );
         }
         println!(

@@ -89,7 +89,7 @@ pub struct MinimizeArgs {
     checkpoint_every: Option<u64>,
     /// Continue a run saved with --save (same problem and method; --max-iter counts the
     /// total).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "x0")]
     resume: Option<PathBuf>,
     /// Print one JSON object on stdout.
     #[arg(long)]
