@@ -138,7 +138,8 @@ pub struct PredictArgs {
     /// A model saved by `descent train --save`.
     #[arg(long)]
     model: PathBuf,
-    /// Data, as for train (labels, when present, give the accuracy).
+    /// Data, as for train (labels, when present, give the accuracy); a CSV file whose
+    /// columns are exactly the model's inputs (no target=) holds rows without labels.
     #[arg(long)]
     data: String,
     /// Print one JSON object on stdout.
@@ -507,13 +508,17 @@ pub fn run_predict(a: PredictArgs) -> Result<()> {
     let saved = load_model(&a.model)?;
     let p = predict(&saved, &a.data)?;
     let samples = p.predictions.len();
+    // Rows without targets have no metrics: `loss` is then null.
+    let (loss, accuracy, r2) = match &p.metrics {
+        Some(m) => (Some(m.loss), m.accuracy, m.r2),
+        None => (None, None, None),
+    };
     if a.json {
-        let mut out =
-            json!({ "predictions": p.predictions, "loss": p.metrics.loss, "samples": samples });
-        if let Some(acc) = p.metrics.accuracy {
+        let mut out = json!({ "predictions": p.predictions, "loss": loss, "samples": samples });
+        if let Some(acc) = accuracy {
             out["accuracy"] = json!(acc);
         }
-        if let Some(r2) = p.metrics.r2 {
+        if let Some(r2) = r2 {
             out["r2"] = json!(r2);
         }
         println!("{out}");
@@ -521,10 +526,10 @@ pub fn run_predict(a: PredictArgs) -> Result<()> {
         for v in &p.predictions {
             println!("{}", json!(v));
         }
-        if let Some(acc) = p.metrics.accuracy {
+        if let Some(acc) = accuracy {
             eprintln!("accuracy {:.2}% on {samples} samples", 100.0 * acc);
         }
-        if let Some(r2) = p.metrics.r2 {
+        if let Some(r2) = r2 {
             eprintln!("R² {r2:.5} on {samples} samples");
         }
     }

@@ -976,6 +976,31 @@ fn predict_scores_rows_of_some_classes_by_the_model_s_class_names() {
         );
         assert!(accuracy > 0.5, "{name}: {v}");
     }
+    // New rows without labels: the columns are the model's inputs.
+    let unlabelled = tmp("unlabelled.csv");
+    let features: Vec<String> = rows
+        .lines()
+        .map(|l| l.rsplitn(2, ',').nth(1).unwrap().to_string())
+        .collect();
+    std::fs::write(&unlabelled, format!("a,b\n{}\n", features.join("\n"))).unwrap();
+    let v = json(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        &format!("csv:{}", unlabelled.display()),
+        "--json",
+    ]);
+    assert!(v["loss"].is_null() && v.get("accuracy").is_none(), "{v}");
+    let full = json(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        &format!("csv:{},target=kind", csv.display()),
+        "--json",
+    ]);
+    assert_eq!(v["predictions"], full["predictions"]);
     // A class the model never saw is refused, not matched by position.
     let (code, _, err, _) = predict("renamed.csv", &|l: &str| !l.ends_with(",nothing"));
     assert_eq!(code, 0, "{err}");

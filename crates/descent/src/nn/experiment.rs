@@ -1018,15 +1018,34 @@ pub enum Prediction {
 pub struct Predictions {
     /// One per sample.
     pub predictions: Vec<Prediction>,
-    /// Loss, accuracy or R² on the data.
-    pub metrics: Metrics,
+    /// Loss, accuracy or R² on the data; `None` for rows without a target.
+    pub metrics: Option<Metrics>,
 }
 
 /// Predicts with a saved model on `spec` (same forms as [`load_data`]; `mnist:` uses its
 /// test set): the data is standardized with the model's training statistics; classes are
 /// the argmax (softmax) or σ > 0.5 (binary); regression outputs are mapped back to the
-/// target's units.
+/// target's units. A CSV file without `target=` whose columns are exactly the model's
+/// inputs holds rows to predict, without targets (and so without metrics).
 pub fn predict(model: &SavedModel, spec: &str) -> Result<Predictions> {
+    if let DataSpec::Csv { file, target: None } = DataSpec::parse(spec)? {
+        let table = Table::read(&file)?;
+        if table.headers.len() == model.net.inputs() {
+            let columns = table
+                .headers
+                .iter()
+                .map(|h| table.numeric_column(h))
+                .collect::<Result<Vec<_>>>()?;
+            let n = table.len();
+            let x: Vec<f64> = (0..n)
+                .flat_map(|r| columns.iter().map(move |c| c[r]))
+                .collect();
+            return Ok(Predictions {
+                predictions: answers(model, x, n),
+                metrics: None,
+            });
+        }
+    }
     let loss = model.net.arch.loss;
     let (mut data, mnist_test) = load_data(spec, loss, 0, false)?;
     if let Some(t) = mnist_test {
@@ -1037,7 +1056,6 @@ pub fn predict(model: &SavedModel, spec: &str) -> Result<Predictions> {
 
 /// [`predict`] on a data set in memory (in its raw units).
 pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions> {
-    let loss = model.net.arch.loss;
     data.validate("data")?;
     if let Some(s) = &model.meta.standardizer {
         data.standardize(s);
@@ -1071,8 +1089,36 @@ pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions
     }
     check_compatible(&model.net, &data, "prediction")?;
     let net = &model.net;
-    let z = net.answer(&model.params, &data.x, data.len());
     let (l, accuracy, r2) = evaluate(net, &model.params, &batch_data::<f64>(&data, net), Par::Seq);
+    // (Standardized already: `answers` takes raw inputs.)
+    let predictions = answers_standardized(model, &data.x, data.len());
+    Ok(Predictions {
+        predictions,
+        metrics: Some(Metrics {
+            loss: l,
+            accuracy,
+            r2,
+        }),
+    })
+}
+
+/// What the model answers for `n` rows of raw inputs `x` (n×inputs).
+fn answers(model: &SavedModel, mut x: Vec<f64>, n: usize) -> Vec<Prediction> {
+    if let Some(s) = &model.meta.standardizer {
+        for row in x.chunks_mut(model.net.inputs().max(1)) {
+            for ((v, m), sd) in row.iter_mut().zip(&s.mean).zip(&s.std) {
+                *v = (*v - m) / sd;
+            }
+        }
+    }
+    answers_standardized(model, &x, n)
+}
+
+/// What the model answers for `n` rows of standardized inputs `x`: classes are the
+/// argmax (softmax) or σ > 0.5 (binary), values are mapped back to the target's units.
+fn answers_standardized(model: &SavedModel, x: &[f64], n: usize) -> Vec<Prediction> {
+    let (net, loss) = (&model.net, model.net.arch.loss);
+    let z = net.answer(&model.params, x, n);
     let k = net.outputs();
     let target_scale = model
         .meta
@@ -1089,8 +1135,7 @@ pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions
                 .unwrap_or_else(|| c.to_string()),
         )
     };
-    let predictions = z
-        .chunks(k)
+    z.chunks(k)
         .map(|row| match loss {
             Loss::CrossEntropy => {
                 class(
@@ -1116,13 +1161,5 @@ pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions
                 }
             }
         })
-        .collect();
-    Ok(Predictions {
-        predictions,
-        metrics: Metrics {
-            loss: l,
-            accuracy,
-            r2,
-        },
-    })
+        .collect()
 }
