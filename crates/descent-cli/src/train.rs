@@ -327,7 +327,7 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         println!("{out}");
     } else {
         println!(
-            "stopped: {:?}; {} parameters; {:.0} samples/s",
+            "stopped: {}; {} parameters; {:.0} samples/s",
             result.stop,
             net.num_params(),
             result.samples_per_second

@@ -248,6 +248,25 @@ pub enum TrainStop {
     Goal,
 }
 
+impl std::fmt::Display for TrainStop {
+    /// What a person reads: the text output's `stopped:` line (JSON keeps the names).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TrainStop::Completed => "all epochs ran",
+            TrainStop::EarlyStopped => "early stopping, the best validated weights restored",
+            TrainStop::Diverged => {
+                "diverged (the loss became NaN or infinite), the last finite weights kept"
+            }
+            TrainStop::Converged => "converged",
+            TrainStop::MethodStopped => {
+                "the method could go no further (e.g. its line search found no decrease)"
+            }
+            TrainStop::Interrupted => "interrupted, the finished epochs kept",
+            TrainStop::Goal => "the training loss reached the goal",
+        })
+    }
+}
+
 /// The outcome of [`train`].
 #[derive(Clone, Debug)]
 pub struct TrainResult {
