@@ -980,7 +980,7 @@ fn predict_scores_rows_of_some_classes_by_the_model_s_class_names() {
     let unlabelled = tmp("unlabelled.csv");
     let features: Vec<String> = rows
         .lines()
-        .map(|l| l.rsplitn(2, ',').nth(1).unwrap().to_string())
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
         .collect();
     std::fs::write(&unlabelled, format!("a,b\n{}\n", features.join("\n"))).unwrap();
     let v = json(&[
