@@ -128,6 +128,30 @@ struct NetArgs {
     seeds: Option<u64>,
 }
 
+impl NetArgs {
+    /// The first flag given that only a training comparison reads.
+    fn training_flag(&self) -> Option<&'static str> {
+        [
+            ("--test", self.test.is_some()),
+            ("--layers", self.layers.is_some()),
+            ("--activation", self.activation.is_some()),
+            ("--init", self.init.is_some()),
+            ("--lr", self.lr.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--epochs", self.epochs.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--threads", self.threads.is_some()),
+            ("--val-frac", self.val_frac.is_some()),
+            ("--standardize", self.standardize),
+            ("--precision", self.precision.is_some()),
+            ("--goal", self.goal.is_some()),
+            ("--seeds", self.seeds.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+    }
+}
+
 /// A per-method budget.
 #[derive(Clone, Copy, Debug, Default)]
 struct Budget {
@@ -226,6 +250,9 @@ fn parse_specs(names: &[String]) -> Result<Vec<MethodSpec>> {
 }
 
 fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
+    if let Some(flag) = a.net.training_flag() {
+        bail!("{flag} sets up a network: it goes with --data (a training comparison)");
+    }
     let methods = parse_specs(&split_methods(
         a.methods.as_deref().unwrap_or(DEFAULT_METHODS),
     ))?;
@@ -741,6 +768,17 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
     }
     if budget.evals.is_some() || budget.seconds.is_some() {
         bail!("--budget for training: epochs:K (or K)");
+    }
+    for (flag, given) in [
+        ("--max-iter", a.max_iter.is_some()),
+        ("--gtol", a.gtol.is_some()),
+        ("--ftol", a.ftol.is_some()),
+        ("--xtol", a.xtol.is_some()),
+        ("--x0", a.x0.is_some()),
+    ] {
+        if given {
+            bail!("{flag} is for objectives; a training comparison takes --epochs or --budget epochs:K");
+        }
     }
     let methods = split_methods(a.methods.as_deref().unwrap_or(DEFAULT_TRAIN_METHODS));
     if methods.is_empty() {

@@ -680,6 +680,28 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
             "the linear loss has none",
         ),
         (
+            ["compare", "--problem", "rosenbrock", "--layers", "2,3"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "--layers sets up a network",
+        ),
+        (
+            [
+                "compare",
+                "--data",
+                &flowers,
+                "--layers",
+                "2,4,3",
+                "--max-iter",
+                "3",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            "--max-iter is for objectives",
+        ),
+        (
             ["minimize", "--x0", "1,2", "--resume", "run.ckpt"]
                 .iter()
                 .map(|s| s.to_string())
