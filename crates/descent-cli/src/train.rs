@@ -495,6 +495,9 @@ pub fn as_flag(e: descent::Error) -> anyhow::Error {
         "batch size",
         "threads",
         "epochs",
+        "plateau",
+        "master_weights",
+        "precision",
     ];
     match e {
         descent::Error::InvalidConfig { what, why } if FLAGS.contains(&what.as_str()) => {

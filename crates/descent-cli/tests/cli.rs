@@ -597,6 +597,18 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
             "--weight-decay: must be finite",
         ),
         (
+            train(&["--optimizer", "lbfgs", "--plateau", "0.5:3"]),
+            "--plateau: scales a step rule's",
+        ),
+        (
+            train(&["--optimizer", "adam", "--min-grad", "1"]),
+            "--min-grad: stops full-batch",
+        ),
+        (
+            train(&["--optimizer", "lbfgs", "--master-weights", "f64"]),
+            "--master-weights: f64 master",
+        ),
+        (
             ["train", "--data", &blank, "--layers", "2,4,3"]
                 .iter()
                 .map(|s| s.to_string())

@@ -44,7 +44,8 @@ pub struct AutoChoice {
 pub const MAX_FAIL: usize = 6;
 
 /// Chooses the optimizer for `net` on `n_train` samples in mini-batches of
-/// `batch_size`. `step_rule_settings`: the user set a learning rate or a schedule.
+/// `batch_size`. `step_rule_settings`: the user set a learning rate, a schedule, a
+/// reduce-on-plateau or f64 master weights (settings of step rules only).
 pub fn choose_optimizer(
     net: &Mlp,
     n_train: usize,
@@ -55,7 +56,7 @@ pub fn choose_optimizer(
     if step_rule_settings {
         return AutoChoice {
             optimizer: "adam".into(),
-            reason: "a step-rule setting (learning rate, schedule, momentum) was given, so a step rule: Adam".into(),
+            reason: "a step-rule setting (learning rate, schedule, plateau, master weights) was given, so a step rule: Adam".into(),
             patience: None,
         };
     }

@@ -715,7 +715,10 @@ impl Experiment {
             .goal
             .map(|g| g / loss_scale(standardizer.as_ref(), net.arch.loss));
         let choice = auto.then(|| {
-            let step_rule_settings = cfg.lr.is_some() || cfg.schedule.is_some();
+            let step_rule_settings = cfg.lr.is_some()
+                || cfg.schedule.is_some()
+                || cfg.plateau.is_some()
+                || cfg.f64_master_weights;
             choose_optimizer(
                 &net,
                 train_set.total_len(),

@@ -372,6 +372,34 @@ impl TrainConfig {
                 ),
             ));
         }
+        // Settings that only one kind of trainer reads are refused by the other (they
+        // were ignored).
+        let step_rule = info.applies(AppliesTo::Minibatch);
+        if !step_rule && self.plateau.is_some() {
+            return Err(Error::config(
+                "plateau",
+                format!("scales a step rule's learning rate; {} has none", info.name),
+            ));
+        }
+        if !step_rule && self.f64_master_weights {
+            return Err(Error::config(
+                "master_weights",
+                format!(
+                    "f64 master weights are a step rule's; {} steps f64 weights already",
+                    info.name
+                ),
+            ));
+        }
+        if step_rule && self.min_grad.is_some() {
+            return Err(Error::config(
+                "min_grad",
+                format!(
+                    "stops full-batch methods (MATLAB's min_grad); {} steps on mini-batch \
+                     gradients (use --patience or --goal)",
+                    info.name
+                ),
+            ));
+        }
         if !(info.applies(AppliesTo::Minibatch) || info.applies(AppliesTo::Fullbatch)) {
             return Err(Error::NotApplicable {
                 method: info.name.into(),
