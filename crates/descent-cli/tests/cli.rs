@@ -936,6 +936,24 @@ fn train_json_contract_save_predict_resume() {
     c.extend(common);
     let resumed = json(&c);
     assert_eq!(straight["test_loss"], resumed["test_loss"]);
+    // Not on other data: rows whose features are scaled by 2 (other statistics).
+    let other = tmp("flowers_scaled.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let mut scaled = format!("{}\n", lines.next().unwrap());
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let (a, b): (f64, f64) = (f[0].parse().unwrap(), f[1].parse().unwrap());
+        scaled.push_str(&format!("{},{},{}\n", 2.0 * a, 2.0 * b, f[2]));
+    }
+    std::fs::write(&other, scaled).unwrap();
+    let other_data = format!("csv:{},target=kind", other.display());
+    let mut d: Vec<&str> = vec!["train", "--epochs", "4", "--resume", m2.to_str().unwrap()];
+    d.extend(common);
+    d[6] = other_data.as_str();
+    let (code, _, err) = descent(&d);
+    assert_ne!(code, 0);
+    assert!(err.contains("not the data the run was saved with"), "{err}");
     assert_eq!(
         straight["epochs"][3]["train_loss"],
         resumed["epochs"][3]["train_loss"]

@@ -468,6 +468,52 @@ fn fits_f32(set: Option<&Dataset>, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses to resume a run on other training data than it was saved with: the saved
+/// model's standardization (each feature's mean and deviation over the training split) and
+/// class names are those of its data, and a resumed run would train other rows, scaled by
+/// other statistics than the weights learned. Summed in another order with another number
+/// of workers, the statistics agree to rounding: compared to 1e-9. (Labels changed among
+/// the same rows and classes, or unstandardized data such as MNIST's, pass.)
+fn same_training_data(
+    saved: &ModelMeta,
+    now: Option<&Standardizer>,
+    train: &Dataset,
+) -> Result<()> {
+    let differ = |why: String| {
+        Err(Error::config(
+            "resume",
+            format!("the training data are not the data the run was saved with ({why})"),
+        ))
+    };
+    if let (TargetData::Classes { names, .. }, Some(known)) = (&train.targets, &saved.classes) {
+        if names != known {
+            return differ(format!(
+                "classes {} then, {} now",
+                known.join(", "),
+                names.join(", ")
+            ));
+        }
+    }
+    if let (Some(then), Some(now)) = (&saved.standardizer, now) {
+        let close = |a: &[f64], b: &[f64]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()))
+        };
+        let targets = |s: &Standardizer| s.target.clone().unwrap_or_default();
+        let (t_then, t_now) = (targets(then), targets(now));
+        if !close(&then.mean, &now.mean)
+            || !close(&then.std, &now.std)
+            || !close(&t_then.0, &t_now.0)
+            || !close(&t_then.1, &t_now.1)
+        {
+            return differ("their means or deviations differ".into());
+        }
+    }
+    Ok(())
+}
+
 /// Most threads a run starts: beyond a machine's cores they only cost memory and start-up
 /// time (a run asked for 100 000 took minutes and 2 GB before the system refused their
 /// stacks and the process aborted).
@@ -681,6 +727,7 @@ impl Experiment {
                         ));
                     }
                 }
+                same_training_data(&saved.meta, standardizer.as_ref(), &train_set)?;
                 (saved.net, st, Some(cfg))
             }
             None => {
