@@ -21,6 +21,19 @@ fn json(args: &[&str]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {out}"))
 }
 
+/// Arguments as owned strings (for lists of cases built from formatted paths).
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// Runs `args`, which must fail with one line on stderr that contains `says`.
+fn refused(args: &[&str], says: &str) {
+    let (code, out, err) = descent(args);
+    assert_ne!(code, 0, "{args:?} succeeded: {out}");
+    assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(says), "{args:?}: {err}");
+}
+
 #[test]
 fn minimize_json_has_the_contract_fields() {
     let v = json(&[
@@ -480,11 +493,9 @@ fn a_nist_file_cut_short_is_refused() {
     let cut: Vec<&str> = text.lines().take(62).collect();
     let path = misra_csv().parent().unwrap().join("Misra1a_cut.dat");
     std::fs::write(&path, cut.join("\n")).unwrap();
-    let (code, _, err) = descent(&["fit", "--nist", path.to_str().unwrap()]);
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("declares 14 observations but the file has 2"),
-        "{err}"
+    refused(
+        &["fit", "--nist", path.to_str().unwrap()],
+        "declares 14 observations but the file has 2",
     );
 }
 
@@ -527,10 +538,7 @@ fn argument_errors_name_what_is_missing_and_take_negative_numbers_as_values() {
             "GAMMA must be finite and above 0",
         ),
     ] {
-        let (code, _, err) = descent(args);
-        assert_ne!(code, 0, "{args:?}");
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
+        refused(args, says);
     }
     // An expression may start with a minus sign.
     let v = json(&["minimize", "--expr", "-x1 + x1^2", "--json"]);
@@ -555,18 +563,12 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
     let one_row = tmp("one_row.csv");
     std::fs::write(&one_row, "pressure,y\n77.6,10.07\n").unwrap();
     let fit = |model: &'static str, data: &str, init: &'static str| -> Vec<String> {
-        ["fit", "--model", model, "--data", data, "--init", init]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        owned(&["fit", "--model", model, "--data", data, "--init", init])
     };
     let train = |more: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = [
+        let mut v: Vec<String> = owned(&[
             "train", "--data", &flowers, "--layers", "2,4,3", "--epochs", "1",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        ]);
         v.extend(more.iter().map(|s| s.to_string()));
         v
     };
@@ -609,79 +611,58 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
             "--master-weights: f64 master",
         ),
         (
-            ["train", "--data", &blank, "--layers", "2,4,3"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            owned(&["train", "--data", &blank, "--layers", "2,4,3"]),
             "the target 'kind' is missing",
         ),
         (
-            [
+            owned(&[
                 "train",
                 "--data",
                 &huge,
                 "--layers",
                 "2,4,1",
                 "--no-standardize",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             "beyond f32's range",
         ),
         (
-            [
+            owned(&[
                 "train", "--data", &flowers, "--layers", "2,4,3", "--epochs", "0",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             "--epochs: must be at least 1",
         ),
         (
-            [
+            owned(&[
                 "train",
                 "--data",
                 "synthetic:spirals:1",
                 "--layers",
                 "2,4,2",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             "needs at least 2 points",
         ),
         (
-            [
+            owned(&[
                 "train",
                 "--data",
                 "synthetic:parity:20",
                 "--layers",
                 "20,4,2",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             "bits must be 1 to 16",
         ),
         (
-            ["minimize", "--method", "lbfgs:memory=5:memory=6"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            owned(&["minimize", "--method", "lbfgs:memory=5:memory=6"]),
             "'memory' is set twice",
         ),
         (
-            [
+            owned(&[
                 "train",
                 "--data",
                 &format!("{flowers},target=a"),
                 "--layers",
                 "1,4,3",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             "target= is given twice",
         ),
         (
@@ -692,14 +673,11 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
             "the linear loss has none",
         ),
         (
-            ["compare", "--problem", "rosenbrock", "--layers", "2,3"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            owned(&["compare", "--problem", "rosenbrock", "--layers", "2,3"]),
             "--layers sets up a network",
         ),
         (
-            [
+            owned(&[
                 "compare",
                 "--data",
                 &flowers,
@@ -707,33 +685,20 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
                 "2,4,3",
                 "--max-iter",
                 "3",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             "--max-iter is for objectives",
         ),
         (
-            ["minimize", "--x0", "1,2", "--resume", "run.ckpt"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            owned(&["minimize", "--x0", "1,2", "--resume", "run.ckpt"]),
             "cannot be used with",
         ),
         (
-            ["minimize", "--expr", "x1^2 + inf"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            owned(&["minimize", "--expr", "x1^2 + inf"]),
             "'inf' at column 8",
         ),
     ];
     for (args, says) in &cases {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, out, err) = descent(&args);
-        assert_ne!(code, 0, "{args:?} succeeded: {out}");
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
+        refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), says);
     }
     // A comparison refuses a method that cannot train the network before training the
     // others (nothing written).
@@ -1035,23 +1000,19 @@ fn predict_scores_rows_of_some_classes_by_the_model_s_class_names() {
         .map(|l| l.rsplit_once(',').unwrap().0.to_string())
         .collect();
     std::fs::write(&unlabelled, format!("a,b\n{}\n", features.join("\n"))).unwrap();
-    let v = json(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        &format!("csv:{}", unlabelled.display()),
-        "--json",
-    ]);
+    let on = |data: String| {
+        json(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            &data,
+            "--json",
+        ])
+    };
+    let v = on(format!("csv:{}", unlabelled.display()));
     assert!(v["loss"].is_null() && v.get("accuracy").is_none(), "{v}");
-    let full = json(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        &format!("csv:{},target=kind", csv.display()),
-        "--json",
-    ]);
+    let full = on(format!("csv:{},target=kind", csv.display()));
     assert_eq!(v["predictions"], full["predictions"]);
     // A class the model never saw is refused, not matched by position.
     let (code, _, err, _) = predict("renamed.csv", &|l: &str| !l.ends_with(",nothing"));
@@ -1062,17 +1023,15 @@ fn predict_scores_rows_of_some_classes_by_the_model_s_class_names() {
         .replace(",red", ",crimson");
     std::fs::write(&renamed, t).unwrap();
     let data = format!("csv:{},target=kind", renamed.display());
-    let (code, _, err) = descent(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        &data,
-    ]);
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("'crimson' is not one the model knows"),
-        "{err}"
+    refused(
+        &[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            &data,
+        ],
+        "'crimson' is not one the model knows",
     );
 }
 
