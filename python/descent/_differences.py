@@ -10,6 +10,8 @@ REL_STEP = {"2-point": EPS**0.5, "3-point": EPS ** (1 / 3), "cs": EPS**0.5}
 
 def _steps(x, scheme, rel_step, lb, ub):
     rel = REL_STEP[scheme] if rel_step is None else np.broadcast_to(rel_step, x.shape)
+    # A zero step (``eps=0``, ``diff_step=0``) takes the scheme's own, as SciPy's does.
+    rel = np.where(np.asarray(rel) == 0, REL_STEP[scheme], rel)
     sign = np.where(x >= 0, 1.0, -1.0)
     h = rel * sign * np.maximum(1.0, np.abs(x))
     # Round so that x + h is exactly representable (SciPy does the same).

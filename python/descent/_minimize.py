@@ -100,19 +100,21 @@ def _setting_names(name):
 
 
 def _objective(fun, jac, args, counter, fd, bounds):
-    """``(value, value_and_gradient)`` in float64 from SciPy's forms of ``fun``/``jac``."""
+    """``(value, value_and_gradient)`` in float64 from SciPy's forms of ``fun``/``jac``.
+    Each user call gets its own copy of the point (as SciPy's): a ``fun`` that writes into
+    its argument must not move the point its gradient, or a difference, is taken at."""
     lb, ub = bounds if bounds is not None else (None, None)
 
     def value(x):
         counter.nfev += 1
-        return scalar(fun(x, *args))
+        return scalar(fun(x.copy(), *args))
 
     if jac is True:
 
         def value_grad(x):
             counter.nfev += 1
             counter.njev += 1
-            f, g = fun(x, *args)
+            f, g = fun(x.copy(), *args)
             return scalar(f), np.asarray(g, dtype=float).ravel()
 
         def value_only(x):
@@ -124,7 +126,7 @@ def _objective(fun, jac, args, counter, fd, bounds):
         def value_grad(x):
             f = value(x)
             counter.njev += 1
-            return f, np.asarray(jac(x, *args), dtype=float).ravel()
+            return f, np.asarray(jac(x.copy(), *args), dtype=float).ravel()
 
         return value, value_grad
     if jac is None or jac is False:
@@ -136,7 +138,7 @@ def _objective(fun, jac, args, counter, fd, bounds):
 
     def raw(x):
         counter.nfev += 1
-        r = fun(x, *args)
+        r = fun(x.copy(), *args)
         return np.asarray(r).item() if scheme == "cs" else scalar(r)
 
     def value_grad(x):
@@ -343,13 +345,13 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
 
         def hess_fn(x):
             counter.nhev += 1
-            return np.atleast_2d(dense(hess(x, *args)))
+            return np.atleast_2d(dense(hess(x.copy(), *args)))
 
     elif callable(hessp):
 
         def hessp_fn(x, p):
             counter.nhev += 1
-            return np.asarray(hessp(x, p, *args), dtype=float).ravel()
+            return np.asarray(hessp(x.copy(), p.copy(), *args), dtype=float).ravel()
 
     allvecs = [x0.copy()] if return_all else None
     stopped = []

@@ -36,6 +36,7 @@ except ImportError:  # scikit-learn < 1.6
 
 
 from . import _descent
+from ._common import method_info
 from ._common import methods as _methods
 
 #: scikit-learn's activation names and descent's.
@@ -165,7 +166,11 @@ class _BaseMLP(BaseEstimator):
         if partial and not minibatch:
             raise ValueError(f"partial_fit needs a mini-batch solver; {base} trains on the "
                              "full batch")
-        seed = self._seed()
+        # A resumed run (warm start, partial_fit) must draw what the saved one drew: its
+        # seed is kept (a fresh one from random_state=None was refused on resume).
+        seed = getattr(self, "_run_seed", None) if state is not None else None
+        if seed is None:
+            seed = self._seed()
         kw = dict(lr=lr, momentum=mom, weight_decay=decay, batch_size=batch, epochs=epochs,
                   seed=seed, state=state, precision=self.precision, threads=self.threads,
                   master_weights=self.master_weights)
@@ -194,6 +199,7 @@ class _BaseMLP(BaseEstimator):
             np.ascontiguousarray(X, dtype=float), sizes, ACTIVATIONS[self.activation],
             self._loss, spec, **kw)
         self._state = out["state"]
+        self._run_seed = seed
         self._set_network(sizes, out["params"])
         self.solver_ = spec
         self.loss_curve_ = list(out["loss_curve"])
@@ -325,9 +331,11 @@ class _BaseMLP(BaseEstimator):
 
 
 def _minibatch_solver(est):
+    # By the method's name or alias, whatever settings follow it (`adam:lr=0.01`).
     try:
-        return "minibatch" in _registry().get(
-            {"sgd": "nesterov"}.get(est.solver, est.solver), {}).get("applies_to", [])
+        name = est.solver.split(":")[0]
+        info = method_info({"sgd": "nesterov"}.get(name, name)) or {}
+        return "minibatch" in info.get("applies_to", [])
     except Exception:  # noqa: BLE001 - availability checks must not raise
         return False
 
@@ -345,7 +353,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _encode(self, y, reset, classes=None):
         check_classification_targets(y)
         if reset:
-            self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
+            # Sorted and distinct, as scikit-learn keeps them: the label encoder numbers the
+            # classes in sorted order, and the outputs must follow `classes_`.
+            self.classes_ = unique_labels(y) if classes is None else np.unique(classes)
             self._label_encoder = LabelEncoder().fit(self.classes_)
             if len(self.classes_) < 2:
                 raise ValueError(

@@ -139,3 +139,44 @@ def test_bad_settings_are_clear_errors(digits):
     # As scikit-learn's: partial_fit exists only for mini-batch solvers.
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
     assert hasattr(MLPRegressor(solver="adam"), "partial_fit")
+
+
+def test_online_learning_with_the_default_random_state(digits):
+    # random_state=None draws a seed once per run; a resumed run (partial_fit, warm start)
+    # keeps it (a fresh draw was refused as another run's seed).
+    Xtr, Xte, ytr, yte = digits
+    p = MLPClassifier(hidden_layer_sizes=(16,))
+    for _ in range(3):
+        p.partial_fit(Xtr, ytr, classes=np.arange(10))
+    assert p.n_iter_ == 3
+    w = MLPClassifier(hidden_layer_sizes=(16,), warm_start=True, max_iter=3).fit(Xtr, ytr)
+    first = w.loss_
+    w.fit(Xtr, ytr)
+    assert w.n_iter_ == 6 and w.loss_ < first
+
+
+def test_partial_fit_classes_in_any_order_are_kept_sorted(digits):
+    # The labels are encoded in sorted order: classes_ must follow it (given as [9, 0, 1,
+    # …, 8] and kept so, the outputs were read against permuted names).
+    Xtr, Xte, ytr, yte = digits
+    fits = []
+    for order in (np.roll(np.arange(10), 1), np.arange(10)):
+        p = MLPClassifier(hidden_layer_sizes=(32,), random_state=0)
+        for _ in range(3):
+            p.partial_fit(Xtr, ytr, classes=order)
+        np.testing.assert_array_equal(p.classes_, np.arange(10))
+        fits.append(p.predict(Xte))
+    np.testing.assert_array_equal(fits[0], fits[1])
+
+
+def test_partial_fit_for_solvers_named_with_settings_or_aliases():
+    assert hasattr(MLPClassifier(solver="adam:lr=0.01"), "partial_fit")
+    assert hasattr(MLPClassifier(solver="sgd"), "partial_fit")
+    assert not hasattr(MLPClassifier(solver="lbfgs:memory=5"), "partial_fit")
+
+
+def test_adam_refuses_a_zero_epsilon(digits):
+    # 0/√0 for a weight whose gradient has been 0 (scikit-learn refuses it too).
+    Xtr, _, ytr, _ = digits
+    with pytest.raises(ValueError, match="eps"):
+        MLPClassifier(epsilon=0.0, max_iter=2).fit(Xtr, ytr)

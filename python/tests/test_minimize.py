@@ -241,3 +241,46 @@ def test_finite_differences_stop_at_scipys_gradient_tolerance():
     res = descent.minimize(rosen, X0, method="L-BFGS-B")
     assert res.success, res.message
     np.testing.assert_allclose(res.x, [1, 1], atol=1e-4)
+
+
+def test_an_objective_that_writes_into_its_argument():
+    # SciPy hands each call its own copy of x: the gradient (and every difference) is
+    # taken where the value was.
+    def f(x):
+        v = ((x - 1) ** 2).sum()
+        x[:] = 7.0
+        return v
+
+    for jac in (lambda x: 2 * (x - 1), None):
+        res = descent.minimize(f, [5.0, -5.0], jac=jac, method="BFGS")
+        assert res.success, res.message
+        np.testing.assert_allclose(res.x, [1, 1], atol=1e-5)
+
+
+def test_a_zero_difference_step_takes_scipys_own():
+    res = descent.minimize(lambda x: ((x - 1) ** 2).sum(), [5.0, -5.0], method="BFGS",
+                           options={"eps": 0})
+    np.testing.assert_allclose(res.x, [1, 1], atol=1e-4)
+    fit = descent.least_squares(lambda p: p - np.array([1.0, 2.0]), [0.0, 0.0], diff_step=0)
+    np.testing.assert_allclose(fit.x, [1, 2], atol=1e-8)
+
+
+def test_dense_methods_refuse_matrices_beyond_memory():
+    # BFGS at n = 200 000 would hold a 320 GB inverse Hessian: refused before it is made
+    # (the process aborted); L-BFGS runs.
+    n = 200_000
+    with pytest.raises(ValueError, match="would need"):
+        descent.minimize(lambda x: ((x - 1) ** 2).sum(), np.zeros(n), jac=lambda x: 2 * (x - 1),
+                         method="BFGS")
+    with pytest.raises(ValueError, match="would need"):
+        descent.least_squares(lambda p: np.array([p.sum() - 1]), np.zeros(n),
+                              jac=lambda p: np.ones((1, n)))
+    res = descent.minimize(lambda x: ((x - 1) ** 2).sum(), np.zeros(n), jac=lambda x: 2 * (x - 1),
+                           method="L-BFGS-B")
+    assert res.success
+
+
+def test_a_range_set_the_wrong_way_round_is_refused():
+    with pytest.raises(ValueError, match="step_min"):
+        descent.minimize(lambda x: (x ** 2).sum(), [1.0, 2.0], jac=lambda x: 2 * x,
+                         method="irprop-:step_min=100:step_max=1")

@@ -300,6 +300,14 @@ pub trait Minimizer<K: ProblemKind = OnObjective> {
     fn check_restored(&self, _dims: Dims) -> Result<()> {
         Ok(())
     }
+    /// Values the method will hold in dense matrices for a problem of `dims` (an n×n
+    /// Hessian or its inverse, an m×n Jacobian, their factorizations), beyond a few
+    /// vectors: the driver refuses a run whose matrices the machine cannot hold before
+    /// `init` allocates them (BFGS at n = 200 000 asked for 320 GB and the process was
+    /// killed or aborted).
+    fn dense_values(&self, _dims: Dims) -> u128 {
+        0
+    }
     /// Whether `f` and `∇f` of the iterate are estimates from a sample (mini-batch
     /// methods). The driver then does not keep a best point by them nor apply the
     /// gradient, cost-change and step tests to them (a batch gradient is never zero);
@@ -378,6 +386,9 @@ impl<K: ProblemKind, M: Minimizer<K> + ?Sized> Minimizer<K> for Box<M> {
     }
     fn check_restored(&self, dims: Dims) -> Result<()> {
         (**self).check_restored(dims)
+    }
+    fn dense_values(&self, dims: Dims) -> u128 {
+        (**self).dense_values(dims)
     }
     fn stochastic(&self) -> bool {
         (**self).stochastic()
@@ -714,6 +725,24 @@ pub fn run<K: ProblemKind>(
     let n = K::dim(problem);
     let clock = Instant::now();
     let name = method.name();
+    let dims = Dims {
+        n,
+        m: K::residual_count(problem),
+        samples: K::sample_count(problem),
+    };
+    crate::resources::check_memory(
+        &format!(
+            "{name}'s dense matrices for n = {n}{}",
+            if dims.m > 0 {
+                format!(" and m = {}", dims.m)
+            } else {
+                String::new()
+            }
+        ),
+        method.dense_values(dims),
+        8,
+        1,
+    )?;
     let (mut it, best, mut iterations, seconds_before) = match start {
         Start::At(x0) => {
             check_start(x0, n, "x0")?;
@@ -745,11 +774,7 @@ pub fn run<K: ProblemKind>(
             }
             method.load_state(&c.method_state)?;
             method.load_buffers(&c.buffers)?;
-            method.check_restored(Dims {
-                n,
-                m: K::residual_count(problem),
-                samples: K::sample_count(problem),
-            })?;
+            method.check_restored(dims)?;
             (
                 c.iterate.clone(),
                 Some(c.best.clone()),

@@ -244,8 +244,8 @@ const BETA2: SettingInfo = SettingInfo {
 const ADAM_EPS: SettingInfo = SettingInfo {
     name: "eps",
     default: "1e-8",
-    help: "ε (Kingma & Ba 2015)",
-    kind: Kind::NonNegative,
+    help: "ε (Kingma & Ba 2015; above 0: a weight whose gradient has been 0 divides 0 by √0)",
+    kind: Kind::Positive,
 };
 const ADAM_SETTINGS: [SettingInfo; 5] = [ADAM_LR, BETA1, BETA2, ADAM_EPS, LR_SCHEDULE];
 const SECANT_PAIRS: &[&str] = &["standard", "value-corrected"];
@@ -504,8 +504,8 @@ pub static REGISTRY: &[MethodInfo] = &[
             SettingInfo {
                 name: "eps",
                 default: "1e-8",
-                help: "ε",
-                kind: Kind::NonNegative,
+                help: "ε (above 0: a weight whose gradient has been 0 divides 0 by √0)",
+                kind: Kind::Positive,
             },
             LR_SCHEDULE,
         ],
@@ -532,8 +532,8 @@ pub static REGISTRY: &[MethodInfo] = &[
             SettingInfo {
                 name: "eps",
                 default: "1e-10",
-                help: "ε (torch.optim.Adagrad's default)",
-                kind: Kind::NonNegative,
+                help: "ε (torch.optim.Adagrad's default; above 0: 0/√0 otherwise)",
+                kind: Kind::Positive,
             },
             LR_SCHEDULE,
         ],
@@ -833,7 +833,7 @@ pub static REGISTRY: &[MethodInfo] = &[
         step_rule: Some(|s| {
             let mut a = Rprop::irprop_minus(s.schedule()?);
             (a.eta_minus, a.eta_plus) = (s.real("eta_minus")?, s.real("eta_plus")?);
-            (a.step_min, a.step_max) = (s.real("step_min")?, s.real("step_max")?);
+            (a.step_min, a.step_max) = s.ordered("step_min", "step_max")?;
             Ok(Box::new(a))
         }),
         ..NONE
@@ -1323,7 +1323,7 @@ pub static REGISTRY: &[MethodInfo] = &[
         reference: "MacKay, Bayesian interpolation, Neural Computation 4, 1992; Foresee & Hagan, ICNN 1997",
         least_squares: Some(|s, _| {
             let mut m = BayesianRegularization::default();
-            (m.mu0, m.mu_max) = (s.real("mu")?, s.real("mu_max")?);
+            (m.mu0, m.mu_max) = s.ordered("mu", "mu_max")?;
             (m.mu_dec, m.mu_inc) = (s.real("mu_dec")?, s.real("mu_inc")?);
             Ok(Box::new(m))
         }),
@@ -1581,6 +1581,19 @@ impl MethodSpec {
     /// A real-valued setting.
     pub fn real(&self, setting: &str) -> Result<f64> {
         parse_number(setting, self.text(setting)?)
+    }
+
+    /// Two numeric settings that bound a range, `low` ≤ `high` (each is checked alone by
+    /// its kind; a pair the other way round clamped to an empty range and panicked).
+    pub fn ordered(&self, low: &str, high: &str) -> Result<(f64, f64)> {
+        let (a, b) = (self.real(low)?, self.real(high)?);
+        if a > b {
+            return Err(Error::config(
+                low,
+                format!("{a} is above {high} ({b}); it must not be"),
+            ));
+        }
+        Ok((a, b))
     }
 
     /// A whole-number setting.

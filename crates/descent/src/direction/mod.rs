@@ -48,6 +48,10 @@ pub trait Direction {
     fn name(&self) -> String;
     /// Allocates state for `n` variables.
     fn init(&mut self, n: usize);
+    /// Values held in dense n×n matrices ([`Minimizer::dense_values`]).
+    fn dense_values(&self, _n: usize) -> u128 {
+        0
+    }
     /// Writes the direction into `d`. May stop the run (e.g. no factorization).
     fn direction(
         &mut self,
@@ -533,5 +537,8 @@ impl<D: Direction, L: LineSearch> Minimizer for LineSearchMethod<D, L> {
             dims.vector("watchdog direction", &saved.d)?;
         }
         self.direction.check_restored(dims)
+    }
+    fn dense_values(&self, dims: crate::driver::Dims) -> u128 {
+        self.direction.dense_values(dims.n)
     }
 }

@@ -24,6 +24,10 @@ impl Direction for Newton {
     fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
         dims.matrix_or_empty("Hessian", &self.h, dims.n, dims.n)
     }
+    fn dense_values(&self, n: usize) -> u128 {
+        // The Hessian and its Cholesky factor.
+        2 * (n as u128).pow(2)
+    }
     fn name(&self) -> String {
         "Newton".into()
     }

@@ -123,6 +123,10 @@ impl Direction for QuasiNewton {
         dims.matrix("inverse Hessian", &self.h, dims.n, dims.n)?;
         dims.vector_or_empty("H·y", &self.hy)
     }
+    fn dense_values(&self, n: usize) -> u128 {
+        // The inverse Hessian.
+        (n as u128).pow(2)
+    }
     fn name(&self) -> String {
         match self.kind {
             QuasiNewtonKind::Bfgs => "BFGS",

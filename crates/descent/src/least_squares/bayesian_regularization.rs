@@ -115,6 +115,12 @@ impl BayesianRegularization {
 
 impl Minimizer<OnLeastSquares> for BayesianRegularization {
     crate::driver::whole_state!();
+    fn dense_values(&self, dims: crate::driver::Dims) -> u128 {
+        // The Jacobian, the augmented system and the normal matrix.
+        let (m, n) = (dims.m as u128, dims.n as u128);
+        m * n + (m + n) * n + n * n
+    }
+
     fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
         dims.length("residuals", self.r.len(), dims.m)?;
         dims.matrix("Jacobian", &self.j, dims.m, dims.n)

@@ -131,6 +131,12 @@ impl Minimizer<OnLeastSquares> for GaussNewton {
     }
 
     crate::driver::whole_state!();
+    fn dense_values(&self, dims: crate::driver::Dims) -> u128 {
+        // The Jacobian, the normal matrix and its factor.
+        let (m, n) = (dims.m as u128, dims.n as u128);
+        m * n + 2 * n * n
+    }
+
     fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
         dims.length("residuals", self.r.len(), dims.m)?;
         dims.matrix("Jacobian", &self.j, dims.m, dims.n)?;

@@ -522,6 +522,12 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
     }
 
     crate::driver::whole_state!();
+    fn dense_values(&self, dims: crate::driver::Dims) -> u128 {
+        // The Jacobian and its trial copy, the normal matrix and its factor.
+        let (m, n) = (dims.m as u128, dims.n as u128);
+        2 * m * n + 2 * n * n
+    }
+
     fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
         if let Some(b) = &self.config.bounds {
             dims.length("bounds", b.dim(), dims.n)?;

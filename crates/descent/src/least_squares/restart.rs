@@ -217,4 +217,10 @@ where
             Phase::Second { .. } => self.second.check_restored(dims),
         }
     }
+
+    fn dense_values(&self, dims: crate::driver::Dims) -> u128 {
+        self.first
+            .dense_values(dims)
+            .max(self.second.dense_values(dims))
+    }
 }

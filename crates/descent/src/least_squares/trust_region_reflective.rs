@@ -431,6 +431,12 @@ impl Minimizer<OnLeastSquares> for TrustRegionReflective {
     }
 
     crate::driver::whole_state!();
+    fn dense_values(&self, dims: crate::driver::Dims) -> u128 {
+        // The Jacobian and its trial copy, the scaled normal matrix and its factor.
+        let (m, n) = (dims.m as u128, dims.n as u128);
+        2 * m * n + 2 * n * n
+    }
+
     fn check_restored(&self, dims: crate::driver::Dims) -> crate::error::Result<()> {
         dims.length("bounds", self.bounds.dim(), dims.n)?;
         if let Some(b) = &self.config.bounds {

@@ -213,6 +213,15 @@ impl<S: Subproblem> Minimizer for TrustRegion<S> {
         self.state = crate::driver::state_from_json(state)?;
         Ok(())
     }
+    fn dense_values(&self, dims: crate::driver::Dims) -> u128 {
+        // The Hessian, and the factorizations and copies of its subproblem's solve.
+        if self.subproblem.needs_hessian() {
+            3 * (dims.n as u128).pow(2)
+        } else {
+            0
+        }
+    }
+
     fn check_restored(&self, dims: crate::driver::Dims) -> Result<()> {
         match &self.state.hessian {
             Some(h) => dims.matrix("Hessian", h, dims.n, dims.n),
