@@ -108,6 +108,10 @@ def _checked(lb, ub, n):
     ub = np.where(np.isnan(ub), np.inf, ub)
     if np.any(ub < lb):
         raise ValueError("An upper bound is less than the corresponding lower bound.")
+    if np.any((lb == ub) & np.isinf(lb)):
+        # (It fixed the variable at ±inf, where the objective was then called.)
+        raise ValueError("A variable is bounded to an infinite value (lower and upper "
+                         "bound both inf or both -inf).")
     if np.all(np.isneginf(lb)) and np.all(np.isposinf(ub)):
         return None
     return lb, ub

@@ -424,7 +424,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              dtype=(np.float64, np.float32))
         y = np.asarray(y, dtype=float)
         self._outputs = 1 if y.ndim == 1 else y.shape[1]
-        self._y_1d = y.ndim == 1
         return self._train(X, y, int(self.max_iter), state=self._state if warm else None)
 
     @available_if(_minibatch_solver)
@@ -437,13 +436,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y = np.asarray(y, dtype=float)
         if first:
             self._outputs = 1 if y.ndim == 1 else y.shape[1]
-            self._y_1d = y.ndim == 1
         return self._train(X, y, 1, state=None if first else self._state, partial=True)
 
     def predict(self, X):
         """Predicted values (n, or n×k for several targets)."""
         out = self._answer(X)
-        return out.ravel() if getattr(self, "_y_1d", out.shape[1] == 1) else out
+        # One output is returned flat, whatever y's shape was (as scikit-learn's).
+        return out.ravel() if out.shape[1] == 1 else out
 
     def score(self, X, y, sample_weight=None):
         """R² of the prediction."""

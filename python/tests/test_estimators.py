@@ -180,3 +180,10 @@ def test_adam_refuses_a_zero_epsilon(digits):
     Xtr, _, ytr, _ = digits
     with pytest.raises(ValueError, match="eps"):
         MLPClassifier(epsilon=0.0, max_iter=2).fit(Xtr, ytr)
+
+
+def test_one_output_is_predicted_flat_whatever_the_shape_of_y():
+    X, y = make_regression(n_samples=60, n_features=3, noise=0.1, random_state=0)
+    y = (y / y.std()).reshape(-1, 1)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (60,)  # as scikit-learn's

@@ -284,3 +284,8 @@ def test_a_range_set_the_wrong_way_round_is_refused():
     with pytest.raises(ValueError, match="step_min"):
         descent.minimize(lambda x: (x ** 2).sum(), [1.0, 2.0], jac=lambda x: 2 * x,
                          method="irprop-:step_min=100:step_max=1")
+
+
+def test_bounds_that_fix_a_variable_at_infinity_are_refused():
+    with pytest.raises(ValueError, match="infinite value"):
+        descent.minimize(rosen, [0.0, 0.0], bounds=[(np.inf, np.inf), (0, 1)])
