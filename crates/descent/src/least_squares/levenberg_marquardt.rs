@@ -400,13 +400,18 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
                     *zi = 0.0;
                 }
             }
-            // The step actually taken: to the projection of x + D⁻¹z.
-            let mut x_new: Vec<f64> = (0..z.len()).map(|i| it.x[i] + z[i] / self.d[i]).collect();
+            // The step actually taken: to the projection of x + D⁻¹z. Only the components
+            // the box moved change (recomputing every one as (x₊ − x)·D rounds it anew,
+            // and compared by bits every step looked cut: at an interior minimum the
+            // "cut" steps were rejected until the damping collapsed).
+            let step: Vec<f64> = (0..z.len()).map(|i| it.x[i] + z[i] / self.d[i]).collect();
+            let mut x_new = step.clone();
             b.project(&mut x_new);
             for i in 0..z.len() {
-                let projected = (x_new[i] - it.x[i]) * self.d[i];
-                clipped |= projected.to_bits() != z[i].to_bits();
-                z[i] = projected;
+                if x_new[i] != step[i] {
+                    clipped = true;
+                    z[i] = (x_new[i] - it.x[i]) * self.d[i];
+                }
             }
         }
         // Reduction predicted by the linear model ‖r + Js z‖².
@@ -559,5 +564,44 @@ mod tests {
         assert!((opts.mu_max - 1e10).abs() < 1.0);
         assert!(MethodSpec::parse("lm:mu_max=0").is_err());
         assert!(crate::least_squares::FitOptions::default().mu_max >= MU_MAX);
+    }
+
+    #[test]
+    fn a_box_that_does_not_bind_leaves_the_fit_as_it_is_without_one() {
+        // y = a·e^(−b·x) + c, its minimum (1.5, 0.7, 0.3) well inside the box: the bounded
+        // fit takes the free fit's steps, to the bit, and converges with it (it ended
+        // `trust_region_too_small`: each step, rounded anew, looked cut by the box).
+        use crate::least_squares::{fit, FitOptions, LsqMethod};
+        let x: Vec<f64> = (0..50).map(|i| 4.0 * i as f64 / 49.0).collect();
+        let y = x
+            .iter()
+            .map(|t| 1.5 * (-0.7 * t).exp() + 0.3 + 0.01 * (7.0 * t).sin())
+            .collect();
+        let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let model = crate::expr::ExprModel::new("a*exp(-b*x)+c", &names, &["x".into()], vec![x], y)
+            .unwrap();
+        // (Geodesic acceleration is off in a box: off here for both.)
+        let free_opts = FitOptions {
+            ftol: 1e-8,
+            xtol: 1e-8,
+            gtol: 1e-8,
+            geodesic: false,
+            ..FitOptions::default()
+        };
+        let boxed_opts = FitOptions {
+            bounds: Some(Bounds::new(vec![0.0; 3], vec![2.0, 5.0, 5.0]).unwrap()),
+            ..free_opts.clone()
+        };
+        let run = |opts: &FitOptions| {
+            let lm = LsqMethod::LevenbergMarquardt;
+            fit(&model, lm, &[1.0, 1.0, 1.0], opts, &mut crate::NoObserver).unwrap()
+        };
+        let (free, boxed) = (run(&free_opts), run(&boxed_opts));
+        assert!(free.converged && boxed.converged, "{:?}", boxed.termination);
+        assert_eq!(
+            (free.iterations, free.f_evals),
+            (boxed.iterations, boxed.f_evals)
+        );
+        assert_eq!(free.x, boxed.x);
     }
 }
