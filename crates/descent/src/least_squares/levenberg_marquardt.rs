@@ -408,7 +408,7 @@ impl Minimizer<OnLeastSquares> for LevenbergMarquardt {
             let mut x_new = step.clone();
             b.project(&mut x_new);
             for i in 0..z.len() {
-                if x_new[i] != step[i] {
+                if x_new[i].to_bits() != step[i].to_bits() {
                     clipped = true;
                     z[i] = (x_new[i] - it.x[i]) * self.d[i];
                 }
