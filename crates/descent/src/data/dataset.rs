@@ -72,6 +72,17 @@ pub struct Standardizer {
     pub target: Option<(Vec<f64>, Vec<f64>)>,
 }
 
+impl Standardizer {
+    /// Standardizes rows of features in place (`x` is rows × the standardizer's columns).
+    pub fn features(&self, x: &mut [f64]) {
+        for row in x.chunks_mut(self.mean.len().max(1)) {
+            for ((v, m), sd) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / sd;
+            }
+        }
+    }
+}
+
 /// Per-column mean and standard deviation (1 for a constant column) of `total` rows, of
 /// which these are one worker's: the sums over the rows are summed across the workers of
 /// `comm` (one process: [`crate::comm::Local`], the rows are all of them).
@@ -256,11 +267,7 @@ impl Dataset {
 
     /// Applies a standardizer in place.
     pub fn standardize(&mut self, s: &Standardizer) {
-        for row in self.x.chunks_mut(self.d) {
-            for ((v, m), sd) in row.iter_mut().zip(&s.mean).zip(&s.std) {
-                *v = (*v - m) / sd;
-            }
-        }
+        s.features(&mut self.x);
         if let (TargetData::Values { y, k }, Some((m, sd))) = (&mut self.targets, &s.target) {
             for row in y.chunks_mut(*k) {
                 for ((v, mm), ss) in row.iter_mut().zip(m).zip(sd) {

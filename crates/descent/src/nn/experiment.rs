@@ -1155,11 +1155,7 @@ pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions
 /// What the model answers for `n` rows of raw inputs `x` (n×inputs).
 fn answers(model: &SavedModel, mut x: Vec<f64>, n: usize) -> Vec<Prediction> {
     if let Some(s) = &model.meta.standardizer {
-        for row in x.chunks_mut(model.net.inputs().max(1)) {
-            for ((v, m), sd) in row.iter_mut().zip(&s.mean).zip(&s.std) {
-                *v = (*v - m) / sd;
-            }
-        }
+        s.features(&mut x);
     }
     answers_standardized(model, &x, n)
 }

@@ -300,10 +300,7 @@ impl TrainConfig {
         let least_squares =
             info.applies(AppliesTo::LeastSquares) && !info.applies(AppliesTo::Minibatch);
         if least_squares && net.arch.loss != Loss::SquaredError {
-            return Err(Error::NotApplicable {
-                method: spec.name.clone(),
-                why: "it trains squared-error networks only (loss mse)".into(),
-            });
+            return Err(squared_error_only(&spec.name));
         }
         Ok(())
     }
@@ -407,6 +404,14 @@ impl TrainConfig {
             });
         }
         Ok(spec)
+    }
+}
+
+/// A least-squares method asked to train a network whose loss is not the squared error.
+fn squared_error_only(method: &str) -> Error {
+    Error::NotApplicable {
+        method: method.into(),
+        why: "it trains squared-error networks only (loss mse)".into(),
     }
 }
 
@@ -1319,13 +1324,8 @@ fn train_deterministic<T: Real>(
                 .iter()
                 .map(|l| l.start - span.start..l.end - span.start)
                 .collect();
-            let problem =
-                NetLeastSquares::new(net, own_rows.as_ref().unwrap_or(td)).map_err(|_| {
-                    Error::NotApplicable {
-                        method: spec.name.clone(),
-                        why: "it trains squared-error networks only (loss mse)".into(),
-                    }
-                })?;
+            let problem = NetLeastSquares::new(net, own_rows.as_ref().unwrap_or(td))
+                .map_err(|_| squared_error_only(&spec.name))?;
             let residual_leaves = leaves.iter().map(|l| l.start * k..l.end * k).collect();
             let normal = NormalEquationsLeastSquares::new(&problem, comm, residual_leaves);
             let problem: &dyn LeastSquares = if summed { &normal } else { &problem };
