@@ -169,3 +169,16 @@ def test_curve_fit_default_start_inside_the_bounds(decay):
     np.testing.assert_allclose(popt, sopt, rtol=1e-5)
     with pytest.raises(ValueError, match="outside of provided bounds"):
         descent.curve_fit(model, x, y, p0=[5, 1, 0], bounds=(0, [3, 2, 0.6]))
+
+
+@pytest.mark.parametrize("bounds", [(-10, 10), (0, [3, 2, 0.6])])
+def test_curve_fit_lm_with_bounds_reaches_scipy_s_bounded_fit(decay, bounds):
+    # SciPy's lm takes no bounds; descent's does (a step the box cuts is shortened to
+    # it). Bounds that do not bind must not stop the fit early (they once made every
+    # step look cut: curve_fit raised on trust_region_too_small).
+    x, y = decay
+    popt, pcov = descent.curve_fit(model, x, y, method="lm", bounds=bounds)
+    sopt, scov = scipy_curve_fit(model, x, y, bounds=bounds, ftol=1e-14, xtol=1e-14,
+                                 gtol=1e-14)
+    np.testing.assert_allclose(popt, sopt, rtol=1e-5)
+    np.testing.assert_allclose(pcov, scov, rtol=1e-3)
