@@ -258,11 +258,14 @@ class _BaseMLP(BaseEstimator):
         n_in×n_out, ``layers.L.bias``; architecture and class names in the metadata), so
         that ``descent predict --model PATH`` reads it."""
         check_is_fitted(self, "coefs_")
-        classes = [str(c) for c in self.classes_] if hasattr(self, "classes_") else None
+        classes, kind = None, None
+        if hasattr(self, "classes_"):
+            classes = [str(c) for c in self.classes_]
+            kind = _label_type(self.classes_)
         params = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in
                                  zip(self.coefs_, self.intercepts_)])
         _descent.save_network(str(path), self._sizes, ACTIVATIONS[self.activation],
-                              self._loss, params, "f64", classes)
+                              self._loss, params, "f64", classes, kind)
 
     @classmethod
     def load(cls, path):
@@ -294,10 +297,7 @@ class _BaseMLP(BaseEstimator):
         est.n_features_in_ = sizes[0]
         if cls is MLPClassifier:
             classes = m["classes"] or [str(i) for i in range(sizes[-1])]
-            try:
-                est.classes_ = np.array([int(c) for c in classes])
-            except ValueError:
-                est.classes_ = np.array(classes)
+            est.classes_ = _typed_labels(classes, m.get("class_type"))
             est._label_encoder = LabelEncoder().fit(est.classes_)
         est.n_iter_ = 0
         est.loss_curve_ = []
@@ -328,6 +328,42 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _label_type(classes):
+    """How class labels are written back: the type they had (a file keeps names only)."""
+    kind = np.asarray(classes).dtype.kind
+    if kind == "b":
+        return "bool"
+    if kind in "iu":
+        return "int"
+    if kind == "f":
+        return "float"
+    if kind == "O" and all(isinstance(c, (bool, np.bool_)) for c in classes):
+        return "bool"
+    if kind == "O" and all(isinstance(c, (int, np.integer)) for c in classes):
+        return "int"
+    return "str"
+
+
+def _typed_labels(names, kind):
+    """Class names from a file as the labels they were: by the saved type, or, for a
+    file without one (the CLI's), integers where every name is one written plainly
+    ('7', not '07' or '7.0'), names otherwise."""
+    if kind == "bool":
+        return np.array([n == "True" for n in names])
+    if kind == "int":
+        return np.array([int(n) for n in names])
+    if kind == "float":
+        return np.array([float(n) for n in names])
+    if kind is None:
+        try:
+            ints = [int(n) for n in names]
+        except ValueError:
+            ints = None
+        if ints is not None and all(str(i) == n for i, n in zip(ints, names)):
+            return np.array(ints)
+    return np.array(names)
 
 
 def _minibatch_solver(est):

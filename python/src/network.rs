@@ -307,7 +307,8 @@ pub fn choose_optimizer(
 /// Saves weights as the CLI does (safetensors, `layers.L.weight` n_in×n_out and
 /// `layers.L.bias`, architecture and class names in the metadata).
 #[pyfunction]
-#[pyo3(signature = (path, sizes, activation, loss, params, precision="f32", classes=None))]
+#[pyo3(signature = (path, sizes, activation, loss, params, precision="f32", classes=None,
+                    class_type=None))]
 pub fn save_network(
     path: &str,
     sizes: Vec<usize>,
@@ -316,6 +317,7 @@ pub fn save_network(
     params: PyReadonlyArray1<'_, f64>,
     precision: &str,
     classes: Option<Vec<String>>,
+    class_type: Option<String>,
 ) -> PyResult<()> {
     let net = network(&sizes, activation, loss)?;
     let params = params.as_slice()?;
@@ -329,6 +331,7 @@ pub fn save_network(
     let meta = ModelMeta {
         standardizer: None,
         classes,
+        class_type,
         features: Vec::new(),
     };
     nn::save_model(Path::new(path), &net, params, precision, &meta, None).map_err(value_error)
@@ -349,6 +352,7 @@ pub fn load_network<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyD
     out.set_item("params", PyArray1::from_slice(py, &m.params))?;
     out.set_item("precision", m.precision)?;
     out.set_item("classes", m.meta.classes)?;
+    out.set_item("class_type", m.meta.class_type)?;
     if let Some(s) = &m.meta.standardizer {
         out.set_item("mean", s.mean.clone())?;
         out.set_item("std", s.std.clone())?;

@@ -95,6 +95,30 @@ def test_save_and_load_as_the_cli_does(digits, tmp_path):
         MLPRegressor.load(path)
 
 
+@pytest.mark.parametrize("labels", [
+    ["01", "02", "10"],            # strings that look like numbers stay strings
+    [False, True],
+    [-3, 7, 12],
+    [1.0, 2.0, 4.0],               # floats, as scikit-learn takes them
+    ["cat", "dog", "7"],
+])
+def test_loaded_labels_are_the_labels_it_was_fitted_on(tmp_path, labels):
+    # A file keeps class names as text: the labels' type is saved beside them, so a
+    # loaded model predicts what the fitted one did ('01' once came back as 1, and
+    # True as 'True': its predictions then matched no label).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.array(labels, dtype=object if isinstance(labels[0], str) else None)[
+        np.arange(60) % len(labels)]
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    clf.save(tmp_path / "m.safetensors")
+    back = MLPClassifier.load(tmp_path / "m.safetensors")
+    assert back.classes_.dtype.kind == clf.classes_.dtype.kind or (
+        back.classes_.dtype.kind in "OU" and clf.classes_.dtype.kind in "OU")
+    assert list(back.predict(X)) == list(clf.predict(X))
+    assert back.score(X, y) == clf.score(X, y)
+
+
 def test_to_torch_gives_the_same_outputs(digits):
     torch = pytest.importorskip("torch")
     Xtr, Xte, ytr, _ = digits

@@ -210,11 +210,7 @@ fn a_run_interrupted_mid_epoch_and_saved_resumes_exactly() {
         assert_eq!(cut.stop, TrainStop::Interrupted, "{opt}");
         assert_eq!((cut.state.epoch, cut.state.batch), (2, 7), "{opt}");
         let path = dir.join(format!("{opt}.safetensors"));
-        let meta = ModelMeta {
-            standardizer: None,
-            classes: None,
-            features: vec![],
-        };
+        let meta = ModelMeta::default();
         save_model(
             &path,
             &net,

@@ -967,6 +967,7 @@ impl Experiment {
                 TargetData::Classes { names, .. } => Some(names.clone()),
                 _ => None,
             },
+            class_type: None,
             features: self.train_set.feature_names.clone(),
         };
         save_model(

@@ -25,6 +25,10 @@ pub struct ModelMeta {
     pub standardizer: Option<Standardizer>,
     /// Class names (index → name) for classifiers.
     pub classes: Option<Vec<String>>,
+    /// The type the class labels had where they came from, for tools that give labels
+    /// back typed (the Python package: `"int"`, `"float"`, `"bool"`, `"str"`); `None`
+    /// where only names are known (the CLI's CSV and IDX classes).
+    pub class_type: Option<String>,
     /// Feature names.
     pub features: Vec<String>,
 }
@@ -131,6 +135,9 @@ pub fn save_model(
             "classes".to_string(),
             serde_json::to_string(c).expect("serializable"),
         );
+    }
+    if let Some(t) = &meta.class_type {
+        md.insert("class_type".to_string(), t.clone());
     }
     md.insert(
         "features".to_string(),
@@ -411,6 +418,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<SavedModel> {
     let meta = ModelMeta {
         standardizer: parse(&md, "standardizer", path)?,
         classes: parse(&md, "classes", path)?,
+        class_type: md.get("class_type").cloned(),
         features: parse(&md, "features", path)?.unwrap_or_default(),
     };
     Ok(SavedModel {
