@@ -309,6 +309,7 @@ pub fn choose_optimizer(
 #[pyfunction]
 #[pyo3(signature = (path, sizes, activation, loss, params, precision="f32", classes=None,
                     class_type=None))]
+#[allow(clippy::too_many_arguments)] // the Python keywords, one to one
 pub fn save_network(
     path: &str,
     sizes: Vec<usize>,
