@@ -151,7 +151,14 @@ class _BaseMLP(BaseEstimator):
         decay = None
         if minibatch and self.alpha > 0 and "weight_decay" not in settings:
             decay = float(self.alpha)
-        return spec, minibatch, lr, mom, decay, info["name"]
+        # A full-batch solver minimizes scikit-learn's lbfgs objective, the mean loss and
+        # ½·alpha·‖W‖²/n; least-squares solvers fit residuals and take no penalty.
+        penalized = not minibatch and "objective" in info["applies_to"]
+        if not minibatch and not penalized and self.alpha != 0.0001:
+            warnings.warn(f"alpha is not applied by {info['name']}, a least-squares solver "
+                          "(br chooses its own regularization; lbfgs, scg, cg take alpha)",
+                          UserWarning)
+        return spec, minibatch, lr, mom, decay, info["name"], penalized
 
     def _seed(self):
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
@@ -162,7 +169,7 @@ class _BaseMLP(BaseEstimator):
         n, d = X.shape
         sizes = [d] + self._hidden() + [self._outputs]
         batch = self._batch(n)
-        spec, minibatch, lr, mom, decay, base = self._solver(sizes, n, batch)
+        spec, minibatch, lr, mom, decay, base, penalized = self._solver(sizes, n, batch)
         if partial and not minibatch:
             raise ValueError(f"partial_fit needs a mini-batch solver; {base} trains on the "
                              "full batch")
@@ -195,6 +202,13 @@ class _BaseMLP(BaseEstimator):
         elif not partial and self.tol is not None and minibatch:
             kw["tol"] = float(self.tol)
             kw["n_iter_no_change"] = int(self.n_iter_no_change)
+        if not minibatch:
+            # scikit-learn's lbfgs: tol is the gradient's ∞-norm at which it stops (gtol),
+            # alpha the L2 penalty over the rows trained on.
+            if self.tol is not None:
+                kw["min_grad"] = float(self.tol)
+            if penalized and self.alpha > 0:
+                kw["l2"] = float(self.alpha) / len(X)
         out = _descent.train_network(
             np.ascontiguousarray(X, dtype=float), sizes, ACTIVATIONS[self.activation],
             self._loss, spec, **kw)

@@ -107,7 +107,7 @@ impl TrainObserver for NoImprovement {
     values=None, val_x=None, val_labels=None, val_values=None, lr=None, momentum=None,
     weight_decay=None, batch_size=200, epochs=200, seed=0, init="glorot", state=None,
     patience=None, tol=None, n_iter_no_change=10, precision="f64", threads=1,
-    master_weights=None))]
+    master_weights=None, l2=None, min_grad=None))]
 #[allow(clippy::too_many_arguments)] // scikit-learn's hyper-parameters, one to one
 pub fn train_network<'py>(
     py: Python<'py>,
@@ -136,6 +136,8 @@ pub fn train_network<'py>(
     precision: &str,
     threads: usize,
     master_weights: Option<&str>,
+    l2: Option<f64>,
+    min_grad: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let net = network(&sizes, activation, loss)?;
     let train_data = dataset(&x, labels.as_ref(), classes, values.as_ref())?;
@@ -184,6 +186,8 @@ pub fn train_network<'py>(
         threads: threads.max(1),
         patience,
         f64_master_weights,
+        l2,
+        min_grad,
         ..TrainConfig::default()
     };
     let f64_compute = precision == "f64";

@@ -1,6 +1,7 @@
 """MLPClassifier and MLPRegressor: scikit-learn's checks, accuracy, files, PyTorch."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -117,6 +118,40 @@ def test_loaded_labels_are_the_labels_it_was_fitted_on(tmp_path, labels):
         back.classes_.dtype.kind in "OU" and clf.classes_.dtype.kind in "OU")
     assert list(back.predict(X)) == list(clf.predict(X))
     assert back.score(X, y) == clf.score(X, y)
+
+
+@pytest.mark.parametrize("alpha", [1e-4, 1.0, 10.0])
+def test_full_batch_solvers_minimize_scikit_learn_s_penalized_objective(alpha):
+    # scikit-learn's lbfgs minimizes the mean log-loss plus ½·alpha·‖W‖²/n (weights,
+    # not biases) and stops where the gradient's ∞-norm reaches tol; descent's full-batch
+    # solvers do the same (alpha was ignored by them before): loss_ is that objective at
+    # the weights returned, and it reaches scikit-learn's minimum.
+    from sklearn.metrics import log_loss
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16.0, y[:400]
+
+    def objective(est):
+        penalty = sum((w ** 2).sum() for w in est.coefs_)
+        return log_loss(y, est.predict_proba(X), labels=est.classes_) + \
+            0.5 * alpha * penalty / len(X)
+
+    ours = MLPClassifier((10,), solver="lbfgs", alpha=alpha, max_iter=2000,
+                         precision="f64", random_state=0).fit(X, y)
+    assert ours.stop_ == "converged"
+    np.testing.assert_allclose(ours.loss_, objective(ours), rtol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SkMLP((10,), solver="lbfgs", alpha=alpha, max_iter=2000,
+                       random_state=0).fit(X, y)
+    if alpha >= 10:  # a strong penalty leaves one minimum up to the hidden units' order
+        np.testing.assert_allclose(objective(ours), objective(theirs), rtol=2e-3)
+        np.testing.assert_allclose(sum((w ** 2).sum() for w in ours.coefs_),
+                                   sum((w ** 2).sum() for w in theirs.coefs_), rtol=2e-2)
+    # Least-squares solvers take no penalty, and say so when one is asked for.
+    with pytest.warns(UserWarning, match="alpha is not applied by lm"):
+        MLPRegressor((3,), solver="lm", alpha=1.0, max_iter=3).fit(X[:50], y[:50])
 
 
 def test_to_torch_gives_the_same_outputs(digits):

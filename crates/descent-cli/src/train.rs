@@ -87,6 +87,10 @@ pub struct TrainArgs {
     /// step rule.
     #[arg(long)]
     weight_decay: Option<f64>,
+    /// L2 penalty ½·λ·‖W‖² on the weights (not the biases), added to the full-batch
+    /// objective (lbfgs, cg, scg, rprop, …): scikit-learn's MLP alpha is λ·n_samples.
+    #[arg(long)]
+    l2: Option<f64>,
     /// L-BFGS memory.
     #[arg(long)]
     memory: Option<usize>,
@@ -469,6 +473,7 @@ impl TrainArgs {
             clip_norm: self.clip_norm,
             checkpoint_every: self.checkpoint_every.map(|n| n as usize),
             f64_master_weights: master == Some(Precision::F64),
+            l2: self.l2,
             ..TrainConfig::default()
         };
         Ok(c)
@@ -490,6 +495,7 @@ pub fn as_flag(e: descent::Error) -> anyhow::Error {
         "lr",
         "momentum",
         "weight_decay",
+        "l2",
         "schedule",
         "memory",
         "batch size",

@@ -599,6 +599,18 @@ fn inputs_that_would_be_misread_or_lose_a_run_are_refused_before_any_work() {
             "--weight-decay: must be finite",
         ),
         (
+            train(&["--optimizer", "adam", "--l2", "0.1"]),
+            "--l2: is a term of the full-batch objective",
+        ),
+        (
+            train(&["--optimizer", "lm", "--loss", "mse", "--l2", "0.1"]),
+            "--l2: lm fits the network's residuals",
+        ),
+        (
+            train(&["--optimizer", "lbfgs", "--l2", "-0.5"]),
+            "--l2: must be finite and at least 0",
+        ),
+        (
             train(&["--optimizer", "lbfgs", "--plateau", "0.5:3"]),
             "--plateau: scales a step rule's",
         ),

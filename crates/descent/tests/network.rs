@@ -168,6 +168,59 @@ fn gauss_newton_products_match_explicit_jacobians() {
     }
 }
 
+/// The L2 penalty of the full-batch objective (`TrainConfig::l2`, scikit-learn's
+/// `alpha / n`): the value is the loss plus `½·λ·‖W‖²` over the weights alone (the biases
+/// go free), the gradient matches central differences of that value, and the Gauss–Newton
+/// product gains `λ·v` on the weights.
+#[test]
+fn the_l2_penalty_weighs_the_weights_not_the_biases() {
+    use descent::nn::{batch_data, FullBatch};
+    use descent::Objective;
+    let data = descent::data::synthetic("moons:12", 2).unwrap();
+    let net = Mlp::new(&[2, 5, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let p = net.init_params(Init::GlorotUniform, 7);
+    let bd = batch_data::<f64>(&data, &net);
+    let lambda = 0.3;
+    let plain = FullBatch::new(&net, &bd, Par::Seq);
+    let penalized = FullBatch::new(&net, &bd, Par::Seq).with_l2(lambda);
+    let squares: f64 = net
+        .weight_matrices()
+        .iter()
+        .map(|w| {
+            p[w.offset..w.offset + w.rows * w.cols]
+                .iter()
+                .map(|a| a * a)
+                .sum::<f64>()
+        })
+        .sum();
+    let expected = plain.value(&p) + 0.5 * lambda * squares;
+    assert!((penalized.value(&p) - expected).abs() < 1e-14 * expected);
+    let np = net.num_params();
+    let mut g = vec![0.0; np];
+    let f = penalized.value_grad(&p, &mut g);
+    assert!((f - expected).abs() < 1e-14 * expected);
+    for j in 0..np {
+        let h = 1e-6;
+        let (mut a, mut b) = (p.clone(), p.clone());
+        a[j] += h;
+        b[j] -= h;
+        let fd = (penalized.value(&a) - penalized.value(&b)) / (2.0 * h);
+        assert!((g[j] - fd).abs() < 1e-7, "component {j}: {} vs {fd}", g[j]);
+    }
+    // A bias's gradient is the loss's alone; a weight's gains λ·w.
+    let mut g0 = vec![0.0; np];
+    plain.value_grad(&p, &mut g0);
+    let (w_at, b_at, _, _) = net.layer(0);
+    assert_eq!(g[b_at], g0[b_at]);
+    assert!((g[w_at] - g0[w_at] - lambda * p[w_at]).abs() < 1e-15);
+    let v: Vec<f64> = (0..np).map(|i| ((i * 13) as f64).sin()).collect();
+    let (mut gv, mut gv0) = (vec![0.0; np], vec![0.0; np]);
+    penalized.gauss_newton_vec(&p, &v, &mut gv);
+    plain.gauss_newton_vec(&p, &v, &mut gv0);
+    assert_eq!(gv[b_at], gv0[b_at]);
+    assert!((gv[w_at] - gv0[w_at] - lambda * v[w_at]).abs() < 1e-15);
+}
+
 /// Layers of a million weights or more take their weight gradient on a transposed copy
 /// of their input (`nn::TRANSPOSE_INPUT_FROM`): the same gradient as the direct product
 /// of a smaller layer's, checked against finite differences at sampled weights of both

@@ -783,6 +783,12 @@ impl Experiment {
                 ch.optimizer = "adamw".into();
                 ch.reason = "weight decay was given: AdamW".into();
                 ch.patience = None;
+            } else if cfg.l2.is_some() && ch.optimizer != "lbfgs" {
+                ch.optimizer = "lbfgs".into();
+                ch.reason = "an L2 penalty was given, a term of the full-batch objective: \
+                             full-batch L-BFGS"
+                    .into();
+                ch.patience = Some(crate::nn::auto::MAX_FAIL);
             }
             ch
         });
@@ -807,6 +813,8 @@ impl Experiment {
                 ));
             }
             cfg.lr = cfg.lr.or(saved.lr);
+            // The objective goes on as it was: its penalty unless another is given.
+            cfg.l2 = cfg.l2.or(saved.l2);
         }
         Ok(Experiment {
             loss: net.arch.loss,

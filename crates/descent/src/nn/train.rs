@@ -103,6 +103,14 @@ pub struct TrainConfig {
     /// points (Adadelta, the schedule-free ones, heavy-ball momentum) keep f64 weights.
     #[serde(default)]
     pub f64_master_weights: bool,
+    /// An L2 penalty `½·λ·‖W‖²` on the weights (not the biases) added to the full-batch
+    /// objective, the mean loss over the training rows: scikit-learn's MLP objective with
+    /// `λ = alpha / n_samples`. Methods that minimize that objective take it (L-BFGS, CG,
+    /// SCG, Rprop, BFGS, …; its reported training loss includes it, as scikit-learn's
+    /// `loss_`); step rules take `weight_decay`, least-squares methods neither (`br`
+    /// chooses its own regularization).
+    #[serde(default)]
+    pub l2: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -126,6 +134,7 @@ impl Default for TrainConfig {
             clip_norm: None,
             checkpoint_every: None,
             f64_master_weights: false,
+            l2: None,
         }
     }
 }
@@ -396,6 +405,34 @@ impl TrainConfig {
                     info.name
                 ),
             ));
+        }
+        if let Some(l2) = self.l2 {
+            if !(l2 >= 0.0 && l2.is_finite()) {
+                return Err(Error::config(
+                    "l2",
+                    format!("must be finite and at least 0, got {l2}"),
+                ));
+            }
+            if step_rule {
+                return Err(Error::config(
+                    "l2",
+                    format!(
+                        "is a term of the full-batch objective; {} steps on mini-batch \
+                         gradients (use --weight-decay)",
+                        info.name
+                    ),
+                ));
+            }
+            if info.applies(AppliesTo::LeastSquares) {
+                return Err(Error::config(
+                    "l2",
+                    format!(
+                        "{} fits the network's residuals, whose squares take no penalty \
+                         (br regularizes by its own; lbfgs, scg, cg take --l2)",
+                        info.name
+                    ),
+                ));
+            }
         }
         if !(info.applies(AppliesTo::Minibatch) || info.applies(AppliesTo::Fullbatch)) {
             return Err(Error::NotApplicable {
@@ -1373,7 +1410,9 @@ fn train_deterministic<T: Real>(
                 FullBatchMethod::Method(spec) => spec.build()?,
                 FullBatchMethod::Own(m) => m,
             };
-            let obj = FullBatch::new(net, td, par).distributed(comm);
+            let obj = FullBatch::new(net, td, par)
+                .distributed(comm)
+                .with_l2(cfg.l2.unwrap_or(0.0));
             let opts = Options {
                 max_iter,
                 gtol: cfg.min_grad.unwrap_or(1e-7),
