@@ -168,6 +168,10 @@ class _BaseMLP(BaseEstimator):
     def _train(self, X, targets, epochs, state=None, partial=False):
         n, d = X.shape
         sizes = [d] + self._hidden() + [self._outputs]
+        if state is not None and sizes != getattr(self, "_sizes", sizes):
+            raise ValueError(f"cannot go on training a network of layers {self._sizes} as "
+                             f"one of layers {sizes} (the data's inputs or outputs, or "
+                             "hidden_layer_sizes, changed): fit it afresh (warm_start=False)")
         batch = self._batch(n)
         spec, minibatch, lr, mom, decay, base, penalized = self._solver(sizes, n, batch)
         if partial and not minibatch:
@@ -254,11 +258,15 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = sizes[-1]
         self.out_activation_ = "softmax" if self._loss == "cross-entropy" else "identity"
 
+    def _flat_params(self):
+        """coefs_ and intercepts_ in descent's order: each layer's weights, then biases."""
+        return np.concatenate([np.concatenate([w.ravel(), b]) for w, b in
+                               zip(self.coefs_, self.intercepts_)])
+
     def _answer(self, X):
         check_is_fitted(self, "coefs_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        params = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in
-                                 zip(self.coefs_, self.intercepts_)])
+        params = self._flat_params()
         return _descent.network_outputs(self._sizes, ACTIVATIONS[self.activation], self._loss,
                                         params, np.ascontiguousarray(X, dtype=float))
 
@@ -276,8 +284,7 @@ class _BaseMLP(BaseEstimator):
         if hasattr(self, "classes_"):
             classes = [str(c) for c in self.classes_]
             kind = _label_type(self.classes_)
-        params = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in
-                                 zip(self.coefs_, self.intercepts_)])
+        params = self._flat_params()
         _descent.save_network(str(path), self._sizes, ACTIVATIONS[self.activation],
                               self._loss, params, "f64", classes, kind)
 
@@ -315,6 +322,10 @@ class _BaseMLP(BaseEstimator):
             est._label_encoder = LabelEncoder().fit(est.classes_)
         est.n_iter_ = 0
         est.loss_curve_ = []
+        # warm_start and partial_fit go on from the file's weights (the file holds no
+        # optimizer state: the solver's starts fresh).
+        est._outputs = sizes[-1]
+        est._state = _descent.fresh_state(est._flat_params())
         return est
 
     def to_torch(self):

@@ -60,6 +60,7 @@ fn _descent(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(network::choose_optimizer, m)?)?;
     m.add_function(wrap_pyfunction!(network::save_network, m)?)?;
     m.add_function(wrap_pyfunction!(network::load_network, m)?)?;
+    m.add_function(wrap_pyfunction!(network::fresh_state, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -342,6 +342,14 @@ pub fn save_network(
     nn::save_model(Path::new(path), &net, params, precision, &meta, None).map_err(value_error)
 }
 
+/// A training state that starts from `params` with fresh optimizer state (a loaded model
+/// fine-tuned by `warm_start` or `partial_fit`).
+#[pyfunction]
+pub fn fresh_state(params: PyReadonlyArray1<'_, f64>) -> PyResult<String> {
+    let state = TrainState::new(params.as_slice()?.to_vec());
+    serde_json::to_string(&state).map_err(|e| PyValueError::new_err(format!("state: {e}")))
+}
+
 /// Loads a model saved by `save_network` or `descent train --save`.
 #[pyfunction]
 pub fn load_network<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyDict>> {

@@ -96,6 +96,32 @@ def test_save_and_load_as_the_cli_does(digits, tmp_path):
         MLPRegressor.load(path)
 
 
+def test_a_loaded_model_is_fine_tuned_from_its_weights(digits, tmp_path):
+    # warm_start and partial_fit on a loaded model go on from the file's weights (they
+    # started from fresh ones: one epoch of fine-tuning lost what the file held).
+    Xtr, Xte, ytr, yte = digits
+    clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=100, random_state=0).fit(Xtr, ytr)
+    trained = clf.score(Xte, yte)
+    assert trained > 0.9
+    clf.save(tmp_path / "m.safetensors")
+    for tune in ("warm_start", "partial_fit"):
+        back = MLPClassifier.load(tmp_path / "m.safetensors")
+        back.set_params(max_iter=1, random_state=0, warm_start=True)
+        if tune == "warm_start":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # one epoch: not converged
+                back.fit(Xtr, ytr)
+        else:
+            back.partial_fit(Xtr, ytr)
+        fresh = MLPClassifier(hidden_layer_sizes=(32,), max_iter=1, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fresh.fit(Xtr, ytr)
+        # One more epoch keeps what a hundred taught; one from scratch does not.
+        assert back.score(Xte, yte) > trained - 0.03, tune
+        assert fresh.score(Xte, yte) < trained - 0.1
+
+
 @pytest.mark.parametrize("labels", [
     ["01", "02", "10"],            # strings that look like numbers stay strings
     [False, True],
