@@ -97,12 +97,15 @@ class _BaseMLP(BaseEstimator):
                 f"are {sorted(ACTIVATIONS)}."
             )
         for name in ("max_iter", "n_iter_no_change"):
-            if int(getattr(self, name)) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}.")
-        if self.alpha < 0:
-            raise ValueError(f"alpha must be >= 0, got {self.alpha}.")
-        if self.learning_rate_init <= 0:
-            raise ValueError(f"learning_rate_init must be > 0, got {self.learning_rate_init}.")
+            _whole(name, getattr(self, name))
+        _whole("threads", self.threads, high=1024)  # descent's ceiling (--threads)
+        if not (self.alpha >= 0 and np.isfinite(self.alpha)):
+            raise ValueError(f"alpha must be >= 0 and finite, got {self.alpha}.")
+        if not (self.learning_rate_init > 0 and np.isfinite(self.learning_rate_init)):
+            raise ValueError(f"learning_rate_init must be > 0 and finite, got "
+                             f"{self.learning_rate_init}.")
+        if self.tol is not None and not (self.tol >= 0 and np.isfinite(self.tol)):
+            raise ValueError(f"tol must be >= 0 and finite, got {self.tol}.")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction}."
@@ -111,9 +114,11 @@ class _BaseMLP(BaseEstimator):
     def _batch(self, n):
         if isinstance(self.batch_size, str) and self.batch_size == "auto":
             return min(200, n)
-        b = int(self.batch_size)
-        if b < 1:
-            raise ValueError(f"batch_size must be >= 1 or 'auto', got {self.batch_size}.")
+        try:
+            b = _whole("batch_size", self.batch_size)
+        except ValueError:
+            raise ValueError(f"batch_size must be >= 1 or 'auto', got {self.batch_size}.") \
+                from None
         if b > n:
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "
                           "to be clipped", UserWarning)
@@ -353,6 +358,18 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _whole(name, value, low=1, high=2**53):
+    """An integer setting (an integral float too), or a ValueError in one line — not
+    numpy's or Python's overflow error for inf, NaN or a number no counter holds."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (np.isfinite(v) and v == int(v) and low <= v <= high):
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}.")
+    return int(v)
 
 
 def _label_type(classes):

@@ -221,6 +221,15 @@ def test_bad_settings_are_clear_errors(digits):
         MLPClassifier(solver="trust-exact").fit(Xtr, ytr)
     with pytest.raises(ValueError, match="activation"):
         MLPClassifier(activation="swish").fit(Xtr, ytr)
+    # Settings no run can have are ValueErrors naming them (inf, NaN and 1e30 gave
+    # OverflowError or numpy's messages, or reached Rust as a cast).
+    for name, value in [("max_iter", np.inf), ("max_iter", np.nan), ("max_iter", 1e30),
+                        ("max_iter", 2.5), ("n_iter_no_change", 0), ("batch_size", np.inf),
+                        ("batch_size", "big"), ("threads", 0), ("threads", 10**6),
+                        ("alpha", np.nan), ("alpha", np.inf), ("learning_rate_init", np.nan),
+                        ("tol", np.nan)]:
+        with pytest.raises(ValueError, match=name):
+            MLPClassifier(**{"max_iter": 2, name: value}).fit(Xtr, ytr)
     # As scikit-learn's: partial_fit exists only for mini-batch solvers.
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
     assert hasattr(MLPRegressor(solver="adam"), "partial_fit")
