@@ -183,11 +183,14 @@ fn parse_budget(s: &str) -> Result<Budget> {
     Ok(b)
 }
 
-fn split_methods(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(|m| m.trim().to_string())
-        .filter(|m| !m.is_empty())
-        .collect()
+/// The methods of `--methods`, comma-separated; an empty entry (`lbfgs,,adam`, a
+/// name lost in editing) is refused rather than skipped.
+fn split_methods(s: &str) -> Result<Vec<String>> {
+    let methods: Vec<String> = s.split(',').map(|m| m.trim().to_string()).collect();
+    if methods.iter().any(String::is_empty) {
+        bail!("--methods: an empty method name in {s:?} (between, before or after commas)");
+    }
+    Ok(methods)
 }
 
 /// Creates the output folder and proves it writable, before any work.
@@ -255,7 +258,7 @@ fn run_objective(a: &CompareArgs, budget: Budget) -> Result<()> {
     }
     let methods = parse_specs(&split_methods(
         a.methods.as_deref().unwrap_or(DEFAULT_METHODS),
-    ))?;
+    )?)?;
     for (name, v) in [("--gtol", a.gtol), ("--ftol", a.ftol), ("--xtol", a.xtol)] {
         if v.is_some_and(|v| !(v >= 0.0 && v.is_finite())) {
             bail!("{name} must be a finite non-negative number");
@@ -780,10 +783,7 @@ fn run_training(a: &CompareArgs, budget: Budget) -> Result<()> {
             bail!("{flag} is for objectives; a training comparison takes --epochs or --budget epochs:K");
         }
     }
-    let methods = split_methods(a.methods.as_deref().unwrap_or(DEFAULT_TRAIN_METHODS));
-    if methods.is_empty() {
-        bail!("--methods: no methods given");
-    }
+    let methods = split_methods(a.methods.as_deref().unwrap_or(DEFAULT_TRAIN_METHODS))?;
     let epochs = budget.iters.map(|k| k as usize).or(a.net.epochs);
     // Every optimizer is checked, and the data loaded once, before any training.
     for m in &methods {

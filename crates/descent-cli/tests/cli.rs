@@ -1272,6 +1272,7 @@ fn compare_agrees_with_minimize_and_fit_and_writes_its_files() {
         .contains("| lbfgs |"));
     for args in [
         vec!["compare", "--methods", "lbfgs,nosuch"],
+        vec!["compare", "--methods", "lbfgs,,bfgs"],
         vec!["compare", "--expr", "x1^2 + x2^2", "--methods", "bfgs,lm"],
         vec![
             "compare",
