@@ -102,6 +102,9 @@ struct NetArgs {
     init: Option<String>,
     #[arg(long)]
     lr: Option<f64>,
+    /// L2 penalty ½·λ·‖W‖² on the weights in the full-batch objective (as `train --l2`).
+    #[arg(long)]
+    l2: Option<f64>,
     #[arg(long)]
     batch_size: Option<usize>,
     #[arg(long)]
@@ -137,6 +140,7 @@ impl NetArgs {
             ("--activation", self.activation.is_some()),
             ("--init", self.init.is_some()),
             ("--lr", self.lr.is_some()),
+            ("--l2", self.l2.is_some()),
             ("--batch-size", self.batch_size.is_some()),
             ("--epochs", self.epochs.is_some()),
             ("--seed", self.seed.is_some()),
@@ -700,6 +704,7 @@ fn experiment(a: &CompareArgs, optimizer: &str, epochs: Option<usize>) -> Result
     c.epochs = epochs;
     c.train.optimizer = optimizer.into();
     c.train.lr = n.lr;
+    c.train.l2 = n.l2;
     if let Some(b) = n.batch_size {
         c.train.batch_size = b;
     }
