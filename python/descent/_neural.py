@@ -51,6 +51,10 @@ class _BaseMLP(BaseEstimator):
     """What the two estimators share: parameters, training, the network's arrays."""
 
     _loss = None
+    #: scikit-learn's loss in units of descent's: the same cross-entropy, but half the
+    #: squared error (scikit-learn's regressor minimizes ½·mean((y − ŷ)²)). Losses are
+    #: reported, and tol, alpha and the gradient test read, in scikit-learn's units.
+    _sk_loss_scale = 1.0
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
@@ -209,15 +213,16 @@ class _BaseMLP(BaseEstimator):
             X = Xt
             kw["batch_size"] = self._batch(len(idx_t))
         elif not partial and self.tol is not None and minibatch:
-            kw["tol"] = float(self.tol)
+            kw["tol"] = float(self.tol) / self._sk_loss_scale
             kw["n_iter_no_change"] = int(self.n_iter_no_change)
         if not minibatch:
             # scikit-learn's lbfgs: tol is the gradient's ∞-norm at which it stops (gtol),
             # alpha the L2 penalty over the rows trained on.
+            # (descent's objective is scikit-learn's divided by _sk_loss_scale.)
             if self.tol is not None:
-                kw["min_grad"] = float(self.tol)
+                kw["min_grad"] = float(self.tol) / self._sk_loss_scale
             if penalized and self.alpha > 0:
-                kw["l2"] = float(self.alpha) / len(X)
+                kw["l2"] = float(self.alpha) / len(X) / self._sk_loss_scale
         out = _descent.train_network(
             np.ascontiguousarray(X, dtype=float), sizes, ACTIVATIONS[self.activation],
             self._loss, spec, **kw)
@@ -225,7 +230,7 @@ class _BaseMLP(BaseEstimator):
         self._run_seed = seed
         self._set_network(sizes, out["params"])
         self.solver_ = spec
-        self.loss_curve_ = list(out["loss_curve"])
+        self.loss_curve_ = [self._sk_loss_scale * v for v in out["loss_curve"]]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.nan
         self.n_iter_ = int(out["epochs"])
@@ -490,6 +495,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     interface, descent's optimizers. See the module documentation."""
 
     _loss = "mse"
+    _sk_loss_scale = 0.5
 
     def _targets_kw(self, y, prefix=""):
         return {prefix + "values": np.ascontiguousarray(y.reshape(len(y), -1), dtype=float)}

@@ -287,7 +287,9 @@ pub fn network_outputs<'py>(
     }
     let xs: Vec<f64> = xa.iter().copied().collect();
     let k = net.outputs();
-    let out = py.detach(move || net.answer(&params, &xs, n));
+    let out = py
+        .detach(move || net.answer(&params, &xs, n))
+        .map_err(value_error)?;
     PyArray1::from_vec(py, out)
         .reshape([n, k])
         .map_err(|e| PyValueError::new_err(e.to_string()))

@@ -96,6 +96,41 @@ def test_save_and_load_as_the_cli_does(digits, tmp_path):
         MLPRegressor.load(path)
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_the_regressor_s_loss_is_scikit_learn_s_half_squared_error(solver):
+    # scikit-learn's regressor minimizes ½·mean((y − ŷ)²) + ½·alpha·‖W‖²/n: loss_ and
+    # loss_curve_ are in those units and alpha weighs against that half (descent's own
+    # squared error is the whole mean: loss_ was twice scikit-learn's, and alpha acted at
+    # half its strength — at alpha = 10 the weights were scikit-learn's at alpha = 5).
+    from sklearn.neural_network import MLPRegressor as SkMLP
+
+    X, y = make_regression(80, 3, noise=5, random_state=0)
+    y = y / 50
+    alpha = 10.0
+    kw = dict(hidden_layer_sizes=(5,), activation="tanh", solver=solver, alpha=alpha,
+              random_state=0)
+    ours = MLPRegressor(precision="f64", max_iter=3000 if solver == "lbfgs" else 20,
+                        tol=1e-10 if solver == "lbfgs" else 1e-4, **kw).fit(X, y)
+
+    def objective(est):
+        penalty = sum((w ** 2).sum() for w in est.coefs_)
+        return 0.5 * np.mean((est.predict(X) - y) ** 2) + 0.5 * alpha * penalty / len(X)
+
+    if solver == "lbfgs":
+        np.testing.assert_allclose(ours.loss_, objective(ours), rtol=1e-10)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = SkMLP(max_iter=3000, tol=1e-10, **kw).fit(X, y)
+        np.testing.assert_allclose(objective(ours), objective(theirs), rtol=2e-3)
+        np.testing.assert_allclose(sum((w ** 2).sum() for w in ours.coefs_),
+                                   sum((w ** 2).sum() for w in theirs.coefs_), rtol=2e-2)
+    else:
+        # A mini-batch epoch's loss is the mean over its batches, taken as they trained:
+        # near the end it is within a few per cent of the loss at the final weights.
+        data_loss = 0.5 * np.mean((ours.predict(X) - y) ** 2)
+        assert abs(ours.loss_ - data_loss) < 0.2 * data_loss, (ours.loss_, data_loss)
+
+
 def test_a_loaded_model_is_fine_tuned_from_its_weights(digits, tmp_path):
     # warm_start and partial_fit on a loaded model go on from the file's weights (they
     # started from fresh ones: one epoch of fine-tuning lost what the file held).

@@ -492,6 +492,30 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Refuses tolerances no test can use: negative or NaN ones (a negative tolerance
+    /// made the step test pass at once, so a run "converged" after a few iterations far
+    /// from any minimum), and a NaN target.
+    pub fn check(&self) -> Result<()> {
+        for (name, v) in [
+            ("gtol", self.gtol),
+            ("ftol", self.ftol),
+            ("xtol", self.xtol),
+        ] {
+            if !(v >= 0.0) {
+                return Err(Error::config(
+                    name,
+                    format!("must be at least 0 (0 turns the test off), got {v}"),
+                ));
+            }
+        }
+        if self.target.is_some_and(f64::is_nan) {
+            return Err(Error::config("target", "is NaN"));
+        }
+        Ok(())
+    }
+}
+
 /// A starting point must have the problem's dimension and finite entries.
 pub(crate) fn check_start(x0: &[f64], n: usize, what: &str) -> Result<()> {
     if x0.len() != n {
@@ -722,6 +746,7 @@ pub fn run<K: ProblemKind>(
     opts: &Options,
     obs: &mut dyn Observer,
 ) -> Result<Summary> {
+    opts.check()?;
     let n = K::dim(problem);
     let clock = Instant::now();
     let name = method.name();
@@ -772,8 +797,19 @@ pub fn run<K: ProblemKind>(
                     });
                 }
             }
-            method.load_state(&c.method_state)?;
-            method.load_buffers(&c.buffers)?;
+            // A state another method saved does not parse: say whose it is.
+            let other = |e: Error| {
+                Error::Parse(format!(
+                    "the checkpoint{} does not resume {name}: {e}",
+                    if c.method.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (saved by {})", c.method)
+                    }
+                ))
+            };
+            method.load_state(&c.method_state).map_err(other)?;
+            method.load_buffers(&c.buffers).map_err(other)?;
             method.check_restored(dims)?;
             (
                 c.iterate.clone(),

@@ -128,7 +128,9 @@ pub fn csv(data: &[u8]) {
     if set.validate("fuzz").is_err() {
         return;
     }
-    let (mut train, mut val, _) = set.split(0.2, 0.2, u64::from(flags));
+    let Ok((mut train, mut val, _)) = set.split(0.2, 0.2, u64::from(flags)) else {
+        return;
+    };
     let s = train.standardizer(flags & 8 != 0);
     train.standardize(&s);
     val.standardize(&s);

@@ -69,7 +69,7 @@ fn assert_close(a: &[(f64, Option<f64>)], b: &[(f64, Option<f64>)], tol: f64, wh
 
 fn spirals() -> (Mlp, Dataset, Dataset) {
     let data = synthetic("spirals:600", 3).unwrap();
-    let (train, val, _) = data.split(0.2, 0.0, 3);
+    let (train, val, _) = data.split(0.2, 0.0, 3).unwrap();
     let net = Mlp::new(&[2, 32, 32, 3], &[Activation::Tanh; 2], Loss::CrossEntropy).unwrap();
     (net, train, val)
 }

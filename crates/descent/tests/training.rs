@@ -77,7 +77,7 @@ fn levenberg_marquardt_fits_sine_with_1_10_1_tanh_fast() {
 #[test]
 fn adam_and_lbfgs_learn_two_spirals_and_xor() {
     let data = synthetic("spirals:400", 3).unwrap();
-    let (tr, va, _) = data.split(0.2, 0.0, 1);
+    let (tr, va, _) = data.split(0.2, 0.0, 1).unwrap();
     let net = Mlp::new(&[2, 32, 32, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
     let p0 = net.init_params(Init::GlorotUniform, 2);
     let cfg = TrainConfig {
@@ -400,7 +400,7 @@ fn diagnostics_report_every_hidden_layer() {
 #[test]
 fn hessian_free_trains_cross_entropy_and_squared_error_networks() {
     let data = synthetic("spirals:300", 4).unwrap();
-    let (tr, va, _) = data.split(0.2, 0.0, 2);
+    let (tr, va, _) = data.split(0.2, 0.0, 2).unwrap();
     let net = Mlp::new(&[2, 24, 24, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
     let cfg = TrainConfig {
         optimizer: "hf".into(),

@@ -177,8 +177,44 @@ impl Dataset {
         &self.x[i * self.d..(i + 1) * self.d]
     }
 
-    /// Checks that every feature and target is finite.
+    /// Checks that the set is whole — n×d features, one target (or k values) per row,
+    /// labels within the class names — and that every feature and target is finite.
     pub fn validate(&self, what: &str) -> Result<()> {
+        if self.d == 0 || self.x.len() % self.d != 0 {
+            return Err(Error::config(
+                what,
+                format!(
+                    "{} feature values are not rows of {} features",
+                    self.x.len(),
+                    self.d
+                ),
+            ));
+        }
+        let n = self.len();
+        match &self.targets {
+            TargetData::Classes { labels, names } => {
+                if labels.len() != n {
+                    return Err(Error::config(
+                        what,
+                        format!("{} labels for {n} rows", labels.len()),
+                    ));
+                }
+                if let Some(l) = labels.iter().find(|l| **l as usize >= names.len()) {
+                    return Err(Error::config(
+                        what,
+                        format!("label {l} is not one of the {} classes", names.len()),
+                    ));
+                }
+            }
+            TargetData::Values { y, k } => {
+                if *k == 0 || Some(y.len()) != n.checked_mul(*k) {
+                    return Err(Error::config(
+                        what,
+                        format!("{} target values are not {n} rows of {k}", y.len()),
+                    ));
+                }
+            }
+        }
         if let Some(i) = self.x.iter().position(|v| !v.is_finite()) {
             return Err(Error::config(
                 what,
@@ -233,9 +269,31 @@ impl Dataset {
     }
 
     /// Seeded split into (train, validation, test) with the given fractions.
-    pub fn split(&self, val_frac: f64, test_frac: f64, seed: u64) -> (Dataset, Dataset, Dataset) {
+    ///
+    /// Errors when a fraction is not in [0, 1) or they leave no training rows.
+    pub fn split(
+        &self,
+        val_frac: f64,
+        test_frac: f64,
+        seed: u64,
+    ) -> Result<(Dataset, Dataset, Dataset)> {
+        for (name, f) in [("val_frac", val_frac), ("test_frac", test_frac)] {
+            if !(0.0..1.0).contains(&f) {
+                return Err(Error::config(name, format!("must be in [0, 1), got {f}")));
+            }
+        }
         let [train, val, test] = split_rows(self.len(), val_frac, test_frac, seed);
-        (self.subset(&train), self.subset(&val), self.subset(&test))
+        if train.is_empty() {
+            return Err(Error::config(
+                "val_frac",
+                format!(
+                    "validation {val_frac} and test {test_frac} leave none of the {} rows \
+                     for training",
+                    self.len()
+                ),
+            ));
+        }
+        Ok((self.subset(&train), self.subset(&val), self.subset(&test)))
     }
 
     /// Statistics of this training set for standardization ([`Dataset::standardizer`]),
@@ -491,7 +549,7 @@ mod tests {
             feature_names: vec![],
             part: None,
         };
-        let (tr, va, te) = d.split(0.2, 0.2, 1);
+        let (tr, va, te) = d.split(0.2, 0.2, 1).unwrap();
         assert_eq!((tr.len(), va.len(), te.len()), (6, 2, 2));
         let s = tr.standardizer(true);
         let mut t2 = tr.clone();

@@ -30,6 +30,20 @@ impl ExprModel {
         y: Vec<f64>,
     ) -> Result<Self> {
         let expr = Expr::parse(model)?;
+        // A name bound twice would be read as one of its meanings only (a parameter
+        // named as a column shadowed the column: the data were ignored).
+        for (i, name) in params.iter().chain(inputs).enumerate() {
+            if params.iter().chain(inputs).take(i).any(|m| m == name) {
+                let what = if params.contains(name) && inputs.contains(name) {
+                    "is both a parameter and a data column"
+                } else if i < params.len() {
+                    "is named twice among the parameters"
+                } else {
+                    "is named twice among the data columns"
+                };
+                return Err(Error::config("parameters", format!("'{name}' {what}")));
+            }
+        }
         for v in expr.variables() {
             if !params.contains(v) && !inputs.contains(v) {
                 return Err(Error::Unknown {

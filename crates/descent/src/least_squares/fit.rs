@@ -264,6 +264,28 @@ pub fn sum_of_squares(problem: &dyn LeastSquares, x: &[f64]) -> f64 {
     crate::linalg::dot(&r, &r)
 }
 
+impl FitOptions {
+    /// Refuses settings no fit can use, before any work: a damping start τ or ceiling
+    /// that is not positive (NaN ones stopped the fit at x0 with `breakdown`), bounds of
+    /// another dimension than the problem's `n`.
+    pub fn check(&self, n: usize) -> Result<()> {
+        if !(self.tau > 0.0 && self.tau.is_finite()) {
+            return Err(Error::config(
+                "tau",
+                format!("must be positive and finite, got {}", self.tau),
+            ));
+        }
+        if !(self.mu_max > 0.0) {
+            return Err(Error::config(
+                "mu_max",
+                format!("must be positive, got {}", self.mu_max),
+            ));
+        }
+        Bounds::for_dim(self.bounds.as_ref(), n)?;
+        Ok(())
+    }
+}
+
 /// Fits `problem` from `x0` with `method`.
 ///
 /// Errors only when the problem cannot be started (wrong length, non-finite `x0`,
@@ -286,6 +308,13 @@ pub fn fit_from(
     opts: &FitOptions,
     obs: &mut dyn Observer,
 ) -> Result<FitSummary> {
+    if opts.bounds.is_some() && method != LsqMethod::LevenbergMarquardt {
+        // (They were ignored: the fit left the box without a word.)
+        return Err(Error::NotApplicable {
+            method: method.as_str().into(),
+            why: "it takes no bounds (lm keeps to them; so does trf)".into(),
+        });
+    }
     fit_with(problem, method.build(opts).as_mut(), start, opts, obs)
 }
 
@@ -298,6 +327,7 @@ pub fn fit_with(
     opts: &FitOptions,
     obs: &mut dyn Observer,
 ) -> Result<FitSummary> {
+    opts.check(problem.dim())?;
     let s = minimize_least_squares(problem, method, start, &opts.driver_options(), obs)?;
     // The covariance needs J at the solution: one more Jacobian, counted.
     let (rows, n) = (problem.residual_count(), problem.dim());

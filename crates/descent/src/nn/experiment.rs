@@ -1100,7 +1100,7 @@ pub fn predict(model: &SavedModel, spec: &str) -> Result<Predictions> {
                 .flat_map(|r| columns.iter().map(move |c| c[r]))
                 .collect();
             return Ok(Predictions {
-                predictions: answers(model, x, n),
+                predictions: answers(model, x, n)?,
                 metrics: None,
             });
         }
@@ -1150,7 +1150,7 @@ pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions
     let net = &model.net;
     let (l, accuracy, r2) = evaluate(net, &model.params, &batch_data::<f64>(&data, net), Par::Seq);
     // (Standardized already: `answers` takes raw inputs.)
-    let predictions = answers_standardized(model, &data.x, data.len());
+    let predictions = answers_standardized(model, &data.x, data.len())?;
     Ok(Predictions {
         predictions,
         metrics: Some(Metrics {
@@ -1162,7 +1162,7 @@ pub fn predict_data(model: &SavedModel, mut data: Dataset) -> Result<Predictions
 }
 
 /// What the model answers for `n` rows of raw inputs `x` (n×inputs).
-fn answers(model: &SavedModel, mut x: Vec<f64>, n: usize) -> Vec<Prediction> {
+fn answers(model: &SavedModel, mut x: Vec<f64>, n: usize) -> Result<Vec<Prediction>> {
     if let Some(s) = &model.meta.standardizer {
         s.features(&mut x);
     }
@@ -1171,9 +1171,9 @@ fn answers(model: &SavedModel, mut x: Vec<f64>, n: usize) -> Vec<Prediction> {
 
 /// What the model answers for `n` rows of standardized inputs `x`: classes are the
 /// argmax (softmax) or σ > 0.5 (binary), values are mapped back to the target's units.
-fn answers_standardized(model: &SavedModel, x: &[f64], n: usize) -> Vec<Prediction> {
+fn answers_standardized(model: &SavedModel, x: &[f64], n: usize) -> Result<Vec<Prediction>> {
     let (net, loss) = (&model.net, model.net.arch.loss);
-    let z = net.answer(&model.params, x, n);
+    let z = net.answer(&model.params, x, n)?;
     let k = net.outputs();
     let target_scale = model
         .meta
@@ -1190,7 +1190,7 @@ fn answers_standardized(model: &SavedModel, x: &[f64], n: usize) -> Vec<Predicti
                 .unwrap_or_else(|| c.to_string()),
         )
     };
-    z.chunks(k)
+    Ok(z.chunks(k)
         .map(|row| match loss {
             Loss::CrossEntropy => {
                 class(
@@ -1216,5 +1216,5 @@ fn answers_standardized(model: &SavedModel, x: &[f64], n: usize) -> Vec<Predicti
                 }
             }
         })
-        .collect()
+        .collect())
 }

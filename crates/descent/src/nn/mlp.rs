@@ -399,8 +399,26 @@ impl Mlp {
     /// What the network answers for `n` samples (`x` is n×n₀): the outputs after the
     /// loss's output map — class probabilities (softmax), σ(z) for binary outputs, the
     /// values themselves for squared error — n×k, in chunks so memory stays bounded.
-    pub fn answer(&self, params: &[f64], x: &[f64], n: usize) -> Vec<f64> {
-        assert_eq!(x.len(), n * self.inputs(), "input has the wrong shape");
+    ///
+    /// Errors when `params` are not the network's count or `x` is not n×n₀.
+    pub fn answer(&self, params: &[f64], x: &[f64], n: usize) -> Result<Vec<f64>> {
+        if params.len() != self.num_params() {
+            return Err(Error::DimensionMismatch {
+                what: "parameters".into(),
+                expected: self.num_params(),
+                got: params.len(),
+            });
+        }
+        if Some(x.len()) != n.checked_mul(self.inputs()) {
+            return Err(Error::config(
+                "inputs",
+                format!(
+                    "{} values are not {n} rows of the network's {} inputs",
+                    x.len(),
+                    self.inputs()
+                ),
+            ));
+        }
         let (d, k) = (self.inputs(), self.outputs());
         let chunk = n.clamp(1, 2048);
         let mut ws = self.workspace::<f64>(chunk);
@@ -416,7 +434,7 @@ impl Mlp {
             ));
         }
         self.arch.loss.output(&mut out, k);
-        out
+        Ok(out)
     }
 
     /// Loss of the last forward pass and its gradient into `grad` (length P, overwritten).

@@ -513,7 +513,18 @@ pub fn check_compatible(net: &Mlp, data: &Dataset, what: &str) -> Result<()> {
                 ));
             }
         }
-        (TargetData::Values { k, .. }, Loss::SquaredError | Loss::BinaryCrossEntropy) => {
+        (TargetData::Values { k, y }, Loss::SquaredError | Loss::BinaryCrossEntropy) => {
+            if net.arch.loss == Loss::BinaryCrossEntropy {
+                if let Some(v) = y.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+                    return Err(Error::config(
+                        "target",
+                        format!(
+                            "binary cross-entropy needs targets in [0, 1]; the {what} data \
+                             has {v}"
+                        ),
+                    ));
+                }
+            }
             if *k != net.outputs() {
                 return Err(Error::config(
                     "layers",
@@ -858,11 +869,11 @@ pub fn train_distributed<T: Real>(
     obs: &mut dyn TrainObserver,
     comm: &dyn Communicator,
 ) -> Result<TrainResult> {
-    check_compatible(net, train, "training")?;
     train.validate("training data")?;
+    check_compatible(net, train, "training")?;
     if let Some(v) = val {
-        check_compatible(net, v, "validation")?;
         v.validate("validation data")?;
+        check_compatible(net, v, "validation")?;
     }
     let best = start.best.as_ref().map(|(_, b)| b.len());
     for (what, got) in [
