@@ -502,7 +502,7 @@ impl Options {
             ("ftol", self.ftol),
             ("xtol", self.xtol),
         ] {
-            if !(v >= 0.0) {
+            if v.is_nan() || v < 0.0 {
                 return Err(Error::config(
                     name,
                     format!("must be at least 0 (0 turns the test off), got {v}"),

@@ -180,7 +180,7 @@ impl Dataset {
     /// Checks that the set is whole — n×d features, one target (or k values) per row,
     /// labels within the class names — and that every feature and target is finite.
     pub fn validate(&self, what: &str) -> Result<()> {
-        if self.d == 0 || self.x.len() % self.d != 0 {
+        if self.d == 0 || !self.x.len().is_multiple_of(self.d) {
             return Err(Error::config(
                 what,
                 format!(

@@ -275,7 +275,7 @@ impl FitOptions {
                 format!("must be positive and finite, got {}", self.tau),
             ));
         }
-        if !(self.mu_max > 0.0) {
+        if self.mu_max.is_nan() || self.mu_max <= 0.0 {
             return Err(Error::config(
                 "mu_max",
                 format!("must be positive, got {}", self.mu_max),
