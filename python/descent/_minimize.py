@@ -56,6 +56,9 @@ MESSAGES = {
     "max_iterations": "Maximum number of iterations has been exceeded.",
     "max_evaluations": "Maximum number of function evaluations has been exceeded.",
     "line_search_failed": "Desired error not necessarily achieved due to precision loss.",
+    "not_descent_direction": "Desired error not necessarily achieved due to precision loss.",
+    "breakdown": "Desired error not necessarily achieved due to precision loss.",
+    "trust_region_too_small": "A bad approximation caused failure to predict improvement.",
     "non_finite": "NaN result encountered.",
 }
 LBFGSB_MESSAGES = {
@@ -363,6 +366,17 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
             allvecs.append(np.copy(x))
             return user_hook(x, f, nit) if user_hook else False
 
+    # The last two values of f, for SciPy's L-BFGS-B test on the relative reduction
+    # (which descent's L-BFGS, bounded or not, answers to).
+    recent = []
+    if base in ("lbfgs", "lbfgsb"):
+        inner = hook
+
+        def hook(x, f, nit):
+            recent.append(f)
+            del recent[:-2]
+            return inner(x, f, nit) if inner else False
+
     try:
         out = _descent.minimize(
             value, value_grad, x0, name, settings,
@@ -380,13 +394,35 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
     term = out["termination"]
     status = STATUS.get(term, 2)
     success = bool(out["converged"]) and not stopped
-    if term == "step_tolerance" and out["grad_norm"] > run.get("gtol", FD_GTOL) ** 0.5:
+    term_message = None
+    # SciPy's own test, ‖∇f‖∞ ≤ gtol (1e-5 unless given), decides what SciPy would call
+    # converged: descent's tolerances are tighter, and a run that went on past SciPy's
+    # point until the precision of f ran out (a line search or trust region that can no
+    # longer tell f's values apart) has converged by SciPy's contract — SciPy would have
+    # stopped there with success. (`termination` still says how descent's run ended.)
+    # L-BFGS-B's other test is the relative reduction of f in an iteration,
+    # (f₋ − f)/max(|f₋|, |f|, 1) ≤ ftol (factr·ε = 2.2e-9 unless given): a run whose last
+    # iteration passed it would have stopped there, or before, in SciPy with success.
+    scipy_gtol = run.get("gtol", FD_GTOL)
+    scipy_ftol = run.get("ftol", FD_FTOL_LBFGSB)
+    reduced = len(recent) == 2 and (recent[0] - recent[1]) <= scipy_ftol * max(
+        abs(recent[0]), abs(recent[1]), 1.0)
+    if status == 2 and not stopped and out["grad_norm"] <= scipy_gtol:
+        status, success = 0, True
+        term_message = (LBFGSB_MESSAGES if base == "lbfgsb" else MESSAGES)[
+            "gradient_tolerance"]
+    elif (base in ("lbfgs", "lbfgsb") and not stopped and not success and reduced
+          and term in ("line_search_failed", "step_tolerance")):
+        status, success = 0, True
+        term_message = (LBFGSB_MESSAGES if base == "lbfgsb" else MESSAGES)[
+            "cost_change_tolerance"]
+    elif (term == "step_tolerance" and "xtol" not in run
+          and out["grad_norm"] > scipy_gtol ** 0.5):
         # Steps vanished where the gradient has not: the method stalled (SciPy would say
-        # precision was lost), it did not converge.
+        # precision was lost), it did not converge — unless the step tolerance is the
+        # user's own.
         status, success = 2, False
         term_message = MESSAGES["line_search_failed"]
-    else:
-        term_message = None
     table = LBFGSB_MESSAGES if base == "lbfgsb" else MESSAGES
     message = term_message or table.get(term, out["message"])
     if stopped:
