@@ -422,7 +422,7 @@ fn cg_vs_sd(r: &mut Report, _: Option<&Path>) -> Result<()> {
             *o = d * x;
         }
     };
-    let lin = descent::linear_cg(&apply, &diag, &vec![0.0; n], 1e-10, 10 * n, None);
+    let lin = descent::linear_cg(&apply, &diag, &vec![0.0; n], 1e-10, 10 * n, None)?;
     r.text(&format!(
         "The linear CG solver (`descent::linear_cg`: exact step lengths from the recurrences \
          instead of numerical line searches) solves Ax = b for the same A to a relative residual \

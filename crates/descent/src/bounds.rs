@@ -169,9 +169,11 @@ impl Bounds {
 
     /// Whether `l ≤ x ≤ u` holds for every entry.
     pub fn contains(&self, x: &[f64]) -> bool {
-        x.iter()
-            .zip(self.lower.iter().zip(self.upper.iter()))
-            .all(|(v, (l, u))| *l <= *v && *v <= *u)
+        // A point of another dimension is not in the box (zip would have compared a part).
+        x.len() == self.lower.len()
+            && x.iter()
+                .zip(self.lower.iter().zip(self.upper.iter()))
+                .all(|(v, (l, u))| *l <= *v && *v <= *u)
     }
 
     /// Clamps `x` into the box.

@@ -968,19 +968,29 @@ pub fn run<K: ProblemKind>(
         },
         None => fin,
     };
+    let grad_norm = if stochastic {
+        norm_inf(&fin.g)
+    } else {
+        method.grad_norm(&fin)
+    };
+    // Steps that vanish where the gradient has not are a stall, not convergence: f
+    // unbounded below along a line (x₁ + x₂/2: "converged" at f = −4e154), a singularity
+    // approached (log x₁: at x₁ = 2e-38, ‖∇f‖ = 4.6e37), an indefinite quadratic. The
+    // gradient test's square root (at least 1e-4) separates them from the badly scaled
+    // minima the step test rightly ends at. (Least squares keep their tests: MINPACK's
+    // step test is scaled by the problem's own columns.)
+    let stalled = termination == Termination::StepTolerance
+        && dims.m == 0
+        && (grad_norm.is_nan() || grad_norm > opts.gtol.max(1e-8).sqrt());
     let summary = Summary {
         method: name,
-        grad_norm: if stochastic {
-            norm_inf(&fin.g)
-        } else {
-            method.grad_norm(&fin)
-        },
+        grad_norm,
         x: fin.x,
         f: fin.f,
         gradient: fin.g,
         iterations,
         counts: counts(),
-        converged: termination.converged(),
+        converged: termination.converged() && !stalled,
         termination,
         seconds,
         checkpoint,

@@ -2,6 +2,7 @@
 //! preconditioned (Nocedal & Wright, Algorithms 5.2 and 5.3; the lecture's eqs. 14–16).
 //! In exact arithmetic it terminates in at most n iterations.
 
+use crate::error::{Error, Result};
 use crate::linalg::{axpy, dot, norm};
 
 /// Outcome of [`linear_cg`].
@@ -24,6 +25,8 @@ pub type LinearOperator<'a> = &'a dyn Fn(&[f64], &mut [f64]);
 
 /// Solves `A x = b` by (preconditioned) conjugate gradients.
 ///
+/// Errors when `x0` is not `b`'s length or `tol` is negative or NaN.
+///
 /// `apply_a(v, out)` computes `out = A v`; `precond(r, out)`, if given, applies `M⁻¹` for
 /// an SPD preconditioner M. Stops when `‖r‖ ≤ tol·‖b‖` or after `max_iter` iterations.
 pub fn linear_cg(
@@ -33,8 +36,21 @@ pub fn linear_cg(
     tol: f64,
     max_iter: usize,
     precond: Option<LinearOperator<'_>>,
-) -> LinearCgResult {
+) -> Result<LinearCgResult> {
     let n = b.len();
+    if x0.len() != n {
+        return Err(Error::DimensionMismatch {
+            what: "x0".into(),
+            expected: n,
+            got: x0.len(),
+        });
+    }
+    if tol.is_nan() || tol < 0.0 {
+        return Err(Error::config(
+            "tol",
+            format!("must be at least 0, got {tol}"),
+        ));
+    }
     let mut x = x0.to_vec();
     let mut ax = vec![0.0; n];
     apply_a(&x, &mut ax);
@@ -71,11 +87,11 @@ pub fn linear_cg(
         it += 1;
     }
     let residual_norm = norm(&r);
-    LinearCgResult {
+    Ok(LinearCgResult {
         x,
         iterations: it,
         residual_norm,
         converged: residual_norm <= tol * bnorm,
         negative_curvature,
-    }
+    })
 }

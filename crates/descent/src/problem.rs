@@ -2,6 +2,7 @@
 //! [`LeastSquares`] (residuals and Jacobian) and [`SampledObjective`] (finite sums for
 //! mini-batches). [`Counted`] counts evaluations for any of them.
 
+use crate::error::{Error, Result};
 use crate::linalg::{axpy, DenseMatrix};
 use std::cell::Cell;
 
@@ -578,6 +579,36 @@ pub struct Quadratic {
     pub a: DenseMatrix,
     /// Linear term b.
     pub b: Vec<f64>,
+}
+
+impl Quadratic {
+    /// `½xᵀAx − bᵀx`, checked: A square, symmetric and finite, of b's length. (The
+    /// fields are public for reading; a quadratic built from them unchecked, with A of
+    /// another size than b, is not a quadratic any method can minimize.)
+    pub fn new(a: DenseMatrix, b: Vec<f64>) -> Result<Self> {
+        let n = b.len();
+        if a.rows != n || a.cols != n || a.data.len() != n * n {
+            return Err(Error::config(
+                "quadratic",
+                format!("A is {}×{} but b has {n} entries", a.rows, a.cols),
+            ));
+        }
+        for i in 0..n {
+            for j in 0..n {
+                let (aij, aji) = (a.get(i, j), a.get(j, i));
+                if !aij.is_finite() || (aij - aji).abs() > 1e-12 * aij.abs().max(aji.abs()) {
+                    return Err(Error::config(
+                        "quadratic",
+                        format!("A is not finite and symmetric at ({i}, {j}): {aij} and {aji}"),
+                    ));
+                }
+            }
+        }
+        if b.iter().any(|v| !v.is_finite()) {
+            return Err(Error::config("quadratic", "b has NaN or infinite entries"));
+        }
+        Ok(Quadratic { a, b })
+    }
 }
 
 impl Objective for Quadratic {

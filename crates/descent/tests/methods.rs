@@ -64,7 +64,7 @@ fn linear_cg_is_exact_in_n_steps() {
         let a = spd(n, seed);
         let b: Vec<f64> = (0..n).map(|i| (i as f64).cos()).collect();
         let apply = |v: &[f64], out: &mut [f64]| a.mul_vec(v, out);
-        let r = linear_cg(&apply, &b, &vec![0.0; n], 1e-10, n, None);
+        let r = linear_cg(&apply, &b, &vec![0.0; n], 1e-10, n, None).unwrap();
         assert!(r.iterations <= n, "n={n}: {} iterations", r.iterations);
         assert!(r.converged, "n={n}: residual {}", r.residual_norm);
         // Jacobi preconditioning also converges within n steps.
@@ -74,7 +74,7 @@ fn linear_cg_is_exact_in_n_steps() {
                 z[i] = r[i] / diag[i];
             }
         };
-        let r = linear_cg(&apply, &b, &vec![0.0; n], 1e-10, n, Some(&m));
+        let r = linear_cg(&apply, &b, &vec![0.0; n], 1e-10, n, Some(&m)).unwrap();
         assert!(r.converged && r.iterations <= n);
     }
 }
@@ -683,4 +683,47 @@ fn muon_follows_torch_optim_muon_in_float64() {
             "{x:?} vs torch {want:?}"
         );
     }
+}
+
+/// Steps that vanish where the gradient has not are a stall, not convergence: the step
+/// test ended these runs and `converged` said yes (f unbounded below along a line at
+/// f = −4e154; log x₁ at x₁ = 2e-38 with ‖∇f‖ = 4.6e37), as the Python package already
+/// read them.
+#[test]
+fn vanishing_steps_with_a_large_gradient_are_a_stall() {
+    use descent::expr::ExprObjective;
+    for (expr, x0, method) in [
+        ("x1 + 0.5*x2", vec![1.0, 1.0], "scg"),
+        ("log(x1)", vec![1.0], "lbfgs"),
+    ] {
+        let p = ExprObjective::parse(expr).unwrap();
+        let spec = MethodSpec::new(method);
+        let mut m = spec.build().unwrap();
+        let s = minimize(
+            &p,
+            m.as_mut(),
+            &x0,
+            &spec.default_options(),
+            &mut NoObserver,
+        )
+        .unwrap();
+        assert!(
+            !s.converged,
+            "{expr} with {method}: {} at f = {}",
+            s.termination, s.f
+        );
+    }
+    // A minimum the step test ends at still converged.
+    let p = ExprObjective::parse("(x1 - 3)^2 + (x2 + 1)^2").unwrap();
+    let spec = MethodSpec::new("scg");
+    let mut m = spec.build().unwrap();
+    let s = minimize(
+        &p,
+        m.as_mut(),
+        &[0.0, 0.0],
+        &spec.default_options(),
+        &mut NoObserver,
+    )
+    .unwrap();
+    assert!(s.converged, "{}", s.termination);
 }

@@ -268,3 +268,52 @@ fn a_network_answers_only_inputs_of_its_shape() {
     says(net.answer(&p[..4], &[1.0, 2.0], 1), "parameters");
     assert_eq!(net.answer(&p, &[1.0, 2.0], 1).unwrap().len(), 1);
 }
+
+#[test]
+fn smaller_calls_refuse_what_they_cannot_use() {
+    // A plateau factor outside (0, 1): −5 drove the rate's scale to −3e10, and the run
+    // "completed".
+    let cfg = TrainConfig {
+        plateau: Some((-5.0, 0)),
+        ..TrainConfig::default()
+    };
+    says(cfg.method_spec(), "FACTOR must be in (0, 1)");
+    // linear_cg with x0 of another length answered a 2-vector "converged" for a 3-vector b.
+    let apply = |v: &[f64], out: &mut [f64]| out.copy_from_slice(v);
+    says(
+        descent::linear_cg(&apply, &[1.0, 2.0, 3.0], &[0.0, 0.0], 1e-10, 10, None),
+        "x0",
+    );
+    says(
+        descent::linear_cg(&apply, &[1.0, 2.0], &[0.0, 0.0], f64::NAN, 10, None),
+        "tol",
+    );
+    // A quadratic whose A is not b's size (newton panicked, lbfgs minimized something
+    // else), or not symmetric.
+    use descent::linalg::DenseMatrix;
+    use descent::Quadratic;
+    let mut eye = DenseMatrix::zeros(2, 2);
+    eye.set(0, 0, 1.0);
+    eye.set(1, 1, 1.0);
+    says(
+        Quadratic::new(eye.clone(), vec![1.0, 2.0, 3.0]),
+        "A is 2×2 but b has 3",
+    );
+    let mut skew = eye.clone();
+    skew.set(0, 1, 1.0);
+    says(Quadratic::new(skew, vec![1.0, 2.0]), "symmetric");
+    let q = Quadratic::new(eye, vec![1.0, 2.0]).unwrap();
+    let mut m = MethodSpec::new("newton").build().unwrap();
+    let s = minimize(
+        &q,
+        m.as_mut(),
+        &[0.0, 0.0],
+        &Options::default(),
+        &mut NoObserver,
+    )
+    .unwrap();
+    assert!((s.x[0] - 1.0).abs() < 1e-12 && (s.x[1] - 2.0).abs() < 1e-12);
+    // A point of another dimension is not inside a box.
+    let b = Bounds::uniform(2, 0.0, 1.0).unwrap();
+    assert!(!b.contains(&[0.5]) && !b.contains(&[0.5, 0.5, 0.5]) && b.contains(&[0.5, 0.5]));
+}

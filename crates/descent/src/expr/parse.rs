@@ -405,8 +405,21 @@ impl Expr {
         &self.program
     }
 
-    /// Evaluates at `vars` (one value per variable).
+    /// Evaluates at `vars` (one value per variable, in [`Expr::variables`]' order).
+    ///
+    /// # Panics
+    ///
+    /// When `vars` has fewer values than the expression has variables (a caller's
+    /// mistake, as an index out of a slice; the problems built on expressions check
+    /// their dimension before evaluating).
     pub fn eval<T: Scalar>(&self, vars: &[T]) -> T {
+        assert!(
+            vars.len() >= self.variables.len(),
+            "Expr::eval: {} values for the {} variables of '{}'",
+            vars.len(),
+            self.variables.len(),
+            self.source
+        );
         let mut stack: Vec<T> = Vec::with_capacity(self.max_stack);
         for op in &self.program {
             match op {

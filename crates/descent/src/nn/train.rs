@@ -369,6 +369,15 @@ impl TrainConfig {
             }
         }
         let info = spec.check()?;
+        if let Some((factor, _)) = self.plateau {
+            if !(factor > 0.0 && factor < 1.0) {
+                // (−5 drove the rate's scale to −3e10 and the run "completed".)
+                return Err(Error::config(
+                    "plateau",
+                    format!("FACTOR must be in (0, 1), got {factor}"),
+                ));
+            }
+        }
         if info.schedule_free && self.plateau.is_some() {
             return Err(Error::config(
                 "plateau",
