@@ -70,9 +70,9 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False,
         raise ValueError("nan_policy must be one of {None, 'raise', 'omit'}")
     if check_finite is None:
         check_finite = nan_policy is None
-    ydata = np.asarray(ydata, dtype=float) if check_finite else np.asarray(ydata)
+    ydata = np.asarray(ydata, dtype=float)  # as SciPy: float64 either way
     if isinstance(xdata, (list, tuple, np.ndarray)):
-        xdata = np.asarray(xdata, dtype=float) if check_finite else np.asarray(xdata)
+        xdata = np.asarray(xdata, dtype=float)
     if ydata.size == 0:
         raise ValueError("`ydata` must not be empty!")
     if check_finite and (not np.all(np.isfinite(ydata)) or

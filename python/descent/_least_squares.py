@@ -283,7 +283,8 @@ def least_squares(fun, x0, jac="2-point", bounds=(-np.inf, np.inf), method="trf"
         optimality=optimality,
         active_mask=active,
         nfev=counter.nfev,
-        njev=None if method == "lm" else counter.njev,
+        # (SciPy counts no Jacobians of lm when MINPACK differences them itself.)
+        njev=None if method == "lm" and not callable(jac) else counter.njev,
         status=status,
         message=message,
         success=status > 0,

@@ -182,3 +182,17 @@ def test_curve_fit_lm_with_bounds_reaches_scipy_s_bounded_fit(decay, bounds):
                                  gtol=1e-14)
     np.testing.assert_allclose(popt, sopt, rtol=1e-5)
     np.testing.assert_allclose(pcov, scov, rtol=1e-3)
+
+
+def test_integer_data_and_lm_jacobian_counts_as_scipy():
+    # check_finite=False kept integer xdata as integers (x**-1 raised); SciPy takes
+    # float64 either way. lm with a callable jac counts its Jacobians (it said None).
+    def inverse(x, a, b):
+        return a * x ** (-1) + b
+
+    x = np.array([1, 2, 3, 4, 5])
+    popt, _ = descent.curve_fit(inverse, x, 3 / x + 1, check_finite=False)
+    np.testing.assert_allclose(popt, [3, 1], rtol=1e-10)
+    res = descent.least_squares(rosen_residuals, [0.0, 0.0], jac=rosen_jacobian, method="lm")
+    assert isinstance(res.njev, int) and res.njev >= 1
+    assert descent.least_squares(rosen_residuals, [0.0, 0.0], method="lm").njev is None
