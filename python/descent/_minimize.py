@@ -416,6 +416,8 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
         status, success = 0, True
         term_message = (LBFGSB_MESSAGES if base == "lbfgsb" else MESSAGES)[
             "cost_change_tolerance"]
+    elif term == "step_tolerance" and "xtol" in run and not stopped:
+        status, success = 0, True  # the user's own step test was met
     elif (term == "step_tolerance" and "xtol" not in run
           and out["grad_norm"] > scipy_gtol ** 0.5):
         # Steps vanished where the gradient has not: the method stalled (SciPy would say
@@ -430,6 +432,12 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
     if status == 1 and options.get("disp"):
         kind = RuntimeWarning if base in TRUST_REGION else OptimizeWarning
         warnings.warn(message, kind, stacklevel=2)
+    if options.get("disp"):
+        # SciPy's closing summary (its L-BFGS-B prints its Fortran's lines instead).
+        print(f"{message}\n         Current function value: {out['fun']:f}\n"
+              f"         Iterations: {out['nit']}\n"
+              f"         Function evaluations: {counter.nfev}\n"
+              f"         Gradient evaluations: {counter.njev}")
     res = OptimizeResult(
         x=out["x"],
         fun=out["fun"],

@@ -175,6 +175,16 @@ def test_options_and_unknown_ones():
     assert a.nfev == b.nfev
 
 
+def test_disp_prints_scipy_s_summary(capsys):
+    # disp=True printed nothing.
+    res = descent.minimize(rosen, X0, jac=rosen_der, method="BFGS", options={"disp": True})
+    out = capsys.readouterr().out
+    assert res.message in out and f"Iterations: {res.nit}" in out
+    assert f"Function evaluations: {res.nfev}" in out
+    descent.minimize(rosen, X0, jac=rosen_der, method="BFGS")
+    assert capsys.readouterr().out == ""
+
+
 def test_hess_inv_as_scipy_returns_it():
     res = descent.minimize(rosen, X0, jac=rosen_der, method="BFGS")
     assert isinstance(res.hess_inv, np.ndarray) and res.hess_inv.shape == (2, 2)

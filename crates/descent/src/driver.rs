@@ -977,10 +977,13 @@ pub fn run<K: ProblemKind>(
     // unbounded below along a line (x₁ + x₂/2: "converged" at f = −4e154), a singularity
     // approached (log x₁: at x₁ = 2e-38, ‖∇f‖ = 4.6e37), an indefinite quadratic. The
     // gradient test's square root (at least 1e-4) separates them from the badly scaled
-    // minima the step test rightly ends at. (Least squares keep their tests: MINPACK's
-    // step test is scaled by the problem's own columns.)
+    // minima the step test rightly ends at. A loose step tolerance the caller chose
+    // (above 1e-10: steps of a visible size, not vanishing ones) is the caller's own
+    // test, as SciPy's Newton-CG `xtol`. (Least squares keep their tests: MINPACK's step
+    // test is scaled by the problem's own columns.)
     let stalled = termination == Termination::StepTolerance
         && dims.m == 0
+        && opts.xtol <= 1e-10
         && (grad_norm.is_nan() || grad_norm > opts.gtol.max(1e-8).sqrt());
     let summary = Summary {
         method: name,
