@@ -14,6 +14,7 @@ own f32 weights (``master_weights=None`` or ``"f32"``; ``"f64"`` keeps f64 maste
 weights, as ``--master-weights f64``); ``precision="f64"`` computes in f64.
 """
 
+import json
 import warnings
 
 import numpy as np
@@ -233,9 +234,13 @@ class _BaseMLP(BaseEstimator):
         self.loss_curve_ = [self._sk_loss_scale * v for v in out["loss_curve"]]
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.nan
-        self.n_iter_ = int(out["epochs"])
+        # Epochs of this call (scikit-learn's n_iter_: a warm-start fit or a partial_fit
+        # counts its own; loss_curve_ and t_ go on accumulating).
+        before = json.loads(state)["epoch"] if state is not None else 0
+        self.n_iter_ = int(out["epochs"]) - int(before)
         # Samples seen (scikit-learn's t_): one more pass for partial_fit, all epochs for fit.
-        self.t_ = getattr(self, "t_", 0) + n if partial else n * self.n_iter_
+        seen = getattr(self, "t_", 0) if state is not None else 0
+        self.t_ = seen + (n if partial else n * self.n_iter_)
         self.stop_ = out["stop"]
         if self.early_stopping and not partial:
             self.validation_scores_ = list(out["val_score"])

@@ -71,7 +71,8 @@ def test_same_seed_same_weights_and_partial_fit(digits):
         p.partial_fit(Xtr, ytr, classes=np.arange(10))
         losses.append(p.loss_)
     assert losses[-1] < losses[0]
-    assert p.n_iter_ == 5
+    # As scikit-learn's: n_iter_ counts this call's epochs; loss_curve_ and t_ accumulate.
+    assert p.n_iter_ == 1 and len(p.loss_curve_) == 5 and p.t_ == 5 * len(Xtr)
 
 
 def test_pipeline_gridsearch_and_pickle(digits):
@@ -277,11 +278,13 @@ def test_online_learning_with_the_default_random_state(digits):
     p = MLPClassifier(hidden_layer_sizes=(16,))
     for _ in range(3):
         p.partial_fit(Xtr, ytr, classes=np.arange(10))
-    assert p.n_iter_ == 3
+    assert p.n_iter_ == 1 and len(p.loss_curve_) == 3
     w = MLPClassifier(hidden_layer_sizes=(16,), warm_start=True, max_iter=3).fit(Xtr, ytr)
     first = w.loss_
     w.fit(Xtr, ytr)
-    assert w.n_iter_ == 6 and w.loss_ < first
+    # (It counted 6: scikit-learn's n_iter_ is the call's, its loss_curve_ the run's.)
+    assert w.n_iter_ == 3 and len(w.loss_curve_) == 6 and w.t_ == 6 * len(Xtr)
+    assert w.loss_ < first
 
 
 def test_partial_fit_classes_in_any_order_are_kept_sorted(digits):
