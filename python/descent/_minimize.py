@@ -416,14 +416,11 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
         status, success = 0, True
         term_message = (LBFGSB_MESSAGES if base == "lbfgsb" else MESSAGES)[
             "cost_change_tolerance"]
-    elif term == "step_tolerance" and "xtol" in run and not stopped:
-        status, success = 0, True  # the user's own step test was met
-    elif (term == "step_tolerance" and "xtol" not in run
-          and out["grad_norm"] > scipy_gtol ** 0.5):
-        # Steps vanished where the gradient has not: the method stalled (SciPy would say
-        # precision was lost), it did not converge — unless the step tolerance is the
-        # user's own.
-        status, success = 2, False
+    elif term == "step_tolerance" and not success and not stopped:
+        # The driver found a stall (steps vanished where the gradient has not; a step
+        # tolerance loosened by the user is the user's test there): SciPy would say
+        # precision was lost.
+        status = 2
         term_message = MESSAGES["line_search_failed"]
     table = LBFGSB_MESSAGES if base == "lbfgsb" else MESSAGES
     message = term_message or table.get(term, out["message"])

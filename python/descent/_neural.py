@@ -14,7 +14,6 @@ own f32 weights (``master_weights=None`` or ``"f32"``; ``"f64"`` keeps f64 maste
 weights, as ``--master-weights f64``); ``precision="f64"`` computes in f64.
 """
 
-import json
 import warnings
 
 import numpy as np
@@ -236,8 +235,9 @@ class _BaseMLP(BaseEstimator):
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.nan
         # Epochs of this call (scikit-learn's n_iter_: a warm-start fit or a partial_fit
         # counts its own; loss_curve_ and t_ go on accumulating).
-        before = json.loads(state)["epoch"] if state is not None else 0
-        self.n_iter_ = int(out["epochs"]) - int(before)
+        before = getattr(self, "_epochs", 0) if state is not None else 0
+        self._epochs = int(out["epochs"])
+        self.n_iter_ = self._epochs - before
         # Samples seen (scikit-learn's t_): one more pass for partial_fit, all epochs for fit.
         seen = getattr(self, "t_", 0) if state is not None else 0
         self.t_ = seen + (n if partial else n * self.n_iter_)
