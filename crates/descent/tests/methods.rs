@@ -107,6 +107,31 @@ fn nonlinear_cg_with_exact_line_search_is_linear_cg_on_quadratics() {
 }
 
 #[test]
+fn sr1_learns_a_quadratic_in_about_n_steps() {
+    // SR1's updates are hereditary on a quadratic (N&W Theorem 6.2): with n independent
+    // steps and no skip, H = A⁻¹ and the next unit step lands on the minimizer. (When it
+    // rescaled H₀ at every skipped pair, its first pair was always skipped — the scaled
+    // H₀ already meets the secant equation along y — and SR1 never updated: hundreds of
+    // steepest-descent steps.)
+    for (n, seed) in [(3, 5), (8, 6), (15, 7)] {
+        let (q, xstar) = quadratic(n, seed);
+        let s = run(&q, "sr1", &vec![3.0; n]);
+        assert!(s.converged, "n={n}: {:?}", s.termination);
+        assert!(
+            s.iterations <= 2 * n as u64 + 2,
+            "n={n}: {} iterations",
+            s.iterations
+        );
+        let err =
+            s.x.iter()
+                .zip(&xstar)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+        assert!(err < 1e-6, "n={n}: error {err}");
+    }
+}
+
+#[test]
 fn secant_equation_holds_after_every_update() {
     for kind in [
         QuasiNewtonKind::Bfgs,

@@ -35,6 +35,9 @@ pub struct QuasiNewton {
     /// The inverse Hessian approximation.
     pub h: DenseMatrix,
     updated: bool,
+    /// Whether `H₀` has been scaled (once, at the first pair of positive curvature).
+    #[serde(default)]
+    scaled: bool,
     skipped: u64,
     hy: Vec<f64>,
 }
@@ -46,6 +49,7 @@ impl QuasiNewton {
             kind,
             h: DenseMatrix::zeros(0, 0),
             updated: false,
+            scaled: false,
             skipped: 0,
             hy: Vec::new(),
         }
@@ -60,8 +64,14 @@ impl QuasiNewton {
         let n = s.len();
         let sy = dot(s, y);
         let yy = dot(y, y);
-        if !self.updated && sy > 0.0 && yy > 0.0 {
-            // N&W eq. 6.20: scale H₀ before the first update.
+        if !self.scaled && sy > 0.0 && yy > 0.0 {
+            // N&W eq. 6.20: scale H₀ before the first update — once. For SR1 the scaled
+            // H₀ = (sᵀy/yᵀy)·I meets the secant equation along y already (`(s − H₀y)ᵀy =
+            // 0`), so the skip rule passes over this first pair; scaling again at every
+            // skipped pair kept SR1 from ever updating: it ran as steepest descent with
+            // Barzilai–Borwein steps (MGH: 33 of 38 reached, median 398 evaluations;
+            // scaled once: 36, median 32).
+            self.scaled = true;
             let gamma = sy / yy;
             self.h = DenseMatrix::identity(n);
             self.h.data.iter_mut().for_each(|v| *v *= gamma);
@@ -139,6 +149,7 @@ impl Direction for QuasiNewton {
         self.h = DenseMatrix::identity(n);
         self.hy = vec![0.0; n];
         self.updated = false;
+        self.scaled = false;
         self.skipped = 0;
     }
     fn direction(

@@ -151,10 +151,17 @@ impl StrongWolfe {
             } else {
                 None
             };
+            // The interpolated minimizer, kept at least a tenth of the interval from
+            // either end (N&W §3.5's safeguard). Clamped, not replaced by the midpoint:
+            // where φ rises steeply past a short step — a unit quasi-Newton step 10⁵ times
+            // too long on an ill-conditioned quadratic — the cubic's minimizer lies near
+            // `lo`, and coming back by halving took 17 trials (200 random quadratics:
+            // BFGS's evaluations 18 505 → 18 089, CG's 374 133 → 334 506; the MGH set's
+            // medians unchanged but CG's 83 → 86, reaching 35 instances instead of 34).
             let alpha = match interp {
-                Some(t) if t > a_min + margin && t < a_max - margin => t,
-                _ if !hi.f.is_finite() => lo.a + 0.2 * width,
-                _ => lo.a + 0.5 * width,
+                Some(t) => t.clamp(a_min + margin, a_max - margin),
+                None if !hi.f.is_finite() => lo.a + 0.2 * width,
+                None => lo.a + 0.5 * width,
             };
             let (f, s) = line.value_slope(alpha);
             evals += 1;
