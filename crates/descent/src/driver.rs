@@ -728,6 +728,13 @@ pub fn minimize_from(
     run::<OnObjective>(&counted, &|| counted.counts(), method, start, opts, obs)
 }
 
+/// Below this fraction of |f| a change in f is not told from rounding: about 5·10⁵ units
+/// in its last place, as evaluating f often loses far more than one to cancellation
+/// (½xᵀAx − bᵀx with terms of 10¹² at f ≈ 10⁶ carries errors of 10⁻⁶). Steps whose
+/// decrease is smaller are judged by their slope (the line search's approximate Wolfe
+/// conditions, the trust regions' gain ratio).
+pub(crate) const VALUE_RESOLUTION: f64 = 1e-10;
+
 /// The counters a run starts from.
 pub(crate) fn resumed_counts(start: Start<'_>) -> Counts {
     match start {
@@ -950,9 +957,12 @@ pub fn run<K: ProblemKind>(
     } else {
         None
     };
-    // A non-monotone method may end above its best point; report the best one.
+    // A non-monotone method may end above its best point; report the best one — unless
+    // the two values differ by less than f resolves: a step judged on its slope where f
+    // could not tell (trust regions' gain ratio, approximate Wolfe) may raise f by its
+    // rounding, and the last point is the one the gradient tests were passed at.
     let fin = match best {
-        Some(b) if b.f < it.f || !it.f.is_finite() => b,
+        Some(b) if b.f < it.f - VALUE_RESOLUTION * it.f.abs() || !it.f.is_finite() => b,
         _ => it,
     };
     // A method whose result is not its iterate ends at its point of record, evaluated

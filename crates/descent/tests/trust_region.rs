@@ -2,9 +2,12 @@
 //! (Moré–Sorensen's for the exact one, the Cauchy decrease for dogleg and Steihaug), closed
 //! forms on quadratics, and the radius rules.
 
+#[path = "common/lifted.rs"]
+mod lifted;
+
 use descent::linalg::{symmetric_eigenvalues, DenseMatrix};
 use descent::trust_region::{Dogleg, ExactSubproblem, Steihaug, Subproblem};
-use descent::{minimize, MethodSpec, NoObserver, Objective, Quadratic, Termination};
+use descent::{minimize, MethodSpec, NoObserver, Objective, Quadratic};
 
 fn matrix(n: usize, f: impl Fn(usize, usize) -> f64) -> DenseMatrix {
     let mut m = DenseMatrix::zeros(n, n);
@@ -237,69 +240,13 @@ fn radius_settings_are_checked() {
     assert!(spec.build().is_err());
 }
 
-/// A quadratic lifted by a constant so large that f's values cannot resolve the last
-/// decreases: ½xᵀAx − bᵀx + 10⁹ (one unit in the last place of f is 1.2·10⁻⁷).
-struct Lifted(Quadratic);
-
-impl Objective for Lifted {
-    fn dim(&self) -> usize {
-        self.0.dim()
-    }
-    fn value(&self, x: &[f64]) -> f64 {
-        self.0.value(x) + 1e9
-    }
-    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
-        self.0.value_grad(x, g) + 1e9
-    }
-    fn has_exact_hessian(&self) -> bool {
-        true
-    }
-    fn hessian(&self, x: &[f64], h: &mut DenseMatrix) {
-        self.0.hessian(x, h)
-    }
-    fn hess_vec(&self, x: &[f64], v: &[f64], out: &mut [f64]) {
-        self.0.hess_vec(x, v, out)
-    }
-}
-
 #[test]
 fn trust_regions_converge_where_values_no_longer_resolve_the_decrease() {
     // Near the minimizer the predicted decreases fall below f's rounding: a gain ratio
     // from values alone is noise there, and the region shrank until the run stopped with
     // `trust_region_too_small` far above the gradient tolerance. The ratio then reads the
     // decrease from the gradients (exact on a quadratic), and the run ends on ‖∇f‖.
-    let n = 12;
-    let a = matrix(n, |i, j| {
-        let d = 10f64.powf(4.0 * i as f64 / (n - 1) as f64);
-        if i == j {
-            d
-        } else {
-            0.3 * ((i * 7 + j * 3) as f64).sin()
-        }
-    });
-    let b: Vec<f64> = (0..n).map(|i| 5.0 * ((i + 1) as f64).cos()).collect();
-    let q = Quadratic::new(a, b).unwrap();
-    let lifted = Lifted(q.clone());
-    let x0 = vec![3.0; n];
     for method in ["trust-ncg", "trust-exact", "trust-dogleg"] {
-        let spec = MethodSpec::new(method);
-        let mut m = spec.build().unwrap();
-        let s = minimize(
-            &lifted,
-            m.as_mut(),
-            &x0,
-            &spec.default_options(),
-            &mut NoObserver,
-        )
-        .unwrap();
-        assert!(
-            s.converged && s.termination == Termination::GradientTolerance,
-            "{method}: {:?} with ‖∇f‖∞ = {:e}",
-            s.termination,
-            s.grad_norm
-        );
-        let mut g = vec![0.0; n];
-        q.value_grad(&s.x, &mut g);
-        assert!(g.iter().all(|v| v.abs() <= 1e-8), "{method}: {g:?}");
+        lifted::assert_ends_on_the_gradient(method);
     }
 }

@@ -54,10 +54,13 @@ pub struct Lbfgsb {
     /// Bound the first trial step by `2(f − f_low)/|φ'(0)|` where the problem knows
     /// `f_low` (as `lbfgs`).
     pub bounded_first_step: bool,
-    /// SciPy's reduction test: stop when `(f₋ − f)/max(|f₋|, |f|, 1) ≤ ftol` after an
+    /// SciPy's reduction test: stop when `|f₋ − f|/max(|f₋|, |f|, 1) ≤ ftol` after an
     /// accepted step (default 1e-15; SciPy's `factr·ε`). Unlike the driver's relative
     /// test, values below 1 are measured on an absolute scale: there the last digits of a
-    /// small f cost many line-search trials and say little.
+    /// small f cost many line-search trials and say little. The change is taken in
+    /// magnitude: a step the line search accepted on its slope where f's values no longer
+    /// resolve the decrease (approximate Wolfe) may raise f by its rounding, which is no
+    /// sign that the run is done.
     pub ftol: f64,
     bounds: Option<Bounds>,
     box_: Bounds,
@@ -287,7 +290,7 @@ impl Lbfgsb {
             // again from B = I, which SciPy does only after a failed search.
             self.reset();
         }
-        self.state.last_reduction = (it.f - f_new) / it.f.abs().max(f_new.abs()).max(1.0);
+        self.state.last_reduction = (it.f - f_new).abs() / it.f.abs().max(f_new.abs()).max(1.0);
         it.f = f_new;
         Ok(StepOutcome::Accepted {
             step_norm,

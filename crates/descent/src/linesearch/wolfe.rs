@@ -3,8 +3,17 @@
 //! Nocedal & Wright (2nd ed.), Algorithms 3.5 (bracketing) and 3.6 (zoom), with the trial
 //! steps chosen by safeguarded cubic interpolation (§3.5, eq. 3.59). A trial at which f is
 //! not finite is treated as "too far" and the interval shrinks.
+//!
+//! Where the decrease a step can make is below what f's values resolve (`α|φ'(0)|` under
+//! 10⁻¹⁰·|φ(0)|), the sufficient-decrease test compares rounding, and the search used to
+//! fail there with the gradient still well above its tolerance. Such a trial is judged by
+//! its slope instead — Hager and Zhang's approximate Wolfe conditions (SIAM J. Optim. 16,
+//! 2005, §4): `|φ'(α)| ≤ c₂|φ'(0)|`, which on a quadratic implies the decrease
+//! `(φ'(0) + φ'(α))α/2 ≤ c₁αφ'(0)` by the trapezoid rule, with `φ(α)` no higher than
+//! `φ(0)` by more than that resolution.
 
 use super::{cubic_min, Line, LineSearch, LineStep};
+use crate::driver::VALUE_RESOLUTION;
 
 /// Finds α with `φ(α) ≤ φ(0) + c₁αφ'(0)` and `|φ'(α)| ≤ c₂|φ'(0)|`.
 #[derive(Clone, Debug)]
@@ -58,6 +67,7 @@ impl LineSearch for StrongWolfe {
     fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep> {
         let armijo = |p: &Pt| p.f <= f0 + self.c1 * p.a * slope0;
         let curvature = |p: &Pt| p.s.abs() <= -self.c2 * slope0;
+        let approximate = |p: &Pt| self.approximately_wolfe(f0, slope0, p);
         let mut prev = Pt {
             a: 0.0,
             f: f0,
@@ -93,6 +103,9 @@ impl LineSearch for StrongWolfe {
                     flat,
                 );
             }
+            if approximate(&cur) {
+                return Some(LineStep { alpha, f });
+            }
             if !armijo(&cur) || (!first && f >= prev.f) {
                 return self.zoom(line, f0, slope0, prev, cur, evals, best_armijo, flat);
             }
@@ -123,6 +136,13 @@ impl LineSearch for StrongWolfe {
 }
 
 impl StrongWolfe {
+    /// Hager and Zhang's approximate Wolfe conditions, for a trial whose decrease f's
+    /// values cannot resolve (see the module's note).
+    fn approximately_wolfe(&self, f0: f64, slope0: f64, p: &Pt) -> bool {
+        let resolution = VALUE_RESOLUTION * f0.abs();
+        p.a * slope0.abs() <= resolution && p.f <= f0 + resolution && p.s.abs() <= -self.c2 * slope0
+    }
+
     /// N&W Algorithm 3.6: `lo` satisfies sufficient decrease and has the lowest φ so far;
     /// `hi` is the other end, with `φ'(lo)(hi − lo) < 0`.
     #[allow(clippy::too_many_arguments)]
@@ -176,6 +196,9 @@ impl StrongWolfe {
                     s: f64::NAN,
                 };
                 continue;
+            }
+            if self.approximately_wolfe(f0, slope0, &cur) {
+                return Some(LineStep { alpha, f });
             }
             if f > f0 + self.c1 * alpha * slope0 || f >= lo.f {
                 hi = cur;

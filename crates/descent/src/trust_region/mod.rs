@@ -27,7 +27,7 @@ pub use dogleg::Dogleg;
 pub use exact::ExactSubproblem;
 pub use steihaug::Steihaug;
 
-use crate::driver::{Iterate, Minimizer, StepOutcome, Termination};
+use crate::driver::{Iterate, Minimizer, StepOutcome, Termination, VALUE_RESOLUTION};
 use crate::error::Result;
 use crate::linalg::{all_finite, norm, DenseMatrix};
 use crate::problem::Objective;
@@ -43,11 +43,6 @@ pub struct ModelStep {
     pub on_boundary: bool,
 }
 
-/// Below this fraction of |f|, a predicted decrease is too small for a difference of
-/// values to measure (about 5·10⁵ units in the last place of f; evaluating f often loses
-/// far more than one to cancellation — ½xᵀAx − bᵀx with terms of 10¹² at f ≈ 10⁶).
-const VALUE_NOISE: f64 = 1e-10;
-
 /// The decrease `f(x) − f(x + p)` the gain ratio compares with the model's. Where the
 /// model predicts less than f's values can resolve, the difference of values is
 /// rounding, and the ratio drawn from it shrank the region until the run stopped
@@ -59,7 +54,7 @@ const VALUE_NOISE: f64 = 1e-10;
 /// judgement Hager and Zhang's approximate Wolfe conditions make in a line search
 /// (SIAM J. Optim. 16, 2005, §4).
 fn actual_reduction((f, f_new): (f64, f64), (g, g_new): (&[f64], &[f64]), step: &ModelStep) -> f64 {
-    if step.predicted > VALUE_NOISE * f.abs() {
+    if step.predicted > VALUE_RESOLUTION * f.abs() {
         return f - f_new;
     }
     let slope_sum: f64 = g
