@@ -166,3 +166,5 @@ class Counter:
 
     def __init__(self):
         self.nfev = self.njev = self.nhev = 0
+        #: The last value of f the user's function returned (NaN before the first).
+        self.last_f = float("nan")

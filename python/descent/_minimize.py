@@ -110,7 +110,8 @@ def _objective(fun, jac, args, counter, fd, bounds):
 
     def value(x):
         counter.nfev += 1
-        return scalar(fun(x.copy(), *args))
+        counter.last_f = scalar(fun(x.copy(), *args))
+        return counter.last_f
 
     if jac is True:
 
@@ -118,7 +119,8 @@ def _objective(fun, jac, args, counter, fd, bounds):
             counter.nfev += 1
             counter.njev += 1
             f, g = fun(x.copy(), *args)
-            return scalar(f), np.asarray(g, dtype=float).ravel()
+            counter.last_f = scalar(f)
+            return counter.last_f, np.asarray(g, dtype=float).ravel()
 
         def value_only(x):
             return value_grad(x)[0]
@@ -386,9 +388,10 @@ def minimize(fun, x0, args=(), method=None, jac=None, hess=None, hessp=None, bou
     except ValueError as e:
         if "not finite at x0" not in str(e):
             raise
-        # SciPy's interface answers a NaN start with a failed result, not an exception.
+        # SciPy's interface answers a NaN start with a failed result, not an exception,
+        # and its value there (inf stays inf).
         return OptimizeResult(
-            x=x0, fun=np.nan, jac=np.full(n, np.nan), nit=0, nfev=counter.nfev,
+            x=x0, fun=counter.last_f, jac=np.full(n, np.nan), nit=0, nfev=counter.nfev,
             njev=counter.njev, nhev=counter.nhev, status=3, success=False,
             message=MESSAGES["non_finite"], termination="non_finite")
     term = out["termination"]

@@ -157,6 +157,16 @@ def test_nan_outside_the_domain_is_stepped_back_from():
     np.testing.assert_allclose(res.x, [1, 1], atol=1e-6)
 
 
+def test_a_start_where_f_is_not_finite_is_a_failed_result_with_its_value():
+    # As SciPy: no exception; `fun` is the value there (inf stays inf, not NaN).
+    for value in (np.inf, np.nan):
+        for jac in (None, True):
+            fun = (lambda x: (value, np.zeros(2))) if jac else (lambda x: value)
+            res = descent.minimize(fun, [1.0, 2.0], jac=jac, method="BFGS")
+            assert not res.success and res.status == 3 and res.nit == 0
+            assert (np.isinf(res.fun) if np.isinf(value) else np.isnan(res.fun)), res.fun
+
+
 def test_options_and_unknown_ones():
     res = descent.minimize(rosen, X0, jac=rosen_der, method="CG", options={"maxiter": 3})
     assert res.nit == 3 and res.status == 1 and not res.success
