@@ -278,6 +278,19 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
     if !root {
         return Ok(());
     }
+    let outputs = net.arch.sizes.last().copied().unwrap_or(1);
+    let warning = result
+        .above_chance(net.arch.loss, outputs)
+        .map(|(last, chance)| {
+            format!(
+                "the final training loss {last:.5} is above {chance:.5}, the loss of guessing \
+                 every class as equally likely: training diverged or did not learn (with a \
+                 step rule, try a smaller --lr)"
+            )
+        });
+    if let Some(w) = &warning {
+        eprintln!("warning: {w}");
+    }
     if a.json {
         let epochs: Vec<_> = result
             .state
@@ -314,6 +327,9 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
             "train_samples": prep.train_set.total_len(),
             "val_samples": prep.val_set.total_len(),
         });
+        if let Some(w) = &warning {
+            out["warning"] = json!(w);
+        }
         if let Some(ch) = &prep.auto {
             out["optimizer_chosen"] = json!(ch.optimizer);
             out["optimizer_reason"] = json!(ch.reason);

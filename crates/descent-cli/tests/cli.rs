@@ -2478,3 +2478,41 @@ fn master_weights_are_the_network_s_own_or_f64_on_request() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("--master-weights"), "{err}");
 }
+
+#[test]
+fn a_run_that_ends_worse_than_guessing_says_so() {
+    // SGD at a rate of 10⁶ drives the loss to 10⁵ while it stays finite: the run ends with
+    // "all epochs ran", and only the warning tells that it diverged.
+    let base = [
+        "train",
+        "--data",
+        "synthetic:moons:200",
+        "--layers",
+        "2,16,2",
+        "--optimizer",
+        "sgd",
+        "--epochs",
+        "5",
+        "--precision",
+        "f64",
+    ];
+    let (code, _, err) = descent(&[&base[..], &["--lr", "1e6"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: the final training loss") && err.contains("0.69315"),
+        "{err}"
+    );
+    let v = json(&[&base[..], &["--lr", "1e6", "--json"]].concat());
+    assert!(
+        v["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("diverged")),
+        "{v}"
+    );
+    // A run that learns has no warning.
+    let (code, _, err) = descent(&[&base[..], &["--lr", "0.1"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let v = json(&[&base[..], &["--lr", "0.1", "--json"]].concat());
+    assert!(v.get("warning").is_none(), "{v}");
+}

@@ -35,6 +35,20 @@ impl Loss {
         }
     }
 
+    /// The loss, in the units it is reported in, of a network that has learnt nothing
+    /// about its inputs and predicts every class as equally likely: `ln k` for
+    /// cross-entropy over k classes, `ln 2` for binary cross-entropy (a mean over
+    /// outputs). A trained network ends below it; one that ends above it diverged or
+    /// did not learn. `None` for the squared error, whose floor is the target's variance
+    /// (R² = 0 says it there).
+    pub fn chance_level(self, outputs: usize) -> Option<f64> {
+        match self {
+            Loss::CrossEntropy => Some((outputs.max(1) as f64).ln()),
+            Loss::BinaryCrossEntropy => Some(std::f64::consts::LN_2),
+            Loss::SquaredError => None,
+        }
+    }
+
     /// Mean loss over the batch and `∂L/∂z` of the output pre-activations into `grad`
     /// (when given). `z` is batch×k; targets are class indices (cross-entropy) or a
     /// batch×k array.

@@ -289,6 +289,19 @@ pub struct TrainResult {
     pub samples_per_second: f64,
 }
 
+impl TrainResult {
+    /// The last epoch's training loss and the chance level it ends above
+    /// ([`Loss::chance_level`]), when it does: a run whose weights predict worse than
+    /// guessing — a diverging rate (a loss that grew to 10⁵ while staying finite ends as
+    /// `all epochs ran` otherwise) or a network that did not learn. `None` when it learnt,
+    /// for the squared error, and before an epoch has run.
+    pub fn above_chance(&self, loss: Loss, outputs: usize) -> Option<(f64, f64)> {
+        let last = self.state.history.last()?.train_loss;
+        let chance = loss.chance_level(outputs)?;
+        (last.is_nan() || last > chance).then_some((last, chance))
+    }
+}
+
 /// Whether weight decay is composed with the method ([`crate::update::Chained`]): a step
 /// rule without a decay of its own. Others take it as their setting (AdamW, Lion) or
 /// refuse it.
