@@ -10,7 +10,10 @@
 //! its slope instead — Hager and Zhang's approximate Wolfe conditions (SIAM J. Optim. 16,
 //! 2005, §4): `|φ'(α)| ≤ c₂|φ'(0)|`, which on a quadratic implies the decrease
 //! `(φ'(0) + φ'(α))α/2 ≤ c₁αφ'(0)` by the trapezoid rule, with `φ(α)` no higher than
-//! `φ(0)` by more than that resolution.
+//! `φ(0)` by more than that resolution. A zoom interval so short that no point of it
+//! can decrease f by that much is bracketed by the sign of the slope and searched by the
+//! secant on φ' (the values there being rounding): CG, whose c₂ = 0.1 asks for the
+//! line's minimum, followed the noise out of the bracket and failed.
 
 use super::{cubic_min, Line, LineSearch, LineStep};
 use crate::driver::VALUE_RESOLUTION;
@@ -159,17 +162,30 @@ impl StrongWolfe {
     ) -> Option<LineStep> {
         // Two trials whose values differ from φ(0) only by rounding: the line is flat to
         // working precision and more trials cannot tell points apart.
-        while evals < self.max_evals && flat < 2 {
+        let resolution = VALUE_RESOLUTION * f0.abs();
+        loop {
             let width = hi.a - lo.a;
-            if width.abs() <= 1e-16 * lo.a.abs().max(1e-300) {
+            let (a_min, a_max) = (lo.a.min(hi.a), lo.a.max(hi.a));
+            // No point of the interval can decrease f by more than its values resolve:
+            // the values are rounding, and the slopes alone locate the minimum.
+            let by_slope = a_max * slope0.abs() <= resolution;
+            if evals >= self.max_evals
+                || (flat >= 2 && !by_slope)
+                || width.abs() <= 1e-16 * lo.a.abs().max(1e-300)
+            {
                 break;
             }
-            let (a_min, a_max) = (lo.a.min(hi.a), lo.a.max(hi.a));
             let margin = 0.1 * width.abs();
-            let interp = if hi.f.is_finite() && hi.s.is_finite() {
-                cubic_min(lo.a, lo.f, lo.s, hi.a, hi.f, hi.s)
-            } else {
+            let interp = if !(hi.f.is_finite() && hi.s.is_finite()) {
                 None
+            } else if by_slope {
+                // The secant on φ' between a negative and a positive slope.
+                let (l, r) = if lo.a < hi.a { (lo, hi) } else { (hi, lo) };
+                (l.s < 0.0 && r.s > 0.0)
+                    .then(|| l.a - l.s * (r.a - l.a) / (r.s - l.s))
+                    .filter(|t| t.is_finite())
+            } else {
+                cubic_min(lo.a, lo.f, lo.s, hi.a, hi.f, hi.s)
             };
             // The interpolated minimizer, kept at least a tenth of the interval from
             // either end (N&W §3.5's safeguard). Clamped, not replaced by the midpoint:
@@ -199,6 +215,18 @@ impl StrongWolfe {
             }
             if self.approximately_wolfe(f0, slope0, &cur) {
                 return Some(LineStep { alpha, f });
+            }
+            if by_slope {
+                // Bracket by the sign of the slope, the left end descending, the right
+                // end too far (a rising slope, or a value above φ(0) by more than
+                // rounding).
+                let (l, r) = if lo.a < hi.a { (lo, hi) } else { (hi, lo) };
+                (lo, hi) = if f > f0 + resolution || s >= 0.0 {
+                    (l, cur)
+                } else {
+                    (cur, r)
+                };
+                continue;
             }
             if f > f0 + self.c1 * alpha * slope0 || f >= lo.f {
                 hi = cur;
