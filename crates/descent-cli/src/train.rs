@@ -279,13 +279,15 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         return Ok(());
     }
     let outputs = net.arch.sizes.last().copied().unwrap_or(1);
+    let held_out = test.as_ref().map(|m| m.loss);
     let warning = result
-        .above_chance(net.arch.loss, outputs)
-        .map(|(last, chance)| {
+        .above_chance(net.arch.loss, outputs, held_out)
+        .map(|(reading, chance)| {
+            let on = if held_out.is_some() { "test" } else { "final" };
             format!(
-                "the final training loss {last:.5} is above {chance:.5}, the loss of guessing \
-                 every class as equally likely: training diverged or did not learn (with a \
-                 step rule, try a smaller --lr)"
+                "the {on} loss {reading:.5} is above {chance:.5}, the loss of guessing every \
+                 class as equally likely: training diverged or did not learn (check --lr and \
+                 --epochs)"
             )
         });
     if let Some(w) = &warning {

@@ -2499,7 +2499,7 @@ fn a_run_that_ends_worse_than_guessing_says_so() {
     let (code, _, err) = descent(&[&base[..], &["--lr", "1e6"]].concat());
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("warning: the final training loss") && err.contains("0.69315"),
+        err.contains("warning: the test loss") && err.contains("0.69315"),
         "{err}"
     );
     let v = json(&[&base[..], &["--lr", "1e6", "--json"]].concat());

@@ -958,9 +958,9 @@ pub fn run<K: ProblemKind>(
         None
     };
     // A non-monotone method may end above its best point; report the best one — unless
-    // the two values differ by less than f resolves: a step judged on its slope where f
-    // could not tell (trust regions' gain ratio, approximate Wolfe) may raise f by its
-    // rounding, and the last point is the one the gradient tests were passed at.
+    // the two values differ by less than f resolves: a trust region whose gain ratio was
+    // read from the gradients where f could not tell may raise f by its rounding, and the
+    // last point is the one the gradient tests were passed at.
     let fin = match best {
         Some(b) if b.f < it.f - VALUE_RESOLUTION * it.f.abs() || !it.f.is_finite() => b,
         _ => it,

@@ -150,6 +150,24 @@ fn line_searches_judge_steps_f_cannot_resolve_by_their_slope() {
 }
 
 #[test]
+fn a_first_pair_of_negative_curvature_is_kept_by_sr1() {
+    // SR1 learns from a pair with sᵀy < 0 (it models indefinite Hessians); the first pair
+    // of positive curvature after it must not rescale H₀ over what was learnt.
+    let mut qn = QuasiNewton::new(QuasiNewtonKind::Sr1);
+    use descent::direction::Direction;
+    qn.init(2);
+    let (s1, y1) = ([1.0, 0.0], [-1.0, 0.5]);
+    qn.secant_update(&s1, &y1);
+    qn.secant_update(&[0.0, 1.0], &[0.5, 2.0]);
+    let mut hy = vec![0.0; 2];
+    qn.h.mul_vec(&y1, &mut hy);
+    assert!(
+        (hy[0] - 1.0).abs() < 1e-12 && hy[1].abs() < 1e-12,
+        "H·y₁ = {hy:?}"
+    );
+}
+
+#[test]
 fn secant_equation_holds_after_every_update() {
     for kind in [
         QuasiNewtonKind::Bfgs,

@@ -250,3 +250,43 @@ fn trust_regions_converge_where_values_no_longer_resolve_the_decrease() {
         lifted::assert_ends_on_the_gradient(method);
     }
 }
+
+/// `10¹⁰ + ½x² + 1000·exp(−x²/(2·0.05²))`: a narrow bump on a parabola, lifted so far that
+/// the model's predicted decreases fall below f's resolution while the bump does not.
+struct Bump;
+
+impl Objective for Bump {
+    fn dim(&self) -> usize {
+        1
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        let b = 1000.0 * (-x[0] * x[0] / (2.0 * 0.05 * 0.05)).exp();
+        1e10 + 0.5 * x[0] * x[0] + b
+    }
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        let b = 1000.0 * (-x[0] * x[0] / (2.0 * 0.05 * 0.05)).exp();
+        g[0] = x[0] - b * x[0] / (0.05 * 0.05);
+        1e10 + 0.5 * x[0] * x[0] + b
+    }
+}
+
+#[test]
+fn a_rise_above_f_s_resolution_is_a_rise_even_for_a_gradient_read_gain_ratio() {
+    // From x = 1 the model's step lands on the bump's top (x = 0, f up by 1000): the
+    // gradients there say "decrease" (the trapezoid rule does not see the bump), the
+    // values say otherwise by far more than rounding, and the values decide.
+    for method in ["trust-ncg", "trust-exact", "trust-dogleg"] {
+        let spec = MethodSpec::new(method);
+        let mut m = spec.build().unwrap();
+        let s = minimize(
+            &Bump,
+            m.as_mut(),
+            &[1.0],
+            &spec.default_options(),
+            &mut NoObserver,
+        )
+        .unwrap();
+        assert!(s.x[0] > 0.2, "{method}: ended at {:?}", s.x);
+        assert!(s.f < Bump.value(&[1.0]), "{method}: f = {}", s.f);
+    }
+}

@@ -35,7 +35,8 @@ pub struct QuasiNewton {
     /// The inverse Hessian approximation.
     pub h: DenseMatrix,
     updated: bool,
-    /// Whether `H₀` has been scaled (once, at the first pair of positive curvature).
+    /// Whether `H₀` has been scaled (once, at the first pair of positive curvature, if
+    /// no update came before it).
     #[serde(default)]
     scaled: bool,
     skipped: u64,
@@ -64,13 +65,15 @@ impl QuasiNewton {
         let n = s.len();
         let sy = dot(s, y);
         let yy = dot(y, y);
-        if !self.scaled && sy > 0.0 && yy > 0.0 {
+        if !self.scaled && !self.updated && sy > 0.0 && yy > 0.0 {
             // N&W eq. 6.20: scale H₀ before the first update — once. For SR1 the scaled
             // H₀ = (sᵀy/yᵀy)·I meets the secant equation along y already (`(s − H₀y)ᵀy =
             // 0`), so the skip rule passes over this first pair; scaling again at every
             // skipped pair kept SR1 from ever updating: it ran as steepest descent with
             // Barzilai–Borwein steps (MGH: 33 of 38 reached, median 398 evaluations;
-            // scaled once: 36, median 32).
+            // scaled once: 36, median 32). Never after an update (an SR1 pair of negative
+            // curvature is learnt, not skipped), nor on resuming a run saved before this
+            // flag existed, which reads it as false but has its matrix.
             self.scaled = true;
             let gamma = sy / yy;
             self.h = DenseMatrix::identity(n);

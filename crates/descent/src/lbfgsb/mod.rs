@@ -341,7 +341,9 @@ impl Minimizer for Lbfgsb {
     }
 
     fn descends(&self) -> bool {
-        // Every accepted step passed the strong Wolfe search's sufficient decrease.
+        // Every accepted step passed the strong Wolfe search's sufficient decrease, or
+        // raised f by no more than its resolution (approximate Wolfe): no best point to
+        // keep apart from the iterate.
         true
     }
 

@@ -150,7 +150,9 @@ pub trait LineSearch {
     /// Searches from `alpha0` given `φ(0) = f0` and `φ'(0) = slope0 < 0`. `None` when no
     /// acceptable step was found (the caller then stops with `LineSearchFailed`).
     fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep>;
-    /// Whether every step it returns meets `φ(α) ≤ φ(0) + c₁αφ'(0)` (so never raises f).
+    /// Whether every step it returns meets `φ(α) ≤ φ(0) + c₁αφ'(0)` (so never raises f),
+    /// or — where f's values cannot resolve the decrease — raises f by no more than that
+    /// resolution (the strong Wolfe search's approximate conditions).
     fn sufficient_decrease(&self) -> bool {
         false
     }

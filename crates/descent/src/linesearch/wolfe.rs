@@ -9,8 +9,10 @@
 //! fail there with the gradient still well above its tolerance. Such a trial is judged by
 //! its slope instead — Hager and Zhang's approximate Wolfe conditions (SIAM J. Optim. 16,
 //! 2005, §4): `|φ'(α)| ≤ c₂|φ'(0)|`, which on a quadratic implies the decrease
-//! `(φ'(0) + φ'(α))α/2 ≤ c₁αφ'(0)` by the trapezoid rule, with `φ(α)` no higher than
-//! `φ(0)` by more than that resolution. A zoom interval so short that no point of it
+//! `(φ'(0) + φ'(α))α/2 ≤ c₁αφ'(0)` by the trapezoid rule (for c₂ ≤ 1 − 2c₁, as every
+//! method's), with `φ(α)` no higher than `φ(0)` by more than that resolution. What the
+//! resolution takes for rounding may be structure: a bump of f smaller than 10⁻¹⁰·|f| is
+//! below it, and a step may land on it (at f = 0 the test never applies). A zoom interval so short that no point of it
 //! can decrease f by that much is bracketed by the sign of the slope and searched by the
 //! secant on φ' (the values there being rounding): CG, whose c₂ = 0.1 asks for the
 //! line's minimum, followed the noise out of the bracket and failed.

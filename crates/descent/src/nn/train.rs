@@ -290,15 +290,24 @@ pub struct TrainResult {
 }
 
 impl TrainResult {
-    /// The last epoch's training loss and the chance level it ends above
+    /// The loss at the weights the run returns and the chance level it ends above
     /// ([`Loss::chance_level`]), when it does: a run whose weights predict worse than
     /// guessing — a diverging rate (a loss that grew to 10⁵ while staying finite ends as
-    /// `all epochs ran` otherwise) or a network that did not learn. `None` when it learnt,
-    /// for the squared error, and before an epoch has run.
-    pub fn above_chance(&self, loss: Loss, outputs: usize) -> Option<(f64, f64)> {
-        let last = self.state.history.last()?.train_loss;
+    /// `all epochs ran` otherwise) or a network that did not learn. The loss read is
+    /// `held_out` (a test set's, at the returned weights: pass it when there is one) when
+    /// given, else the last validation loss, else the last epoch's training loss (a mean
+    /// over its batches before their steps, with any L2 penalty: the roughest reading).
+    /// `None` when it learnt, for the squared error, and before an epoch has run.
+    pub fn above_chance(
+        &self,
+        loss: Loss,
+        outputs: usize,
+        held_out: Option<f64>,
+    ) -> Option<(f64, f64)> {
+        let last = self.state.history.last()?;
+        let reading = held_out.or(last.val_loss).unwrap_or(last.train_loss);
         let chance = loss.chance_level(outputs)?;
-        (last.is_nan() || last > chance).then_some((last, chance))
+        (reading.is_nan() || reading > chance).then_some((reading, chance))
     }
 }
 

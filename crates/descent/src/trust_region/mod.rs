@@ -52,9 +52,12 @@ pub struct ModelStep {
 /// gradients instead, by the trapezoid rule `−½(g + g₊)ᵀp` — exact on a quadratic, and
 /// in general accurate to O(‖p‖³) on a step too short for f to tell — the same
 /// judgement Hager and Zhang's approximate Wolfe conditions make in a line search
-/// (SIAM J. Optim. 16, 2005, §4).
+/// (SIAM J. Optim. 16, 2005, §4). A value higher than f by more than that resolution is
+/// a rise all the same: the difference of values decides then (a step onto a bump of f
+/// that the model cannot see is rejected).
 fn actual_reduction((f, f_new): (f64, f64), (g, g_new): (&[f64], &[f64]), step: &ModelStep) -> f64 {
-    if step.predicted > VALUE_RESOLUTION * f.abs() {
+    let resolution = VALUE_RESOLUTION * f.abs();
+    if step.predicted > resolution || f_new > f + resolution {
         return f - f_new;
     }
     let slope_sum: f64 = g
