@@ -286,11 +286,11 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
             let on = if held_out.is_some() { "test" } else { "final" };
             format!(
                 "the {on} loss {reading:.5} is above {chance:.5}, the loss of guessing every \
-                 class as equally likely: training diverged or did not learn (check --lr and \
-                 --epochs)"
+                 class as equally likely: the network predicts worse than chance (training \
+                 diverged, did not learn, or does not generalize; check --lr and --epochs)"
             )
         });
-    if let Some(w) = &warning {
+    if let (Some(w), false) = (&warning, a.quiet) {
         eprintln!("warning: {w}");
     }
     if a.json {
