@@ -3,8 +3,8 @@
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the matrix formulas
 
-#[path = "common/lifted.rs"]
-mod lifted;
+#[path = "common/noisy.rs"]
+mod noisy;
 
 use descent::direction::{Lbfgs, LineSearchMethod, QuasiNewton, QuasiNewtonKind};
 use descent::linalg::{cholesky_solve, dot, DenseMatrix};
@@ -136,16 +136,16 @@ fn sr1_learns_a_quadratic_in_about_n_steps() {
 
 #[test]
 fn line_searches_judge_steps_f_cannot_resolve_by_their_slope() {
-    // Near the minimizer of a quadratic lifted by 10⁹ the decreases fall below f's
-    // rounding: the strong Wolfe search's sufficient-decrease test compares noise there
-    // and failed (`line_search_failed` far above the gradient tolerance). Such trials
+    // Near the minimizer of a quadratic whose values carry noise, the decreases fall
+    // below f's resolution: the strong Wolfe search's sufficient-decrease test compares
+    // noise there and failed (`line_search_failed` far above the gradient tolerance). Such trials
     // are judged by Hager and Zhang's approximate Wolfe conditions, on the slope, and an
     // interval too short for f to resolve is bracketed by the slope's sign. (CG, whose
     // c₂ = 0.1 asks for the line's minimum within a tenth, still fails here at
     // ‖∇f‖∞ ≈ 3e-3, where noise of a tenth of the resolution misleads its bracketing of
     // longer intervals: not yet.)
     for method in ["bfgs", "lbfgs", "lbfgsb", "newton-cg", "dfp", "sr1"] {
-        lifted::assert_ends_on_the_gradient(method);
+        noisy::assert_ends_on_the_gradient(method);
     }
 }
 

@@ -2,8 +2,8 @@
 //! (Moré–Sorensen's for the exact one, the Cauchy decrease for dogleg and Steihaug), closed
 //! forms on quadratics, and the radius rules.
 
-#[path = "common/lifted.rs"]
-mod lifted;
+#[path = "common/noisy.rs"]
+mod noisy;
 
 use descent::linalg::{symmetric_eigenvalues, DenseMatrix};
 use descent::trust_region::{Dogleg, ExactSubproblem, Steihaug, Subproblem};
@@ -247,7 +247,7 @@ fn trust_regions_converge_where_values_no_longer_resolve_the_decrease() {
     // `trust_region_too_small` far above the gradient tolerance. The ratio then reads the
     // decrease from the gradients (exact on a quadratic), and the run ends on ‖∇f‖.
     for method in ["trust-ncg", "trust-exact", "trust-dogleg"] {
-        lifted::assert_ends_on_the_gradient(method);
+        noisy::assert_ends_on_the_gradient(method);
     }
 }
 

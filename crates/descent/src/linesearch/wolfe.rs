@@ -12,10 +12,12 @@
 //! `(φ'(0) + φ'(α))α/2 ≤ c₁αφ'(0)` by the trapezoid rule (for c₂ ≤ 1 − 2c₁, as every
 //! method's), with `φ(α)` no higher than `φ(0)` by more than that resolution. What the
 //! resolution takes for rounding may be structure: a bump of f smaller than 10⁻¹⁰·|f| is
-//! below it, and a step may land on it (at f = 0 the test never applies). A zoom interval so short that no point of it
-//! can decrease f by that much is bracketed by the sign of the slope and searched by the
-//! secant on φ' (the values there being rounding): CG, whose c₂ = 0.1 asks for the
-//! line's minimum, followed the noise out of the bracket and failed.
+//! below it, and a step may land on it (at f = 0 the test never applies).
+//!
+//! A zoom interval so short that no point of it can decrease f by that much is bracketed
+//! by the sign of the slope and searched by the secant on φ' (the values there being
+//! rounding): CG, whose c₂ = 0.1 asks for the line's minimum, followed the noise out of
+//! the bracket and failed.
 
 use super::{cubic_min, Line, LineSearch, LineStep};
 use crate::driver::VALUE_RESOLUTION;
@@ -72,7 +74,6 @@ impl LineSearch for StrongWolfe {
     fn search(&self, line: &mut Line<'_>, f0: f64, slope0: f64, alpha0: f64) -> Option<LineStep> {
         let armijo = |p: &Pt| p.f <= f0 + self.c1 * p.a * slope0;
         let curvature = |p: &Pt| p.s.abs() <= -self.c2 * slope0;
-        let approximate = |p: &Pt| self.approximately_wolfe(f0, slope0, p);
         let mut prev = Pt {
             a: 0.0,
             f: f0,
@@ -108,7 +109,7 @@ impl LineSearch for StrongWolfe {
                     flat,
                 );
             }
-            if approximate(&cur) {
+            if self.approximately_wolfe(f0, slope0, &cur) {
                 return Some(LineStep { alpha, f });
             }
             if !armijo(&cur) || (!first && f >= prev.f) {
@@ -162,15 +163,17 @@ impl StrongWolfe {
         mut best_armijo: Option<Pt>,
         mut flat: usize,
     ) -> Option<LineStep> {
-        // Two trials whose values differ from φ(0) only by rounding: the line is flat to
-        // working precision and more trials cannot tell points apart.
         let resolution = VALUE_RESOLUTION * f0.abs();
         loop {
             let width = hi.a - lo.a;
             let (a_min, a_max) = (lo.a.min(hi.a), lo.a.max(hi.a));
+            // The interval's ends in order of α (lo may lie right of hi).
+            let (left, right) = if lo.a < hi.a { (lo, hi) } else { (hi, lo) };
             // No point of the interval can decrease f by more than its values resolve:
             // the values are rounding, and the slopes alone locate the minimum.
             let by_slope = a_max * slope0.abs() <= resolution;
+            // Otherwise two trials whose values differ from φ(0) only by rounding mean
+            // the line is flat to working precision: more trials cannot tell points apart.
             if evals >= self.max_evals
                 || (flat >= 2 && !by_slope)
                 || width.abs() <= 1e-16 * lo.a.abs().max(1e-300)
@@ -182,7 +185,7 @@ impl StrongWolfe {
                 None
             } else if by_slope {
                 // The secant on φ' between a negative and a positive slope.
-                let (l, r) = if lo.a < hi.a { (lo, hi) } else { (hi, lo) };
+                let (l, r) = (left, right);
                 (l.s < 0.0 && r.s > 0.0)
                     .then(|| l.a - l.s * (r.a - l.a) / (r.s - l.s))
                     .filter(|t| t.is_finite())
@@ -193,9 +196,7 @@ impl StrongWolfe {
             // either end (N&W §3.5's safeguard). Clamped, not replaced by the midpoint:
             // where φ rises steeply past a short step — a unit quasi-Newton step 10⁵ times
             // too long on an ill-conditioned quadratic — the cubic's minimizer lies near
-            // `lo`, and coming back by halving took 17 trials (200 random quadratics:
-            // BFGS's evaluations 18 505 → 18 089, CG's 374 133 → 334 506; the MGH set's
-            // medians unchanged but CG's 83 → 86, reaching 35 instances instead of 34).
+            // `lo`, and coming back by halving took 17 trials (README, MGH: the figures).
             let alpha = match interp {
                 Some(t) => t.clamp(a_min + margin, a_max - margin),
                 None if !hi.f.is_finite() => lo.a + 0.2 * width,
@@ -222,11 +223,10 @@ impl StrongWolfe {
                 // Bracket by the sign of the slope, the left end descending, the right
                 // end too far (a rising slope, or a value above φ(0) by more than
                 // rounding).
-                let (l, r) = if lo.a < hi.a { (lo, hi) } else { (hi, lo) };
                 (lo, hi) = if f > f0 + resolution || s >= 0.0 {
-                    (l, cur)
+                    (left, cur)
                 } else {
-                    (cur, r)
+                    (cur, right)
                 };
                 continue;
             }

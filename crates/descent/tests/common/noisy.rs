@@ -9,9 +9,9 @@ use descent::{minimize, MethodSpec, NoObserver, Objective, Quadratic};
 
 /// ½xᵀAx − bᵀx + 10⁴, plus noise of amplitude 10⁻⁷ drawn from the bits of x — like
 /// rounding, unrelated between any two points, and absent from the gradient.
-pub struct Lifted(pub Quadratic);
+pub struct NoisyQuadratic(pub Quadratic);
 
-impl Lifted {
+impl NoisyQuadratic {
     fn noise(x: &[f64]) -> f64 {
         let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
         for v in x {
@@ -22,7 +22,7 @@ impl Lifted {
     }
 }
 
-impl Objective for Lifted {
+impl Objective for NoisyQuadratic {
     fn dim(&self) -> usize {
         self.0.dim()
     }
@@ -44,8 +44,8 @@ impl Objective for Lifted {
 }
 
 /// A 12-variable quadratic of condition about 10⁴ (the plain one, to check gradients
-/// on), the same lifted, and a start.
-pub fn quadratic() -> (Quadratic, Lifted, Vec<f64>) {
+/// on), the same with noisy values, and a start.
+pub fn quadratic() -> (Quadratic, NoisyQuadratic, Vec<f64>) {
     let n = 12;
     let mut a = DenseMatrix::zeros(n, n);
     for i in 0..n {
@@ -60,18 +60,18 @@ pub fn quadratic() -> (Quadratic, Lifted, Vec<f64>) {
     }
     let b: Vec<f64> = (0..n).map(|i| 5.0 * ((i + 1) as f64).cos()).collect();
     let q = Quadratic::new(a, b).unwrap();
-    (q.clone(), Lifted(q), vec![3.0; n])
+    (q.clone(), NoisyQuadratic(q), vec![3.0; n])
 }
 
-/// Runs `method` at its defaults on the lifted quadratic and asserts that it converges
+/// Runs `method` at its defaults on the noisy quadratic and asserts that it converges
 /// with the plain quadratic's gradient within 1e-6 (every method's default tolerance or
 /// tighter; `lbfgsb` may end on its reduction test, SciPy's, first).
 pub fn assert_ends_on_the_gradient(method: &str) {
-    let (q, lifted, x0) = quadratic();
+    let (q, noisy, x0) = quadratic();
     let spec = MethodSpec::parse(method).unwrap();
     let mut m = spec.build().unwrap();
     let opts = spec.default_options();
-    let s = minimize(&lifted, m.as_mut(), &x0, &opts, &mut NoObserver).unwrap();
+    let s = minimize(&noisy, m.as_mut(), &x0, &opts, &mut NoObserver).unwrap();
     assert!(
         s.converged,
         "{method}: {:?} with ‖∇f‖∞ = {:e}",
