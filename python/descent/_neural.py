@@ -57,18 +57,23 @@ class _BaseMLP(BaseEstimator):
     _sk_loss_scale = 1.0
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, precision="f32", threads=1, master_weights=None):
+                 n_iter_no_change=10, max_fun=15000, precision="f32", threads=1,
+                 master_weights=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
+        self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
         self.verbose = verbose
@@ -81,6 +86,7 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.precision = precision
         self.threads = threads
         self.master_weights = master_weights
@@ -100,8 +106,16 @@ class _BaseMLP(BaseEstimator):
                 f"The activation '{self.activation}' is not supported. Supported activations "
                 f"are {sorted(ACTIVATIONS)}."
             )
-        for name in ("max_iter", "n_iter_no_change"):
+        for name in ("max_iter", "n_iter_no_change", "max_fun"):
             _whole(name, getattr(self, name))
+        if self.learning_rate not in ("constant", "invscaling", "adaptive"):
+            raise ValueError(f"learning_rate must be 'constant', 'invscaling' or 'adaptive', "
+                             f"got {self.learning_rate!r}.")
+        if not (isinstance(self.power_t, (int, float, np.number)) and self.power_t >= 0
+                and np.isfinite(self.power_t)):
+            raise ValueError(f"power_t must be >= 0 and finite, got {self.power_t!r}.")
+        if not isinstance(self.shuffle, (bool, np.bool_)):
+            raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}.")
         _whole("threads", self.threads, high=1024)  # descent's ceiling (--threads)
         if not (self.alpha >= 0 and np.isfinite(self.alpha)):
             raise ValueError(f"alpha must be >= 0 and finite, got {self.alpha}.")
@@ -193,8 +207,17 @@ class _BaseMLP(BaseEstimator):
             seed = self._seed()
         kw = dict(lr=lr, momentum=mom, weight_decay=decay, batch_size=batch, epochs=epochs,
                   seed=seed, state=state, precision=self.precision, threads=self.threads,
-                  master_weights=self.master_weights)
+                  master_weights=self.master_weights, shuffle=bool(self.shuffle))
         kw.update(self._targets_kw(targets))
+        # scikit-learn's learning-rate schedules are SGD's (Adam keeps its rate); the count
+        # of epochs without improvement, and the samples seen (t_), go on from the last
+        # call when training goes on (warm start, partial_fit), as scikit-learn's do.
+        rate = str(self.learning_rate) if str(self.solver) == "sgd" else "constant"
+        kw.update(learning_rate=rate, power_t=float(self.power_t),
+                  samples_before=int(getattr(self, "t_", 0)) if state is not None else 0)
+        if state is not None:
+            kw["no_improvement"] = getattr(self, "_no_improvement", None)
+        adaptive = rate == "adaptive" and self.tol is not None
         if self.early_stopping and not partial:
             stratify = targets if self._loss == "cross-entropy" else None
             try:
@@ -208,14 +231,21 @@ class _BaseMLP(BaseEstimator):
             kw.update(tv)
             kw.update(vv)
             kw["patience"] = int(self.n_iter_no_change)
+            if adaptive:
+                # The validation score's count divides the rate by 5 where it would stop
+                # (scikit-learn's `adaptive`), down to 1e-6; the best validated weights
+                # are still kept and restored (a patience longer than the run).
+                kw.update(patience=int(self.max_iter) + 1, tol=float(self.tol),
+                          n_iter_no_change=int(self.n_iter_no_change), monitor_score=True)
             Xt, Xv = X[idx_t], X[idx_v]
             kw["val_x"] = np.ascontiguousarray(Xv)
             X = Xt
             kw["batch_size"] = self._batch(len(idx_t))
-        elif not partial and self.tol is not None and minibatch:
+        elif (not partial or adaptive) and self.tol is not None and minibatch:
             kw["tol"] = float(self.tol) / self._sk_loss_scale
             kw["n_iter_no_change"] = int(self.n_iter_no_change)
         if not minibatch:
+            kw["max_evals"] = int(self.max_fun)
             # scikit-learn's lbfgs: tol is the gradient's ∞-norm at which it stops (gtol),
             # alpha the L2 penalty over the rows trained on.
             # (descent's objective is scikit-learn's divided by _sk_loss_scale.)
@@ -240,8 +270,11 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = self._epochs - before
         # Samples seen (scikit-learn's t_): one more pass for partial_fit, all epochs for fit.
         seen = getattr(self, "t_", 0) if state is not None else 0
-        self.t_ = seen + (n if partial else n * self.n_iter_)
+        self.t_ = seen + (len(X) if partial else len(X) * self.n_iter_)
         self.stop_ = out["stop"]
+        self._no_improvement = tuple(out["no_improvement"])
+        # The rate each epoch ended with (learning_rate_init times the schedule's factor).
+        self._learning_rates = [lr * f for f in out["lr_scale"]] if lr is not None else None
         if self.early_stopping and not partial:
             self.validation_scores_ = list(out["val_score"])
             self.best_validation_score_ = max(self.validation_scores_, default=np.nan)
@@ -254,6 +287,13 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.", ConvergenceWarning)
+        if not minibatch and not partial and out["stop"] in ("completed", "max_evaluations"):
+            limit = ("ITERATIONS", "max_iter") if out["stop"] == "completed" else \
+                ("F,G EVALUATIONS", "max_fun")
+            warnings.warn(
+                f"{base} failed to converge after {self.n_iter_} iteration(s): STOP: TOTAL NO. "
+                f"OF {limit[0]} REACHED LIMIT. Increase {limit[1]} or scale the data.",
+                ConvergenceWarning)
         if out["stop"] == "diverged":
             warnings.warn("Training diverged (the loss became NaN or infinite); the last "
                           "finite weights are kept.", ConvergenceWarning)

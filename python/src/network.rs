@@ -73,25 +73,72 @@ fn dataset(
     })
 }
 
-/// scikit-learn's `tol`/`n_iter_no_change` rule: stop when the training loss has not
-/// improved by `tol` for more than `patience` epochs in a row.
-struct NoImprovement {
-    tol: f64,
+/// scikit-learn's stochastic solvers' learning rate (`learning_rate`, for `solver="sgd"`).
+#[derive(Clone, Copy, PartialEq)]
+enum RateRule {
+    /// `"constant"`.
+    Constant,
+    /// `"invscaling"`: after each epoch ρ = ρ₀/(t + 1)^power_t, t the samples seen so far.
+    InverseScaling { power_t: f64 },
+    /// `"adaptive"`: where the `tol` rule would stop, ρ is divided by 5 instead, until it
+    /// is at most 10⁻⁶.
+    Adaptive { lr_init: f64 },
+}
+
+/// scikit-learn's end of an epoch (`_fit_stochastic`, `_update_no_improvement_count`,
+/// `SGDOptimizer.iteration_ends` and `trigger_stopping`), in that order: the count of
+/// epochs that did not improve the monitored value by `tol` (the training loss, or the
+/// validation score when `monitor_score`), the inverse-scaling rate, then, once the count
+/// is over `patience`, a stop — or, for the adaptive rate, ρ/5 and the count restarted.
+/// The count and the best value carry over from one `partial_fit` call to the next.
+struct SklearnEpochs {
+    /// `None`: no counting (scikit-learn's `tol` not applied in this call).
+    tol: Option<f64>,
     patience: usize,
+    monitor_score: bool,
+    /// The best validation score, or the lowest training loss, so far.
     best: f64,
     count: usize,
+    rate: RateRule,
+    /// Samples seen before this call (scikit-learn's `t_`) and per epoch.
+    samples_before: f64,
+    samples_per_epoch: f64,
+    epochs_before: usize,
     stopped: bool,
 }
 
-impl TrainObserver for NoImprovement {
-    fn on_epoch(&mut self, r: &EpochReport) {
-        if r.train_loss > self.best - self.tol {
-            self.count += 1;
-        } else {
-            self.count = 0;
+impl TrainObserver for SklearnEpochs {
+    fn rate_scale(&mut self, r: &EpochReport, current: f64) -> f64 {
+        if let Some(tol) = self.tol {
+            // scikit-learn's comparisons, as written: the best score or loss so far.
+            let (value, no_better, better) = if self.monitor_score {
+                let score = r.val_accuracy.or(r.val_r2).unwrap_or(f64::NAN);
+                (score, score < self.best + tol, score > self.best)
+            } else {
+                let loss = r.train_loss;
+                (loss, loss > self.best - tol, loss < self.best)
+            };
+            self.count = if no_better { self.count + 1 } else { 0 };
+            if better {
+                self.best = value;
+            }
         }
-        self.best = self.best.min(r.train_loss);
-        self.stopped |= self.count > self.patience;
+        let mut scale = current;
+        if let RateRule::InverseScaling { power_t } = self.rate {
+            let epochs = r.epoch.saturating_sub(self.epochs_before) as f64;
+            let seen = self.samples_before + epochs * self.samples_per_epoch;
+            scale = 1.0 / (seen + 1.0).powf(power_t);
+        }
+        if self.tol.is_some() && self.count > self.patience {
+            match self.rate {
+                RateRule::Adaptive { lr_init } if lr_init * scale > 1e-6 => {
+                    scale /= 5.0;
+                    self.count = 0;
+                }
+                _ => self.stopped = true,
+            }
+        }
+        scale
     }
     fn should_stop(&self) -> bool {
         self.stopped
@@ -107,7 +154,9 @@ impl TrainObserver for NoImprovement {
     values=None, val_x=None, val_labels=None, val_values=None, lr=None, momentum=None,
     weight_decay=None, batch_size=200, epochs=200, seed=0, init="glorot", state=None,
     patience=None, tol=None, n_iter_no_change=10, precision="f64", threads=1,
-    master_weights=None, l2=None, min_grad=None))]
+    master_weights=None, l2=None, min_grad=None, learning_rate="constant", power_t=0.5,
+    samples_before=0, monitor_score=false, no_improvement=None, shuffle=true,
+    max_evals=None))]
 #[allow(clippy::too_many_arguments)] // scikit-learn's hyper-parameters, one to one
 pub fn train_network<'py>(
     py: Python<'py>,
@@ -138,7 +187,31 @@ pub fn train_network<'py>(
     master_weights: Option<&str>,
     l2: Option<f64>,
     min_grad: Option<f64>,
+    learning_rate: &str,
+    power_t: f64,
+    samples_before: u64,
+    monitor_score: bool,
+    no_improvement: Option<(usize, f64)>,
+    shuffle: bool,
+    max_evals: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let rate = match learning_rate {
+        "constant" => RateRule::Constant,
+        "invscaling" if power_t.is_finite() => RateRule::InverseScaling { power_t },
+        "invscaling" => {
+            return Err(PyValueError::new_err(format!(
+                "power_t must be finite, got {power_t}"
+            )))
+        }
+        "adaptive" => RateRule::Adaptive {
+            lr_init: lr.unwrap_or(1e-3),
+        },
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "learning_rate must be \"constant\", \"invscaling\" or \"adaptive\", got {other:?}"
+            )))
+        }
+    };
     let net = network(&sizes, activation, loss)?;
     let train_data = dataset(&x, labels.as_ref(), classes, values.as_ref())?;
     let val_data = match &val_x {
@@ -188,17 +261,30 @@ pub fn train_network<'py>(
         f64_master_weights,
         l2,
         min_grad,
+        shuffle,
+        max_evals,
         ..TrainConfig::default()
+    };
+    let none_yet = if monitor_score {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    };
+    let (count, best) = no_improvement.unwrap_or((0, none_yet));
+    let mut watch = SklearnEpochs {
+        tol,
+        patience: n_iter_no_change,
+        monitor_score,
+        best,
+        count,
+        rate,
+        samples_before: samples_before as f64,
+        samples_per_epoch: train_data.len() as f64,
+        epochs_before: start.epoch,
+        stopped: false,
     };
     let f64_compute = precision == "f64";
     let result = py.detach(move || {
-        let mut watch = NoImprovement {
-            tol: tol.unwrap_or(f64::NEG_INFINITY),
-            patience: n_iter_no_change,
-            best: f64::INFINITY,
-            count: 0,
-            stopped: false,
-        };
         let train = if f64_compute {
             nn::train::<f64>
         } else {
@@ -212,9 +298,10 @@ pub fn train_network<'py>(
             start,
             &mut watch,
         );
-        r.map(|r| (r, watch.stopped))
+        r.map(|r| (r, watch))
     });
-    let (result, no_improvement) = result.map_err(value_error)?;
+    let (result, watch) = result.map_err(value_error)?;
+    let no_improvement = watch.stopped;
     let st = &result.state;
     let out = PyDict::new(py);
     out.set_item("params", PyArray1::from_slice(py, &st.params))?;
@@ -246,9 +333,15 @@ pub fn train_network<'py>(
         TrainStop::MethodStopped => "method_stopped",
         TrainStop::Interrupted => "interrupted",
         TrainStop::Goal => "goal",
+        TrainStop::MaxEvaluations => "max_evaluations",
     };
     out.set_item("stop", stop)?;
     out.set_item("samples_per_second", result.samples_per_second)?;
+    out.set_item("no_improvement", (watch.count, watch.best))?;
+    out.set_item(
+        "lr_scale",
+        st.history.iter().map(|h| h.lr_scale).collect::<Vec<_>>(),
+    )?;
     out.set_item(
         "state",
         serde_json::to_string(&result.state)

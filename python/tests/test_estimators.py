@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -319,3 +320,100 @@ def test_one_output_is_predicted_flat_whatever_the_shape_of_y():
     y = (y / y.std()).reshape(-1, 1)
     reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
     assert reg.predict(X).shape == (60,)  # as scikit-learn's
+
+
+def _sklearn_mlp(**kw):
+    from sklearn.neural_network import MLPClassifier as SkMLP
+    return SkMLP(**kw)
+
+
+def _quiet_fit(est, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # few epochs: not converged
+        return est.fit(*args)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_adaptive_rate_divides_by_five_and_stops_where_scikit_learn_does(digits,
+                                                                         early_stopping):
+    # With a tol no epoch can beat, every epoch after the first counts as no improvement:
+    # scikit-learn divides the rate by 5 each time the count passes n_iter_no_change and
+    # stops once it is at most 1e-6. Same settings, same epochs, same rates.
+    Xtr, _, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate="adaptive",
+              learning_rate_init=0.01, tol=1e9, n_iter_no_change=2, max_iter=60,
+              random_state=0, early_stopping=early_stopping)
+    ours = _quiet_fit(MLPClassifier(**kw), Xtr, ytr)
+    theirs = _quiet_fit(_sklearn_mlp(**kw), Xtr, ytr)
+    assert ours.n_iter_ == theirs.n_iter_ < 60
+    np.testing.assert_allclose(ours._learning_rates[-1], theirs._optimizer.learning_rate,
+                               rtol=1e-12)
+    assert ours.stop_ == "no_improvement"
+    # Adam keeps its rate, as scikit-learn's (the schedules are SGD's).
+    adam = _quiet_fit(MLPClassifier(**{**kw, "solver": "adam", "max_iter": 8}), Xtr, ytr)
+    assert set(adam._learning_rates) == {0.01}
+
+
+def test_adaptive_rate_goes_on_across_partial_fit_calls(digits):
+    Xtr, _, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate="adaptive",
+              learning_rate_init=0.01, tol=1e9, n_iter_no_change=1, random_state=0)
+    ours, theirs = MLPClassifier(**kw), _sklearn_mlp(**kw)
+    for _ in range(7):
+        ours.partial_fit(Xtr, ytr, classes=np.arange(10))
+        theirs.partial_fit(Xtr, ytr, classes=np.arange(10))
+        np.testing.assert_allclose(ours._learning_rates[-1], theirs._optimizer.learning_rate,
+                                   rtol=1e-12)
+    assert theirs._optimizer.learning_rate < 0.01 / 5  # (it was divided, twice or more)
+
+
+def test_inverse_scaling_rate_is_scikit_learn_s(digits):
+    # ρ = ρ₀/(t + 1)^power_t after each epoch, t the samples seen so far.
+    Xtr, _, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate="invscaling",
+              power_t=0.25, learning_rate_init=0.1, max_iter=4, n_iter_no_change=100,
+              random_state=0)
+    ours = _quiet_fit(MLPClassifier(**kw), Xtr, ytr)
+    theirs = _quiet_fit(_sklearn_mlp(**kw), Xtr, ytr)
+    n = len(Xtr)
+    np.testing.assert_allclose(ours._learning_rates,
+                               [0.1 / (e * n + 1) ** 0.25 for e in range(1, 5)], rtol=1e-12)
+    np.testing.assert_allclose(ours._learning_rates[-1], theirs._optimizer.learning_rate,
+                               rtol=1e-12)
+    # A warm start goes on counting the samples seen.
+    ours.set_params(warm_start=True, max_iter=2)
+    _quiet_fit(ours, Xtr, ytr)
+    np.testing.assert_allclose(ours._learning_rates[-1], 0.1 / (6 * n + 1) ** 0.25,
+                               rtol=1e-12)
+
+
+def test_shuffle_false_keeps_the_rows_order(digits):
+    Xtr, _, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", batch_size=50, max_iter=2,
+              random_state=0)
+    kept = [_quiet_fit(MLPClassifier(shuffle=False, **kw), Xtr, ytr).coefs_[0]
+            for _ in range(2)]
+    shuffled = _quiet_fit(MLPClassifier(**kw), Xtr, ytr).coefs_[0]
+    np.testing.assert_array_equal(kept[0], kept[1])
+    assert not np.array_equal(kept[0], shuffled)
+    # In order, the batches of the rows reversed are another run (shuffled, the rows'
+    # order does not matter beyond the permutation drawn).
+    reversed_ = _quiet_fit(MLPClassifier(shuffle=False, **kw), Xtr[::-1], ytr[::-1])
+    assert not np.array_equal(kept[0], reversed_.coefs_[0])
+    with pytest.raises(ValueError, match="shuffle"):
+        MLPClassifier(shuffle="yes", max_iter=2).fit(Xtr, ytr)
+
+
+def test_max_fun_bounds_the_evaluations_of_full_batch_solvers(digits):
+    Xtr, _, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(8,), solver="lbfgs", max_fun=6, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="EVALUATIONS"):
+        ours = MLPClassifier(**kw).fit(Xtr, ytr)
+    assert ours.stop_ == "max_evaluations" and ours.n_iter_ <= 6
+    with pytest.warns(ConvergenceWarning, match="ITERATIONS"):
+        MLPClassifier(**{**kw, "max_fun": 15000, "max_iter": 3}).fit(Xtr, ytr)
+    with pytest.warns(ConvergenceWarning):  # scikit-learn warns too
+        _sklearn_mlp(**kw).fit(Xtr, ytr)
+    for name, value in [("max_fun", 0), ("power_t", -1.0), ("learning_rate", "optimal")]:
+        with pytest.raises(ValueError, match=name):
+            MLPClassifier(**{"max_iter": 2, name: value}).fit(Xtr, ytr)

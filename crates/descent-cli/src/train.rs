@@ -94,6 +94,14 @@ pub struct TrainArgs {
     /// L-BFGS memory.
     #[arg(long)]
     memory: Option<usize>,
+    /// Full-batch and least-squares methods: stop after this many evaluations of the loss
+    /// (or residuals) in this run (stop reason `max_evaluations`), as scikit-learn's
+    /// max_fun.
+    #[arg(long)]
+    max_evals: Option<u64>,
+    /// Take every epoch's mini-batches in the rows' own order instead of shuffling them.
+    #[arg(long)]
+    no_shuffle: bool,
     /// Initialization: glorot (uniform), glorot-normal, he, lecun, standard.
     #[arg(long, default_value = "glorot")]
     init: String,
@@ -492,6 +500,8 @@ impl TrainArgs {
             checkpoint_every: self.checkpoint_every.map(|n| n as usize),
             f64_master_weights: master == Some(Precision::F64),
             l2: self.l2,
+            shuffle: !self.no_shuffle,
+            max_evals: self.max_evals,
             ..TrainConfig::default()
         };
         Ok(c)
@@ -507,6 +517,7 @@ pub fn prepare(a: &TrainArgs) -> Result<Prepared> {
 pub fn as_flag(e: descent::Error) -> anyhow::Error {
     const FLAGS: &[&str] = &[
         "goal",
+        "max_evals",
         "min_grad",
         "clip_norm",
         "layers",

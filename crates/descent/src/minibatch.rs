@@ -85,6 +85,14 @@ struct Position {
     batch_size: usize,
     seed: u64,
     rate_scale: f64,
+    /// Whether each epoch takes the samples in a fresh order (else in their own order:
+    /// scikit-learn's `shuffle=False`). Runs saved before the flag shuffled.
+    #[serde(default = "shuffled_by_default")]
+    shuffled: bool,
+}
+
+fn shuffled_by_default() -> bool {
+    true
 }
 
 /// A step rule on shuffled mini-batches of a [`SampledObjective`].
@@ -152,6 +160,7 @@ impl<R: StepRule> MiniBatch<R> {
                 batch_size,
                 seed,
                 rate_scale: 1.0,
+                shuffled: true,
             },
             order: Vec::new(),
             grad_norm: f64::NAN,
@@ -169,6 +178,14 @@ impl<R: StepRule> MiniBatch<R> {
         self
     }
 
+    /// Takes every epoch's batches in the samples' own order instead of shuffling them
+    /// (for data whose order means something, or to compare with a run that does not
+    /// shuffle).
+    pub fn in_order(mut self) -> Self {
+        self.at.shuffled = false;
+        self
+    }
+
     /// Continues a run that did not keep a checkpoint: `steps` steps and `epochs` whole
     /// epochs already done, the rule's state already set by the caller.
     pub fn continuing(mut self, steps: u64, epochs: u64) -> Self {
@@ -183,7 +200,11 @@ impl<R: StepRule> MiniBatch<R> {
     }
 
     fn shuffle(&mut self, n: usize) {
-        self.order = permutation(n, epoch_seed(self.at.seed, self.at.epoch));
+        self.order = if self.at.shuffled {
+            permutation(n, epoch_seed(self.at.seed, self.at.epoch))
+        } else {
+            (0..n).collect()
+        };
     }
 
     /// Where the current batch's rows are in `order`.
@@ -433,6 +454,17 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
                     format!("the saved run used {saved}, this one {now}; resume with the same"),
                 ));
             }
+        }
+        if at.shuffled != self.at.shuffled {
+            let order = |shuffled| if shuffled { "shuffled" } else { "in order" };
+            return Err(Error::config(
+                "shuffling",
+                format!(
+                    "the saved run took its samples {}, this one {}; resume with the same",
+                    order(at.shuffled),
+                    order(self.at.shuffled)
+                ),
+            ));
         }
         self.scale.set(at.rate_scale);
         self.at = at;

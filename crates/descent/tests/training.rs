@@ -2,8 +2,8 @@
 
 use descent::data::{synthetic, Dataset};
 use descent::nn::{
-    batch_data, evaluate, train, Activation, Init, Loss, Mlp, Silent, TrainConfig, TrainState,
-    TrainStop,
+    batch_data, evaluate, train, Activation, EpochReport, Init, Loss, Mlp, Silent, TrainConfig,
+    TrainObserver, TrainResult, TrainState, TrainStop,
 };
 use faer::Par;
 use std::time::Instant;
@@ -798,4 +798,118 @@ fn the_loss_is_inferred_from_the_target() {
     );
     assert!(infer_loss("csv:/no/such/file.csv", None).is_err());
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// SGD on 1-8-1 tanh over the sine from `start`, batches of 10, `epochs` in all.
+fn sgd_on_sine(
+    epochs: usize,
+    seed: u64,
+    shuffle: bool,
+    start: TrainState,
+    obs: &mut dyn TrainObserver,
+) -> descent::Result<TrainResult> {
+    let net = Mlp::new(&[1, 8, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let cfg = TrainConfig {
+        optimizer: "sgd".into(),
+        lr: Some(0.05),
+        batch_size: 10,
+        epochs,
+        seed,
+        shuffle,
+        ..TrainConfig::default()
+    };
+    train::<f64>(&net, &sine(), None, &cfg, start, obs)
+}
+
+fn sine_start() -> TrainState {
+    let net = Mlp::new(&[1, 8, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    TrainState::new(net.init_params(Init::GlorotUniform, 3))
+}
+
+#[test]
+fn without_shuffling_the_batches_do_not_depend_on_the_seed() {
+    let run = |shuffle, seed| {
+        sgd_on_sine(3, seed, shuffle, sine_start(), &mut Silent)
+            .unwrap()
+            .state
+    };
+    assert_eq!(run(false, 1).params, run(false, 2).params);
+    assert_ne!(run(true, 1).params, run(true, 2).params);
+    // A run saved in order resumes in order, and refuses to go on shuffled.
+    let saved = run(false, 1);
+    let resumed = |shuffle| sgd_on_sine(4, 1, shuffle, saved.clone(), &mut Silent);
+    let straight = sgd_on_sine(4, 1, false, sine_start(), &mut Silent).unwrap();
+    assert_eq!(resumed(false).unwrap().state.params, straight.state.params);
+    let refused = resumed(true).expect_err("shuffled resume of an ordered run");
+    assert!(refused.to_string().contains("in order"), "{refused}");
+}
+
+/// An observer that sets the learning rate's multiplier after each epoch.
+struct Rates(Vec<f64>);
+
+impl TrainObserver for Rates {
+    fn rate_scale(&mut self, r: &EpochReport, current: f64) -> f64 {
+        self.0.get(r.epoch - 1).copied().unwrap_or(current)
+    }
+}
+
+#[test]
+fn an_observer_sets_the_learning_rate_of_the_epochs_that_follow() {
+    let run = |epochs, obs: &mut dyn TrainObserver| {
+        sgd_on_sine(epochs, 0, true, sine_start(), obs).unwrap()
+    };
+    // A rate too small to move any weight after the first epoch: the weights are the
+    // first epoch's, to the bit.
+    let one = run(1, &mut Silent);
+    let frozen = run(3, &mut Rates(vec![1e-300]));
+    assert_eq!(frozen.state.params, one.state.params);
+    let scales: Vec<f64> = frozen.state.history.iter().map(|h| h.lr_scale).collect();
+    assert_eq!(scales, [1e-300; 3]);
+    // Halved, then a value that is not a rate (kept), and resumed with the multiplier.
+    let mut halving = Rates(vec![0.5, 0.0, f64::NAN]);
+    let r = run(3, &mut halving);
+    let scales: Vec<f64> = r.state.history.iter().map(|h| h.lr_scale).collect();
+    assert_eq!(scales, [0.5, 0.5, 0.5]);
+    assert_eq!(r.state.lr_scale, 0.5);
+    // It matters: a halved rate after the first epoch is another run than the full one.
+    assert_ne!(r.state.params, run(3, &mut Silent).state.params);
+}
+
+#[test]
+fn full_batch_methods_stop_when_their_evaluations_run_out() {
+    let net = Mlp::new(&[1, 8, 1], &[Activation::Tanh], Loss::SquaredError).unwrap();
+    let data = sine();
+    for optimizer in ["lbfgs", "lm"] {
+        let cfg = TrainConfig {
+            optimizer: optimizer.into(),
+            epochs: 200,
+            min_grad: Some(0.0),
+            max_evals: Some(9),
+            ..TrainConfig::default()
+        };
+        let r = fresh::<f64>(&net, &data, None, &cfg, Init::GlorotUniform, 3);
+        assert_eq!(r.stop, TrainStop::MaxEvaluations, "{optimizer}");
+        // At most one epoch an evaluation (the first evaluation has none).
+        assert!(r.state.epoch <= 8, "{optimizer}: {} epochs", r.state.epoch);
+        let counts = r.state.method_checkpoint.as_ref().unwrap().counts;
+        assert_eq!(counts.f_evals, 9, "{optimizer}");
+        // Resumed, the run has the budget again.
+        let more = train::<f64>(&net, &data, None, &cfg, r.state.clone(), &mut Silent).unwrap();
+        let counts = more.state.method_checkpoint.as_ref().unwrap().counts;
+        assert_eq!((more.stop, counts.f_evals), (TrainStop::MaxEvaluations, 18));
+    }
+    let sgd = TrainConfig {
+        optimizer: "sgd".into(),
+        max_evals: Some(9),
+        ..TrainConfig::default()
+    };
+    let refused = train::<f64>(
+        &net,
+        &data,
+        None,
+        &sgd,
+        TrainState::new(vec![0.0; 25]),
+        &mut Silent,
+    );
+    assert!(refused.err().unwrap().to_string().contains("full-batch"));
 }

@@ -111,6 +111,16 @@ pub struct TrainConfig {
     /// chooses its own regularization).
     #[serde(default)]
     pub l2: Option<f64>,
+    /// Whether each epoch of a step rule takes the samples in a fresh order (the
+    /// default); `false` keeps their order (`--no-shuffle`; scikit-learn's
+    /// `shuffle=False`), for data whose order means something.
+    #[serde(default = "shuffle_by_default")]
+    pub shuffle: bool,
+    /// Full-batch and least-squares methods: a budget on evaluations of the loss (or the
+    /// residuals) in this run, counted from where it starts or resumes (`--max-evals`;
+    /// scikit-learn's `max_fun` for L-BFGS; default none).
+    #[serde(default)]
+    pub max_evals: Option<u64>,
 }
 
 impl Default for TrainConfig {
@@ -135,6 +145,8 @@ impl Default for TrainConfig {
             checkpoint_every: None,
             f64_master_weights: false,
             l2: None,
+            shuffle: true,
+            max_evals: None,
         }
     }
 }
@@ -255,6 +267,9 @@ pub enum TrainStop {
     Interrupted,
     /// The training loss reached the goal ([`TrainConfig::goal`]).
     Goal,
+    /// A full-batch or least-squares method used up its budget of evaluations
+    /// ([`TrainConfig::max_evals`]) before it converged.
+    MaxEvaluations,
 }
 
 impl std::fmt::Display for TrainStop {
@@ -272,6 +287,7 @@ impl std::fmt::Display for TrainStop {
             }
             TrainStop::Interrupted => "interrupted, the finished epochs kept",
             TrainStop::Goal => "the training loss reached the goal",
+            TrainStop::MaxEvaluations => "the budget of evaluations (--max-evals) ran out",
         })
     }
 }
@@ -377,6 +393,18 @@ impl TrainConfig {
                 return Err(Error::config(
                     "clip_norm",
                     "applies to mini-batch step rules only",
+                ));
+            }
+        }
+        if let Some(m) = self.max_evals {
+            if m == 0 {
+                return Err(Error::config("max_evals", "must be at least 1"));
+            }
+            if spec.info()?.applies(AppliesTo::Minibatch) {
+                return Err(Error::config(
+                    "max_evals",
+                    "applies to full-batch and least-squares methods (a step rule's budget is \
+                     its epochs)",
                 ));
             }
         }
@@ -814,6 +842,17 @@ pub trait TrainObserver {
     /// The whole state at an epoch's end, every [`TrainConfig::checkpoint_every`] epochs:
     /// resumed, it continues exactly as the run does.
     fn on_checkpoint(&mut self, _state: &TrainState) {}
+    /// After each epoch of a step rule (after [`TrainObserver::on_epoch`]): the multiplier
+    /// of the learning rate for the epochs that follow, given the current one (1 at the
+    /// start, then reduce-on-plateau's). The default keeps it. A schedule of the caller's
+    /// that depends on how training goes: scikit-learn's `learning_rate="invscaling"` and
+    /// `"adaptive"` in descent's Python package. The multiplier is kept in the training
+    /// state (a resumed run goes on with it) and reported in the epoch's
+    /// [`EpochReport::lr_scale`]; with several workers, rank 0's answer is taken by all. A
+    /// value that is not finite and positive leaves the rate as it is.
+    fn rate_scale(&mut self, _report: &EpochReport, current: f64) -> f64 {
+        current
+    }
 }
 
 /// Whether an epoch just finished is one to checkpoint after.
@@ -1037,7 +1076,7 @@ fn train_step_rule<T: Real>(
     rule.state_precision(T::STATE);
     rule.reset(net.num_params());
     rule.weight_matrices(&net.weight_matrices());
-    let mut method = match &saved {
+    let method = match &saved {
         Some(_) => MiniBatch::new(rule, cfg.batch_size, cfg.seed)?,
         None => {
             // A fresh run, or one saved without the driver's checkpoint (at an epoch's
@@ -1052,6 +1091,11 @@ fn train_step_rule<T: Real>(
         }
     }
     .with_rate_scale(scale.clone());
+    let mut method = if cfg.shuffle {
+        method
+    } else {
+        method.in_order()
+    };
     let batches = batches_per_epoch(td.total, cfg.batch_size);
     // Budgets count the total: the epochs not yet done, less the batches of the current one.
     let remaining = (cfg.epochs.saturating_sub(st.epoch) * batches).saturating_sub(st.batch);
@@ -1127,6 +1171,19 @@ fn train_step_rule<T: Real>(
     })
 }
 
+fn shuffle_by_default() -> bool {
+    true
+}
+
+/// Rank 0's `value`, on every worker (one worker's is its own).
+fn root_value(comm: &dyn Communicator, value: f64) -> f64 {
+    let mut v = [value];
+    if comm.size() > 1 {
+        comm.broadcast(&mut v, 0);
+    }
+    v[0]
+}
+
 /// Whether the run is to stop: the observer's wish on any worker (rank 0 failed to save a
 /// checkpoint, Ctrl-C reached one rank first), so that the workers stop at the same step
 /// instead of one waiting for the others in the next sum. Every worker asks at the same
@@ -1200,8 +1257,14 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
                 self.net, &params_t, self.td, self.vd, self.cfg, self.st, train_loss, self.t0,
                 self.par, self.comm,
             );
-            self.scale.set(self.st.lr_scale);
+            let mut report = report;
             self.obs.on_epoch(&report);
+            let wanted = root_value(self.comm, self.obs.rate_scale(&report, self.st.lr_scale));
+            if wanted.is_finite() && wanted > 0.0 {
+                self.st.lr_scale = wanted;
+                report.lr_scale = wanted;
+            }
+            self.scale.set(self.st.lr_scale);
             self.st.history.push(report);
             self.evaluating += te.elapsed().as_secs_f64();
             self.last_step = Instant::now();
@@ -1420,8 +1483,12 @@ fn train_deterministic<T: Real>(
             // τ = 0.1 tested like MINPACK's scaling where 10⁻³ overfit (diabetes R² 40 vs
             // 12; bench/sklearn_compare.py).
             let nk = (td.total * net.outputs()) as f64;
+            let budget = FitOptions::default().max_evals;
             let base = FitOptions {
                 max_iter,
+                max_evals: cfg
+                    .max_evals
+                    .map_or(budget, |m| evals_before.saturating_add(m)),
                 geodesic: false,
                 restart: false,
                 keep_checkpoint: true,
@@ -1457,6 +1524,7 @@ fn train_deterministic<T: Real>(
                 .with_l2(cfg.l2.unwrap_or(0.0));
             let opts = Options {
                 max_iter,
+                max_evals: cfg.max_evals.map(|m| evals_before.saturating_add(m)),
                 gtol: cfg.min_grad.unwrap_or(1e-7),
                 ftol: 1e-13,
                 target: cfg.goal,
@@ -1482,6 +1550,7 @@ fn train_deterministic<T: Real>(
     } else {
         match s.termination {
             Termination::MaxIterations => TrainStop::Completed,
+            Termination::MaxEvaluations if cfg.max_evals.is_some() => TrainStop::MaxEvaluations,
             Termination::NonFinite => TrainStop::Diverged,
             Termination::ObserverStop => TrainStop::Interrupted,
             _ => TrainStop::MethodStopped,
