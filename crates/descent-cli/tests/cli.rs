@@ -2516,3 +2516,49 @@ fn a_run_that_ends_worse_than_guessing_says_so() {
     let v = json(&[&base[..], &["--lr", "0.1", "--json"]].concat());
     assert!(v.get("warning").is_none(), "{v}");
 }
+
+#[test]
+fn train_takes_an_evaluation_budget_and_unshuffled_batches() {
+    let base = [
+        "train",
+        "--data",
+        "synthetic:spirals:100",
+        "--layers",
+        "2,8,2",
+        "--json",
+    ];
+    let args = |extra: &[&'static str]| [&base[..], extra].concat();
+    let v = json(&args(&[
+        "--optimizer",
+        "lbfgs",
+        "--epochs",
+        "100",
+        "--max-evals",
+        "5",
+    ]));
+    assert_eq!(v["stop"], "max_evaluations", "{v}");
+    assert!(v["epochs"].as_array().unwrap().len() <= 4, "{v}");
+    // Kept in order, the batches are another run than the shuffled one from the same
+    // weights and split (same seed), and the same run every time.
+    let loss = |extra: &[&'static str]| {
+        let v = json(&args(
+            &[
+                &["--optimizer", "sgd", "--epochs", "2", "--batch-size", "10"],
+                extra,
+            ]
+            .concat(),
+        ));
+        v["epochs"][1]["train_loss"].as_f64().unwrap()
+    };
+    let in_order = loss(&["--no-shuffle"]);
+    assert_eq!(in_order, loss(&["--no-shuffle"]));
+    assert_ne!(in_order, loss(&[]));
+    refused(
+        &args(&["--optimizer", "adam", "--max-evals", "5"]),
+        "--max-evals: applies to full-batch",
+    );
+    refused(
+        &args(&["--optimizer", "lbfgs", "--max-evals", "0"]),
+        "--max-evals: must be at least 1",
+    );
+}
