@@ -230,13 +230,19 @@ class _BaseMLP(BaseEstimator):
             tv, vv = self._targets_kw(targets[idx_t]), self._targets_kw(targets[idx_v], "val_")
             kw.update(tv)
             kw.update(vv)
-            kw["patience"] = int(self.n_iter_no_change)
-            if adaptive:
-                # The validation score's count divides the rate by 5 where it would stop
-                # (scikit-learn's `adaptive`), down to 1e-6; the best validated weights
-                # are still kept and restored (a patience longer than the run).
-                kw.update(patience=int(self.max_iter) + 1, tol=float(self.tol),
-                          n_iter_no_change=int(self.n_iter_no_change), monitor_score=True)
+            # scikit-learn's early stopping: on the validation score (accuracy, R²), which
+            # counts as not improved when it does not beat the best by tol; more than
+            # n_iter_no_change such epochs in a row stop the run (or, with the adaptive
+            # rate, divide the rate). The library keeps the best-scoring weights and
+            # restores them (its own patience, on the same score, never runs out first).
+            # (Full-batch solvers, which scikit-learn's early stopping leaves out, stop
+            # after n_iter_no_change epochs without a better score.)
+            kw["monitor_score"] = True
+            if self.tol is not None and minibatch:
+                kw.update(patience=2**31, tol=float(self.tol),
+                          n_iter_no_change=int(self.n_iter_no_change))
+            else:
+                kw["patience"] = int(self.n_iter_no_change)
             Xt, Xv = X[idx_t], X[idx_v]
             kw["val_x"] = np.ascontiguousarray(Xv)
             X = Xt

@@ -263,6 +263,7 @@ pub fn train_network<'py>(
         min_grad,
         shuffle,
         max_evals,
+        monitor_score,
         ..TrainConfig::default()
     };
     let none_yet = if monitor_score {

@@ -417,3 +417,20 @@ def test_max_fun_bounds_the_evaluations_of_full_batch_solvers(digits):
     for name, value in [("max_fun", 0), ("power_t", -1.0), ("learning_rate", "optimal")]:
         with pytest.raises(ValueError, match=name):
             MLPClassifier(**{"max_iter": 2, name: value}).fit(Xtr, ytr)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_early_stopping_counts_the_validation_score_as_scikit_learn_does(digits, solver):
+    # With a tol no score can beat, scikit-learn stops after n_iter_no_change + 2 epochs
+    # (the first sets the best); descent stops at the same epoch, and keeps the weights
+    # of the best validation score.
+    Xtr, _, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(16,), solver=solver, early_stopping=True, tol=1e9,
+              n_iter_no_change=4, max_iter=50, random_state=0)
+    ours = _quiet_fit(MLPClassifier(**kw), Xtr, ytr)
+    theirs = _quiet_fit(_sklearn_mlp(**kw), Xtr, ytr)
+    assert ours.n_iter_ == theirs.n_iter_ == 6
+    assert ours.best_validation_score_ == max(ours.validation_scores_)
+    # At a tol any gain beats, it trains on while the score improves.
+    patient = _quiet_fit(MLPClassifier(**{**kw, "tol": 0.0}), Xtr, ytr)
+    assert patient.n_iter_ > 6

@@ -69,6 +69,10 @@ pub struct TrainArgs {
     /// Early stopping: epochs without a better validation loss (best weights restored).
     #[arg(long)]
     patience: Option<usize>,
+    /// What --patience, --plateau and the best weights watch: loss (the validation loss)
+    /// or score (the validation accuracy, or R² for a regression; higher is better).
+    #[arg(long, default_value = "loss", value_parser = ["loss", "score"])]
+    monitor: String,
     /// Performance goal: stop when the training loss (in the units it is reported in)
     /// reaches this (stop reason `goal`), as MATLAB's trainParam.goal.
     #[arg(long)]
@@ -271,7 +275,7 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         result,
         test,
         checkpoint_error,
-    } = prep.run(&mut progress)?;
+    } = prep.run(&mut progress).map_err(as_flag)?;
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
     }
@@ -501,6 +505,7 @@ impl TrainArgs {
             f64_master_weights: master == Some(Precision::F64),
             l2: self.l2,
             shuffle: !self.no_shuffle,
+            monitor_score: self.monitor == "score",
             max_evals: self.max_evals,
             ..TrainConfig::default()
         };
@@ -519,6 +524,7 @@ pub fn as_flag(e: descent::Error) -> anyhow::Error {
         "goal",
         "max_evals",
         "min_grad",
+        "monitor",
         "clip_norm",
         "layers",
         "lr",

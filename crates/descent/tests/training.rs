@@ -913,3 +913,69 @@ fn full_batch_methods_stop_when_their_evaluations_run_out() {
     );
     assert!(refused.err().unwrap().to_string().contains("full-batch"));
 }
+
+#[test]
+fn early_stopping_on_the_validation_score_keeps_the_best_scoring_weights() {
+    let net = Mlp::new(&[2, 16, 2], &[Activation::Tanh], Loss::CrossEntropy).unwrap();
+    let (tr, val, _) = synthetic("spirals:400", 0)
+        .unwrap()
+        .split(0.25, 0.0, 1)
+        .unwrap();
+    let cfg = TrainConfig {
+        optimizer: "adam".into(),
+        lr: Some(0.02),
+        batch_size: 32,
+        epochs: 300,
+        patience: Some(4),
+        monitor_score: true,
+        ..TrainConfig::default()
+    };
+    let r = fresh::<f64>(&net, &tr, Some(&val), &cfg, Init::GlorotUniform, 2);
+    assert_eq!(r.stop, TrainStop::EarlyStopped);
+    let scores: Vec<f64> = r
+        .state
+        .history
+        .iter()
+        .map(|h| h.val_accuracy.unwrap())
+        .collect();
+    let best = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // The first epoch to reach the best score, then four without a better one.
+    let first_best = scores.iter().position(|s| *s == best).unwrap();
+    assert_eq!(scores.len(), first_best + 1 + 4, "{scores:?}");
+    let (_, accuracy, _) = evaluate(
+        &net,
+        &r.state.params,
+        &batch_data::<f64>(&val, &net),
+        Par::Seq,
+    );
+    assert_eq!(accuracy, Some(best));
+    // By default the loss is watched: the weights kept are those of the lowest one.
+    let by_loss = TrainConfig {
+        monitor_score: false,
+        ..cfg.clone()
+    };
+    let l = fresh::<f64>(&net, &tr, Some(&val), &by_loss, Init::GlorotUniform, 2);
+    let lowest = l
+        .state
+        .history
+        .iter()
+        .map(|h| h.val_loss.unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let (loss, _, _) = evaluate(
+        &net,
+        &l.state.params,
+        &batch_data::<f64>(&val, &net),
+        Par::Seq,
+    );
+    assert_eq!(loss, lowest);
+    // Without validation data there is no score to watch.
+    let refused = train::<f64>(
+        &net,
+        &tr,
+        None,
+        &cfg,
+        TrainState::new(r.state.params.clone()),
+        &mut Silent,
+    );
+    assert!(refused.err().unwrap().to_string().contains("validation"));
+}

@@ -71,9 +71,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Threads for the matrix products.
     pub threads: usize,
-    /// Early stopping: epochs without a better validation loss before stopping.
+    /// Early stopping: epochs without a better validation loss (or score:
+    /// [`TrainConfig::monitor_score`]) before stopping; the best weights are restored.
     pub patience: Option<usize>,
-    /// Reduce-on-plateau: (factor, patience in epochs).
+    /// Reduce-on-plateau: (factor, patience in epochs without a better monitored value).
     pub plateau: Option<(f64, usize)>,
     /// Per-layer diagnostics after every epoch.
     pub diagnostics: bool,
@@ -121,6 +122,13 @@ pub struct TrainConfig {
     /// scikit-learn's `max_fun` for L-BFGS; default none).
     #[serde(default)]
     pub max_evals: Option<u64>,
+    /// What early stopping (`patience`), reduce-on-plateau and the best weights watch: the
+    /// validation loss (the default; the training loss without validation data) or, when
+    /// set, the validation score — accuracy for classes, R² for values, higher being
+    /// better (`--monitor score`; scikit-learn's early stopping, Keras's
+    /// `monitor="val_accuracy"`). Needs validation data.
+    #[serde(default)]
+    pub monitor_score: bool,
 }
 
 impl Default for TrainConfig {
@@ -147,6 +155,7 @@ impl Default for TrainConfig {
             l2: None,
             shuffle: true,
             max_evals: None,
+            monitor_score: false,
         }
     }
 }
@@ -214,7 +223,9 @@ pub struct TrainState {
     pub batch_loss_sum: f64,
     /// Reduce-on-plateau multiplier.
     pub lr_scale: f64,
-    /// Best validation loss and its parameters.
+    /// Best monitored value and its parameters: the validation loss (the training loss
+    /// without validation data), or the validation score negated with
+    /// [`TrainConfig::monitor_score`] — lower is better.
     pub best: Option<(f64, Vec<f64>)>,
     /// Epochs since the best validation loss.
     pub since_best: usize,
@@ -941,6 +952,12 @@ pub fn train_distributed<T: Real>(
 ) -> Result<TrainResult> {
     train.validate("training data")?;
     check_compatible(net, train, "training")?;
+    if cfg.monitor_score && val.is_none_or(|v| v.total_len() == 0) {
+        return Err(Error::config(
+            "monitor",
+            "the validation score needs validation data (hold some out)",
+        ));
+    }
     if let Some(v) = val {
         v.validate("validation data")?;
         check_compatible(net, v, "validation")?;
@@ -1316,7 +1333,11 @@ fn finish_epoch<T: Real>(
         }
         _ => (None, None, None),
     };
-    let monitored = val_loss.unwrap_or(train_loss);
+    // Lower is better: the loss, or the score negated (TrainState::best keeps it so).
+    let monitored = match (cfg.monitor_score, val_accuracy.or(val_r2)) {
+        (true, Some(score)) => -score,
+        _ => val_loss.unwrap_or(train_loss),
+    };
     if st.best.as_ref().is_none_or(|(b, _)| monitored < *b) {
         st.best = Some((monitored, st.params.clone()));
         st.since_best = 0;
