@@ -197,6 +197,9 @@ class _BaseMLP(BaseEstimator):
                              "hidden_layer_sizes, changed): fit it afresh (warm_start=False)")
         batch = self._batch(n)
         spec, minibatch, lr, mom, decay, base, penalized = self._solver(sizes, n, batch)
+        if partial and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True (as "
+                             "scikit-learn's: one pass holds out no validation rows)")
         if partial and not minibatch:
             raise ValueError(f"partial_fit needs a mini-batch solver; {base} trains on the "
                              "full batch")
@@ -207,7 +210,8 @@ class _BaseMLP(BaseEstimator):
             seed = self._seed()
         kw = dict(lr=lr, momentum=mom, weight_decay=decay, batch_size=batch, epochs=epochs,
                   seed=seed, state=state, precision=self.precision, threads=self.threads,
-                  master_weights=self.master_weights, shuffle=bool(self.shuffle))
+                  master_weights=self.master_weights, shuffle=bool(self.shuffle),
+                  verbose=self._sk_loss_scale if self.verbose else None)
         kw.update(self._targets_kw(targets))
         # scikit-learn's learning-rate schedules are SGD's (Adam keeps its rate); the count
         # of epochs without improvement, and the samples seen (t_), go on from the last

@@ -105,9 +105,26 @@ struct SklearnEpochs {
     samples_per_epoch: f64,
     epochs_before: usize,
     stopped: bool,
+    /// scikit-learn's `verbose`: each epoch's loss (times this, in scikit-learn's units)
+    /// printed to Python's `sys.stdout` as it ends.
+    verbose: Option<f64>,
 }
 
 impl TrainObserver for SklearnEpochs {
+    fn on_epoch(&mut self, r: &EpochReport) {
+        let Some(scale) = self.verbose else { return };
+        let mut lines = format!("Iteration {}, loss = {:.8}", r.epoch, scale * r.train_loss);
+        if let Some(score) = r.val_accuracy.or(r.val_r2) {
+            lines += &format!("\nValidation score: {score:.6}");
+        }
+        // (A print that fails — stdout closed — is not the run's failure.)
+        Python::attach(|py| {
+            let _ = py
+                .import("builtins")
+                .and_then(|b| b.getattr("print"))
+                .and_then(|print| print.call1((lines,)));
+        });
+    }
     fn rate_scale(&mut self, r: &EpochReport, current: f64) -> f64 {
         if let Some(tol) = self.tol {
             // scikit-learn's comparisons, as written: the best score or loss so far.
@@ -156,7 +173,7 @@ impl TrainObserver for SklearnEpochs {
     patience=None, tol=None, n_iter_no_change=10, precision="f64", threads=1,
     master_weights=None, l2=None, min_grad=None, learning_rate="constant", power_t=0.5,
     samples_before=0, monitor_score=false, no_improvement=None, shuffle=true,
-    max_evals=None))]
+    max_evals=None, verbose=None))]
 #[allow(clippy::too_many_arguments)] // scikit-learn's hyper-parameters, one to one
 pub fn train_network<'py>(
     py: Python<'py>,
@@ -194,6 +211,7 @@ pub fn train_network<'py>(
     no_improvement: Option<(usize, f64)>,
     shuffle: bool,
     max_evals: Option<u64>,
+    verbose: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rate = match learning_rate {
         "constant" => RateRule::Constant,
@@ -283,6 +301,7 @@ pub fn train_network<'py>(
         samples_per_epoch: train_data.len() as f64,
         epochs_before: start.epoch,
         stopped: false,
+        verbose,
     };
     let f64_compute = precision == "f64";
     let result = py.detach(move || {

@@ -414,6 +414,8 @@ def test_max_fun_bounds_the_evaluations_of_full_batch_solvers(digits):
         MLPClassifier(**{**kw, "max_fun": 15000, "max_iter": 3}).fit(Xtr, ytr)
     with pytest.warns(ConvergenceWarning):  # scikit-learn warns too
         _sklearn_mlp(**kw).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="early_stopping"):
+        MLPClassifier(early_stopping=True).partial_fit(Xtr, ytr, classes=np.arange(10))
     for name, value in [("max_fun", 0), ("power_t", -1.0), ("learning_rate", "optimal")]:
         with pytest.raises(ValueError, match=name):
             MLPClassifier(**{"max_iter": 2, name: value}).fit(Xtr, ytr)
@@ -434,3 +436,16 @@ def test_early_stopping_counts_the_validation_score_as_scikit_learn_does(digits,
     # At a tol any gain beats, it trains on while the score improves.
     patient = _quiet_fit(MLPClassifier(**{**kw, "tol": 0.0}), Xtr, ytr)
     assert patient.n_iter_ > 6
+
+
+def test_verbose_prints_each_epoch_as_scikit_learn_does(digits, capsys):
+    Xtr, _, ytr, _ = digits
+    est = _quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, verbose=True,
+                                   early_stopping=True, random_state=0), Xtr, ytr)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines[::2]] == \
+        [f"Iteration {i}" for i in range(1, 4)]
+    assert float(lines[0].split("= ")[1]) == pytest.approx(est.loss_curve_[0], rel=1e-7)
+    assert lines[1].startswith("Validation score: ")
+    _quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0), Xtr, ytr)
+    assert capsys.readouterr().out == ""
