@@ -220,7 +220,12 @@ class _BaseMLP(BaseEstimator):
         kw.update(learning_rate=rate, power_t=float(self.power_t),
                   samples_before=int(getattr(self, "t_", 0)) if state is not None else 0)
         if state is not None:
-            kw["no_improvement"] = getattr(self, "_no_improvement", None)
+            # A warm-start fit starts a new optimizer on the weights (its moments,
+            # velocities and rate), as scikit-learn's; partial_fit goes on with it.
+            kw["fresh_optimizer"] = not partial
+            watched = getattr(self, "_no_improvement", None)
+            if watched is not None and watched[0] == (self.early_stopping and not partial):
+                kw["no_improvement"] = watched[1:]
         adaptive = rate == "adaptive" and self.tol is not None
         if self.early_stopping and not partial:
             stratify = targets if self._loss == "cross-entropy" else None
@@ -282,7 +287,10 @@ class _BaseMLP(BaseEstimator):
         seen = getattr(self, "t_", 0) if state is not None else 0
         self.t_ = seen + (len(X) if partial else len(X) * self.n_iter_)
         self.stop_ = out["stop"]
-        self._no_improvement = tuple(out["no_improvement"])
+        # The count of epochs without improvement and the best value, with what they
+        # watched (the validation score with early stopping, else the training loss).
+        self._no_improvement = (bool(self.early_stopping and not partial),
+                                *out["no_improvement"])
         # The rate each epoch ended with (learning_rate_init times the schedule's factor).
         self._learning_rates = [lr * f for f in out["lr_scale"]] if lr is not None else None
         if self.early_stopping and not partial:

@@ -85,6 +85,22 @@ enum RateRule {
     Adaptive { lr_init: f64 },
 }
 
+impl SklearnEpochs {
+    /// With `verbose`, prints `lines` to Python's `sys.stdout` (a print that fails —
+    /// stdout closed — is not the run's failure).
+    fn say(&self, lines: String) {
+        if self.verbose.is_none() {
+            return;
+        }
+        Python::attach(|py| {
+            let _ = py
+                .import("builtins")
+                .and_then(|b| b.getattr("print"))
+                .and_then(|print| print.call1((lines,)));
+        });
+    }
+}
+
 /// scikit-learn's end of an epoch (`_fit_stochastic`, `_update_no_improvement_count`,
 /// `SGDOptimizer.iteration_ends` and `trigger_stopping`), in that order: the count of
 /// epochs that did not improve the monitored value by `tol` (the training loss, or the
@@ -113,17 +129,13 @@ struct SklearnEpochs {
 impl TrainObserver for SklearnEpochs {
     fn on_epoch(&mut self, r: &EpochReport) {
         let Some(scale) = self.verbose else { return };
-        let mut lines = format!("Iteration {}, loss = {:.8}", r.epoch, scale * r.train_loss);
+        // scikit-learn counts the call's epochs (its n_iter_).
+        let epoch = r.epoch.saturating_sub(self.epochs_before);
+        let mut lines = format!("Iteration {epoch}, loss = {:.8}", scale * r.train_loss);
         if let Some(score) = r.val_accuracy.or(r.val_r2) {
             lines += &format!("\nValidation score: {score:.6}");
         }
-        // (A print that fails — stdout closed — is not the run's failure.)
-        Python::attach(|py| {
-            let _ = py
-                .import("builtins")
-                .and_then(|b| b.getattr("print"))
-                .and_then(|print| print.call1((lines,)));
-        });
+        self.say(lines);
     }
     fn rate_scale(&mut self, r: &EpochReport, current: f64) -> f64 {
         if let Some(tol) = self.tol {
@@ -146,13 +158,31 @@ impl TrainObserver for SklearnEpochs {
             let seen = self.samples_before + epochs * self.samples_per_epoch;
             scale = 1.0 / (seen + 1.0).powf(power_t);
         }
-        if self.tol.is_some() && self.count > self.patience {
+        if let (Some(tol), true) = (self.tol, self.count > self.patience) {
+            let what = if self.monitor_score {
+                format!("Validation score did not improve more than tol={tol:.6}")
+            } else {
+                let tol = tol * self.verbose.unwrap_or(1.0);
+                format!("Training loss did not improve more than tol={tol:.6}")
+            };
+            let why = format!("{what} for {} consecutive epochs.", self.patience);
             match self.rate {
                 RateRule::Adaptive { lr_init } if lr_init * scale > 1e-6 => {
                     scale /= 5.0;
                     self.count = 0;
+                    self.say(format!(
+                        "{why} Setting learning rate to {:.6}",
+                        lr_init * scale
+                    ));
                 }
-                _ => self.stopped = true,
+                RateRule::Adaptive { .. } => {
+                    self.stopped = true;
+                    self.say(format!("{why} Learning rate too small. Stopping."));
+                }
+                _ => {
+                    self.stopped = true;
+                    self.say(format!("{why} Stopping."));
+                }
             }
         }
         scale
@@ -173,7 +203,7 @@ impl TrainObserver for SklearnEpochs {
     patience=None, tol=None, n_iter_no_change=10, precision="f64", threads=1,
     master_weights=None, l2=None, min_grad=None, learning_rate="constant", power_t=0.5,
     samples_before=0, monitor_score=false, no_improvement=None, shuffle=true,
-    max_evals=None, verbose=None))]
+    max_evals=None, verbose=None, fresh_optimizer=false))]
 #[allow(clippy::too_many_arguments)] // scikit-learn's hyper-parameters, one to one
 pub fn train_network<'py>(
     py: Python<'py>,
@@ -212,6 +242,7 @@ pub fn train_network<'py>(
     shuffle: bool,
     max_evals: Option<u64>,
     verbose: Option<f64>,
+    fresh_optimizer: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rate = match learning_rate {
         "constant" => RateRule::Constant,
@@ -247,6 +278,11 @@ pub fn train_network<'py>(
         Some(json) => serde_json::from_str::<TrainState>(&json)
             .map_err(|e| PyValueError::new_err(format!("state: {e}")))?,
         None => TrainState::new(net.init_params(init, seed)),
+    };
+    let start = if fresh_optimizer {
+        start.with_fresh_optimizer()
+    } else {
+        start
     };
     if !matches!(precision, "f32" | "f64") {
         return Err(PyValueError::new_err(format!(

@@ -391,15 +391,17 @@ def test_shuffle_false_keeps_the_rows_order(digits):
     Xtr, _, ytr, _ = digits
     kw = dict(hidden_layer_sizes=(8,), solver="sgd", batch_size=50, max_iter=2,
               random_state=0)
-    kept = [_quiet_fit(MLPClassifier(shuffle=False, **kw), Xtr, ytr).coefs_[0]
-            for _ in range(2)]
+    kept = _quiet_fit(MLPClassifier(shuffle=False, **kw), Xtr, ytr).coefs_[0]
     shuffled = _quiet_fit(MLPClassifier(**kw), Xtr, ytr).coefs_[0]
-    np.testing.assert_array_equal(kept[0], kept[1])
-    assert not np.array_equal(kept[0], shuffled)
-    # In order, the batches of the rows reversed are another run (shuffled, the rows'
-    # order does not matter beyond the permutation drawn).
+    assert not np.array_equal(kept, shuffled)
+    # In order, the batches of the rows reversed are another run.
     reversed_ = _quiet_fit(MLPClassifier(shuffle=False, **kw), Xtr[::-1], ytr[::-1])
-    assert not np.array_equal(kept[0], reversed_.coefs_[0])
+    assert not np.array_equal(kept, reversed_.coefs_[0])
+    # Between partial_fit calls (at an epoch's end) the setting may change.
+    p = MLPClassifier(hidden_layer_sizes=(8,), shuffle=False, random_state=0)
+    p.partial_fit(Xtr, ytr, classes=np.arange(10))
+    p.set_params(shuffle=True).partial_fit(Xtr, ytr)
+    assert len(p.loss_curve_) == 2
     with pytest.raises(ValueError, match="shuffle"):
         MLPClassifier(shuffle="yes", max_iter=2).fit(Xtr, ytr)
 
@@ -412,8 +414,6 @@ def test_max_fun_bounds_the_evaluations_of_full_batch_solvers(digits):
     assert ours.stop_ == "max_evaluations" and ours.n_iter_ <= 6
     with pytest.warns(ConvergenceWarning, match="ITERATIONS"):
         MLPClassifier(**{**kw, "max_fun": 15000, "max_iter": 3}).fit(Xtr, ytr)
-    with pytest.warns(ConvergenceWarning):  # scikit-learn warns too
-        _sklearn_mlp(**kw).fit(Xtr, ytr)
     with pytest.raises(ValueError, match="early_stopping"):
         MLPClassifier(early_stopping=True).partial_fit(Xtr, ytr, classes=np.arange(10))
     for name, value in [("max_fun", 0), ("power_t", -1.0), ("learning_rate", "optimal")]:
@@ -432,7 +432,6 @@ def test_early_stopping_counts_the_validation_score_as_scikit_learn_does(digits,
     ours = _quiet_fit(MLPClassifier(**kw), Xtr, ytr)
     theirs = _quiet_fit(_sklearn_mlp(**kw), Xtr, ytr)
     assert ours.n_iter_ == theirs.n_iter_ == 6
-    assert ours.best_validation_score_ == max(ours.validation_scores_)
     # At a tol any gain beats, it trains on while the score improves.
     patient = _quiet_fit(MLPClassifier(**{**kw, "tol": 0.0}), Xtr, ytr)
     assert patient.n_iter_ > 6
@@ -449,3 +448,74 @@ def test_verbose_prints_each_epoch_as_scikit_learn_does(digits, capsys):
     assert lines[1].startswith("Validation score: ")
     _quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0), Xtr, ytr)
     assert capsys.readouterr().out == ""
+
+
+def _validation_split(est, X, y, stratify):
+    """The rows an early-stopping fit held out (its split, drawn from its run's seed)."""
+    _, idx_v = train_test_split(np.arange(len(X)), test_size=est.validation_fraction,
+                                random_state=est._run_seed,
+                                stratify=y if stratify else None)
+    return X[idx_v], y[idx_v]
+
+
+def test_early_stopping_keeps_the_best_scoring_weights(digits):
+    # The weights returned score, on the held-out rows, the best validation score; for a
+    # regressor of several outputs the score is scikit-learn's R² (each output's, averaged).
+    Xtr, _, ytr, _ = digits
+    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(16,), early_stopping=True,
+                                   n_iter_no_change=3, max_iter=40, random_state=0), Xtr, ytr)
+    Xv, yv = _validation_split(clf, Xtr, ytr, stratify=True)
+    assert clf.score(Xv, yv) == clf.best_validation_score_
+    assert clf.best_validation_score_ > clf.validation_scores_[-1] or \
+        clf.n_iter_ == 40  # (it stopped after epochs that were not the best)
+    X, y = make_regression(n_samples=300, n_features=4, n_targets=2, noise=5.0,
+                           random_state=0)
+    y = y / y.std(axis=0) + np.array([0.0, 10.0])  # outputs about different means
+    reg = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), early_stopping=True, max_iter=30,
+                                  learning_rate_init=0.01, random_state=0), X, y)
+    Xv, yv = _validation_split(reg, X, y, stratify=False)
+    # (Validated in the network's f32, scored by predict in f64.)
+    np.testing.assert_allclose(reg.best_validation_score_, reg.score(Xv, yv), rtol=1e-6)
+    # A constant target scores 0 (scikit-learn's finite R²), not NaN, and stops.
+    flat = _quiet_fit(MLPRegressor(hidden_layer_sizes=(4,), early_stopping=True, max_iter=50,
+                                   random_state=0), X, np.full(len(X), 3.0))
+    assert not np.isnan(flat.validation_scores_).any() and flat.n_iter_ < 50
+
+
+def test_a_warm_start_fit_starts_a_new_optimizer_as_scikit_learn_s(digits):
+    Xtr, _, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate="adaptive",
+              learning_rate_init=0.01, tol=1e9, n_iter_no_change=1, max_iter=6,
+              random_state=0)
+    ours, theirs = MLPClassifier(**kw), _sklearn_mlp(**kw)
+    for est in (ours, theirs):
+        _quiet_fit(est, Xtr, ytr)
+        est.set_params(warm_start=True, max_iter=4)
+        _quiet_fit(est, Xtr, ytr)
+    np.testing.assert_allclose(ours._learning_rates[-1], theirs._optimizer.learning_rate,
+                               rtol=1e-12)
+    assert ours.n_iter_ == theirs.n_iter_
+    # What the count watched changes with early stopping: it is not carried over then.
+    X, y = make_regression(n_samples=200, n_features=4, noise=1.0, random_state=0)
+    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", early_stopping=True,
+                                  learning_rate_init=1e-4, max_iter=20, random_state=0), X, y)
+    est.set_params(warm_start=True, early_stopping=False, max_iter=15)
+    _quiet_fit(est, X, y)
+    assert est.n_iter_ == 15 and est.loss_curve_[-1] < est.loss_curve_[-15]
+
+
+def test_verbose_says_when_it_stops_or_lowers_the_rate(digits, capsys):
+    Xtr, _, ytr, _ = digits
+    kw = dict(hidden_layer_sizes=(8,), solver="sgd", tol=1e9, n_iter_no_change=1,
+              verbose=True, random_state=0)
+    _quiet_fit(MLPClassifier(**kw), Xtr, ytr)
+    out = capsys.readouterr().out
+    assert "Training loss did not improve more than tol=1000000000.000000 for 1 " \
+        "consecutive epochs. Stopping." in out
+    _quiet_fit(MLPClassifier(learning_rate="adaptive", max_iter=4, **kw), Xtr, ytr)
+    assert "Setting learning rate to 0.000200" in capsys.readouterr().out
+    p = MLPClassifier(hidden_layer_sizes=(8,), verbose=True, random_state=0)
+    for _ in range(2):
+        p.partial_fit(Xtr, ytr, classes=np.arange(10))
+    assert [line.split(",")[0] for line in capsys.readouterr().out.splitlines()] == \
+        ["Iteration 1", "Iteration 1"]  # each call's epochs, as scikit-learn's n_iter_

@@ -835,13 +835,30 @@ fn without_shuffling_the_batches_do_not_depend_on_the_seed() {
     };
     assert_eq!(run(false, 1).params, run(false, 2).params);
     assert_ne!(run(true, 1).params, run(true, 2).params);
-    // A run saved in order resumes in order, and refuses to go on shuffled.
+    // A run saved in order resumes in order; from an epoch's end it may go on shuffled
+    // (the next order is to be drawn), from the middle of one it may not.
     let saved = run(false, 1);
-    let resumed = |shuffle| sgd_on_sine(4, 1, shuffle, saved.clone(), &mut Silent);
+    let resumed =
+        |shuffle, from: &TrainState| sgd_on_sine(4, 1, shuffle, from.clone(), &mut Silent);
     let straight = sgd_on_sine(4, 1, false, sine_start(), &mut Silent).unwrap();
-    assert_eq!(resumed(false).unwrap().state.params, straight.state.params);
-    let refused = resumed(true).expect_err("shuffled resume of an ordered run");
-    assert!(refused.to_string().contains("in order"), "{refused}");
+    assert_eq!(
+        resumed(false, &saved).unwrap().state.params,
+        straight.state.params
+    );
+    let shuffled = resumed(true, &saved).unwrap().state.params;
+    assert_ne!(shuffled, straight.state.params);
+    // (The sine's 100 rows are 10 batches an epoch: stopped after 25 of them.)
+    let cut = sgd_on_sine(4, 1, false, sine_start(), &mut StopAfter(25)).unwrap();
+    assert_eq!((cut.state.epoch, cut.state.batch), (2, 5));
+    let refused = resumed(true, &cut.state).expect_err("shuffled resume mid-epoch");
+    assert!(
+        refused.to_string().contains("middle of an epoch"),
+        "{refused}"
+    );
+    assert_eq!(
+        resumed(false, &cut.state).unwrap().state.params,
+        straight.state.params
+    );
 }
 
 /// An observer that sets the learning rate's multiplier after each epoch.
@@ -865,7 +882,7 @@ fn an_observer_sets_the_learning_rate_of_the_epochs_that_follow() {
     assert_eq!(frozen.state.params, one.state.params);
     let scales: Vec<f64> = frozen.state.history.iter().map(|h| h.lr_scale).collect();
     assert_eq!(scales, [1e-300; 3]);
-    // Halved, then a value that is not a rate (kept), and resumed with the multiplier.
+    // Halved, then values that are not rates (the rate is kept).
     let mut halving = Rates(vec![0.5, 0.0, f64::NAN]);
     let r = run(3, &mut halving);
     let scales: Vec<f64> = r.state.history.iter().map(|h| h.lr_scale).collect();
@@ -968,6 +985,29 @@ fn early_stopping_on_the_validation_score_keeps_the_best_scoring_weights() {
         Par::Seq,
     );
     assert_eq!(loss, lowest);
+    // Resumed watching the loss, the score's best is not compared with: the watch starts
+    // afresh, and its best is the lowest loss of the epochs that follow.
+    let then_loss = TrainConfig {
+        monitor_score: false,
+        epochs: r.state.epoch + 3,
+        patience: Some(100),
+        ..cfg.clone()
+    };
+    let more = train::<f64>(
+        &net,
+        &tr,
+        Some(&val),
+        &then_loss,
+        r.state.clone(),
+        &mut Silent,
+    )
+    .unwrap();
+    assert!(r.state.best_is_score && !more.state.best_is_score);
+    let lowest_since = more.state.history[r.state.epoch..]
+        .iter()
+        .map(|h| h.val_loss.unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(more.state.best.as_ref().unwrap().0, lowest_since);
     // Without validation data there is no score to watch.
     let refused = train::<f64>(
         &net,

@@ -789,6 +789,12 @@ impl Experiment {
                              full-batch L-BFGS"
                     .into();
                 ch.patience = Some(crate::nn::auto::MAX_FAIL);
+            } else if cfg.max_evals.is_some() && ch.optimizer != "lbfgs" && ch.optimizer != "lm" {
+                ch.optimizer = "lbfgs".into();
+                ch.reason = "a budget of evaluations was given, which full-batch methods \
+                             count: full-batch L-BFGS"
+                    .into();
+                ch.patience = Some(crate::nn::auto::MAX_FAIL);
             }
             ch
         });

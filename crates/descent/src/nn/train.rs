@@ -227,7 +227,11 @@ pub struct TrainState {
     /// without validation data), or the validation score negated with
     /// [`TrainConfig::monitor_score`] — lower is better.
     pub best: Option<(f64, Vec<f64>)>,
-    /// Epochs since the best validation loss.
+    /// Whether `best` is a score (negated) rather than a loss: a run resumed watching the
+    /// other starts its best, and the epochs since it, afresh.
+    #[serde(default)]
+    pub best_is_score: bool,
+    /// Epochs since the best monitored value.
     pub since_best: usize,
     /// Epochs since the last plateau improvement.
     pub since_plateau: usize,
@@ -240,6 +244,19 @@ pub struct TrainState {
 }
 
 impl TrainState {
+    /// Keeps the weights, the epochs and their history and forgets the optimizer: its
+    /// state (moments, velocities, L-BFGS's pairs), step count and learning-rate
+    /// multiplier, so that training goes on from these weights with a new optimizer (as a
+    /// scikit-learn warm-start `fit`; `partial_fit` keeps it).
+    pub fn with_fresh_optimizer(mut self) -> Self {
+        self.rule_state.clear();
+        self.step = 0;
+        self.lr_scale = 1.0;
+        self.since_plateau = 0;
+        self.method_checkpoint = None;
+        self
+    }
+
     /// A fresh run from `params`.
     pub fn new(params: Vec<f64>) -> Self {
         TrainState {
@@ -251,6 +268,7 @@ impl TrainState {
             batch_loss_sum: 0.0,
             lr_scale: 1.0,
             best: None,
+            best_is_score: false,
             since_best: 0,
             since_plateau: 0,
             history: Vec::new(),
@@ -689,10 +707,12 @@ pub fn evaluate_shared<T: Real>(
         .unwrap_or(0)
         .clamp(1, 2048);
     let mut ws = net.workspace::<T>(chunk);
-    // [loss × rows, correct predictions, squared error, Σ target] of the leaves.
+    // [loss × rows, correct predictions, then each output's squared error, then each
+    // output's Σ target] of the leaves.
+    let width = 2 + 2 * k;
     let mut tree = TreeSum::default();
     for leaf in &leaves {
-        let mut sums = tree.buffer(4);
+        let mut sums = tree.buffer(width);
         sums.iter_mut().for_each(|v| *v = 0.0);
         let mut lo = leaf.start;
         while lo < leaf.end {
@@ -702,40 +722,50 @@ pub fn evaluate_shared<T: Real>(
         }
         tree.push(sums);
     }
-    let mut total = tree.finish(4);
+    let mut total = tree.finish(width);
     // Whether the targets are class labels, as every worker sees it: a worker that holds
     // none of the rows has no labels to tell, and must take the same branch (and the
     // same sums) as the others.
     total.push(f64::from(u8::from(!data.labels.is_empty())));
     comm.sum(&mut total);
     let n = data.total.max(1) as f64;
-    let [loss, correct, sse, target_sum] = [total[0], total[1], total[2], total[3]];
-    if total[4] > 0.0 {
+    let (loss, correct) = (total[0], total[1]);
+    if total[width] > 0.0 {
         return (loss / n, Some(correct / n), None);
     }
-    // R² = 1 − SSE/SST, SST about the mean of every target (a second sum over the leaves).
-    let mean = target_sum / (data.total * k).max(1) as f64;
+    // R² of each output, 1 − SSE/SST about that output's mean (a second sum over the
+    // leaves), averaged over the outputs: scikit-learn's `r2_score` (uniform average),
+    // with its finite rule for a constant target (1 if fitted exactly, else 0).
+    let (sse, target_sums) = total[2..width].split_at(k);
+    let means: Vec<f64> = target_sums.iter().map(|s| s / n).collect();
     let mut tree = TreeSum::default();
     for leaf in &leaves {
-        let mut sums = tree.buffer(1);
-        sums[0] = data.values[leaf.start * k..leaf.end * k]
-            .iter()
-            .map(|t| (t.f64() - mean).powi(2))
-            .sum();
+        let mut sums = tree.buffer(k);
+        sums.iter_mut().for_each(|v| *v = 0.0);
+        for row in data.values[leaf.start * k..leaf.end * k].chunks(k) {
+            for ((s, t), m) in sums.iter_mut().zip(row).zip(&means) {
+                *s += (t.f64() - m).powi(2);
+            }
+        }
         tree.push(sums);
     }
-    let mut sst = tree.finish(1);
+    let mut sst = tree.finish(k);
     comm.sum(&mut sst);
-    let r2 = if sst[0] > 0.0 {
-        1.0 - sse / sst[0]
-    } else {
-        f64::NAN
-    };
+    let r2 = sse
+        .iter()
+        .zip(&sst)
+        .map(|(e, t)| match (*t > 0.0, *e == 0.0) {
+            (true, _) => 1.0 - e / t,
+            (false, true) => 1.0,
+            (false, false) => 0.0,
+        })
+        .sum::<f64>()
+        / k.max(1) as f64;
     (loss / n, None, Some(r2))
 }
 
-/// Adds the rows `r`'s loss × rows, correct predictions, and (value targets) squared
-/// error and target sum to `sums`.
+/// Adds the rows `r`'s loss × rows, correct predictions, and (value targets) each
+/// output's squared error and target sum to `sums`.
 #[allow(clippy::too_many_arguments)]
 fn rows_sums<T: Real>(
     net: &Mlp,
@@ -775,8 +805,8 @@ fn rows_sums<T: Real>(
         _ => {
             for (i, v) in z.iter().enumerate() {
                 let t = data.values[lo * k + i].f64();
-                sums[2] += (v.f64() - t).powi(2);
-                sums[3] += t;
+                sums[2 + i % k] += (v.f64() - t).powi(2);
+                sums[2 + k + i % k] += t;
             }
         }
     }
@@ -961,6 +991,15 @@ pub fn train_distributed<T: Real>(
     if let Some(v) = val {
         v.validate("validation data")?;
         check_compatible(net, v, "validation")?;
+    }
+    // A best value of the other kind (a loss where a score is watched, or a score where a
+    // loss is) is not compared with: the watch starts afresh.
+    let mut start = start;
+    if start.best_is_score != cfg.monitor_score {
+        start.best = None;
+        start.since_best = 0;
+        start.since_plateau = 0;
+        start.best_is_score = cfg.monitor_score;
     }
     let best = start.best.as_ref().map(|(_, b)| b.len());
     for (what, got) in [
