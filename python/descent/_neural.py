@@ -210,7 +210,9 @@ class _BaseMLP(BaseEstimator):
             seed = self._seed()
         kw = dict(lr=lr, momentum=mom, weight_decay=decay, batch_size=batch, epochs=epochs,
                   seed=seed, state=state, precision=self.precision, threads=self.threads,
-                  master_weights=self.master_weights, shuffle=bool(self.shuffle),
+                  master_weights=self.master_weights,
+                  # (scikit-learn's shuffle applies to its stochastic solvers only.)
+                  shuffle=bool(self.shuffle) or not minibatch,
                   verbose=self._sk_loss_scale if self.verbose else None)
         kw.update(self._targets_kw(targets))
         # scikit-learn's learning-rate schedules are SGD's (Adam keeps its rate); the count

@@ -404,6 +404,11 @@ def test_shuffle_false_keeps_the_rows_order(digits):
     assert len(p.loss_curve_) == 2
     with pytest.raises(ValueError, match="shuffle"):
         MLPClassifier(shuffle="yes", max_iter=2).fit(Xtr, ytr)
+    # A full-batch solver takes every row at once: shuffle does not apply (scikit-learn
+    # ignores it there too).
+    full = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=5, random_state=0)
+    a = _quiet_fit(full, Xtr, ytr).coefs_[0]
+    np.testing.assert_array_equal(a, _quiet_fit(full.set_params(shuffle=False), Xtr, ytr).coefs_[0])
 
 
 def test_max_fun_bounds_the_evaluations_of_full_batch_solvers(digits):

@@ -541,6 +541,10 @@ pub fn as_flag(e: descent::Error) -> anyhow::Error {
         "precision",
     ];
     match e {
+        // (The flag says the opposite of the setting: --no-shuffle sets shuffle off.)
+        descent::Error::InvalidConfig { what, why } if what == "shuffle" => {
+            anyhow::anyhow!("--no-shuffle: {why}")
+        }
         descent::Error::InvalidConfig { what, why } if FLAGS.contains(&what.as_str()) => {
             anyhow::anyhow!("--{}: {why}", what.replace(['_', ' '], "-"))
         }

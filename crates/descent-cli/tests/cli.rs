@@ -2558,6 +2558,10 @@ fn train_takes_an_evaluation_budget_and_unshuffled_batches() {
         "--max-evals: applies to full-batch",
     );
     refused(
+        &args(&["--optimizer", "lbfgs", "--no-shuffle"]),
+        "--no-shuffle: keeping the rows in order applies to mini-batch",
+    );
+    refused(
         &args(&["--optimizer", "lbfgs", "--max-evals", "0"]),
         "--max-evals: must be at least 1",
     );

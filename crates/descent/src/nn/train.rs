@@ -425,6 +425,13 @@ impl TrainConfig {
                 ));
             }
         }
+        if !self.shuffle && !spec.info()?.applies(AppliesTo::Minibatch) {
+            return Err(Error::config(
+                "shuffle",
+                "keeping the rows in order applies to mini-batch step rules only (a \
+                 full-batch method takes every row at each step)",
+            ));
+        }
         if let Some(m) = self.max_evals {
             if m == 0 {
                 return Err(Error::config("max_evals", "must be at least 1"));
