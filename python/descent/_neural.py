@@ -226,7 +226,8 @@ class _BaseMLP(BaseEstimator):
             # velocities and rate), as scikit-learn's; partial_fit goes on with it.
             kw["fresh_optimizer"] = not partial
             watched = getattr(self, "_no_improvement", None)
-            if watched is not None and watched[0] == (self.early_stopping and not partial):
+            if watched is not None and len(watched) == 3 and \
+                    watched[0] == (self.early_stopping and not partial):
                 kw["no_improvement"] = watched[1:]
         adaptive = rate == "adaptive" and self.tol is not None
         if self.early_stopping and not partial:

@@ -279,11 +279,15 @@ pub fn train_network<'py>(
             .map_err(|e| PyValueError::new_err(format!("state: {e}")))?,
         None => TrainState::new(net.init_params(init, seed)),
     };
-    let start = if fresh_optimizer {
+    let mut start = if fresh_optimizer {
         start.with_fresh_optimizer()
     } else {
         start
     };
+    // Each call trains on the data it is given: the driver's checkpoint would take the
+    // first step from the gradient the last call computed on its own rows. The rule's
+    // state, step count and rate, written at the last call's end, go on.
+    start.method_checkpoint = None;
     if !matches!(precision, "f32" | "f64") {
         return Err(PyValueError::new_err(format!(
             "precision must be f32 or f64, got {precision:?}"

@@ -524,3 +524,18 @@ def test_verbose_says_when_it_stops_or_lowers_the_rate(digits, capsys):
         p.partial_fit(Xtr, ytr, classes=np.arange(10))
     assert [line.split(",")[0] for line in capsys.readouterr().out.splitlines()] == \
         ["Iteration 1", "Iteration 1"]  # each call's epochs, as scikit-learn's n_iter_
+
+
+def test_each_partial_fit_call_trains_on_its_own_rows():
+    # One batch a call: the second call's step must come from its rows (it came from the
+    # first call's gradient, kept in the run's checkpoint, and ignored the new targets).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y1, y2 = X @ [1.0, -2.0, 0.5], X @ [-3.0, 1.0, 2.0]
+
+    def twice(first, second):
+        est = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size=40,
+                           momentum=0.0, alpha=0.0, random_state=0)
+        est.partial_fit(X, first)
+        return est.partial_fit(X, second).coefs_[0]
+    assert not np.array_equal(twice(y1, y1), twice(y1, y2))

@@ -2557,6 +2557,19 @@ fn train_takes_an_evaluation_budget_and_unshuffled_batches() {
         &args(&["--optimizer", "adam", "--max-evals", "5"]),
         "--max-evals: applies to full-batch",
     );
+    // With `auto`, keeping the rows in order asks for a step rule (a small squared-error
+    // network would otherwise get Levenberg–Marquardt).
+    let sine = [
+        "train",
+        "--data",
+        "synthetic:sine:100",
+        "--layers",
+        "1,4,1",
+        "--json",
+    ];
+    assert_eq!(json(&sine)["optimizer_chosen"], "lm");
+    let v = json(&[&sine[..], &["--no-shuffle", "--epochs", "2"]].concat());
+    assert_eq!(v["optimizer_chosen"], "adam", "{v}");
     refused(
         &args(&["--optimizer", "lbfgs", "--no-shuffle"]),
         "--no-shuffle: keeping the rows in order applies to mini-batch",

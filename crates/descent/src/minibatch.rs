@@ -455,26 +455,22 @@ impl<R: StepRule> Minimizer<OnSampled> for MiniBatch<R> {
                 ));
             }
         }
-        // Between epochs the next order is still to be drawn: it follows this run's
-        // setting. In the middle of one, the rest of the epoch's order is the saved run's.
-        if at.shuffled != self.at.shuffled && at.batch > 0 {
+        // (Even at an epoch's end: the saved iterate is the next epoch's first batch,
+        // drawn in the saved run's order.)
+        if at.shuffled != self.at.shuffled {
             let order = |shuffled| if shuffled { "shuffled" } else { "in order" };
             return Err(Error::config(
                 "shuffling",
                 format!(
-                    "the run was saved in the middle of an epoch whose samples it took {}, \
-                     and this one takes them {}; resume with the same (--no-shuffle, \
-                     scikit-learn's shuffle) or from an epoch's end",
+                    "the run was saved taking its samples {}, and this one takes them {}; \
+                     resume with the same (--no-shuffle, scikit-learn's shuffle)",
                     order(at.shuffled),
                     order(self.at.shuffled)
                 ),
             ));
         }
         self.scale.set(at.rate_scale);
-        self.at = Position {
-            shuffled: self.at.shuffled,
-            ..at
-        };
+        self.at = at;
         self.rule.reset(n);
         self.allocate(n);
         self.grad_norm = f64::NAN;

@@ -835,8 +835,8 @@ fn without_shuffling_the_batches_do_not_depend_on_the_seed() {
     };
     assert_eq!(run(false, 1).params, run(false, 2).params);
     assert_ne!(run(true, 1).params, run(true, 2).params);
-    // A run saved in order resumes in order; from an epoch's end it may go on shuffled
-    // (the next order is to be drawn), from the middle of one it may not.
+    // A run saved in order resumes in order, from an epoch's end or the middle of one, and
+    // refuses to go on shuffled (its next batch is drawn already).
     let saved = run(false, 1);
     let resumed =
         |shuffle, from: &TrainState| sgd_on_sine(4, 1, shuffle, from.clone(), &mut Silent);
@@ -845,20 +845,22 @@ fn without_shuffling_the_batches_do_not_depend_on_the_seed() {
         resumed(false, &saved).unwrap().state.params,
         straight.state.params
     );
-    let shuffled = resumed(true, &saved).unwrap().state.params;
-    assert_ne!(shuffled, straight.state.params);
     // (The sine's 100 rows are 10 batches an epoch: stopped after 25 of them.)
     let cut = sgd_on_sine(4, 1, false, sine_start(), &mut StopAfter(25)).unwrap();
     assert_eq!((cut.state.epoch, cut.state.batch), (2, 5));
-    let refused = resumed(true, &cut.state).expect_err("shuffled resume mid-epoch");
-    assert!(
-        refused.to_string().contains("middle of an epoch"),
-        "{refused}"
-    );
     assert_eq!(
         resumed(false, &cut.state).unwrap().state.params,
         straight.state.params
     );
+    for from in [&saved, &cut.state] {
+        let refused = resumed(true, from).expect_err("shuffled resume of an ordered run");
+        assert!(
+            refused
+                .to_string()
+                .contains("saved taking its samples in order"),
+            "{refused}"
+        );
+    }
 }
 
 /// An observer that sets the learning rate's multiplier after each epoch.

@@ -765,6 +765,8 @@ impl Experiment {
             let step_rule_settings = cfg.lr.is_some()
                 || cfg.schedule.is_some()
                 || cfg.plateau.is_some()
+                || cfg.clip_norm.is_some()
+                || !cfg.shuffle
                 || cfg.f64_master_weights;
             choose_optimizer(
                 &net,
