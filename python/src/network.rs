@@ -85,22 +85,6 @@ enum RateRule {
     Adaptive { lr_init: f64 },
 }
 
-impl SklearnEpochs {
-    /// With `verbose`, prints `lines` to Python's `sys.stdout` (a print that fails —
-    /// stdout closed — is not the run's failure).
-    fn say(&self, lines: String) {
-        if self.verbose.is_none() {
-            return;
-        }
-        Python::attach(|py| {
-            let _ = py
-                .import("builtins")
-                .and_then(|b| b.getattr("print"))
-                .and_then(|print| print.call1((lines,)));
-        });
-    }
-}
-
 /// scikit-learn's end of an epoch (`_fit_stochastic`, `_update_no_improvement_count`,
 /// `SGDOptimizer.iteration_ends` and `trigger_stopping`), in that order: the count of
 /// epochs that did not improve the monitored value by `tol` (the training loss, or the
@@ -124,6 +108,22 @@ struct SklearnEpochs {
     /// scikit-learn's `verbose`: each epoch's loss (times this, in scikit-learn's units)
     /// printed to Python's `sys.stdout` as it ends.
     verbose: Option<f64>,
+}
+
+impl SklearnEpochs {
+    /// With `verbose`, prints `lines` to Python's `sys.stdout` (a print that fails —
+    /// stdout closed — is not the run's failure).
+    fn say(&self, lines: String) {
+        if self.verbose.is_none() {
+            return;
+        }
+        Python::attach(|py| {
+            let _ = py
+                .import("builtins")
+                .and_then(|b| b.getattr("print"))
+                .and_then(|print| print.call1((lines,)));
+        });
+    }
 }
 
 impl TrainObserver for SklearnEpochs {

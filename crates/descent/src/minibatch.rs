@@ -91,7 +91,9 @@ struct Position {
     shuffled: bool,
 }
 
-fn shuffled_by_default() -> bool {
+/// Serde's default of the shuffling flags (of a checkpoint's position and of
+/// [`crate::nn::TrainConfig::shuffle`]): runs saved before them shuffled.
+pub(crate) fn shuffled_by_default() -> bool {
     true
 }
 

@@ -373,6 +373,16 @@ pub fn any_worker(comm: &dyn Communicator, flag: bool) -> bool {
     count[0] > 0.0
 }
 
+/// Rank 0's `value`, on every worker (one broadcast; one worker's is its own): a
+/// decision taken on rank 0 that every worker must follow.
+pub fn root_value(comm: &dyn Communicator, value: f64) -> f64 {
+    let mut v = [value];
+    if comm.size() > 1 {
+        comm.broadcast(&mut v, 0);
+    }
+    v[0]
+}
+
 /// FNV-1a over the bytes of `parts`: a fingerprint for [`all_agree`].
 pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
     let mut h = Fingerprint::default();

@@ -115,7 +115,7 @@ pub struct TrainConfig {
     /// Whether each epoch of a step rule takes the samples in a fresh order (the
     /// default); `false` keeps their order (`--no-shuffle`; scikit-learn's
     /// `shuffle=False`), for data whose order means something.
-    #[serde(default = "shuffle_by_default")]
+    #[serde(default = "crate::minibatch::shuffled_by_default")]
     pub shuffle: bool,
     /// Full-batch and least-squares methods: a budget on evaluations of the loss (or the
     /// residuals) in this run, counted from where it starts or resumes (`--max-evals`;
@@ -1234,19 +1234,6 @@ fn train_step_rule<T: Real>(
     })
 }
 
-fn shuffle_by_default() -> bool {
-    true
-}
-
-/// Rank 0's `value`, on every worker (one worker's is its own).
-fn root_value(comm: &dyn Communicator, value: f64) -> f64 {
-    let mut v = [value];
-    if comm.size() > 1 {
-        comm.broadcast(&mut v, 0);
-    }
-    v[0]
-}
-
 /// Whether the run is to stop: the observer's wish on any worker (rank 0 failed to save a
 /// checkpoint, Ctrl-C reached one rank first), so that the workers stop at the same step
 /// instead of one waiting for the others in the next sum. Every worker asks at the same
@@ -1322,7 +1309,8 @@ impl<T: Real> Observer for EpochWatch<'_, '_, T> {
             );
             let mut report = report;
             self.obs.on_epoch(&report);
-            let wanted = root_value(self.comm, self.obs.rate_scale(&report, self.st.lr_scale));
+            let wanted =
+                crate::comm::root_value(self.comm, self.obs.rate_scale(&report, self.st.lr_scale));
             if wanted.is_finite() && wanted > 0.0 {
                 self.st.lr_scale = wanted;
                 report.lr_scale = wanted;
